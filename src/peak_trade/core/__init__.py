@@ -1,0 +1,1 @@
+"""Core values shared by every component: config, errors, clock, bars and instruments."""

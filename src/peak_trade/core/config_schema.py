@@ -1,0 +1,93 @@
+"""Typed sections of `config/config.toml`: frozen, unknown keys forbidden."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from peak_trade.core.strategy_params import StrategySections
+
+__all__ = [
+    "ConfigRoot",
+    "EnvironmentSection",
+    "ExchangeSection",
+    "KrakenSection",
+    "LiveRiskSection",
+    "Section",
+    "ShadowSection",
+]
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+class Section(BaseModel):
+    """Base of every config section."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class EnvironmentSection(Section):
+    """`[environment]`: which kind of environment this config describes. Live is never allowed."""
+
+    mode: Literal["paper", "testnet"] = "paper"
+    enable_live_trading: Literal[False] = False
+    require_confirm_token: bool = True
+    testnet_dry_run: Literal[True] = True
+    log_all_orders: bool = True
+
+
+class LiveRiskSection(Section):
+    """`[live_risk]`: pre-trade limits applied to every order; an absent limit is not checked."""
+
+    enabled: bool = True
+    base_currency: str = "EUR"
+    max_order_notional: PositiveFloat | None = None
+    max_symbol_exposure_notional: PositiveFloat | None = None
+    max_total_exposure_notional: PositiveFloat | None = None
+    max_open_positions: Annotated[int, Field(gt=0)] | None = None
+    max_daily_loss_abs: PositiveFloat | None = None
+    max_daily_loss_pct: Percent | None = None
+    max_drawdown_pct: Percent | None = None
+    block_on_violation: bool = True
+    kill_switch_file: str | None = None
+    # Kept so configs written for the original load; the daily PnL always comes from the
+    # session's own ledger, never from an experiments registry.
+    use_experiments_for_daily_pnl: bool = False
+
+
+class ShadowSection(Section):
+    """`[shadow]`: how simulated fills are priced."""
+
+    fee_rate: Annotated[float, Field(ge=0, lt=0.1)] = 0.001
+    slippage_bps: Annotated[float, Field(ge=0, le=1000)] = 5.0
+    fill_price: Literal["next_open", "close", "book"] = "next_open"
+    allow_short: bool = False
+
+
+class KrakenSection(Section):
+    """`[exchange.kraken]`: Kraken REST access; keys are read from the named variables only."""
+
+    base_url: str = "https://api.kraken.com"
+    api_key_env_var: str = "KRAKEN_TESTNET_API_KEY"
+    api_secret_env_var: str = "KRAKEN_TESTNET_API_SECRET"  # noqa: S105 (a variable name, not a secret)
+    timeout_seconds: PositiveFloat = 10.0
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 3
+    rate_limit_ms: Annotated[int, Field(ge=0)] = 1000
+
+
+class ExchangeSection(Section):
+    """`[exchange]`: one sub-table per exchange."""
+
+    kraken: KrakenSection = KrakenSection()
+
+
+class ConfigRoot(Section):
+    """The whole config file."""
+
+    environment: EnvironmentSection = EnvironmentSection()
+    live_risk: LiveRiskSection = LiveRiskSection()
+    shadow: ShadowSection = ShadowSection()
+    exchange: ExchangeSection = ExchangeSection()
+    strategy: StrategySections = StrategySections()

@@ -1,0 +1,173 @@
+"""Config loading and validation: each error names the key, what was expected, what was found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
+from peak_trade.core.peak_config import CONFIG_PATH_ENV_VAR, PeakConfig, load_config
+
+SHIPPED = Path(__file__).parents[3] / "config" / "config.toml"
+
+
+def _error(data: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        PeakConfig.from_mapping(data)
+    return str(caught.value)
+
+
+def test_shipped_config_loads_with_its_documented_values() -> None:
+    cfg = load_config(SHIPPED)
+    assert cfg.environment.mode == "paper"
+    assert cfg.live_risk.max_order_notional == 1000.0
+    assert cfg.shadow.fee_rate == 0.001
+    assert cfg.shadow.fill_price == "next_open"
+    assert cfg.strategy.ma_crossover.fast_window == 20
+    assert cfg.exchange.kraken.api_key_env_var == "KRAKEN_TESTNET_API_KEY"
+
+
+def test_get_reads_dotted_keys_with_defaults_filled_in() -> None:
+    cfg = PeakConfig.from_mapping({"live_risk": {"max_order_notional": 25.0}})
+    assert cfg.get("live_risk.max_order_notional") == 25.0
+    assert cfg.get("strategy.macd.slow_ema") == 26
+    assert cfg.get("live_risk.max_open_positions", 3) == 3
+    assert cfg.get("no.such.key", "fallback") == "fallback"
+    assert cfg.get("shadow.fee_rate.deeper", "x") == "x"
+
+
+def test_misspelt_strategy_parameter_gets_a_hint() -> None:
+    message = _error({"strategy": {"ma_crossover": {"fast_period": 10}}})
+    assert message == "strategy.ma_crossover.fast_period: unknown key; did you mean 'fast_window'?"
+
+
+def test_unknown_section_gets_a_hint() -> None:
+    assert _error({"shadw": {}}) == "shadw: unknown key; did you mean 'shadow'?"
+
+
+def test_unknown_strategy_table_gets_a_hint() -> None:
+    message = _error({"strategy": {"rsi_reverson": {}}})
+    assert message == "strategy.rsi_reverson: unknown key; did you mean 'rsi_reversion'?"
+
+
+def test_unknown_key_without_close_match_has_no_hint() -> None:
+    assert _error({"live_risk": {"zzz": 1}}) == "live_risk.zzz: unknown key"
+
+
+def test_wrong_type_names_expected_and_found() -> None:
+    message = _error({"strategy": {"ma_crossover": {"fast_window": 2.5}}})
+    assert message == "strategy.ma_crossover.fast_window: expected an integer, found 2.5"
+    assert _error({"live_risk": {"enabled": "yes"}}) == (
+        "live_risk.enabled: expected true or false, found 'yes'"
+    )
+    assert _error({"strategy": 5}) == "strategy: expected a table, found 5"
+
+
+def test_out_of_range_value_names_the_bound() -> None:
+    assert (
+        _error({"shadow": {"fee_rate": 0.5}})
+        == "shadow.fee_rate: expected a number < 0.1, found 0.5"
+    )
+    assert _error({"shadow": {"slippage_bps": -1.0}}) == (
+        "shadow.slippage_bps: expected a number >= 0.0, found -1.0"
+    )
+    assert _error({"live_risk": {"max_order_notional": -1}}) == (
+        "live_risk.max_order_notional: expected a number > 0.0, found -1"
+    )
+
+
+def test_choice_lists_the_allowed_values() -> None:
+    assert _error({"shadow": {"fill_price": "mid"}}) == (
+        "shadow.fill_price: expected one of 'next_open', 'close' or 'book', found 'mid'"
+    )
+
+
+def test_cross_field_rule_names_both_values() -> None:
+    assert _error({"strategy": {"ma_crossover": {"fast_window": 60}}}) == (
+        "strategy.ma_crossover: fast_window must be < slow_window, "
+        "was fast_window=60, slow_window=50"
+    )
+    assert _error({"strategy": {"trend_following": {"exit_threshold": 30.0}}}) == (
+        "strategy.trend_following: exit_threshold must be < adx_threshold, "
+        "was exit_threshold=30.0, adx_threshold=25.0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "data", "fragment"),
+    [
+        ("rsi_reversion", {"lower": 80.0}, "lower must be < upper"),
+        ("macd", {"fast_ema": 30}, "fast_ema must be < slow_ema"),
+        ("mean_reversion", {"entry_threshold": 1.0}, "entry_threshold must be < exit_threshold"),
+        ("momentum_1h", {"entry_threshold": -0.05}, "entry_threshold must be > exit_threshold"),
+        ("bollinger_bands", {"entry_threshold": 1.5}, "expected a number <= 1.0, found 1.5"),
+        ("breakout", {"risk_mode": "both"}, "expected one of 'symmetric', 'long_only' or"),
+    ],
+)
+def test_strategy_parameter_rules(section: str, data: dict[str, Any], fragment: str) -> None:
+    message = _error({"strategy": {section: data}})
+    assert message.startswith(f"strategy.{section}")
+    assert fragment in message
+
+
+def test_live_environment_is_refused_at_the_config_layer() -> None:
+    with pytest.raises(LiveModeNotAllowedError, match=r"environment\.mode: 'live' is not allowed"):
+        PeakConfig.from_mapping({"environment": {"mode": "live"}})
+    with pytest.raises(LiveModeNotAllowedError, match="enable_live_trading: true is not allowed"):
+        PeakConfig.from_mapping({"environment": {"enable_live_trading": True}})
+    assert _error({"environment": {"testnet_dry_run": False}}) == (
+        "environment.testnet_dry_run: expected one of true, found False"
+    )
+
+
+def test_missing_file_names_the_resolved_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError, match=f"config file not found: {missing} \\(from the given"):
+        load_config(missing)
+
+
+def test_environment_variable_picks_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "alt.toml"
+    path.write_text("[shadow]\nfee_rate = 0.002\n")
+    monkeypatch.setenv(CONFIG_PATH_ENV_VAR, str(path))
+    cfg = load_config()
+    assert cfg.shadow.fee_rate == 0.002
+    assert cfg.path == path
+
+
+def test_default_path_is_config_config_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CONFIG_PATH_ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"config/config.toml \(from the default path\)"):
+        load_config()
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text("[shadow]\nslippage_bps = 1.0\n")
+    assert load_config().shadow.slippage_bps == 1.0
+
+
+def test_invalid_toml_names_file_and_position(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[shadow\nfee_rate = 1\n")
+    with pytest.raises(ConfigError, match=r"bad.toml: not valid TOML: .*line 1"):
+        load_config(path)
+
+
+def test_error_in_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[shadow]\nfee_rat = 0.1\n")
+    with pytest.raises(
+        ConfigError, match=rf"shadow.fee_rat: unknown key; did you mean 'fee_rate'\? in {path}"
+    ):
+        load_config(path)
+
+
+def test_config_is_frozen() -> None:
+    cfg = PeakConfig.default()
+    with pytest.raises(ValueError, match="frozen"):
+        cfg.shadow.fee_rate = 0.5  # type: ignore[misc]
