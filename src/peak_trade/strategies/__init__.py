@@ -1,0 +1,1 @@
+"""Strategies: incremental indicators, the strategy contract, the built-ins and their registry."""

@@ -1,0 +1,449 @@
+"""Incremental indicators: O(1) amortised work per value, NaN until warmed up.
+
+Each one matches TA-Lib's definition (seeding included) to a relative 1e-9; the parity tests in
+tests/unit/strategies/test_indicators_talib_parity.py hold them to it. Running sums are rebuilt
+exactly from their window every `_REFRESH` updates so rounding cannot drift over long runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Final
+
+__all__ = [
+    "ADX",
+    "ATR",
+    "EMA",
+    "MACD",
+    "RSI",
+    "SMA",
+    "BollingerBands",
+    "DonchianChannel",
+    "RateOfChange",
+    "RollingStd",
+    "TrueRange",
+    "ZScore",
+]
+
+NAN: Final = math.nan
+_REFRESH: Final = 4096
+# The rolling variance update loses precision faster than a running sum (each step subtracts
+# nearly equal squares), so its window is rebuilt exactly more often.
+_VARIANCE_REFRESH: Final = 128
+_COLLAPSE: Final = 1e-3
+_EPSILON: Final = 1e-14  # TA-Lib treats magnitudes below this as zero
+
+
+def _check_period(period: int, minimum: int = 1) -> None:
+    if period < minimum:
+        raise ValueError(f"period must be >= {minimum}, was {period}")
+
+
+class SMA:
+    """Simple moving average over the last `period` values."""
+
+    __slots__ = ("_sum", "_updates", "_window", "period", "value")
+
+    def __init__(self, period: int) -> None:
+        _check_period(period)
+        self.period = period
+        self._window: deque[float] = deque(maxlen=period)
+        self._sum = 0.0
+        self._updates = 0
+        self.value = NAN
+
+    def update(self, x: float) -> float:
+        """Add a value and return the average, NaN until `period` values were seen."""
+        window = self._window
+        if len(window) == self.period:
+            self._sum -= window[0]
+        window.append(x)
+        self._sum += x
+        self._updates += 1
+        if self._updates % _REFRESH == 0:
+            self._sum = math.fsum(window)
+        if len(window) == self.period:
+            self.value = self._sum / self.period
+        return self.value
+
+
+class RollingStd:
+    """Population standard deviation (TA-Lib STDDEV, nbdev 1) and mean over `period` values."""
+
+    __slots__ = ("_m2", "_updates", "_window", "mean", "period", "value")
+
+    def __init__(self, period: int) -> None:
+        _check_period(period, 2)
+        self.period = period
+        self._window: deque[float] = deque(maxlen=period)
+        self._m2 = 0.0
+        self._updates = 0
+        self.mean = NAN
+        self.value = NAN
+
+    def update(self, x: float) -> float:
+        """Add a value and return the standard deviation, NaN until warmed up."""
+        window = self._window
+        n = self.period
+        if len(window) < n:
+            window.append(x)
+            if len(window) == n:
+                self._rebuild()
+            return self.value
+        old = window[0]
+        window.append(x)
+        mean, previous_m2 = self.mean, self._m2
+        new_mean = mean + (x - old) / n
+        self._m2 += (x - old) * (x - new_mean + old - mean)
+        self.mean = new_mean
+        self._updates += 1
+        # A collapse of the spread (a jump leaving the window) cancels large terms: rebuild.
+        if self._updates % _VARIANCE_REFRESH == 0 or self._m2 < previous_m2 * _COLLAPSE:
+            self._rebuild()
+        self.value = math.sqrt(self._m2 / n) if self._m2 > 0 else 0.0
+        return self.value
+
+    def _rebuild(self) -> None:
+        window = self._window
+        mean = math.fsum(window) / len(window)
+        self._m2 = math.fsum((v - mean) ** 2 for v in window)
+        self.mean = mean
+        self.value = math.sqrt(self._m2 / len(window))
+
+
+class EMA:
+    """Exponential average with k = 2 / (period + 1), seeded with the SMA of the first values."""
+
+    __slots__ = ("_alpha", "_seed", "period", "value")
+
+    def __init__(self, period: int) -> None:
+        _check_period(period)
+        self.period = period
+        self._alpha = 2.0 / (period + 1)
+        self._seed: list[float] | None = []
+        self.value = NAN
+
+    def update(self, x: float) -> float:
+        """Add a value and return the average, NaN until `period` values were seen."""
+        seed = self._seed
+        if seed is None:
+            self.value += (x - self.value) * self._alpha
+        else:
+            seed.append(x)
+            if len(seed) == self.period:
+                self.value = math.fsum(seed) / self.period
+                self._seed = None
+        return self.value
+
+    def seed_with(self, average: float) -> None:
+        """Start from `average` instead of waiting for `period` values."""
+        self.value = average
+        self._seed = None
+
+
+class MACD:
+    """MACD line, signal line and histogram as TA-Lib computes them.
+
+    TA-Lib seeds the fast EMA late, with the SMA of the `fast` values that end where the slow
+    EMA's seed ends, so both lines start on the same bar; this class does the same.
+    """
+
+    __slots__ = ("_count", "_fast", "_recent", "_signal", "_slow", "histogram", "signal", "value")
+
+    def __init__(self, fast: int = 12, slow: int = 26, signal: int = 9) -> None:
+        _check_period(fast, 2)
+        if fast >= slow:
+            raise ValueError(f"fast must be < slow, was fast={fast}, slow={slow}")
+        self._fast = EMA(fast)
+        self._slow = EMA(slow)
+        self._signal = EMA(signal)
+        self._recent: deque[float] = deque(maxlen=fast)
+        self._count = 0
+        self.value = self.signal = self.histogram = NAN
+
+    def update(self, x: float) -> float:
+        """Add a close and return the MACD line (NaN until the slow EMA is seeded)."""
+        self._count += 1
+        slow = self._slow.update(x)
+        if self._count < self._slow.period:
+            self._recent.append(x)
+            return NAN
+        if self._count == self._slow.period:
+            self._recent.append(x)
+            self._fast.seed_with(math.fsum(self._recent) / self._fast.period)
+        else:
+            self._fast.update(x)
+        self.value = self._fast.value - slow
+        self.signal = self._signal.update(self.value)
+        self.histogram = self.value - self.signal
+        return self.value
+
+
+class RSI:
+    """Relative strength index; Wilder smoothing as TA-Lib, or plain rolling means."""
+
+    __slots__ = (
+        "_count",
+        "_gain",
+        "_gains",
+        "_loss",
+        "_losses",
+        "_previous",
+        "_wilder",
+        "period",
+        "value",
+    )
+
+    def __init__(self, period: int = 14, wilder: bool = True) -> None:
+        _check_period(period, 2)
+        self.period = period
+        self._wilder = wilder
+        self._previous = NAN
+        self._count = 0
+        self._gain = 0.0
+        self._loss = 0.0
+        self._gains = SMA(period)
+        self._losses = SMA(period)
+        self.value = NAN
+
+    def update(self, x: float) -> float:
+        """Add a close and return the RSI in [0, 100], NaN for the first `period` closes."""
+        previous, self._previous = self._previous, x
+        if math.isnan(previous):
+            return NAN
+        change = x - previous
+        gain, loss = (change, 0.0) if change > 0 else (0.0, -change)
+        self._count += 1
+        if not self._wilder:
+            avg_gain, avg_loss = self._gains.update(gain), self._losses.update(loss)
+            if not math.isnan(avg_gain):
+                # Running sums of non-negative values can end a hair below zero; clamp them.
+                self.value = _rsi(max(avg_gain, 0.0), max(avg_loss, 0.0))
+            return self.value
+        n = self.period
+        if self._count <= n:
+            self._gain += gain
+            self._loss += loss
+            if self._count < n:
+                return NAN
+            self._gain /= n
+            self._loss /= n
+        else:
+            self._gain = (self._gain * (n - 1) + gain) / n
+            self._loss = (self._loss * (n - 1) + loss) / n
+        self.value = _rsi(self._gain, self._loss)
+        return self.value
+
+
+def _rsi(avg_gain: float, avg_loss: float) -> float:
+    total = avg_gain + avg_loss
+    # The ratio first, as TA-Lib does: 100 * (g / (g + l)) cannot exceed 100 by rounding.
+    return 100.0 * (avg_gain / total) if abs(total) >= _EPSILON else 0.0
+
+
+class TrueRange:
+    """True range: the bar's range extended to the previous close (NaN on the first bar)."""
+
+    __slots__ = ("_close", "value")
+
+    def __init__(self) -> None:
+        self._close = NAN
+        self.value = NAN
+
+    def update(self, high: float, low: float, close: float) -> float:
+        """Add a bar and return its true range."""
+        previous, self._close = self._close, close
+        if math.isnan(previous):
+            return NAN
+        self.value = max(high - low, abs(high - previous), abs(low - previous))
+        return self.value
+
+
+class ATR:
+    """Average true range with Wilder smoothing, seeded with the mean of the first ranges."""
+
+    __slots__ = ("_count", "_range", "_sum", "period", "value")
+
+    def __init__(self, period: int = 14) -> None:
+        _check_period(period, 2)
+        self.period = period
+        self._range = TrueRange()
+        self._count = 0
+        self._sum = 0.0
+        self.value = NAN
+
+    def update(self, high: float, low: float, close: float) -> float:
+        """Add a bar and return the ATR, NaN for the first `period` bars."""
+        tr = self._range.update(high, low, close)
+        if math.isnan(tr):
+            return NAN
+        self._count += 1
+        n = self.period
+        if self._count < n:
+            self._sum += tr
+        elif self._count == n:
+            self.value = (self._sum + tr) / n
+        else:
+            self.value = (self.value * (n - 1) + tr) / n
+        return self.value
+
+
+class ADX:
+    """Directional movement: +DI, -DI and ADX exactly as TA-Lib seeds and smooths them."""
+
+    __slots__ = (
+        "_count",
+        "_dx_sum",
+        "_high",
+        "_low",
+        "_minus_dm",
+        "_plus_dm",
+        "_range",
+        "_tr",
+        "minus_di",
+        "period",
+        "plus_di",
+        "value",
+    )
+
+    def __init__(self, period: int = 14) -> None:
+        _check_period(period, 2)
+        self.period = period
+        self._range = TrueRange()
+        self._high = self._low = NAN
+        self._count = 0
+        self._plus_dm = self._minus_dm = self._tr = 0.0
+        self._dx_sum = 0.0
+        self.plus_di = self.minus_di = self.value = NAN
+
+    def update(self, high: float, low: float, close: float) -> float:
+        """Add a bar; update `plus_di` and `minus_di` and return the ADX (NaN until warm)."""
+        previous_high, previous_low = self._high, self._low
+        self._high, self._low = high, low
+        tr = self._range.update(high, low, close)
+        if math.isnan(tr):
+            return NAN
+        up, down = high - previous_high, previous_low - low
+        plus_dm = up if up > 0 and up > down else 0.0
+        minus_dm = down if down > 0 and down > up else 0.0
+        self._count += 1
+        n = self.period
+        if self._count < n:
+            self._plus_dm += plus_dm
+            self._minus_dm += minus_dm
+            self._tr += tr
+            return NAN
+        self._plus_dm += plus_dm - self._plus_dm / n
+        self._minus_dm += minus_dm - self._minus_dm / n
+        self._tr += tr - self._tr / n
+        dx = self._directional_index()
+        if self._count < 2 * n - 1:
+            self._dx_sum += 0.0 if math.isnan(dx) else dx
+        elif self._count == 2 * n - 1:
+            self.value = (self._dx_sum + (0.0 if math.isnan(dx) else dx)) / n
+        elif not math.isnan(dx):
+            self.value = (self.value * (n - 1) + dx) / n
+        return self.value
+
+    def _directional_index(self) -> float:
+        if abs(self._tr) < _EPSILON:
+            self.plus_di = self.minus_di = 0.0
+            return NAN
+        self.plus_di = 100.0 * self._plus_dm / self._tr
+        self.minus_di = 100.0 * self._minus_dm / self._tr
+        total = self.plus_di + self.minus_di
+        if abs(total) < _EPSILON:
+            return NAN
+        return 100.0 * abs(self.plus_di - self.minus_di) / total
+
+
+class BollingerBands:
+    """SMA middle band with bands `deviations` population standard deviations away."""
+
+    __slots__ = ("_std", "deviations", "lower", "middle", "upper")
+
+    def __init__(self, period: int = 20, deviations: float = 2.0) -> None:
+        self._std = RollingStd(period)
+        self.deviations = deviations
+        self.upper = self.middle = self.lower = NAN
+
+    def update(self, x: float) -> float:
+        """Add a close and return the middle band (NaN until warm)."""
+        std = self._std.update(x)
+        if not math.isnan(std):
+            self.middle = self._std.mean
+            self.upper = self.middle + self.deviations * std
+            self.lower = self.middle - self.deviations * std
+        return self.middle
+
+
+class ZScore:
+    """Distance of the value from its rolling mean in rolling (population) standard deviations."""
+
+    __slots__ = ("_std", "value")
+
+    def __init__(self, period: int = 20) -> None:
+        self._std = RollingStd(period)
+        self.value = NAN
+
+    def update(self, x: float) -> float:
+        """Add a value and return its z-score; NaN until warm or when the window is flat."""
+        std = self._std.update(x)
+        if math.isnan(std):
+            return NAN
+        self.value = (x - self._std.mean) / std if std > _EPSILON * abs(self._std.mean) else NAN
+        return self.value
+
+
+class DonchianChannel:
+    """Highest high and lowest low of the last `period` bars (current bar included)."""
+
+    __slots__ = ("_count", "_highs", "_lows", "lower", "period", "upper")
+
+    def __init__(self, period: int = 20) -> None:
+        _check_period(period)
+        self.period = period
+        self._count = 0
+        self._highs: deque[tuple[int, float]] = deque()
+        self._lows: deque[tuple[int, float]] = deque()
+        self.upper = self.lower = NAN
+
+    def update(self, high: float, low: float) -> float:
+        """Add a bar and return the upper level (NaN until `period` bars were seen)."""
+        i = self._count
+        self._count += 1
+        highs, lows = self._highs, self._lows
+        while highs and highs[-1][1] <= high:
+            highs.pop()
+        highs.append((i, high))
+        while lows and lows[-1][1] >= low:
+            lows.pop()
+        lows.append((i, low))
+        oldest = i - self.period + 1
+        if highs[0][0] < oldest:
+            highs.popleft()
+        if lows[0][0] < oldest:
+            lows.popleft()
+        if self._count >= self.period:
+            self.upper, self.lower = highs[0][1], lows[0][1]
+        return self.upper
+
+
+class RateOfChange:
+    """Fractional change over `period` values: x / x[period ago] - 1 (TA-Lib ROCR - 1)."""
+
+    __slots__ = ("_window", "period", "value")
+
+    def __init__(self, period: int = 20) -> None:
+        _check_period(period)
+        self.period = period
+        self._window: deque[float] = deque(maxlen=period + 1)
+        self.value = NAN
+
+    def update(self, x: float) -> float:
+        """Add a value and return the change, NaN for the first `period` values."""
+        self._window.append(x)
+        if len(self._window) > self.period:
+            self.value = x / self._window[0] - 1.0
+        return self.value
