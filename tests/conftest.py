@@ -6,8 +6,12 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--run-network", action="store_true", default=False,
-                     help="also run tests marked `network`, which reach real exchanges")
+    parser.addoption(
+        "--run-network",
+        action="store_true",
+        default=False,
+        help="also run tests marked `network`, which reach real exchanges",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

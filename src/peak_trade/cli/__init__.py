@@ -1,0 +1,1 @@
+"""Command-line front end: `peak-trade` and scripts/run_execution_session.py."""

@@ -1,0 +1,148 @@
+"""`peak-trade`: the console command. Exit codes: 0 done, 1 runtime failure, 2 usage or config."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+
+from peak_trade.cli.survey import print_survey, survey_strategies
+from peak_trade.core.errors import ConfigError, PeakTradeError
+from peak_trade.core.peak_config import PeakConfig, load_config
+from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe, parse_symbol
+from peak_trade.data.replay import load_replay
+from peak_trade.data.synthetic import SyntheticMarket
+from peak_trade.strategies.registry import get_available_strategy_keys, list_strategy_specs
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+_LOG = logging.getLogger("peak_trade")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of `peak-trade`."""
+    parser = argparse.ArgumentParser(
+        prog="peak-trade",
+        description="Peak Trade: take a strategy from backtest to safe shadow and testnet runs.",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log detail on stderr",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("strategies", help="list the registered strategies")
+    survey = commands.add_parser(
+        "survey",
+        help="run every strategy over one feed and count its targets",
+        description="Run strategies over the same closed bars and print, for each, how often its "
+        "target changed and how long it was in the market.",
+    )
+    survey.add_argument(
+        "--strategy",
+        "-s",
+        action="append",
+        metavar="KEY",
+        help="strategy key (repeatable; default: all)",
+    )
+    _add_data_arguments(survey)
+    survey.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
+    parser.add_argument(
+        "--timeframe",
+        "-t",
+        default="1m",
+        choices=list(TIMEFRAMES),
+        help="candle length (default: 1m)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
+    )
+    parser.add_argument(
+        "--data",
+        choices=["synthetic", "replay"],
+        default="synthetic",
+        help="candle source (default: synthetic)",
+    )
+    parser.add_argument("--data-path", type=Path, help="CSV or Parquet file for --data replay")
+    parser.add_argument(
+        "--bars", type=_positive_int, default=20_000, help="bars to use (default: 20000)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="synthetic seed (default: 7)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, was {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, was {value}")
+    return value
+
+
+def _bars(args: argparse.Namespace) -> Iterator[Bar]:
+    timeframe = Timeframe(args.timeframe)
+    if args.data == "replay":
+        if args.data_path is None:
+            raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet candle file)")
+        return islice(load_replay(args.data_path, timeframe).bars(), args.bars)
+    return iter(SyntheticMarket(seed=args.seed, timeframe=timeframe, bars=args.bars))
+
+
+def _run_survey(args: argparse.Namespace, cfg: PeakConfig) -> int:
+    parse_symbol(args.symbol)
+    keys = args.strategy or get_available_strategy_keys()
+    rows = survey_strategies(keys, _bars(args), cfg)
+    print_survey(rows, args, as_json=args.json)
+    return EXIT_OK
+
+
+def _run_strategies() -> int:
+    specs = list_strategy_specs()
+    width = max(len(spec.key) for spec in specs)
+    print("Available strategies:")
+    for spec in specs:
+        print(f"  {spec.key:<{width}}  {spec.tier:<6}  {spec.description}")
+    print(f"{len(specs)} strategies")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `peak-trade` with `argv` and return the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "strategies":
+            return _run_strategies()
+        cfg = load_config(args.config)
+        return _run_survey(args, cfg)
+    except ConfigError as error:
+        print(f"peak-trade: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except PeakTradeError as error:
+        print(f"peak-trade: failed: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("peak-trade: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Candle feeds: one port, offline (synthetic, replay) and exchange implementations."""

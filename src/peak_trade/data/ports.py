@@ -1,0 +1,98 @@
+"""The candle-feed port: every feed emits closed bars only, oldest first, each exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from peak_trade.core.errors import DataError
+from peak_trade.core.types import Bar, Timeframe
+
+__all__ = ["CandleFeed", "IteratorFeed"]
+
+
+class CandleFeed(Protocol):
+    """A source of closed candles for one symbol and timeframe."""
+
+    @property
+    def symbol(self) -> str:
+        """Return the symbol, e.g. "BTC/EUR"."""
+        ...
+
+    @property
+    def timeframe(self) -> Timeframe:
+        """Return the candle length."""
+        ...
+
+    @property
+    def exhausted(self) -> bool:
+        """Return True when a finite feed has delivered its last bar."""
+        ...
+
+    def warmup(self, count: int) -> list[Bar]:
+        """Return the `count` closed bars that precede trading, oldest first."""
+        ...
+
+    def poll(self) -> list[Bar]:
+        """Return the closed bars that arrived since the last call, oldest first (maybe none)."""
+        ...
+
+
+class IteratorFeed:
+    """A feed over a finite or endless stream of closed bars, one bar per poll."""
+
+    def __init__(self, symbol: str, timeframe: Timeframe, bars: Iterator[Bar], source: str) -> None:
+        self._symbol = symbol
+        self._timeframe = timeframe
+        self._bars = bars
+        self._source = source
+        self._next: Bar | None = None
+        self._exhausted = False
+        self.delivered = 0
+
+    @property
+    def symbol(self) -> str:
+        """Return the symbol."""
+        return self._symbol
+
+    @property
+    def timeframe(self) -> Timeframe:
+        """Return the candle length."""
+        return self._timeframe
+
+    @property
+    def exhausted(self) -> bool:
+        """Return True once the stream has no more bars."""
+        return self._exhausted
+
+    def warmup(self, count: int) -> list[Bar]:
+        """Take the first `count` bars; raise DataError if the stream holds fewer."""
+        bars: list[Bar] = []
+        for _ in range(count):
+            bar = self._take()
+            if bar is None:
+                raise DataError(
+                    f"{self._source} holds only {len(bars)} bars, but warmup needs {count}"
+                )
+            bars.append(bar)
+        return bars
+
+    def poll(self) -> list[Bar]:
+        """Return the next bar, or nothing once the stream is exhausted."""
+        bar = self._take()
+        return [] if bar is None else [bar]
+
+    def __iter__(self) -> Iterator[Bar]:
+        """Yield the remaining bars."""
+        while (bar := self._take()) is not None:
+            yield bar
+
+    def _take(self) -> Bar | None:
+        if self._exhausted:
+            return None
+        bar = next(self._bars, None)
+        if bar is None:
+            self._exhausted = True
+            return None
+        self.delivered += 1
+        return bar

@@ -1,0 +1,113 @@
+"""`peak-trade` as a user runs it: a real subprocess, real exit codes, stdout and stderr."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peak_trade.cli.main import main
+from peak_trade.data.replay import write_replay
+from peak_trade.data.synthetic import SyntheticMarket
+from peak_trade.strategies.registry import get_available_strategy_keys
+
+REPO = Path(__file__).parents[2]
+CONFIG = REPO / "config" / "config.toml"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our own command, fixed arguments)
+        [sys.executable, "-m", "peak_trade.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_survey_prints_a_row_for_every_strategy() -> None:
+    result = _run("survey", "--bars", "5000", "--json", "--config", str(CONFIG))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["rows"]
+    assert [row["strategy"] for row in rows] == get_available_strategy_keys()
+    for row in rows:
+        assert row["bars"] == 5000
+        assert row["target_changes"] > 0, f"{row['strategy']} never changed its target"
+        assert 0 < row["time_in_market"] < 1
+
+
+def test_survey_table_names_the_source() -> None:
+    result = _run("survey", "--bars", "2000", "-s", "macd", "--config", str(CONFIG))
+    assert result.returncode == 0, result.stderr
+    assert "Strategy survey: BTC/EUR 1m (synthetic, seed 7)" in result.stdout
+    assert "macd" in result.stdout
+
+
+def test_survey_over_a_replay_file_uses_its_bars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_replay(tmp_path / "bars.csv", list(SyntheticMarket(seed=1, bars=800)))
+    code = main(
+        [
+            "survey",
+            "--data",
+            "replay",
+            "--data-path",
+            str(path),
+            "-s",
+            "ma_crossover",
+            "--json",
+            "--config",
+            str(CONFIG),
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["bars"] == 800
+
+
+def test_unknown_strategy_exits_2_with_a_hint() -> None:
+    result = _run("survey", "-s", "ma_crosover", "--config", str(CONFIG))
+    assert result.returncode == 2
+    assert "unknown strategy 'ma_crosover'; did you mean 'ma_crossover'?" in result.stderr
+    assert result.stdout == ""
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[strategy.ma_crossover]\nfast_period = 10\n")
+    result = _run("survey", "--config", str(bad))
+    assert result.returncode == 2
+    assert (
+        "strategy.ma_crossover.fast_period: unknown key; did you mean 'fast_window'?"
+        in result.stderr
+    )
+
+
+def test_replay_without_path_and_malformed_file_exit_2(tmp_path: Path) -> None:
+    assert "--data replay needs --data-path" in _run("survey", "--data", "replay").stderr
+    broken = tmp_path / "broken.csv"
+    broken.write_text("time,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,0.5,1,1,1\n")
+    result = _run("survey", "--data", "replay", "--data-path", str(broken))
+    assert result.returncode == 2
+    assert "row 1: bad candle at 2024-01-01T00:00:00+00:00: high 0.5 is below" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["survey", "--bars", "0"], ["survey", "--timeframe", "2m"], ["nope"], []]
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = _run(*args)
+    assert result.returncode == 2
+    assert "error" in result.stderr
+
+
+def test_strategies_lists_key_tier_and_description() -> None:
+    result = _run("strategies")
+    assert result.returncode == 0
+    assert re.search(r"^  ma_crossover +core +SMA crossover", result.stdout, re.MULTILINE)
+    assert f"{len(get_available_strategy_keys())} strategies" in result.stdout

@@ -1,0 +1,161 @@
+"""Replay files: validated on load, errors name rows and times, gaps are reported."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from peak_trade.core.errors import DataError
+from peak_trade.core.types import Timeframe
+from peak_trade.data.replay import load_replay, replay_feed, write_replay
+from peak_trade.data.synthetic import SyntheticMarket
+
+ONE_MINUTE = Timeframe("1m")
+HEADER = "time,open,high,low,close,volume\n"
+
+
+def _csv(tmp_path: Path, rows: list[str], header: str = HEADER) -> Path:
+    path = tmp_path / "candles.csv"
+    path.write_text(header + "\n".join(rows) + "\n")
+    return path
+
+
+def _row(
+    minute: int,
+    close: float = 100.0,
+    high: float | None = None,
+    low: float | None = None,
+    volume: float = 1.0,
+) -> str:
+    high = close + 1 if high is None else high
+    low = close - 1 if low is None else low
+    return f"2024-01-01T00:{minute:02d}:00Z,{close},{high},{low},{close},{volume}"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_written_bars_read_back_identically(tmp_path: Path, suffix: str) -> None:
+    bars = list(SyntheticMarket(seed=2, bars=300))
+    path = write_replay(tmp_path / f"bars{suffix}", bars)
+    loaded = list(load_replay(path, ONE_MINUTE).bars())
+    assert [bar.time for bar in loaded] == [bar.time for bar in bars]
+    for got, want in zip(loaded, bars, strict=True):
+        assert got.close == pytest.approx(want.close, rel=1e-9)
+        assert got.high == pytest.approx(want.high, rel=1e-9)
+
+
+def test_unix_seconds_and_milliseconds_are_both_read(tmp_path: Path) -> None:
+    rows = ["1704067200,100,101,99,100,1", "1704067260000,100,101,99,100,1"]
+    data = load_replay(_csv(tmp_path, rows), ONE_MINUTE)
+    times = [bar.time for bar in data.bars()]
+    assert times[1] - times[0] == timedelta(minutes=1)
+    assert times[0].isoformat() == "2024-01-01T00:00:00+00:00"
+
+
+def test_iso_time_without_offset_is_read_as_utc(tmp_path: Path) -> None:
+    data = load_replay(_csv(tmp_path, ["2024-01-01 00:00:00,100,101,99,100,1"]), ONE_MINUTE)
+    assert next(data.bars()).time.isoformat() == "2024-01-01T00:00:00+00:00"
+
+
+def test_malformed_candles_are_listed_with_rows_and_rules(tmp_path: Path) -> None:
+    rows = [_row(0), _row(1, high=99.0), _row(2), _row(3, close=-5.0, low=-6.0), _row(4)]
+    with pytest.raises(DataError) as caught:
+        load_replay(_csv(tmp_path, rows), ONE_MINUTE)
+    message = str(caught.value)
+    assert "2 malformed candle(s)" in message
+    assert (
+        "row 2: bad candle at 2024-01-01T00:01:00+00:00: high 99.0 is below max(open, close)"
+        in message
+    )
+    assert (
+        "row 4: bad candle at 2024-01-01T00:03:00+00:00: open must be a finite price > 0" in message
+    )
+
+
+def test_non_numeric_price_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="must be numbers"):
+        load_replay(_csv(tmp_path, ["2024-01-01T00:00:00Z,abc,101,99,100,1"]), ONE_MINUTE)
+
+
+def test_duplicate_time_is_an_error_naming_the_row(tmp_path: Path) -> None:
+    with pytest.raises(
+        DataError, match=r"duplicate time in 1 row\(s\): row 3 at 2024-01-01 00:01:00 UTC"
+    ):
+        load_replay(_csv(tmp_path, [_row(0), _row(1), _row(1), _row(2)]), ONE_MINUTE)
+
+
+def test_backwards_time_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(
+        DataError, match=r"time goes backwards in 1 row\(s\): row 3 at 2024-01-01 00:01:00"
+    ):
+        load_replay(_csv(tmp_path, [_row(0), _row(5), _row(1)]), ONE_MINUTE)
+
+
+def test_spacing_off_the_timeframe_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="time is not on a 5m boundary in 1 row"):
+        load_replay(_csv(tmp_path, [_row(0), _row(5), _row(7)]), Timeframe("5m"))
+
+
+def test_gaps_are_reported_with_their_times(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    data = load_replay(_csv(tmp_path, [_row(0), _row(1), _row(4), _row(5)]), ONE_MINUTE)
+    assert len(data) == 4
+    assert [(str(gap), gap.missing_bars) for gap in data.gaps] == [
+        ("2 missing bar(s) between 2024-01-01 00:01 and 2024-01-01 00:04 UTC", 2)
+    ]
+    assert "2 missing bar(s) between 2024-01-01 00:01" in caplog.text
+
+
+def test_missing_columns_are_named(tmp_path: Path) -> None:
+    path = _csv(tmp_path, ["2024-01-01T00:00:00Z,100,1"], header="when,close,volume\n")
+    with pytest.raises(DataError) as caught:
+        load_replay(path, ONE_MINUTE)
+    assert (
+        "missing column(s) a time column (time/timestamp/open_time/date/datetime), open, high, low"
+        in str(caught.value)
+    )
+    assert "found ['when', 'close', 'volume']" in str(caught.value)
+
+
+def test_column_names_are_case_insensitive(tmp_path: Path) -> None:
+    path = _csv(tmp_path, [_row(0)], header="Timestamp,Open,High,Low,Close,Volume\n")
+    assert len(load_replay(path, ONE_MINUTE)) == 1
+
+
+def test_missing_empty_and_unsupported_files(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="replay file not found"):
+        load_replay(tmp_path / "nope.csv", ONE_MINUTE)
+    with pytest.raises(DataError, match="no candle rows"):
+        load_replay(_csv(tmp_path, []), ONE_MINUTE)
+    other = tmp_path / "bars.json"
+    other.write_text("{}")
+    with pytest.raises(DataError, match=r"expected a \.csv or \.parquet file, found '\.json'"):
+        load_replay(other, ONE_MINUTE)
+
+
+def test_parquet_with_datetime_column_is_read(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "open_time": pd.date_range("2024-01-01", periods=3, freq="1h", tz="UTC"),
+            "open": [1.0, 2.0, 3.0],
+            "high": [2.0, 3.0, 4.0],
+            "low": [0.5, 1.5, 2.5],
+            "close": [2.0, 3.0, 3.5],
+            "volume": [0.0, 1.0, 2.0],
+        }
+    )
+    path = tmp_path / "hourly.parquet"
+    frame.to_parquet(path)
+    bars = list(load_replay(path, Timeframe("1h")).bars())
+    assert [bar.close for bar in bars] == [2.0, 3.0, 3.5]
+
+
+def test_replay_feed_refuses_a_warmup_longer_than_the_file(tmp_path: Path) -> None:
+    feed = replay_feed(_csv(tmp_path, [_row(0), _row(1)]), "BTC/EUR", ONE_MINUTE)
+    with pytest.raises(DataError, match="holds only 2 bars, but warmup needs 3"):
+        feed.warmup(3)

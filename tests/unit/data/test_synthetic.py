@@ -1,0 +1,68 @@
+"""The synthetic market: deterministic, closed bars on the timeframe grid, varied regimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import islice, pairwise
+
+import numpy as np
+import pytest
+
+from peak_trade.core.types import Timeframe
+from peak_trade.data.synthetic import SyntheticMarket, synthetic_feed
+
+
+def test_same_seed_gives_the_same_bars() -> None:
+    first = list(SyntheticMarket(seed=11, bars=9_000))
+    second = list(SyntheticMarket(seed=11, bars=9_000))
+    assert first == second
+
+
+def test_different_seed_gives_different_bars() -> None:
+    assert list(SyntheticMarket(seed=1, bars=50)) != list(SyntheticMarket(seed=2, bars=50))
+
+
+def test_a_prefix_is_the_start_of_a_longer_run() -> None:
+    short = list(SyntheticMarket(seed=5, bars=5_000))
+    longer = list(islice(SyntheticMarket(seed=5), 10_000))
+    assert longer[:5_000] == short
+
+
+def test_bars_sit_on_the_timeframe_grid_and_chain() -> None:
+    bars = list(
+        SyntheticMarket(
+            seed=3,
+            timeframe=Timeframe("15m"),
+            bars=500,
+            start=datetime(2024, 3, 1, 10, 7, tzinfo=UTC),
+        )
+    )
+    assert bars[0].time == datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+    assert all(b.time - a.time == timedelta(minutes=15) for a, b in pairwise(bars))
+    assert all(b.open == a.close for a, b in pairwise(bars))
+    assert all(type(bar.volume) is float for bar in bars)
+
+
+def test_market_has_trending_and_ranging_stretches() -> None:
+    closes = np.array([bar.close for bar in SyntheticMarket(seed=7, bars=40_000)])
+    moves = np.log(closes[1_000::1_000] / closes[:-1_000:1_000])
+    assert moves.max() > 0.03, "an up-trend of more than 3 % over 1,000 bars"
+    assert moves.min() < -0.03, "a down-trend of more than 3 % over 1,000 bars"
+    assert (np.abs(moves) < 0.01).sum() >= 3, "ranging stretches that go nowhere"
+
+
+def test_feed_warmup_then_polls_one_bar_each_until_exhausted() -> None:
+    feed = synthetic_feed("BTC/EUR", Timeframe("1m"), seed=4, bars=5)
+    warm = feed.warmup(3)
+    assert len(warm) == 3
+    assert feed.poll()[0].time == warm[-1].time + timedelta(minutes=1)
+    assert len(feed.poll()) == 1
+    assert feed.poll() == []
+    assert feed.exhausted
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="start_price must be a finite price > 0, was -1"):
+        SyntheticMarket(start_price=-1)
+    with pytest.raises(ValueError, match="bars must be >= 0, was -5"):
+        SyntheticMarket(bars=-5)
