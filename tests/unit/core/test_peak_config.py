@@ -171,3 +171,10 @@ def test_config_is_frozen() -> None:
     cfg = PeakConfig.default()
     with pytest.raises(ValueError, match="frozen"):
         cfg.shadow.fee_rate = 0.5  # type: ignore[misc]
+
+
+def test_non_utf8_file_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin.toml"
+    path.write_bytes(b"[shadow]\n# Geb\xfchr\nfee_rate = 0.001\n")
+    with pytest.raises(ConfigError, match=r"latin.toml: not UTF-8 text"):
+        load_config(path)
