@@ -1,0 +1,1 @@
+"""Orders: requests, fills, results, the order state table, sizing and the venues."""

@@ -1,0 +1,28 @@
+"""The venue port: where orders go after the safety layers, shadow or testnet alike."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from peak_trade.core.modes import VenueAction
+from peak_trade.core.types import Bar
+from peak_trade.orders.base import OrderExecutionResult, OrderRequest
+
+__all__ = ["Venue"]
+
+
+class Venue(Protocol):
+    """Accepts orders decided on a bar and reports fills as later bars arrive."""
+
+    @property
+    def venue_action(self) -> VenueAction:
+        """Return what this venue does with an order, for the SafetyGuard."""
+        ...
+
+    def submit(self, orders: list[OrderRequest], bar: Bar) -> list[OrderExecutionResult]:
+        """Take orders decided on `bar`; return each one's status now."""
+        ...
+
+    def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
+        """Work queued orders against a new closed bar; return what happened to them."""
+        ...

@@ -1,0 +1,213 @@
+"""ShadowOrderExecutor: simulated fills with the exchange's rules, fees and adverse slippage.
+
+Market orders fill at the next bar's open (`fill_price = "next_open"`, the default) or at the
+decision bar's close (`"close"`): a buy at price x (1 + slippage_bps / 10^4) rounded up to the
+tick, a sell at price x (1 - slippage_bps / 10^4) rounded down. Limit orders fill only when a
+later bar trades through the limit, at the limit, without slippage. The fee is
+|notional| x fee_rate. Not enough cash or position rejects the order with the amounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal, Protocol
+
+from peak_trade.core.modes import VenueAction
+from peak_trade.core.money import ZERO, round_down, round_half_even, round_up, to_decimal
+from peak_trade.core.types import Bar, Instrument
+from peak_trade.orders.base import (
+    OrderExecutionResult,
+    OrderFill,
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+)
+
+__all__ = ["Balances", "FillPrice", "ShadowOrderExecutor"]
+
+FillPrice = Literal["next_open", "close"]
+_BPS = Decimal(10_000)
+
+
+class Balances(Protocol):
+    """Where the executor reads cash and positions (the ledger)."""
+
+    @property
+    def cash(self) -> Decimal:
+        """Return the free cash."""
+        ...
+
+    def position(self, symbol: str) -> Decimal:
+        """Return the signed position in `symbol`."""
+        ...
+
+
+@dataclass(slots=True)
+class _Funds:
+    """Cash and position as they stand while one batch of fills is worked through."""
+
+    cash: Decimal
+    position: Decimal
+
+
+class ShadowOrderExecutor:
+    """A simulated venue: nothing leaves the process."""
+
+    venue_action = VenueAction.SIMULATE
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        balances: Balances,
+        fee_rate: Decimal,
+        slippage_bps: Decimal,
+        fill_price: FillPrice = "next_open",
+        allow_short: bool = False,
+    ) -> None:
+        if not ZERO <= fee_rate < Decimal("0.1"):
+            raise ValueError(f"fee_rate must be in [0, 0.1), was {fee_rate}")
+        if not ZERO <= slippage_bps <= 1000:
+            raise ValueError(f"slippage_bps must be in [0, 1000], was {slippage_bps}")
+        self.instrument = instrument
+        self.balances = balances
+        self.fee_rate = fee_rate
+        self.slippage_bps = slippage_bps
+        self.fill_price = fill_price
+        self.allow_short = allow_short
+        self._pending: list[OrderRequest] = []
+
+    @property
+    def pending(self) -> tuple[OrderRequest, ...]:
+        """Return the orders waiting for a later bar."""
+        return tuple(self._pending)
+
+    def submit(self, orders: list[OrderRequest], bar: Bar) -> list[OrderExecutionResult]:
+        """Accept orders decided on `bar`: check the exchange's rules, then fill or queue them."""
+        results: list[OrderExecutionResult] = []
+        funds = self._funds()
+        reference = self._market_price(bar.close)
+        for order in orders:
+            problem = self._rule_violation(order, reference)
+            if problem is not None:
+                results.append(OrderExecutionResult(order, OrderStatus.REJECTED, reason=problem))
+            elif order.order_type is OrderType.MARKET and self.fill_price == "close":
+                results.append(self._fill(order, reference, bar, funds, slipped=True))
+            else:
+                self._pending.append(order)
+                results.append(OrderExecutionResult(order, OrderStatus.SUBMITTED))
+        return results
+
+    def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
+        """Work the queued orders against a new closed bar; return their fills and rejections."""
+        results: list[OrderExecutionResult] = []
+        funds = self._funds()
+        still_waiting: list[OrderRequest] = []
+        for order in self._pending:
+            if order.order_type is OrderType.MARKET:
+                results.append(self._fill(order, self._market_price(bar.open), bar, funds, True))
+            elif order.limit_price is not None and self._limit_reached(
+                order, order.limit_price, bar
+            ):
+                results.append(self._fill(order, order.limit_price, bar, funds, slipped=False))
+            else:
+                still_waiting.append(order)
+        self._pending = still_waiting
+        return results
+
+    def cancel_all(self) -> list[OrderExecutionResult]:
+        """Cancel every queued order."""
+        cancelled = [
+            OrderExecutionResult(order, OrderStatus.CANCELLED, reason="cancelled")
+            for order in self._pending
+        ]
+        self._pending = []
+        return cancelled
+
+    def _funds(self) -> _Funds:
+        return _Funds(self.balances.cash, self.balances.position(self.instrument.symbol))
+
+    def _market_price(self, price: float) -> Decimal:
+        return round_half_even(to_decimal(price), self.instrument.price_step)
+
+    def _rule_violation(self, order: OrderRequest, reference: Decimal) -> str | None:
+        instrument = self.instrument
+        if order.symbol != instrument.symbol:
+            return f"unknown symbol {order.symbol}; this venue trades {instrument.symbol}"
+        if order.quantity != round_down(order.quantity, instrument.lot_step):
+            return (
+                f"quantity {order.quantity} has more than {instrument.lot_decimals} decimals "
+                f"(lot size {instrument.lot_step})"
+            )
+        if order.quantity < instrument.min_order_size:
+            return (
+                f"order minimum not met: {order.quantity} {instrument.base} < "
+                f"{instrument.min_order_size} {instrument.base}"
+            )
+        price = order.limit_price or reference
+        if order.limit_price is not None and price != round_down(price, instrument.price_step):
+            return f"limit price {price} is not a multiple of the tick {instrument.price_step}"
+        if order.quantity * price < instrument.min_order_cost:
+            return (
+                f"order cost minimum not met: {order.quantity * price:.2f} "
+                f"{instrument.quote} < {instrument.min_order_cost} {instrument.quote}"
+            )
+        return None
+
+    @staticmethod
+    def _limit_reached(order: OrderRequest, limit: Decimal, bar: Bar) -> bool:
+        """Return True when the bar traded through the limit (touching is not enough)."""
+        if order.side is OrderSide.BUY:
+            return to_decimal(bar.low) < limit
+        return to_decimal(bar.high) > limit
+
+    def _fill(
+        self, order: OrderRequest, market: Decimal, bar: Bar, funds: _Funds, slipped: bool
+    ) -> OrderExecutionResult:
+        price = self._slipped(order.side, market) if slipped else market
+        notional = order.quantity * price
+        fee = notional * self.fee_rate
+        instrument = self.instrument
+        if order.side is OrderSide.BUY and notional + fee > funds.cash:
+            return OrderExecutionResult(
+                order,
+                OrderStatus.REJECTED,
+                reason=(
+                    f"insufficient funds: needs {notional + fee:.2f} {instrument.quote} "
+                    f"with fee, has {funds.cash:.2f} {instrument.quote}"
+                ),
+            )
+        if (
+            order.side is OrderSide.SELL
+            and not self.allow_short
+            and order.quantity > funds.position
+        ):
+            return OrderExecutionResult(
+                order,
+                OrderStatus.REJECTED,
+                reason=(
+                    f"insufficient position: selling {order.quantity} {instrument.base}, "
+                    f"holding {max(funds.position, ZERO)} {instrument.base} (shorting is off)"
+                ),
+            )
+        funds.cash -= order.side.sign * notional + fee
+        funds.position += order.signed_quantity
+        fill = OrderFill(
+            client_id=order.client_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=order.quantity,
+            price=price,
+            fee=fee,
+            fee_currency=instrument.quote,
+            ts_event=bar.time,
+            market_price=market,
+        )
+        return OrderExecutionResult(order, OrderStatus.FILLED, fill=fill)
+
+    def _slipped(self, side: OrderSide, market: Decimal) -> Decimal:
+        step = self.instrument.price_step
+        if side is OrderSide.BUY:
+            return round_up(market * (1 + self.slippage_bps / _BPS), step)
+        return round_down(market * (1 - self.slippage_bps / _BPS), step)

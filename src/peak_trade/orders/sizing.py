@@ -1,0 +1,134 @@
+"""Turn a target position into orders: compare it with the actual position, size, round.
+
+Entering sizes `position_fraction x equity / price`, rounded down to the lot size and capped by
+the cash a buy can pay for after fee and slippage; exiting closes the whole position. Below the
+exchange's minimum order size or cost there is no order, and the decision says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from peak_trade.core.money import ZERO, round_down
+from peak_trade.core.types import Instrument
+from peak_trade.orders.base import OrderRequest, OrderSide
+
+__all__ = ["SizingDecision", "SizingRules", "plan_orders", "position_state"]
+
+_BPS = Decimal(10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class SizingRules:
+    """How targets become quantities."""
+
+    instrument: Instrument
+    position_fraction: Decimal
+    allow_short: bool = False
+    fee_rate: Decimal = ZERO
+    slippage_bps: Decimal = ZERO
+
+    def __post_init__(self) -> None:
+        if not ZERO < self.position_fraction <= 1:
+            raise ValueError(f"position_fraction must be in (0, 1], was {self.position_fraction}")
+
+
+@dataclass(frozen=True, slots=True)
+class SizingDecision:
+    """The orders that move the position toward the target, or why there are none."""
+
+    target: int
+    orders: tuple[OrderRequest, ...] = ()
+    reason: str | None = None
+
+
+def position_state(quantity: Decimal) -> int:
+    """Return -1, 0 or +1 for a short, flat or long position."""
+    return (quantity > 0) - (quantity < 0)
+
+
+def plan_orders(
+    *,
+    target: int,
+    position: Decimal,
+    equity: Decimal,
+    cash: Decimal,
+    price: Decimal,
+    rules: SizingRules,
+    next_client_id: Callable[[], str],
+    ts: datetime,
+) -> SizingDecision:
+    """Return the orders that bring `position` to the state of `target` at `price`."""
+    wanted = target if target >= 0 or rules.allow_short else 0
+    held = position_state(position)
+    if held == wanted:
+        return SizingDecision(wanted)
+    symbol = rules.instrument.symbol
+    orders: list[OrderRequest] = []
+    if held != 0:
+        closing = abs(position)
+        if closing < rules.instrument.min_order_size:
+            return SizingDecision(
+                wanted,
+                reason=(
+                    f"position {closing} {rules.instrument.base} is below the minimum order size "
+                    f"{rules.instrument.min_order_size} and cannot be closed"
+                ),
+            )
+        side = OrderSide.SELL if held > 0 else OrderSide.BUY
+        kind = "exit" if wanted == 0 else "close"
+        orders.append(
+            OrderRequest(
+                next_client_id(),
+                symbol,
+                side,
+                closing,
+                reason=f"{kind}_{'long' if held > 0 else 'short'}",
+                ts_event=ts,
+            )
+        )
+        cash += position * price  # proceeds of closing a long, cost of covering a short
+    if wanted != 0:
+        quantity, problem = _entry_quantity(wanted, equity, cash, price, rules)
+        if problem is not None:
+            return SizingDecision(wanted, tuple(orders), reason=problem)
+        side = OrderSide.BUY if wanted > 0 else OrderSide.SELL
+        orders.append(
+            OrderRequest(
+                next_client_id(),
+                symbol,
+                side,
+                quantity,
+                reason=f"entry_{'long' if wanted > 0 else 'short'}",
+                ts_event=ts,
+            )
+        )
+    return SizingDecision(wanted, tuple(orders))
+
+
+def _entry_quantity(
+    wanted: int, equity: Decimal, cash: Decimal, price: Decimal, rules: SizingRules
+) -> tuple[Decimal, str | None]:
+    instrument = rules.instrument
+    if equity <= 0:
+        return ZERO, f"equity is {equity} {instrument.quote}; nothing to size an entry with"
+    quantity = rules.position_fraction * equity / price
+    if wanted > 0:
+        worst_price = price * (1 + rules.slippage_bps / _BPS) * (1 + rules.fee_rate)
+        quantity = min(quantity, max(cash, ZERO) / worst_price)
+    quantity = round_down(quantity, instrument.lot_step)
+    if quantity < instrument.min_order_size:
+        return quantity, (
+            f"order size {quantity} {instrument.base} is below the minimum order size "
+            f"{instrument.min_order_size} {instrument.base}"
+        )
+    cost = quantity * price
+    if cost < instrument.min_order_cost:
+        return quantity, (
+            f"order value {cost:.2f} {instrument.quote} is below the minimum order cost "
+            f"{instrument.min_order_cost} {instrument.quote}"
+        )
+    return quantity, None
