@@ -1,0 +1,1 @@
+"""Accounting: the ledger of cash, positions, PnL, fees and drawdown."""
