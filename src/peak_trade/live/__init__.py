@@ -1,0 +1,1 @@
+"""Safety layers: the SafetyGuard and the pre-trade LiveRiskLimits."""

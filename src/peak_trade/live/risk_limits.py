@@ -1,0 +1,169 @@
+"""LiveRiskLimits: pre-trade checks on post-trade exposure, and the trading state.
+
+The state is ACTIVE, REDUCING (only orders that shrink a position pass) or HALTED (nothing
+passes). It only escalates during a session: a drawdown beyond `max_drawdown_pct` trips
+REDUCING, an existing kill-switch file trips HALTED, and an operator can set any state. Each
+change is a `TradingStateChanged` event. A trade whose price is unknown is denied (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from peak_trade.core.money import ZERO
+from peak_trade.live.risk_rules import (
+    RULES,
+    Denial,
+    Exposure,
+    ProposedTrade,
+    RiskLimitsConfig,
+    is_reducing,
+)
+from peak_trade.portfolio.ledger import AccountSnapshot
+
+__all__ = ["LiveRiskLimits", "RiskCheckResult", "TradingState", "TradingStateChanged"]
+
+
+class TradingState(StrEnum):
+    """How much trading the risk layer permits."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+
+_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStateChanged:
+    """The trading state moved, and why."""
+
+    ts: datetime
+    previous: TradingState
+    state: TradingState
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskCheckResult:
+    """The verdict on a batch of trades: denials block, warnings were let through."""
+
+    allowed: bool
+    state: TradingState
+    denials: tuple[Denial, ...] = ()
+    warnings: tuple[Denial, ...] = ()
+    metrics: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Return each denial as "rule: reason"."""
+        return [str(denial) for denial in self.denials]
+
+
+def _valid_price(price: Decimal | None) -> Decimal | None:
+    return price if price is not None and price.is_finite() and price > 0 else None
+
+
+class LiveRiskLimits:
+    """Checks trades against `[live_risk]` and keeps the trading state."""
+
+    def __init__(
+        self, config: RiskLimitsConfig, kill_switch: Callable[[], bool] | None = None
+    ) -> None:
+        self.config = config
+        self.state = TradingState.ACTIVE
+        self.events: list[TradingStateChanged] = []
+        self._kill_switch = kill_switch
+
+    def set_trading_state(self, state: TradingState, reason: str, ts: datetime) -> None:
+        """Set the state as an operator; this may also lower it."""
+        self._change(state, f"operator: {reason}", ts)
+
+    def check_orders(
+        self, trades: Sequence[ProposedTrade], account: AccountSnapshot, ts: datetime
+    ) -> RiskCheckResult:
+        """Return whether the trades may go out, given the account before them."""
+        self._update_state(account, ts)
+        positions = dict(account.positions)
+        prices = dict(account.prices)
+        blocking: list[Denial] = []
+        violations: list[Denial] = []
+        last_notional = ZERO
+        for trade in trades:
+            held = positions.get(trade.symbol, ZERO)
+            price = _valid_price(trade.price)
+            gate = self._state_denial(trade, held, price)
+            if gate is not None:
+                blocking.append(gate)
+            elif (
+                price is not None and self.config.enabled and not is_reducing(held, trade.quantity)
+            ):
+                prices[trade.symbol] = price
+                exposure = Exposure(
+                    {**positions, trade.symbol: held + trade.quantity},
+                    prices,
+                    account.start_balance,
+                    account.day_pnl,
+                )
+                violations.extend(d for rule in RULES if (d := rule(trade, self.config, exposure)))
+                last_notional = abs(trade.quantity) * price
+            positions[trade.symbol] = held + trade.quantity
+        if self.config.block_on_violation:
+            blocking.extend(violations)
+            violations = []
+        metrics = {
+            "trades": str(len(trades)),
+            "order_notional": f"{last_notional:.2f}",
+            "day_pnl": f"{account.day_pnl:.2f}",
+            "drawdown_pct": f"{account.drawdown_pct:.4f}",
+            "state": self.state.value,
+        }
+        return RiskCheckResult(
+            not blocking, self.state, tuple(blocking), tuple(violations), metrics
+        )
+
+    def _state_denial(
+        self, trade: ProposedTrade, held: Decimal, price: Decimal | None
+    ) -> Denial | None:
+        if self.state is TradingState.HALTED:
+            return Denial("trading_halted", "trading is halted; no order may go out")
+        if price is None:
+            return Denial(
+                "price_unknown",
+                f"no valid price for {trade.symbol}; refusing to size risk blind (fail closed)",
+            )
+        if self.state is TradingState.REDUCING and not is_reducing(held, trade.quantity):
+            return Denial(
+                "trading_reducing",
+                "trading is reducing-only; this order would not shrink a position",
+            )
+        return None
+
+    def _update_state(self, account: AccountSnapshot, ts: datetime) -> None:
+        if self._kill_switch is not None and self._kill_switch():
+            self._escalate(
+                TradingState.HALTED, f"kill switch file {self.config.kill_switch_file} exists", ts
+            )
+        if not self.config.enabled:
+            return
+        limit = self.config.max_drawdown_pct
+        if limit is not None and account.drawdown_pct > limit:
+            self._escalate(
+                TradingState.REDUCING,
+                f"drawdown {account.drawdown_pct:.2f}% exceeds max_drawdown_pct {limit}%",
+                ts,
+            )
+
+    def _escalate(self, state: TradingState, reason: str, ts: datetime) -> None:
+        if _SEVERITY[state] > _SEVERITY[self.state]:
+            self._change(state, reason, ts)
+
+    def _change(self, state: TradingState, reason: str, ts: datetime) -> None:
+        if state is not self.state:
+            self.events.append(TradingStateChanged(ts, self.state, state, reason))
+            self.state = state

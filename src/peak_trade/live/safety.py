@@ -1,0 +1,94 @@
+"""SafetyGuard: may this order leave the process to this venue?
+
+| environment | simulate (shadow fill) | validate (exchange validate-only) | place (real order) |
+|-------------|------------------------|-----------------------------------|--------------------|
+| shadow      | allowed                | refused                           | refused            |
+| testnet     | allowed                | allowed                           | refused            |
+| live        | refused                | refused                           | refused            |
+
+Every decision becomes an audit entry, kept in a bounded in-memory tail and handed to the
+journal through `sink`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from peak_trade.core.modes import TradingEnvironment, VenueAction
+
+__all__ = ["SafetyAuditEntry", "SafetyDecision", "SafetyGuard"]
+
+_ALLOWED: Final[dict[TradingEnvironment, frozenset[VenueAction]]] = {
+    TradingEnvironment.SHADOW: frozenset({VenueAction.SIMULATE}),
+    TradingEnvironment.TESTNET: frozenset({VenueAction.SIMULATE, VenueAction.VALIDATE}),
+    TradingEnvironment.LIVE: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyDecision:
+    """Whether an action may happen, and why."""
+
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyAuditEntry:
+    """One decision of the guard, for the audit trail."""
+
+    ts: datetime
+    action: str
+    environment: str
+    allowed: bool
+    reason: str
+    detail: str = ""
+
+
+class SafetyGuard:
+    """Decides which venue actions an environment permits; live permits none."""
+
+    def __init__(
+        self,
+        environment: TradingEnvironment,
+        audit_capacity: int = 1000,
+        sink: Callable[[SafetyAuditEntry], None] | None = None,
+    ) -> None:
+        if audit_capacity < 1:
+            raise ValueError(f"audit_capacity must be >= 1, was {audit_capacity}")
+        self.environment = environment
+        self._audit: deque[SafetyAuditEntry] = deque(maxlen=audit_capacity)
+        self._sink = sink
+
+    def check(self, action: VenueAction, ts: datetime, detail: str = "") -> SafetyDecision:
+        """Decide whether `action` may happen now, and record the decision."""
+        decision = self._decide(action)
+        entry = SafetyAuditEntry(
+            ts, action.value, self.environment.value, decision.allowed, decision.reason, detail
+        )
+        self._audit.append(entry)
+        if self._sink is not None:
+            self._sink(entry)
+        return decision
+
+    def audit_tail(self) -> list[SafetyAuditEntry]:
+        """Return the most recent decisions, oldest first."""
+        return list(self._audit)
+
+    def _decide(self, action: VenueAction) -> SafetyDecision:
+        env = self.environment
+        if env is TradingEnvironment.LIVE:
+            return SafetyDecision(
+                False, "live trading is blocked: Peak Trade never sends real orders"
+            )
+        if action in _ALLOWED[env]:
+            return SafetyDecision(True, f"{action.value} is permitted in {env.value} mode")
+        if action is VenueAction.PLACE:
+            return SafetyDecision(False, f"real orders are refused in {env.value} mode")
+        return SafetyDecision(
+            False, f"{action.value} would reach an exchange, which {env.value} mode never does"
+        )

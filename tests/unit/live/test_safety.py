@@ -1,0 +1,51 @@
+"""SafetyGuard: what may leave the process, per environment, with an audit trail."""
+
+from __future__ import annotations
+
+import pytest
+
+from peak_trade.core.modes import TradingEnvironment, VenueAction
+from peak_trade.live.safety import SafetyAuditEntry, SafetyGuard
+from peak_trade.testing.builders import START
+
+ALLOWED = {
+    (TradingEnvironment.SHADOW, VenueAction.SIMULATE),
+    (TradingEnvironment.TESTNET, VenueAction.SIMULATE),
+    (TradingEnvironment.TESTNET, VenueAction.VALIDATE),
+}
+
+
+@pytest.mark.parametrize("environment", list(TradingEnvironment))
+@pytest.mark.parametrize("action", list(VenueAction))
+def test_decision_matrix(environment: TradingEnvironment, action: VenueAction) -> None:
+    decision = SafetyGuard(environment).check(action, START)
+    assert decision.allowed == ((environment, action) in ALLOWED)
+
+
+def test_refusals_say_why() -> None:
+    assert SafetyGuard(TradingEnvironment.SHADOW).check(VenueAction.VALIDATE, START).reason == (
+        "validate would reach an exchange, which shadow mode never does"
+    )
+    assert SafetyGuard(TradingEnvironment.TESTNET).check(VenueAction.PLACE, START).reason == (
+        "real orders are refused in testnet mode"
+    )
+    assert SafetyGuard(TradingEnvironment.LIVE).check(VenueAction.SIMULATE, START).reason == (
+        "live trading is blocked: Peak Trade never sends real orders"
+    )
+
+
+def test_every_decision_is_audited_in_a_bounded_tail_and_sent_to_the_sink() -> None:
+    seen: list[SafetyAuditEntry] = []
+    guard = SafetyGuard(TradingEnvironment.SHADOW, audit_capacity=3, sink=seen.append)
+    for i in range(5):
+        guard.check(VenueAction.SIMULATE if i % 2 == 0 else VenueAction.PLACE, START, f"o{i}")
+    tail = guard.audit_tail()
+    assert [entry.detail for entry in tail] == ["o2", "o3", "o4"]
+    assert len(seen) == 5
+    assert (seen[1].action, seen[1].environment, seen[1].allowed) == ("place", "shadow", False)
+    assert seen[0].ts == START
+
+
+def test_audit_capacity_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="audit_capacity must be >= 1, was 0"):
+        SafetyGuard(TradingEnvironment.SHADOW, audit_capacity=0)
