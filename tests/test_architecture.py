@@ -15,6 +15,7 @@ LAYERS = {  # package -> packages of peak_trade it may import
     "live": {"core", "live", "portfolio"},
     "orders": {"core", "orders"},
     "data": {"core", "data"},
+    "execution": {"core", "strategies", "portfolio", "live", "orders", "data", "execution"},
 }
 PURE = ("core", "strategies", "portfolio", "live")
 IO_MODULES = (

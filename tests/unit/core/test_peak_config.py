@@ -22,7 +22,7 @@ def _error(data: dict[str, Any]) -> str:
 def test_shipped_config_loads_with_its_documented_values() -> None:
     cfg = load_config(SHIPPED)
     assert cfg.environment.mode == "paper"
-    assert cfg.live_risk.max_order_notional == 1000.0
+    assert cfg.live_risk.max_order_notional == 2000.0
     assert cfg.shadow.fee_rate == 0.001
     assert cfg.shadow.fill_price == "next_open"
     assert cfg.strategy.ma_crossover.fast_window == 20

@@ -1,0 +1,1 @@
+"""Execution: the pipeline, the per-bar engine, sessions, journal and wiring."""
