@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# A shadow session of ma_crossover on 5,000 synthetic BTC/EUR 1m bars, as fast as it can run.
 demo: $(STAMP)
-	$(BIN)/peak-trade survey --data synthetic --bars 20000 --seed 7
+	$(BIN)/peak-trade session --data synthetic --steps 5000 --no-sleep --log-level WARNING \
+		--journal journal/demo.sqlite
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

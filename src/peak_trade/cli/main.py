@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
+from peak_trade.cli import session as session_cli
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.errors import ConfigError, PeakTradeError
 from peak_trade.core.peak_config import PeakConfig, load_config
@@ -29,14 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="peak-trade",
         description="Peak Trade: take a strategy from backtest to safe shadow and testnet runs.",
     )
-    parser.add_argument(
-        "--log-level",
-        default="WARNING",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="log detail on stderr",
-    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("strategies", help="list the registered strategies")
+    session = commands.add_parser(
+        "session",
+        help="run a Strategy-to-Execution Session (shadow or testnet)",
+        description=session_cli.DESCRIPTION,
+        epilog=session_cli.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    session_cli.add_session_arguments(session)
     survey = commands.add_parser(
         "survey",
         help="run every strategy over one feed and count its targets",
@@ -52,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_arguments(survey)
     survey.add_argument("--json", action="store_true", help="print one JSON object")
+    survey.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log detail on stderr",
+    )
     return parser
 
 
@@ -123,8 +132,10 @@ def _run_strategies() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `peak-trade` with `argv` and return the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "session":
+        return session_cli.dispatch(args)
     logging.basicConfig(
-        level=args.log_level,
+        level=getattr(args, "log_level", "WARNING"),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

@@ -5,6 +5,9 @@ PeakTradeError
 ├── ConfigError                 fix the config or the command line; exit code 2
 │   ├── LiveModeNotAllowedError live trading was asked for; it is blocked everywhere
 │   └── DataError               fix the input data (malformed candle, duplicate times); exit 2
+├── SessionError                a session could not start or run
+│   ├── SessionSetupError       building the session failed; exit code 1
+│   └── SessionRuntimeError     the session failed while running; exit code 1
 ├── StrategyError               strategy code failed; stop using that strategy
 ├── FeedError                   the market-data feed failed; exit code 1
 ├── VenueError                  raised only by venue adapters, mapped once at the edge
@@ -31,6 +34,9 @@ __all__ = [
     "OrderRejectedError",
     "PeakTradeError",
     "RateLimitError",
+    "SessionError",
+    "SessionRuntimeError",
+    "SessionSetupError",
     "StrategyError",
     "VenueError",
     "VenueUnavailableError",
@@ -42,8 +48,11 @@ class PeakTradeError(Exception):
     """Base of every error Peak Trade raises on purpose."""
 
 
-class ConfigError(PeakTradeError):
-    """The config or the command line is wrong; the user must fix it (exit code 2)."""
+class ConfigError(PeakTradeError, ValueError):
+    """The config or the command line is wrong; the user must fix it (exit code 2).
+
+    It is also a ValueError, so code written against the original's validation keeps working.
+    """
 
 
 class LiveModeNotAllowedError(ConfigError):
@@ -52,6 +61,18 @@ class LiveModeNotAllowedError(ConfigError):
 
 class DataError(ConfigError):
     """Input market data is malformed; the user must fix the file (exit code 2)."""
+
+
+class SessionError(PeakTradeError):
+    """A session could not start or run."""
+
+
+class SessionSetupError(SessionError):
+    """Building the session failed."""
+
+
+class SessionRuntimeError(SessionError):
+    """The session failed while running, or a method was called out of order."""
 
 
 class StrategyError(PeakTradeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol
 
 from peak_trade.core.errors import DataError
@@ -82,17 +83,34 @@ class IteratorFeed:
         bar = self._take()
         return [] if bar is None else [bar]
 
+    def skip_through(self, moment: datetime) -> int:
+        """Drop the bars that open at or before `moment`; return how many were dropped."""
+        dropped = 0
+        while True:
+            bar = self._peek()
+            if bar is None or bar.time > moment:
+                return dropped
+            self._take()
+            dropped += 1
+
     def __iter__(self) -> Iterator[Bar]:
         """Yield the remaining bars."""
         while (bar := self._take()) is not None:
             yield bar
 
+    def _peek(self) -> Bar | None:
+        if self._next is None and not self._exhausted:
+            self._next = next(self._bars, None)
+            if self._next is None:
+                self._exhausted = True
+        return self._next
+
     def _take(self) -> Bar | None:
-        if self._exhausted:
-            return None
-        bar = next(self._bars, None)
+        bar = self._peek()
         if bar is None:
-            self._exhausted = True
             return None
+        self._next = None
         self.delivered += 1
+        # A finite stream is exhausted as soon as its last bar is handed out.
+        self._peek()
         return bar

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -11,18 +10,21 @@ from typing import Any
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.core.types import Instrument
+from peak_trade.core.types import Instrument, Timeframe
+from peak_trade.data.ports import CandleFeed
+from peak_trade.data.replay import replay_feed
+from peak_trade.data.synthetic import synthetic_feed
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.pipeline import ExecutionPipeline
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.live.risk_rules import RiskLimitsConfig
-from peak_trade.live.safety import SafetyAuditEntry, SafetyGuard
+from peak_trade.live.safety import SafetyGuard
 from peak_trade.orders.shadow import FillPrice, ShadowOrderExecutor
 from peak_trade.orders.sizing import SizingRules
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
 
-__all__ = ["EngineSettings", "build_engine"]
+__all__ = ["EngineSettings", "build_engine", "build_feed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +43,7 @@ class EngineSettings:
 
 
 def build_engine(
-    strategy: Strategy[Any],
-    settings: EngineSettings,
-    cfg: PeakConfig,
-    audit_sink: Callable[[SafetyAuditEntry], None] | None = None,
+    strategy: Strategy[Any], settings: EngineSettings, cfg: PeakConfig
 ) -> TradingEngine:
     """Assemble ledger, venue, SafetyGuard, LiveRiskLimits, pipeline and engine for a mode."""
     if settings.mode is TradingEnvironment.LIVE:
@@ -65,7 +64,7 @@ def build_engine(
         settings.fill_price,
         settings.allow_short,
     )
-    guard = SafetyGuard(settings.mode, sink=audit_sink)
+    guard = SafetyGuard(settings.mode)
     risk = _risk_limits(cfg) if settings.enable_risk_limits else None
     pipeline = ExecutionPipeline(venue, settings.mode, guard, risk)
     rules = SizingRules(
@@ -85,3 +84,21 @@ def _risk_limits(cfg: PeakConfig) -> LiveRiskLimits:
         path = Path(config.kill_switch_file)
         kill_switch = path.exists
     return LiveRiskLimits(config, kill_switch=kill_switch)
+
+
+def build_feed(
+    source: str, symbol: str, timeframe: Timeframe, *, seed: int = 7, data_path: str | None = None
+) -> CandleFeed:
+    """Return the candle feed of a session: synthetic, replay or Kraken."""
+    if source == "synthetic":
+        return synthetic_feed(symbol, timeframe, seed=seed)
+    if source == "replay":
+        if not data_path:
+            raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet file)")
+        return replay_feed(data_path, symbol, timeframe)
+    if source == "kraken":
+        raise ConfigError(
+            "the Kraken feed is not available in this version; use --data synthetic or "
+            "--data replay --data-path FILE"
+        )
+    raise ConfigError(f"unknown data source {source!r}: expected synthetic, replay or kraken")

@@ -62,7 +62,7 @@ class SafetyGuard:
             raise ValueError(f"audit_capacity must be >= 1, was {audit_capacity}")
         self.environment = environment
         self._audit: deque[SafetyAuditEntry] = deque(maxlen=audit_capacity)
-        self._sink = sink
+        self._sinks: list[Callable[[SafetyAuditEntry], None]] = [sink] if sink else []
 
     def check(self, action: VenueAction, ts: datetime, detail: str = "") -> SafetyDecision:
         """Decide whether `action` may happen now, and record the decision."""
@@ -71,9 +71,13 @@ class SafetyGuard:
             ts, action.value, self.environment.value, decision.allowed, decision.reason, detail
         )
         self._audit.append(entry)
-        if self._sink is not None:
-            self._sink(entry)
+        for sink in self._sinks:
+            sink(entry)
         return decision
+
+    def subscribe(self, sink: Callable[[SafetyAuditEntry], None]) -> None:
+        """Also hand every future decision to `sink` (the journal)."""
+        self._sinks.append(sink)
 
     def audit_tail(self) -> list[SafetyAuditEntry]:
         """Return the most recent decisions, oldest first."""

@@ -43,6 +43,7 @@ class SizingDecision:
     target: int
     orders: tuple[OrderRequest, ...] = ()
     reason: str | None = None
+    code: str | None = None  # a stable name for the reason, for counting
 
 
 def position_state(quantity: Decimal) -> int:
@@ -77,6 +78,7 @@ def plan_orders(
                     f"position {closing} {rules.instrument.base} is below the minimum order size "
                     f"{rules.instrument.min_order_size} and cannot be closed"
                 ),
+                code="dust_position",
             )
         side = OrderSide.SELL if held > 0 else OrderSide.BUY
         kind = "exit" if wanted == 0 else "close"
@@ -94,7 +96,8 @@ def plan_orders(
     if wanted != 0:
         quantity, problem = _entry_quantity(wanted, equity, cash, price, rules)
         if problem is not None:
-            return SizingDecision(wanted, tuple(orders), reason=problem)
+            code, reason = problem
+            return SizingDecision(wanted, tuple(orders), reason=reason, code=code)
         side = OrderSide.BUY if wanted > 0 else OrderSide.SELL
         orders.append(
             OrderRequest(
@@ -111,10 +114,14 @@ def plan_orders(
 
 def _entry_quantity(
     wanted: int, equity: Decimal, cash: Decimal, price: Decimal, rules: SizingRules
-) -> tuple[Decimal, str | None]:
+) -> tuple[Decimal, tuple[str, str] | None]:
+    """Return the entry quantity, or a (code, reason) pair saying why there is none."""
     instrument = rules.instrument
     if equity <= 0:
-        return ZERO, f"equity is {equity} {instrument.quote}; nothing to size an entry with"
+        return ZERO, (
+            "no_equity",
+            f"equity is {equity} {instrument.quote}; nothing to size an entry with",
+        )
     quantity = rules.position_fraction * equity / price
     if wanted > 0:
         worst_price = price * (1 + rules.slippage_bps / _BPS) * (1 + rules.fee_rate)
@@ -122,13 +129,19 @@ def _entry_quantity(
     quantity = round_down(quantity, instrument.lot_step)
     if quantity < instrument.min_order_size:
         return quantity, (
-            f"order size {quantity} {instrument.base} is below the minimum order size "
-            f"{instrument.min_order_size} {instrument.base}"
+            "min_order_size",
+            (
+                f"order size {quantity} {instrument.base} is below the minimum order size "
+                f"{instrument.min_order_size} {instrument.base}"
+            ),
         )
     cost = quantity * price
     if cost < instrument.min_order_cost:
         return quantity, (
-            f"order value {cost:.2f} {instrument.quote} is below the minimum order cost "
-            f"{instrument.min_order_cost} {instrument.quote}"
+            "min_order_cost",
+            (
+                f"order value {cost:.2f} {instrument.quote} is below the minimum order cost "
+                f"{instrument.min_order_cost} {instrument.quote}"
+            ),
         )
     return quantity, None

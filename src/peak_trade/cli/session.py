@@ -1,0 +1,267 @@
+"""The session command: `scripts/run_execution_session.py` and `peak-trade session`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from peak_trade.cli.arguments import fraction, non_negative_int, positive_float, positive_int
+from peak_trade.cli.session_output import print_dry_run, print_summary, progress_callback
+from peak_trade.core.errors import ConfigError, PeakTradeError
+from peak_trade.core.peak_config import PeakConfig, load_config
+from peak_trade.core.types import TIMEFRAMES
+from peak_trade.execution.journal import Journal
+from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.execution.report import write_report, write_session_record
+from peak_trade.strategies.registry import list_strategy_specs
+
+__all__ = ["add_session_arguments", "build_parser", "main", "run_session"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+DESCRIPTION = (
+    "Run a Peak Trade Strategy-to-Execution Session (Phase 80): a registered strategy trades "
+    "closed candles through the safety layers in shadow or testnet mode. No real order is "
+    "ever sent; live mode does not exist."
+)
+EPILOG = """examples:
+  %(prog)s --data synthetic --steps 3000 --no-sleep      offline shadow run on synthetic bars
+  %(prog)s --strategy rsi_reversion --symbol ETH/EUR -t 5m --data replay --data-path eth.csv
+  %(prog)s --strategy ma_crossover --dry-run             build everything, trade nothing
+  %(prog)s --resume RUN_ID                               continue a run after a crash
+  %(prog)s --list-strategies
+exit codes: 0 done (also after Ctrl+C or SIGTERM), 1 runtime failure, 2 usage or config error"""
+_LOG = logging.getLogger("peak_trade.session")
+
+
+def add_session_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the session flags (the original's, plus data, costs, journal and report)."""
+    a = parser.add_argument
+    a(
+        "--mode",
+        choices=["shadow", "testnet"],
+        default="shadow",
+        help="shadow: simulated fills; testnet: exchange-validated orders (default: shadow)",
+    )
+    a("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
+    a("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
+    a("--timeframe", "-t", default="1m", choices=list(TIMEFRAMES), help="candle length")
+    a(
+        "--config",
+        type=Path,
+        help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
+    )
+    a("--duration", type=positive_float, help="run for this many minutes")
+    a("--steps", type=positive_int, help="run until this many closed bars were processed")
+    a("--warmup-candles", type=non_negative_int, default=200, help="history bars (default: 200)")
+    a(
+        "--position-fraction",
+        type=fraction,
+        default=0.1,
+        help="share of equity per entry, in (0, 1] (default: 0.1)",
+    )
+    a(
+        "--poll-interval",
+        type=positive_float,
+        default=60.0,
+        help="seconds between feed polls (default: 60)",
+    )
+    a("--start-balance", type=positive_float, default=10_000.0, help="default: 10000")
+    a(
+        "--env-name",
+        default="shadow_local",
+        help="label stored with the run (default: shadow_local)",
+    )
+    a("--no-risk-limits", action="store_true", help="do not apply [live_risk]")
+    a(
+        "--dry-run",
+        action="store_true",
+        help="build strategy, feed, venue and limits offline, then stop",
+    )
+    a("--list-strategies", action="store_true", help="list the strategies and exit")
+    a("--no-registry", action="store_true", help="do not write the session record")
+    a("--tags", nargs="*", default=[], help="labels stored with the run")
+    a("--notes", help="a note stored with the run")
+    a("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    a(
+        "--data",
+        choices=["synthetic", "replay", "kraken"],
+        default="kraken",
+        help="candle source (default: kraken)",
+    )
+    a("--data-path", help="CSV or Parquet candles for --data replay")
+    a("--seed", type=int, default=7, help="seed of --data synthetic (default: 7)")
+    a("--fee-rate", type=float, help="fee per fill as a fraction (default: [shadow] fee_rate)")
+    a("--slippage-bps", type=float, help="adverse slippage (default: [shadow] slippage_bps)")
+    a("--fill-price", choices=["next_open", "close"], help="default: [shadow] fill_price")
+    a(
+        "--journal",
+        type=Path,
+        default=Path("journal/peak_trade.sqlite"),
+        help="journal file (default: journal/peak_trade.sqlite)",
+    )
+    a("--resume", metavar="RUN_ID", help="rebuild RUN_ID from the journal and continue it")
+    a("--run-id", help="name of the run (default: generated)")
+    a("--report-dir", type=Path, help="report folder (default: reports/<run_id>)")
+    a("--json", action="store_true", help="print the summary as one JSON object")
+    a("--no-sleep", action="store_true", help="do not wait between bars (replays, tests)")
+
+
+def build_parser(prog: str = "run_execution_session.py") -> argparse.ArgumentParser:
+    """Return the parser of the session command."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_session_arguments(parser)
+    return parser
+
+
+def session_config_from(args: argparse.Namespace, cfg: PeakConfig) -> LiveSessionConfig:
+    """Combine flags and the config's [shadow] defaults into a LiveSessionConfig."""
+    shadow = cfg.shadow
+    fill_price = args.fill_price or shadow.fill_price
+    if fill_price == "book":
+        raise ConfigError(
+            "[shadow] fill_price 'book' needs the Kraken order book, which this "
+            "version does not read; use 'next_open' or 'close'"
+        )
+    return LiveSessionConfig(
+        mode=args.mode,
+        strategy_key=args.strategy,
+        symbol=args.symbol,
+        timeframe=args.timeframe,
+        config_path=str(cfg.path or args.config or ""),
+        warmup_candles=args.warmup_candles,
+        position_fraction=args.position_fraction,
+        poll_interval_seconds=args.poll_interval,
+        fee_rate=shadow.fee_rate if args.fee_rate is None else args.fee_rate,
+        slippage_bps=shadow.slippage_bps if args.slippage_bps is None else args.slippage_bps,
+        start_balance=args.start_balance,
+        enable_risk_limits=not args.no_risk_limits,
+        run_id=args.run_id,
+        data_source=args.data,
+        data_path=args.data_path,
+        seed=args.seed,
+        fill_price=fill_price,
+        allow_short=shadow.allow_short,
+        journal_path=str(args.journal),
+    )
+
+
+def run_session(args: argparse.Namespace) -> int:
+    """Run the session command with parsed arguments; return the exit code."""
+    if args.list_strategies:
+        return _list_strategies()
+    cfg = load_config(args.config)
+    if args.resume:
+        journal = Journal(args.journal)
+        runner = LiveSessionRunner.resume(args.resume, journal, cfg)
+        steps = args.steps or _remaining_steps(runner)
+    else:
+        session_config = session_config_from(args, cfg)
+        if args.dry_run:
+            print_dry_run(LiveSessionRunner.from_config(session_config, cfg), cfg)
+            return EXIT_OK
+        journal = Journal(args.journal)
+        runner = LiveSessionRunner.from_config(session_config, cfg, journal=journal)
+        runner.warmup()
+        steps = args.steps
+    try:
+        _run(runner, args, steps)
+    finally:
+        report = _write_outputs(runner, journal, args)
+        journal.close()
+    summary = runner.get_summary() | {"report_dir": str(report)}
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print_summary(summary)
+    return EXIT_OK
+
+
+def _run(runner: LiveSessionRunner, args: argparse.Namespace, steps: int | None) -> None:
+    sleep = not args.no_sleep
+    with progress_callback(steps) as callback:
+        runner.on_step_callback = callback
+        if steps is not None:
+            if steps > 0:
+                runner.run_n_steps(steps, sleep_between=sleep)
+        elif args.duration is not None:
+            runner.run_for_duration(args.duration)
+        else:
+            runner.run_forever(sleep_between=sleep)
+
+
+def _remaining_steps(runner: LiveSessionRunner) -> int | None:
+    plans = runner.recorder.events("run_plan")
+    if not plans or "steps" not in plans[0].payload:
+        return None
+    return max(0, int(plans[0].payload["steps"]) - runner.metrics.steps)
+
+
+def _write_outputs(runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace) -> Path:
+    journal.commit()
+    run_id = runner.run_id
+    target = args.report_dir or Path("reports") / run_id
+    summary = runner.get_summary()
+    report = write_report(
+        target, summary, journal.events(run_id, "fill"), journal.events(run_id, "bar")
+    )
+    if not args.no_registry:
+        record = {
+            "env_name": args.env_name,
+            "tags": args.tags,
+            "notes": args.notes,
+            "cli_args": sys.argv[1:],
+        }
+        write_session_record(Path("reports") / "experiments" / "live_sessions", summary, record)
+    _LOG.info("report written to %s", report)
+    return report
+
+
+def _list_strategies() -> int:
+    specs = list_strategy_specs()
+    width = max(len(spec.key) for spec in specs)
+    print("=== Available strategies (Peak Trade registry) ===")
+    for spec in specs:
+        print(f"{spec.key:<{width}}  {spec.tier:<6}  {spec.description}")
+    print(f"Total: {len(specs)} strategies")
+    print(
+        f"Example: run_execution_session.py --strategy {specs[0].key} --data synthetic "
+        "--steps 500 --no-sleep"
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "run_execution_session.py") -> int:
+    """Parse `argv`, run the session and return the exit code."""
+    args = build_parser(prog).parse_args(argv)
+    return dispatch(args)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run with parsed arguments and map errors to exit codes."""
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("matplotlib", "PIL", "urllib3", "ccxt"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return run_session(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except PeakTradeError as error:
+        print(f"failed: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted before the session started", file=sys.stderr)
+        return EXIT_FAILURE

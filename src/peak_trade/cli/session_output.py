@@ -1,0 +1,119 @@
+"""What the session command shows: the summary table, the dry-run plan, the progress bar."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.core.types import Bar
+from peak_trade.execution.live_session import LiveSessionRunner
+
+__all__ = ["print_dry_run", "print_summary", "progress_callback"]
+
+
+def _money(text: str | None, currency: str) -> str:
+    return "-" if text is None else f"{Decimal(text):,.2f} {currency}"
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """Print the run's summary as a table on stdout, then its hints."""
+    m, ledger, config = summary["metrics"], summary["ledger"], summary["config"]
+    cur = ledger["currency"]
+    table = Table(title=f"Session {summary['run_id']}", show_header=False)
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    rows = [
+        ("mode / strategy", f"{config['mode']} / {config['strategy_key']}"),
+        (
+            "symbol / timeframe / data",
+            f"{config['symbol']} / {config['timeframe']} / {config['data_source']}",
+        ),
+        ("bars processed (steps)", f"{m['steps']:,}"),
+        ("target changes", f"{m['target_changes']:,}"),
+        ("orders generated", f"{m['total_orders_generated']:,}"),
+        ("orders executed (filled)", f"{m['orders_executed']:,}"),
+        (
+            "blocked by risk / safety / environment",
+            f"{m['orders_blocked_risk']:,} / {m['orders_blocked_safety']:,} / "
+            f"{m['orders_blocked_environment']:,}",
+        ),
+        ("rejected by the venue", f"{m['orders_rejected']:,}"),
+        ("entries skipped by sizing", f"{m['orders_skipped']:,}"),
+        ("fill rate", f"{m['fill_rate']:.1%}"),
+        ("position", f"{Decimal(ledger['position']):f}"),
+        ("equity", _money(ledger["equity"], cur)),
+        (
+            "realized / unrealized PnL",
+            f"{_money(ledger['realized_pnl'], cur)} / {_money(ledger['unrealized_pnl'], cur)}",
+        ),
+        ("fees", _money(ledger["fees"], cur)),
+        ("return", f"{Decimal(ledger['return_pct']):.2f} %"),
+        (
+            "max drawdown",
+            f"{_money(ledger['max_drawdown'], cur)} ({Decimal(ledger['max_drawdown_pct']):.2f} %)",
+        ),
+        ("trading state", summary["trading_state"]),
+        ("stopped because", str(summary["stop_reason"])),
+        ("report", summary.get("report_dir", "-")),
+    ]
+    for item, value in rows:
+        table.add_row(item, value)
+    console = Console(file=sys.stdout, width=110)
+    console.print(table)
+    for hint in summary["hints"]:
+        console.print(f"hint: {hint}")
+
+
+def print_dry_run(runner: LiveSessionRunner, cfg: PeakConfig) -> None:
+    """Describe what a run would do; nothing is traded and nothing is fetched."""
+    c = runner.config
+    risk = runner.pipeline.risk_limits
+    lines = [
+        f"dry run: {c.mode} session {runner.run_id}",
+        f"strategy:  {c.strategy_key} {runner.strategy.params.model_dump()} "
+        f"(needs {runner.strategy.required_bars} bars, warmup_candles {c.warmup_candles})",
+        f"market:    {c.symbol} {c.timeframe} from {c.data_source}"
+        + (f" ({c.data_path})" if c.data_path else ""),
+        f"venue:     {type(runner.pipeline.venue).__name__}, fee {c.fee_rate}, slippage "
+        f"{c.slippage_bps} bps, fill at {c.fill_price}",
+        f"sizing:    {c.position_fraction:.0%} of equity, start balance {c.start_balance:,.2f}",
+        "risk:      "
+        + (
+            "off (--no-risk-limits)"
+            if risk is None
+            else f"[live_risk] from {cfg.path or 'built-in defaults'}"
+        ),
+        "nothing was traded.",
+    ]
+    print("\n".join(lines))
+
+
+@contextmanager
+def progress_callback(total: int | None) -> Iterator[Callable[[int, Bar], None] | None]:
+    """Yield a step callback that draws a progress bar on stderr, if stderr is a terminal."""
+    if total is None or not sys.stderr.isatty():
+        yield None
+        return
+    progress = Progress(
+        TextColumn("bars"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    )
+    task = progress.add_task("session", total=total)
+
+    def advance(step: int, bar: Bar) -> None:
+        progress.advance(task)
+
+    with progress:
+        yield advance

@@ -1,0 +1,151 @@
+"""The session journal: an append-only SQLite file (WAL) of every event of every run.
+
+Rows are written in one transaction per step, so after a crash (even `kill -9`) the file holds
+whole steps only. Triggers refuse UPDATE and DELETE. Payloads are JSON with sorted keys;
+Decimals are written as text and floats by their shortest repr, so bars read back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from peak_trade.core.clock import Clock, SystemClock
+from peak_trade.core.errors import ConfigError, SessionRuntimeError
+
+__all__ = ["Journal", "JournalEvent", "to_json"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ts_event TEXT,
+    ts_init TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, kind, seq);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEvent:
+    """One row of the journal."""
+
+    seq: int
+    run_id: str
+    kind: str
+    ts_event: str | None
+    ts_init: str
+    payload: dict[str, Any]
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot journal a {type(value).__name__}")
+
+
+def to_json(payload: Mapping[str, Any]) -> str:
+    """Encode a payload as the journal does: sorted keys, exact numbers."""
+    return json.dumps(payload, default=_default, sort_keys=True, separators=(",", ":"))
+
+
+class Journal:
+    """Appends events to one SQLite file; reads them back by run."""
+
+    def __init__(self, path: str | Path, clock: Clock | None = None) -> None:
+        self.path = Path(path)
+        self._clock = clock or SystemClock()
+        self._pending: list[tuple[str, str, str | None, str, str]] = []
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as error:
+            raise ConfigError(f"cannot open the journal {self.path}: {error}") from None
+
+    def append(
+        self, run_id: str, kind: str, ts_event: datetime | None, payload: Mapping[str, Any]
+    ) -> None:
+        """Queue an event; it is written by the next `commit`."""
+        self._pending.append(
+            (
+                run_id,
+                kind,
+                ts_event.isoformat() if ts_event else None,
+                self._clock.now().isoformat(),
+                to_json(payload),
+            )
+        )
+
+    def commit(self) -> None:
+        """Write the queued events in one transaction."""
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        try:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO events (run_id, kind, ts_event, ts_init, payload) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            self._db.execute("ROLLBACK")
+            raise SessionRuntimeError(f"cannot write the journal {self.path}: {error}") from error
+
+    def events(self, run_id: str, *kinds: str) -> Iterator[JournalEvent]:
+        """Yield the events of a run in order, optionally only of the given kinds."""
+        query = "SELECT seq, run_id, kind, ts_event, ts_init, payload FROM events WHERE run_id = ?"
+        args: list[str] = [run_id]
+        if kinds:
+            query += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+            args.extend(kinds)
+        for seq, run, kind, ts_event, ts_init, payload in self._db.execute(
+            query + " ORDER BY seq", args
+        ):
+            yield JournalEvent(seq, run, kind, ts_event, ts_init, json.loads(payload))
+
+    def count(self, run_id: str, kind: str) -> int:
+        """Return how many events of `kind` a run has."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM events WHERE run_id = ? AND kind = ?", (run_id, kind)
+        ).fetchone()
+        return int(row[0])
+
+    def run_ids(self) -> list[str]:
+        """Return the runs in the journal, oldest first."""
+        rows = self._db.execute("SELECT run_id FROM events GROUP BY run_id ORDER BY MIN(seq)")
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        """Write what is queued and close the file."""
+        self.commit()
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,419 @@
+"""LiveSessionRunner: warm up, then trade closed bars in shadow or testnet mode until told to stop.
+
+`run_n_steps`, `run_for_duration` and `run_forever` share one loop. It waits through the
+injected clock on an event that `shutdown()`, SIGINT and SIGTERM set, so every mode stops within
+one poll of the feed, with a summary. Every bar, order, denial, fill and SafetyGuard decision
+goes to the journal; `resume` rebuilds a run from it after a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from peak_trade.core.clock import Clock, SystemClock
+from peak_trade.core.errors import (
+    AuthError,
+    ConfigError,
+    InvariantError,
+    LiveModeNotAllowedError,
+    SessionError,
+    SessionRuntimeError,
+    SessionSetupError,
+    StrategyError,
+)
+from peak_trade.core.modes import TradingEnvironment
+from peak_trade.core.money import to_decimal
+from peak_trade.core.peak_config import PeakConfig, load_config
+from peak_trade.core.types import Bar, Instrument, Timeframe
+from peak_trade.data.ports import CandleFeed
+from peak_trade.execution.engine import TradingEngine
+from peak_trade.execution.journal import Journal
+from peak_trade.execution.metrics import LiveSessionMetrics
+from peak_trade.execution.pipeline import ExecutionPipeline
+from peak_trade.execution.recorder import SessionRecorder
+from peak_trade.execution.resume import replay_journal
+from peak_trade.execution.session_config import LiveSessionConfig
+from peak_trade.execution.summary import hints, ledger_summary
+from peak_trade.execution.wiring import EngineSettings, build_engine, build_feed
+from peak_trade.orders.base import OrderExecutionResult
+from peak_trade.strategies.base import Strategy
+from peak_trade.strategies.registry import create_strategy_from_config
+
+__all__ = [
+    "LiveModeNotAllowedError",
+    "LiveSessionConfig",
+    "LiveSessionMetrics",
+    "LiveSessionRunner",
+    "SessionRuntimeError",
+    "SessionSetupError",
+]
+
+_LOG = logging.getLogger(__name__)
+# Errors that end a session at once: retrying cannot help.
+_FATAL = (ConfigError, AuthError, InvariantError, StrategyError, SessionError)
+StepCallback = Callable[[int, Bar], None]
+
+
+class LiveSessionRunner:
+    """Runs one strategy on one symbol through the execution pipeline."""
+
+    def __init__(
+        self,
+        session_config: LiveSessionConfig,
+        engine: TradingEngine,
+        feed: CandleFeed,
+        *,
+        clock: Clock | None = None,
+        journal: Journal | None = None,
+        on_step_callback: StepCallback | None = None,
+    ) -> None:
+        if session_config.mode == "live":
+            raise LiveModeNotAllowedError(
+                "LiveSessionRunner refuses mode 'live': Peak Trade never sends real orders"
+            )
+        self._config = session_config
+        self._engine = engine
+        self._feed = feed
+        self._clock = clock or SystemClock()
+        self._run_id = session_config.generate_run_id(self._clock.now())
+        self._metrics = LiveSessionMetrics()
+        self._recorder = SessionRecorder(journal, self._run_id)
+        self._stop = threading.Event()
+        self._running = False
+        self._warm = False
+        self._consecutive_errors = 0
+        self.stop_reason: str | None = None
+        self.on_step_callback = on_step_callback
+        engine.pipeline.safety_guard.subscribe(self._recorder.safety)
+        self._metrics.equity = engine.ledger.equity
+        _LOG.info(
+            "session %s: %s %s on %s %s",
+            self._run_id,
+            session_config.mode,
+            session_config.strategy_key,
+            session_config.symbol,
+            session_config.timeframe,
+        )
+
+    # --- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_config(
+        cls,
+        session_config: LiveSessionConfig,
+        peak_config: PeakConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        journal: Journal | None = None,
+        on_step_callback: StepCallback | None = None,
+    ) -> LiveSessionRunner:
+        """Build strategy, feed, venue, limits and pipeline for `session_config` (no network)."""
+        if session_config.mode == "live":
+            raise LiveModeNotAllowedError(
+                "from_config refuses mode 'live': Peak Trade never sends real orders"
+            )
+        cfg = peak_config or load_config(session_config.config_path)
+        strategy = create_strategy_from_config(session_config.strategy_key, cfg)
+        _check_warmup(session_config, strategy)
+        timeframe = Timeframe(session_config.timeframe)
+        feed = build_feed(
+            session_config.data_source,
+            session_config.symbol,
+            timeframe,
+            seed=session_config.seed,
+            data_path=session_config.data_path,
+        )
+        engine = build_engine(strategy, _engine_settings(session_config, cfg), cfg)
+        runner = cls(
+            session_config,
+            engine,
+            feed,
+            clock=clock,
+            journal=journal,
+            on_step_callback=on_step_callback,
+        )
+        if journal is not None and journal.count(runner.run_id, "run_started") == 0:
+            runner._recorder.started(
+                session_config.to_dict() | {"run_id": runner.run_id}, runner._clock.now()
+            )
+        return runner
+
+    @classmethod
+    def resume(
+        cls,
+        run_id: str,
+        journal: Journal,
+        peak_config: PeakConfig | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> LiveSessionRunner:
+        """Rebuild run `run_id` from its journal: same config, same bars, same fills."""
+        started = next(journal.events(run_id, "run_started"), None)
+        if started is None:
+            known = ", ".join(journal.run_ids()) or "none"
+            raise ConfigError(f"no run {run_id!r} in the journal {journal.path} (runs: {known})")
+        config = LiveSessionConfig(**started.payload["config"])
+        runner = cls.from_config(config, peak_config, clock=clock, journal=journal)
+        runner._restore()
+        return runner
+
+    # --- properties ---------------------------------------------------------------------------
+
+    @property
+    def config(self) -> LiveSessionConfig:
+        """Return the session config."""
+        return self._config
+
+    @property
+    def metrics(self) -> LiveSessionMetrics:
+        """Return the live counters."""
+        return self._metrics
+
+    @property
+    def is_running(self) -> bool:
+        """Return True while a run method is looping."""
+        return self._running
+
+    @property
+    def is_warmup_done(self) -> bool:
+        """Return True once warmup() succeeded."""
+        return self._warm
+
+    @property
+    def run_id(self) -> str:
+        """Return the run's identifier."""
+        return self._run_id
+
+    @property
+    def strategy(self) -> Strategy[Any]:
+        """Return the strategy."""
+        return self._engine.strategy
+
+    @property
+    def pipeline(self) -> ExecutionPipeline:
+        """Return the execution pipeline."""
+        return self._engine.pipeline
+
+    @property
+    def engine(self) -> TradingEngine:
+        """Return the per-bar engine (ledger, sizing, pipeline)."""
+        return self._engine
+
+    @property
+    def recorder(self) -> SessionRecorder:
+        """Return the journal writer of this run."""
+        return self._recorder
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def warmup(self) -> None:
+        """Load `warmup_candles` closed bars and show them to the strategy without trading."""
+        if self._warm:
+            return
+        bars = self._feed.warmup(self._config.warmup_candles)
+        self._engine.warm_up(bars)
+        self._recorder.warmup(bars)
+        self._metrics.start_time = self._clock.now()
+        self._metrics.last_bar_time = bars[-1].time if bars else None
+        self._metrics.update_money(self._engine.ledger, self._engine.symbol)
+        self._warm = True
+        _LOG.info("warmup: %d bars", len(bars))
+
+    def step_once(self) -> list[OrderExecutionResult] | None:
+        """Poll the feed once and trade every new closed bar; None when no bar arrived."""
+        self._require_warmup("step_once()")
+        bars = self._feed.poll()
+        self._metrics.polls += 1
+        if not bars:
+            return None
+        results: list[OrderExecutionResult] = []
+        for bar in bars:
+            outcome = self._engine.on_bar(bar)
+            self._metrics.record(outcome, self._engine.ledger, self._engine.symbol)
+            self._recorder.outcome(outcome, self._engine.ledger, self._engine.symbol)
+            results.extend(outcome.venue_results)
+            if self.on_step_callback is not None:
+                self.on_step_callback(self._metrics.steps, bar)
+        risk = self._engine.pipeline.risk_limits
+        if risk is not None:
+            self._recorder.trading_states(risk.events)
+        self._recorder.commit()
+        return results
+
+    def run_n_steps(self, n: int, sleep_between: bool = False) -> list[OrderExecutionResult]:
+        """Trade until `n` more closed bars were processed (or the run is stopped)."""
+        if n <= 0:
+            raise ConfigError(f"steps must be > 0, was {n}")
+        self._require_warmup("run_n_steps()")
+        target = self._metrics.steps + n
+        return self._loop({"steps": n}, lambda: self._metrics.steps >= target, sleep_between)
+
+    def run_for_duration(self, minutes: float) -> list[OrderExecutionResult]:
+        """Trade for `minutes` of clock time (or until the run is stopped)."""
+        if minutes <= 0:
+            raise ConfigError(f"duration must be > 0 minutes, was {minutes}")
+        self._require_warmup("run_for_duration()")
+        end = self._clock.now() + timedelta(minutes=minutes)
+        return self._loop(
+            {"duration_minutes": minutes}, lambda: self._clock.now() >= end, True, deadline=end
+        )
+
+    def run_forever(self, sleep_between: bool = True) -> list[OrderExecutionResult]:
+        """Trade until shutdown(), SIGINT, SIGTERM or the end of a finite feed."""
+        self._require_warmup("run_forever()")
+        return self._loop({"forever": True}, lambda: False, sleep_between)
+
+    def shutdown(self, reason: str = "shutdown requested") -> None:
+        """Ask the running loop to stop; it returns within one wait."""
+        if not self._stop.is_set():
+            self.stop_reason = reason
+            self._stop.set()
+            _LOG.info("shutdown: %s", reason)
+
+    # --- summary -----------------------------------------------------------------------------
+
+    def get_summary(self) -> dict[str, Any]:
+        """Return run_id, config, metrics, pipeline_summary, ledger, state and hints."""
+        risk = self._engine.pipeline.risk_limits
+        state = risk.state.value if risk is not None else "active"
+        return {
+            "run_id": self._run_id,
+            "config": self._config.to_dict(),
+            "metrics": self._metrics.to_dict(),
+            "pipeline_summary": self._engine.pipeline.get_execution_summary(),
+            "ledger": ledger_summary(self._engine.ledger, self._engine.symbol),
+            "trading_state": state,
+            "stop_reason": self.stop_reason,
+            "hints": hints(
+                self._metrics,
+                self._engine.strategy.required_bars,
+                self._config.warmup_candles,
+                state,
+            ),
+        }
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _loop(
+        self,
+        plan: dict[str, Any],
+        done: Callable[[], bool],
+        sleep_between: bool,
+        deadline: datetime | None = None,
+    ) -> list[OrderExecutionResult]:
+        self._recorder.plan(plan, self._clock.now())
+        results: list[OrderExecutionResult] = []
+        status = "completed"
+        self._running = True
+        try:
+            with self._signals_stop_the_loop():
+                while not self._stop.is_set() and not done():
+                    step = self._guarded_step()
+                    if step:
+                        results.extend(step)
+                    if self._feed.exhausted:
+                        self.stop_reason = self.stop_reason or "the feed has no more bars"
+                        break
+                    if (sleep_between or step is None) and not done():
+                        self._wait(deadline)
+        except BaseException as error:
+            status = "failed"
+            self.stop_reason = f"{type(error).__name__}: {error}"
+            raise
+        finally:
+            self._running = False
+            self.stop_reason = self.stop_reason or _finished(plan)
+            if self._stop.is_set() and status == "completed":
+                status = "stopped"
+            self._recorder.stopped(self.stop_reason, status, self.get_summary(), self._clock.now())
+        return results
+
+    def _guarded_step(self) -> list[OrderExecutionResult] | None:
+        try:
+            step = self.step_once()
+        except _FATAL:
+            raise
+        except Exception as error:
+            self._metrics.step_errors += 1
+            self._consecutive_errors += 1
+            self._recorder.step_failed(error, self._clock.now())
+            _LOG.warning("step failed (%d in a row): %s", self._consecutive_errors, error)
+            if self._consecutive_errors >= self._config.max_consecutive_errors:
+                raise SessionRuntimeError(
+                    f"{self._consecutive_errors} steps failed in a row; last: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+            return None
+        self._consecutive_errors = 0
+        return step
+
+    def _wait(self, deadline: datetime | None) -> None:
+        seconds = self._config.poll_interval_seconds
+        if deadline is not None:
+            seconds = min(seconds, max(0.0, (deadline - self._clock.now()).total_seconds()))
+        self._clock.wait(seconds, self._stop)
+
+    @contextmanager
+    def _signals_stop_the_loop(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.shutdown(f"received {signal.Signals(signum).name}")
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    def _require_warmup(self, method: str) -> None:
+        if not self._warm:
+            raise SessionRuntimeError(f"warmup() must be called before {method}")
+
+    def _restore(self) -> None:
+        self._metrics = replay_journal(self._engine, self._recorder, self._feed)
+        self._metrics.start_time = self._clock.now()
+        self._warm = True
+        self._recorder.resumed(self._metrics.steps, self._clock.now())
+        _LOG.info("resumed %s after %d bars", self._run_id, self._metrics.steps)
+
+
+def _check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:
+    if config.warmup_candles < strategy.required_bars:
+        raise ConfigError(
+            f"warmup_candles {config.warmup_candles} is fewer than the {strategy.required_bars} "
+            f"bars {config.strategy_key} needs before it can act; use --warmup-candles "
+            f"{strategy.required_bars} or more"
+        )
+
+
+def _engine_settings(config: LiveSessionConfig, cfg: PeakConfig) -> EngineSettings:
+    return EngineSettings(
+        mode=TradingEnvironment(config.mode),
+        instrument=Instrument.default_for(config.symbol),
+        start_balance=to_decimal(config.start_balance),
+        position_fraction=to_decimal(config.position_fraction),
+        fee_rate=to_decimal(config.fee_rate),
+        slippage_bps=to_decimal(config.slippage_bps),
+        fill_price="close" if config.fill_price == "close" else "next_open",
+        allow_short=config.allow_short,
+        enable_risk_limits=config.enable_risk_limits,
+    )
+
+
+def _finished(plan: dict[str, Any]) -> str:
+    if "steps" in plan:
+        return f"processed the {plan['steps']} requested bars"
+    if "duration_minutes" in plan:
+        return f"ran for the requested {plan['duration_minutes']} minutes"
+    return "stopped"

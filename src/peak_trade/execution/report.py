@@ -1,0 +1,139 @@
+"""The session report: summary.json, trades.csv, equity.csv and equity.png in one folder.
+
+Files are written into a temporary folder next to the target and moved into place at the end,
+so a report is either complete or absent, never half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never open a window
+
+import matplotlib.pyplot as plt
+
+from peak_trade.execution.journal import JournalEvent
+
+__all__ = ["REPORT_FILES", "write_report", "write_session_record"]
+
+REPORT_FILES = ("summary.json", "trades.csv", "equity.csv", "equity.png")
+
+
+def write_report(
+    target: Path,
+    summary: dict[str, Any],
+    fills: Iterable[JournalEvent],
+    bars: Iterable[JournalEvent],
+) -> Path:
+    """Write the four report files for one run into `target` and return it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        _write_trades(staging / "trades.csv", fills)
+        times, equity, drawdown = _write_equity(staging / "equity.csv", bars)
+        _plot(staging / "equity.png", times, equity, drawdown, summary)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _write_trades(path: Path, fills: Iterable[JournalEvent]) -> None:
+    columns = ("time", "client_id", "side", "quantity", "price", "fee", "market_price")
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for event in fills:
+            p = event.payload
+            writer.writerow((event.ts_event, *(p[name] for name in columns[1:])))
+
+
+def _write_equity(
+    path: Path, bars: Iterable[JournalEvent]
+) -> tuple[list[str], list[float], list[float]]:
+    times: list[str] = []
+    equity: list[float] = []
+    drawdown: list[float] = []
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("time", "close", "target", "position", "cash", "equity", "drawdown"))
+        for event in bars:
+            p = event.payload
+            writer.writerow(
+                (p["t"], p["c"], p["target"], p["position"], p["cash"], p["equity"], p["drawdown"])
+            )
+            times.append(p["t"])
+            equity.append(float(p["equity"]))
+            drawdown.append(-float(p["drawdown"]))
+    return times, equity, drawdown
+
+
+def _plot(
+    path: Path,
+    times: list[str],
+    equity: list[float],
+    drawdown: list[float],
+    summary: dict[str, Any],
+) -> None:
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    steps = range(len(equity))
+    top.plot(steps, equity, color="tab:blue", linewidth=1.0)
+    top.set_ylabel(f"equity ({summary['ledger']['currency']})")
+    config = summary["config"]
+    top.set_title(
+        f"{summary['run_id']}: {config['strategy_key']} on {config['symbol']} "
+        f"{config['timeframe']} ({config['mode']})"
+    )
+    top.grid(alpha=0.3)
+    bottom.fill_between(steps, drawdown, 0, color="tab:red", alpha=0.4)
+    bottom.set_ylabel("drawdown")
+    bottom.grid(alpha=0.3)
+    if times:
+        bottom.set_xlabel(f"bars from {times[0]} to {times[-1]}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write_session_record(folder: Path, summary: dict[str, Any], extra: dict[str, Any]) -> Path:
+    """Write the run's record into the session registry folder (one JSON file per run)."""
+    config, metrics, ledger = summary["config"], summary["metrics"], summary["ledger"]
+    record = {
+        "session_id": summary["run_id"],
+        "run_id": summary["run_id"],
+        "run_type": f"live_session_{config['mode']}",
+        "mode": config["mode"],
+        "symbol": config["symbol"],
+        "status": summary.get("status", "completed"),
+        "stop_reason": summary["stop_reason"],
+        "config": config,
+        "metrics": {
+            "realized_pnl": ledger["realized_pnl"],
+            "unrealized_pnl": ledger["unrealized_pnl"],
+            "max_drawdown": ledger["max_drawdown"],
+            "num_orders": metrics["orders_executed"],
+            "num_trades": metrics["total_orders_generated"],
+            "steps": metrics["steps"],
+            "fill_rate": metrics["fill_rate"],
+        },
+    } | extra
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{summary['run_id']}.json"
+    staging = path.with_suffix(".json.tmp")
+    staging.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    staging.replace(path)
+    return path

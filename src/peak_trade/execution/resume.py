@@ -1,0 +1,70 @@
+"""Crash-only recovery: rebuild a run by replaying the bars its journal recorded.
+
+The same config and the same bars give the same decisions, so replaying the journaled warmup
+and bars through a fresh engine restores the ledger, the strategy's state and any order still
+queued for the next bar. The replayed fills must equal the journaled ones, or the journal and
+the code disagree and the run is not resumed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peak_trade.core.errors import InvariantError, SessionRuntimeError
+from peak_trade.data.ports import CandleFeed
+from peak_trade.execution.engine import TradingEngine
+from peak_trade.execution.metrics import LiveSessionMetrics
+from peak_trade.execution.recorder import SessionRecorder, bar_from_payload, fill_payload
+
+__all__ = ["replay_journal"]
+
+
+def replay_journal(
+    engine: TradingEngine, recorder: SessionRecorder, feed: CandleFeed
+) -> LiveSessionMetrics:
+    """Replay a run's journal into `engine`, move `feed` past it, and return the metrics."""
+    warm = next(iter(recorder.events("warmup")), None)
+    if warm is None:
+        raise SessionRuntimeError(
+            f"run {recorder.run_id} never finished its warmup; start it again instead of resuming"
+        )
+    bars = [bar_from_payload(row) for row in warm.payload["bars"]]
+    engine.warm_up(bars)
+    metrics = LiveSessionMetrics()
+    replayed: list[dict[str, Any]] = []
+    last = bars[-1].time if bars else None
+    for event in recorder.events("bar"):
+        bar = bar_from_payload(event.payload)
+        outcome = engine.on_bar(bar)
+        metrics.record(outcome, engine.ledger, engine.symbol)
+        replayed.extend(fill_payload(fill) for fill in outcome.fills)
+        last = bar.time
+    metrics.last_bar_time = last
+    metrics.update_money(engine.ledger, engine.symbol)
+    _check_fills(replayed, [event.payload for event in recorder.events("fill")], recorder.run_id)
+    risk = engine.pipeline.risk_limits
+    if risk is not None:
+        recorder.trading_states(risk.events)
+        recorder.commit()
+    skip_through = getattr(feed, "skip_through", None)
+    if last is not None and skip_through is not None:
+        skip_through(last)
+    return metrics
+
+
+def _check_fills(
+    replayed: list[dict[str, Any]], journaled: list[dict[str, Any]], run_id: str
+) -> None:
+    def normal(fill: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(str(fill[key]) for key in ("client_id", "side", "quantity", "price", "fee"))
+
+    for i, (ours, theirs) in enumerate(zip(replayed, journaled, strict=False)):
+        if normal(ours) != normal(theirs):
+            raise InvariantError(
+                f"run {run_id}: replayed fill {i} {normal(ours)} differs from "
+                f"the journal's {normal(theirs)}"
+            )
+    if len(replayed) != len(journaled):
+        raise InvariantError(
+            f"run {run_id}: replay gave {len(replayed)} fills, the journal holds {len(journaled)}"
+        )

@@ -1,0 +1,138 @@
+"""LiveSessionConfig: the parameters of one session, validated when it is created."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
+from peak_trade.core.types import TIMEFRAMES, parse_symbol
+
+__all__ = ["DATA_SOURCES", "FILL_PRICES", "MODES", "LiveSessionConfig"]
+
+MODES: Final = ("shadow", "testnet")
+DATA_SOURCES: Final = ("synthetic", "replay", "kraken")
+FILL_PRICES: Final = ("next_open", "close")
+
+
+@dataclass(frozen=True)
+class LiveSessionConfig:
+    """One session: what to trade, how, on which data. Invalid values raise ConfigError."""
+
+    mode: str = "shadow"
+    strategy_key: str = "ma_crossover"
+    symbol: str = "BTC/EUR"
+    timeframe: str = "1m"
+    config_path: str = "config/config.toml"
+    warmup_candles: int = 200
+    position_fraction: float = 0.1
+    poll_interval_seconds: float = 60.0
+    fee_rate: float = 0.001
+    slippage_bps: float = 5.0
+    start_balance: float = 10_000.0
+    enable_risk_limits: bool = True
+    enable_logging: bool = True
+    run_id: str | None = None
+    data_source: str = "kraken"
+    data_path: str | None = None
+    seed: int = 7
+    fill_price: str = "next_open"
+    allow_short: bool = False
+    journal_path: str | None = None
+    max_consecutive_errors: int = 5
+
+    def __post_init__(self) -> None:
+        self._check_mode()
+        self._check_names()
+        self._check_numbers()
+        self._check_data()
+
+    def _check_mode(self) -> None:
+        if self.mode == "live":
+            raise LiveModeNotAllowedError(
+                "mode 'live' is not allowed: Peak Trade never sends real orders "
+                "(expected 'shadow' or 'testnet')"
+            )
+        if self.mode not in MODES:
+            raise ConfigError(
+                f"invalid mode {self.mode!r}: expected 'shadow' or 'testnet'"
+                + did_you_mean(self.mode, MODES)
+            )
+
+    def _check_names(self) -> None:
+        if not self.strategy_key or not self.strategy_key.strip():
+            raise ConfigError("strategy_key must not be empty")
+        try:
+            parse_symbol(self.symbol)
+        except ConfigError:
+            raise ConfigError(
+                f"invalid symbol {self.symbol!r}: expected BASE/QUOTE, e.g. BTC/EUR"
+            ) from None
+        if self.timeframe not in TIMEFRAMES:
+            raise ConfigError(
+                f"invalid timeframe {self.timeframe!r}: expected one of "
+                f"{', '.join(TIMEFRAMES)}" + did_you_mean(self.timeframe, TIMEFRAMES)
+            )
+        if self.run_id is not None and not _safe_name(self.run_id):
+            raise ConfigError(
+                f"run_id may hold letters, digits, '-', '_' and '.', was {self.run_id!r}"
+            )
+
+    def _check_numbers(self) -> None:
+        _require(self.warmup_candles >= 0, "warmup_candles must be >= 0", self.warmup_candles)
+        _require(
+            0 < self.position_fraction <= 1,
+            "position_fraction must be in (0, 1]",
+            self.position_fraction,
+        )
+        _require(
+            self.poll_interval_seconds > 0,
+            "poll_interval_seconds must be > 0",
+            self.poll_interval_seconds,
+        )
+        _require(self.start_balance > 0, "start_balance must be > 0", self.start_balance)
+        _require(0 <= self.fee_rate < 0.1, "fee_rate must be in [0, 0.1)", self.fee_rate)
+        _require(
+            0 <= self.slippage_bps <= 1000, "slippage_bps must be in [0, 1000]", self.slippage_bps
+        )
+        _require(
+            self.max_consecutive_errors >= 1,
+            "max_consecutive_errors must be >= 1",
+            self.max_consecutive_errors,
+        )
+
+    def _check_data(self) -> None:
+        if self.data_source not in DATA_SOURCES:
+            raise ConfigError(
+                f"invalid data_source {self.data_source!r}: expected one of "
+                f"{', '.join(DATA_SOURCES)}"
+            )
+        if self.data_source == "replay" and not self.data_path:
+            raise ConfigError("data_source 'replay' needs data_path, a CSV or Parquet file")
+        if self.fill_price not in FILL_PRICES:
+            raise ConfigError(
+                f"invalid fill_price {self.fill_price!r}: expected one of {', '.join(FILL_PRICES)}"
+            )
+
+    def generate_run_id(self, now: datetime | None = None) -> str:
+        """Return run_id, or a new "{mode}_{strategy}_{UTC time}_{8 hex}" identifier."""
+        if self.run_id:
+            return self.run_id
+        moment = now or datetime.now(UTC)
+        return f"{self.mode}_{self.strategy_key}_{moment:%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:8]}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return every field by name."""
+        return asdict(self)
+
+
+def _require(condition: bool, message: str, value: float) -> None:
+    if not condition or (isinstance(value, float) and not math.isfinite(value)):
+        raise ConfigError(f"{message}, was {value}")
+
+
+def _safe_name(name: str) -> bool:
+    return bool(name) and all(c.isalnum() or c in "-_." for c in name) and not name.startswith(".")

@@ -1,0 +1,65 @@
+"""The session summary and the hints that say what its numbers suggest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peak_trade.execution.metrics import LiveSessionMetrics
+from peak_trade.portfolio.ledger import Ledger
+
+__all__ = ["hints", "ledger_summary"]
+
+
+def ledger_summary(ledger: Ledger, symbol: str) -> dict[str, Any]:
+    """Return the ledger's figures as text-valued decimals."""
+    price = ledger.last_price(symbol)
+    return {
+        "currency": ledger.currency,
+        "start_balance": str(ledger.start_balance),
+        "cash": str(ledger.cash),
+        "position": str(ledger.position(symbol)),
+        "last_price": str(price) if price is not None else None,
+        "equity": str(ledger.equity),
+        "realized_pnl": str(ledger.realized_pnl),
+        "unrealized_pnl": str(ledger.unrealized_pnl),
+        "fees": str(ledger.fees_paid),
+        "net_pnl": str(ledger.net_pnl),
+        "max_drawdown": str(ledger.max_drawdown),
+        "max_drawdown_pct": f"{ledger.max_drawdown_pct:.4f}",
+        "return_pct": f"{ledger.return_pct:.4f}",
+        "time_in_market": f"{ledger.time_in_market:.4f}",
+        "trades": ledger.trades,
+    }
+
+
+def hints(
+    metrics: LiveSessionMetrics, required_bars: int, warmup_candles: int, trading_state: str
+) -> list[str]:
+    """Return plain-language hints about what the numbers suggest."""
+    found: list[str] = []
+    generated = metrics.total_orders_generated
+    if generated and metrics.orders_blocked_risk > generated / 2:
+        found.append(
+            f"{metrics.orders_blocked_risk} of {generated} orders were blocked by risk limits "
+            f"(last: {metrics.last_denial}); check [live_risk] or lower position_fraction."
+        )
+    if metrics.steps and metrics.target_changes == 0:
+        found.append(
+            f"the strategy never changed its target in {metrics.steps} bars; it needs "
+            f"{required_bars} bars of history (warmup_candles is {warmup_candles}) and may need "
+            "a longer or livelier stretch of data."
+        )
+    if metrics.orders_skipped:
+        found.append(
+            f"{metrics.orders_skipped} bar(s) wanted an order that sizing could not make "
+            f"(last: {metrics.last_skip}); raise start_balance or position_fraction."
+        )
+    if metrics.orders_rejected:
+        found.append(
+            f"the venue rejected {metrics.orders_rejected} order(s) (last: {metrics.last_denial})."
+        )
+    if metrics.step_errors:
+        found.append(f"{metrics.step_errors} step(s) failed; the journal holds each error.")
+    if trading_state != "active":
+        found.append(f"trading ended in state {trading_state.upper()}: new exposure was refused.")
+    return found
