@@ -20,7 +20,7 @@ CONFIG = REPO / "config" / "config.toml"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (our own command, fixed arguments)
+    return subprocess.run(
         [sys.executable, "-m", "peak_trade.cli.main", *args],
         capture_output=True,
         text=True,

@@ -159,10 +159,13 @@ def run_session(args: argparse.Namespace) -> int:
     if args.list_strategies:
         return _list_strategies()
     cfg = load_config(args.config)
+    sleep = not args.no_sleep
     if args.resume:
         journal = Journal(args.journal)
         runner = LiveSessionRunner.resume(args.resume, journal, cfg)
-        steps = args.steps or _remaining_steps(runner)
+        plan = _first_plan(runner)
+        steps = args.steps or _remaining_steps(plan, runner)
+        sleep = sleep and bool(plan.get("sleep_between", True))
     else:
         session_config = session_config_from(args, cfg)
         if args.dry_run:
@@ -173,7 +176,7 @@ def run_session(args: argparse.Namespace) -> int:
         runner.warmup()
         steps = args.steps
     try:
-        _run(runner, args, steps)
+        _run(runner, args, steps, sleep)
     finally:
         report = _write_outputs(runner, journal, args)
         journal.close()
@@ -185,8 +188,9 @@ def run_session(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run(runner: LiveSessionRunner, args: argparse.Namespace, steps: int | None) -> None:
-    sleep = not args.no_sleep
+def _run(
+    runner: LiveSessionRunner, args: argparse.Namespace, steps: int | None, sleep: bool
+) -> None:
     with progress_callback(steps) as callback:
         runner.on_step_callback = callback
         if steps is not None:
@@ -198,11 +202,16 @@ def _run(runner: LiveSessionRunner, args: argparse.Namespace, steps: int | None)
             runner.run_forever(sleep_between=sleep)
 
 
-def _remaining_steps(runner: LiveSessionRunner) -> int | None:
+def _first_plan(runner: LiveSessionRunner) -> dict[str, object]:
     plans = runner.recorder.events("run_plan")
-    if not plans or "steps" not in plans[0].payload:
+    return plans[0].payload if plans else {}
+
+
+def _remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int | None:
+    """Return the bars still owed to the run's first plan (None: it had no step count)."""
+    if "steps" not in plan:
         return None
-    return max(0, int(plans[0].payload["steps"]) - runner.metrics.steps)
+    return max(0, int(str(plan["steps"])) - runner.metrics.steps)
 
 
 def _write_outputs(runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace) -> Path:

@@ -53,6 +53,7 @@ __all__ = [
     "LiveSessionRunner",
     "SessionRuntimeError",
     "SessionSetupError",
+    "engine_settings",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class LiveSessionRunner:
             seed=session_config.seed,
             data_path=session_config.data_path,
         )
-        engine = build_engine(strategy, _engine_settings(session_config, cfg), cfg)
+        engine = build_engine(strategy, engine_settings(session_config), cfg)
         runner = cls(
             session_config,
             engine,
@@ -253,7 +254,8 @@ class LiveSessionRunner:
             raise ConfigError(f"steps must be > 0, was {n}")
         self._require_warmup("run_n_steps()")
         target = self._metrics.steps + n
-        return self._loop({"steps": n}, lambda: self._metrics.steps >= target, sleep_between)
+        plan = {"steps": n, "sleep_between": sleep_between}
+        return self._loop(plan, lambda: self._metrics.steps >= target, sleep_between)
 
     def run_for_duration(self, minutes: float) -> list[OrderExecutionResult]:
         """Trade for `minutes` of clock time (or until the run is stopped)."""
@@ -268,7 +270,9 @@ class LiveSessionRunner:
     def run_forever(self, sleep_between: bool = True) -> list[OrderExecutionResult]:
         """Trade until shutdown(), SIGINT, SIGTERM or the end of a finite feed."""
         self._require_warmup("run_forever()")
-        return self._loop({"forever": True}, lambda: False, sleep_between)
+        return self._loop(
+            {"forever": True, "sleep_between": sleep_between}, lambda: False, sleep_between
+        )
 
     def shutdown(self, reason: str = "shutdown requested") -> None:
         """Ask the running loop to stop; it returns within one wait."""
@@ -397,7 +401,8 @@ def _check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:
         )
 
 
-def _engine_settings(config: LiveSessionConfig, cfg: PeakConfig) -> EngineSettings:
+def engine_settings(config: LiveSessionConfig) -> EngineSettings:
+    """Return the engine settings a session config asks for."""
     return EngineSettings(
         mode=TradingEnvironment(config.mode),
         instrument=Instrument.default_for(config.symbol),

@@ -1,0 +1,351 @@
+"""The session command as a user runs it: subprocesses, exit codes, files, crash and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).parents[2]
+SCRIPT = REPO / "scripts" / "run_execution_session.py"
+CONFIG = REPO / "config" / "config.toml"
+
+
+def _cli(*args: str, cwd: Path) -> list[str]:
+    return [sys.executable, str(SCRIPT), "--config", str(CONFIG), *args]
+
+
+def _run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _cli(*args, cwd=cwd),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+# --- the document's CLI smoke cases ---------------------------------------------------------------
+
+
+def test_cli_help(tmp_path: Path) -> None:
+    result = _run("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for text in (
+        "Strategy-to-Execution Session",
+        "--mode",
+        "--strategy",
+        "--symbol",
+        "--steps",
+        "--warmup-candles",
+        "--no-sleep",
+        "--resume",
+    ):
+        assert text in result.stdout
+
+
+def test_cli_list_strategies(tmp_path: Path) -> None:
+    result = _run("--list-strategies", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "Available strategies" in result.stdout
+    assert "ma_crossover" in result.stdout
+    assert "Total: 8 strategies" in result.stdout
+
+
+def test_cli_dry_run_builds_everything_offline_and_trades_nothing(tmp_path: Path) -> None:
+    result = _run("--strategy", "ma_crossover", "--data", "synthetic", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "dry run: shadow session" in result.stdout
+    assert "needs 51 bars" in result.stdout
+    assert "ShadowOrderExecutor" in result.stdout
+    assert "nothing was traded" in result.stdout
+    assert not (tmp_path / "journal").exists()
+    assert not (tmp_path / "reports").exists()
+
+
+def test_cli_dry_run_with_unknown_strategy_exits_2(tmp_path: Path) -> None:
+    result = _run("--strategy", "nope", "--data", "synthetic", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "error: unknown strategy 'nope'" in result.stderr
+
+
+def test_cli_invalid_mode_rejected(tmp_path: Path) -> None:
+    result = _run("--mode", "live", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "invalid choice: 'live'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--steps", "0"], "expected a whole number > 0, was 0"),
+        (["--steps", "-5"], "expected a whole number > 0, was -5"),
+        (["--duration", "0"], "expected a finite number > 0, was 0"),
+        (["--position-fraction", "1.5"], r"expected a number in (0, 1], was 1.5"),
+        (["--timeframe", "3m"], "invalid choice: '3m'"),
+    ],
+)
+def test_cli_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = _run(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_cli_config_errors_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[shadow]\nfee_rate = 0.5\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--config",
+            str(bad),
+            "--data",
+            "synthetic",
+            "--steps",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "error: shadow.fee_rate: expected a number < 0.1, found 0.5" in result.stderr
+    warm = _run("--data", "synthetic", "--warmup-candles", "10", "--steps", "5", cwd=tmp_path)
+    assert warm.returncode == 2
+    assert "warmup_candles 10 is fewer than the 51 bars ma_crossover needs" in warm.stderr
+
+
+def test_cli_kraken_data_is_not_silently_replaced(tmp_path: Path) -> None:
+    result = _run("--steps", "5", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "use --data synthetic or --data replay" in result.stderr
+
+
+# --- a real run --------------------------------------------------------------------------------
+
+
+def test_session_json_summary_executes_orders_and_balances(tmp_path: Path) -> None:
+    summary = _summary(
+        _run(
+            "--data",
+            "synthetic",
+            "--steps",
+            "3000",
+            "--no-sleep",
+            "--json",
+            "--log-level",
+            "WARNING",
+            cwd=tmp_path,
+        )
+    )
+    assert summary["metrics"]["orders_executed"] > 0
+    assert summary["metrics"]["steps"] == 3000
+    ledger = summary["ledger"]
+    equity = Decimal(ledger["cash"]) + Decimal(ledger["position"]) * Decimal(ledger["last_price"])
+    assert equity == Decimal(ledger["equity"])
+    report = tmp_path / summary["report_dir"]
+    assert sorted(p.name for p in report.iterdir()) == [
+        "equity.csv",
+        "equity.png",
+        "summary.json",
+        "trades.csv",
+    ]
+    trades = (report / "trades.csv").read_text().splitlines()
+    assert len(trades) == summary["metrics"]["orders_executed"] + 1
+    assert len((report / "equity.csv").read_text().splitlines()) == 3001
+    assert (report / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    record = tmp_path / "reports" / "experiments" / "live_sessions" / f"{summary['run_id']}.json"
+    assert json.loads(record.read_text())["metrics"]["steps"] == 3000
+
+
+def test_cli_table_shows_summary_and_report_path(tmp_path: Path) -> None:
+    result = _run(
+        "--data",
+        "synthetic",
+        "--steps",
+        "300",
+        "--no-sleep",
+        "--run-id",
+        "table-run",
+        "--no-registry",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Session table-run" in result.stdout
+    assert "bars processed (steps)" in result.stdout
+    assert "reports/table-run" in result.stdout
+    assert not (tmp_path / "reports" / "experiments").exists()
+
+
+# --- crash and resume --------------------------------------------------------------------------
+
+
+def _bars_in_journal(path: Path, run_id: str) -> int:
+    if not path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(path)
+        row = db.execute(
+            "SELECT COUNT(*) FROM events WHERE run_id = ? AND kind = 'bar'", (run_id,)
+        ).fetchone()
+        db.close()
+        return int(row[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_kill_9_mid_run_then_resume_ends_like_an_uninterrupted_run(tmp_path: Path) -> None:
+    # Arrange: the same run, once uninterrupted and once killed with SIGKILL part-way.
+    common = [
+        "--data",
+        "synthetic",
+        "--seed",
+        "3",
+        "--steps",
+        "20000",
+        "--no-sleep",
+        "--no-registry",
+        "--log-level",
+        "WARNING",
+    ]
+    reference = _summary(
+        _run(*common, "--run-id", "whole", "--journal", "ref.sqlite", "--json", cwd=tmp_path)
+    )
+    journal = tmp_path / "crash.sqlite"
+    process = subprocess.Popen(
+        _cli(
+            *common,
+            "--run-id",
+            "crash",
+            "--journal",
+            str(journal),
+            cwd=tmp_path,
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while _bars_in_journal(journal, "crash") < 3000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # Act
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    killed_at = _bars_in_journal(journal, "crash")
+    resumed = _summary(
+        _run(
+            "--resume",
+            "crash",
+            "--journal",
+            str(journal),
+            "--json",
+            "--no-registry",
+            "--log-level",
+            "WARNING",
+            cwd=tmp_path,
+        )
+    )
+    # Assert
+    assert process.returncode == -signal.SIGKILL
+    assert 3000 <= killed_at < 20000
+    assert resumed["ledger"] == reference["ledger"]
+    assert resumed["pipeline_summary"] == reference["pipeline_summary"]
+    for key in (
+        "steps",
+        "total_orders_generated",
+        "orders_executed",
+        "orders_blocked_risk",
+        "target_changes",
+        "equity",
+        "fees",
+        "realized_pnl",
+        "current_position",
+    ):
+        assert resumed["metrics"][key] == reference["metrics"][key], key
+    trades = [(tmp_path / "reports" / run / "trades.csv").read_text() for run in ("whole", "crash")]
+    assert trades[0].replace("whole", "") == trades[1].replace("crash", "")
+
+
+def test_resume_of_an_unknown_run_lists_the_known_ones(tmp_path: Path) -> None:
+    _summary(
+        _run(
+            "--data",
+            "synthetic",
+            "--steps",
+            "60",
+            "--no-sleep",
+            "--run-id",
+            "known",
+            "--no-registry",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    result = _run("--resume", "other", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no run 'other' in the journal" in result.stderr
+    assert "runs: known" in result.stderr
+
+
+# --- signals --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_run_forever_on_a_slow_feed_within_a_second(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    journal = tmp_path / "slow.sqlite"
+    process = subprocess.Popen(
+        _cli(
+            "--data",
+            "synthetic",
+            "--poll-interval",
+            "30",
+            "--run-id",
+            "slow",
+            "--journal",
+            str(journal),
+            "--json",
+            "--no-registry",
+            "--log-level",
+            "WARNING",
+            cwd=tmp_path,
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 60
+    while _bars_in_journal(journal, "slow") < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # now inside the 30 s wait for the next poll
+    sent = time.monotonic()
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=30)
+    elapsed = time.monotonic() - sent
+    assert process.returncode == 0, stderr
+    assert elapsed < 1.0 + 0.5  # the stop itself within a second, plus writing the report
+    summary = json.loads(stdout)
+    assert summary["stop_reason"] == f"received {sig.name}"
+    assert summary["metrics"]["steps"] == 1

@@ -1,0 +1,68 @@
+"""The journal: append-only, exact round trips, whole steps only."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from peak_trade.core.clock import ManualClock
+from peak_trade.core.errors import ConfigError
+from peak_trade.execution.journal import Journal
+from peak_trade.testing.builders import START
+
+
+def test_events_round_trip_exactly_in_order(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        journal.append("r1", "bar", START, {"c": 50006.04342056739, "cash": Decimal("0.50025")})
+        journal.append("r1", "fill", START, {"price": Decimal("50025.0")})
+        journal.append("r2", "bar", None, {"c": 1.0})
+        journal.commit()
+        events = list(journal.events("r1"))
+        assert [e.kind for e in events] == ["bar", "fill"]
+        assert events[0].payload == {"c": 50006.04342056739, "cash": "0.50025"}
+        assert events[0].ts_event == START.isoformat()
+        assert events[0].ts_init == START.isoformat()
+        assert [e.kind for e in journal.events("r1", "fill")] == ["fill"]
+        assert journal.count("r1", "bar") == 1
+        assert journal.run_ids() == ["r1", "r2"]
+
+
+def test_rows_cannot_be_changed_or_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        journal.append("r1", "bar", START, {"c": 1.0})
+    db = sqlite3.connect(path)
+    with pytest.raises(sqlite3.DatabaseError, match="the journal is append-only"):
+        db.execute("UPDATE events SET kind = 'x'")
+    with pytest.raises(sqlite3.DatabaseError, match="the journal is append-only"):
+        db.execute("DELETE FROM events")
+    db.close()
+
+
+def test_uncommitted_events_are_not_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    journal.append("r1", "bar", START, {"c": 1.0})
+    journal.commit()
+    journal.append("r1", "bar", START, {"c": 2.0})  # a crash now loses only this step
+    reader = Journal(path)
+    assert reader.count("r1", "bar") == 1
+    reader.close()
+    journal.close()
+
+
+def test_file_uses_write_ahead_logging(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    Journal(path).close()
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match="cannot open the journal"):
+        Journal(blocker / "j.sqlite")

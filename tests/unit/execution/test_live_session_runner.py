@@ -1,0 +1,306 @@
+"""LiveSessionRunner: lifecycle, factory and pipeline cases of the document, asserting behaviour."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peak_trade.core.clock import ManualClock, SystemClock
+from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, StrategyError
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.execution.journal import Journal
+from peak_trade.execution.live_session import (
+    LiveSessionConfig,
+    LiveSessionRunner,
+    SessionRuntimeError,
+    engine_settings,
+)
+from peak_trade.execution.wiring import build_engine
+from peak_trade.orders.base import OrderStatus
+from peak_trade.testing.builders import START, bars_from_closes
+from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
+
+WARM = 5
+BARS = bars_from_closes([50_000.0 + 10 * i for i in range(200)])
+
+
+def _runner(
+    targets: tuple[int, ...] = (0,),
+    polls: list[Any] | None = None,
+    *,
+    clock: Any = None,
+    journal: Journal | None = None,
+    finite: bool = True,
+    **config: Any,
+) -> LiveSessionRunner:
+    session = LiveSessionConfig(
+        data_source="synthetic", warmup_candles=WARM, **({"poll_interval_seconds": 60.0} | config)
+    )
+    # The strategy also sees the warmup bars: one flat target each, then the script.
+    strategy = ScriptedStrategy(ScriptedParams(targets=(0,) * WARM + targets))
+    engine = build_engine(strategy, engine_settings(session), PeakConfig.default())
+    script = polls if polls is not None else [[bar] for bar in BARS[WARM:]]
+    feed = ScriptedFeed(BARS[:WARM], script, finite=finite)
+    return LiveSessionRunner(
+        session, engine, feed, clock=clock or ManualClock(START), journal=journal
+    )
+
+
+def _as_live(config: LiveSessionConfig) -> LiveSessionConfig:
+    """Return a copy whose mode is 'live', bypassing the config's own check to test a layer."""
+    object.__setattr__(config, "mode", "live")
+    return config
+
+
+# --- lifecycle (document cases 11-17) ----------------------------------------------------------
+
+
+def test_runner_init_shadow_mode() -> None:
+    runner = _runner()
+    assert runner.config.mode == "shadow"
+    assert not runner.is_running
+    assert not runner.is_warmup_done
+    assert runner.run_id.startswith("shadow_scripted_") or runner.run_id.startswith("shadow_")
+    assert runner.metrics.steps == 0
+
+
+def test_runner_constructor_blocks_live_mode_on_its_own() -> None:
+    good = _runner()
+    live = _as_live(LiveSessionConfig(data_source="synthetic"))
+    with pytest.raises(LiveModeNotAllowedError, match="LiveSessionRunner refuses mode 'live'"):
+        LiveSessionRunner(live, good.engine, ScriptedFeed([], []))
+
+
+def test_runner_warmup_feeds_history_without_trading() -> None:
+    runner = _runner()
+    runner.warmup()
+    assert runner.is_warmup_done
+    assert runner.metrics.start_time == START
+    assert runner.metrics.last_bar_time == BARS[WARM - 1].time
+    assert runner.metrics.steps == 0
+    assert runner.engine.ledger.trades == 0
+
+
+def test_runner_step_once_trades_the_target_with_next_open_fills() -> None:
+    runner = _runner(targets=(0, 1, 1, 0))
+    runner.warmup()
+    steps = [runner.step_once() for _ in range(4)]
+    # bar 1: flat; bar 2: long -> buy queued; bar 3: buy fills at its open; bar 4: flat -> sell
+    assert steps[1] is not None
+    assert [r.status for r in steps[1]] == [OrderStatus.SUBMITTED]
+    assert steps[2] is not None
+    assert [r.status for r in steps[2]] == [OrderStatus.FILLED]
+    fill = steps[2][0].fill
+    assert fill is not None
+    assert fill.price == Decimal("50085.1")  # open 50,060 x 1.0005 = 50,085.03, rounded up
+    assert fill.market_price == Decimal("50060.0")
+    assert runner.metrics.steps == 4
+    assert runner.metrics.orders_executed == 1
+    assert runner.metrics.total_orders_generated == 2
+    assert runner.engine.ledger.position("BTC/EUR") == fill.quantity
+
+
+def test_runner_run_n_steps_needs_warmup_then_counts_bars() -> None:
+    runner = _runner()
+    with pytest.raises(SessionRuntimeError, match=r"warmup\(\) must be called before run_n_steps"):
+        runner.run_n_steps(10)
+    runner.warmup()
+    runner.run_n_steps(10)
+    assert runner.metrics.steps == 10
+    assert runner.stop_reason == "processed the 10 requested bars"
+
+
+def test_runner_shutdown_before_a_run_means_no_step() -> None:
+    runner = _runner()
+    runner.warmup()
+    runner.shutdown()
+    runner.run_n_steps(100)
+    assert runner.metrics.steps == 0
+    assert runner.stop_reason == "shutdown requested"
+
+
+def test_runner_get_summary_has_the_documented_keys_and_a_consistent_ledger() -> None:
+    runner = _runner(targets=(0, 1))
+    runner.warmup()
+    runner.run_n_steps(5)
+    summary = runner.get_summary()
+    assert {"run_id", "config", "metrics", "pipeline_summary", "ledger"} <= summary.keys()
+    assert summary["config"]["mode"] == "shadow"
+    ledger = summary["ledger"]
+    equity = Decimal(ledger["cash"]) + Decimal(ledger["position"]) * Decimal(ledger["last_price"])
+    assert equity == Decimal(ledger["equity"])
+    assert summary["pipeline_summary"]["filled_orders"] == 1
+
+
+# --- factory (document cases 18-19) -------------------------------------------------------------
+
+
+def test_from_config_builds_a_trading_shadow_session_without_patches() -> None:
+    config = LiveSessionConfig(data_source="synthetic", seed=7)
+    runner = LiveSessionRunner.from_config(config, PeakConfig.default())
+    runner.warmup()
+    runner.run_n_steps(2_000)
+    ledger = runner.engine.ledger
+    assert runner.metrics.orders_executed > 10
+    assert runner.metrics.orders_blocked == 0
+    assert ledger.fees_paid > 0
+    assert ledger.equity - ledger.start_balance == (
+        ledger.realized_pnl + ledger.unrealized_pnl - ledger.fees_paid
+    )
+
+
+def test_from_config_blocks_live_mode_on_its_own() -> None:
+    live = _as_live(LiveSessionConfig(data_source="synthetic"))
+    with pytest.raises(LiveModeNotAllowedError, match="from_config refuses mode 'live'"):
+        LiveSessionRunner.from_config(live, PeakConfig.default())
+
+
+def test_from_config_refuses_a_warmup_shorter_than_the_strategy_needs() -> None:
+    config = LiveSessionConfig(data_source="synthetic", warmup_candles=20)
+    with pytest.raises(
+        ConfigError, match="warmup_candles 20 is fewer than the 51 bars ma_crossover needs"
+    ):
+        LiveSessionRunner.from_config(config, PeakConfig.default())
+
+
+def test_from_config_names_an_unknown_strategy() -> None:
+    config = LiveSessionConfig(data_source="synthetic", strategy_key="nope")
+    with pytest.raises(ConfigError, match="unknown strategy 'nope'"):
+        LiveSessionRunner.from_config(config, PeakConfig.default())
+
+
+# --- pipeline integration (document case 29) ----------------------------------------------------
+
+
+def test_orders_reach_the_venue_through_the_pipeline_and_fill() -> None:
+    runner = _runner(targets=(0, 1))
+    runner.warmup()
+    runner.run_n_steps(3)
+    history = runner.pipeline.history
+    assert [r.status for r in history] == [OrderStatus.FILLED]
+    assert runner.pipeline.safety_guard.audit_tail()[0].allowed
+
+
+# --- run modes, stopping, errors ------------------------------------------------------------------
+
+
+def test_steps_count_bars_not_polls() -> None:
+    polls: list[Any] = [[], [BARS[WARM]], [], [BARS[WARM + 1], BARS[WARM + 2]], [BARS[WARM + 3]]]
+    runner = _runner(polls=polls, finite=False)
+    runner.warmup()
+    runner.run_n_steps(3)
+    assert runner.metrics.steps == 3
+    assert runner.metrics.polls == 4
+
+
+def test_is_running_is_true_inside_every_run_mode() -> None:
+    seen: list[bool] = []
+    runner = _runner()
+    runner.on_step_callback = lambda step, bar: seen.append(runner.is_running)
+    runner.warmup()
+    runner.run_n_steps(2)
+    runner.run_for_duration(2)
+    runner.run_forever()
+    assert seen
+    assert all(seen)
+    assert not runner.is_running
+
+
+def test_run_for_duration_stops_at_the_deadline_without_overshooting() -> None:
+    clock = ManualClock(START)
+    runner = _runner(clock=clock)
+    runner.warmup()
+    runner.run_for_duration(5)
+    assert runner.metrics.steps == 5
+    assert clock.now() == START + timedelta(minutes=5)
+
+
+def test_run_forever_ends_when_a_finite_feed_runs_out() -> None:
+    runner = _runner(polls=[[bar] for bar in BARS[WARM : WARM + 7]])
+    runner.warmup()
+    runner.run_forever(sleep_between=False)
+    assert runner.metrics.steps == 7
+    assert runner.stop_reason == "the feed has no more bars"
+
+
+def test_shutdown_stops_run_forever_within_a_second_while_it_waits() -> None:
+    runner = _runner(polls=[], finite=False, clock=SystemClock(), poll_interval_seconds=30.0)
+    runner.warmup()
+    thread = threading.Thread(target=runner.run_forever)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not runner.is_running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    runner.shutdown("test stop")
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 1.0
+    assert runner.stop_reason == "test stop"
+
+
+def test_consecutive_step_failures_end_the_session() -> None:
+    boom = RuntimeError("feed hiccup")
+    runner = _runner(polls=[boom, boom, boom], finite=False, max_consecutive_errors=3)
+    runner.warmup()
+    with pytest.raises(
+        SessionRuntimeError, match="3 steps failed in a row; last: RuntimeError: feed hiccup"
+    ):
+        runner.run_forever(sleep_between=False)
+    assert runner.metrics.step_errors == 3
+
+
+def test_a_good_step_resets_the_failure_count() -> None:
+    boom = RuntimeError("hiccup")
+    polls: list[Any] = [boom, boom, [BARS[WARM]], boom, boom, [BARS[WARM + 1]]]
+    runner = _runner(polls=polls, max_consecutive_errors=3)
+    runner.warmup()
+    runner.run_forever(sleep_between=False)
+    assert runner.metrics.step_errors == 4
+    assert runner.metrics.steps == 2
+
+
+def test_a_strategy_error_stops_the_session_at_once() -> None:
+    class Failing(ScriptedStrategy):
+        def update(self, *prices: float) -> int:
+            raise ZeroDivisionError("bad math")
+
+    session = LiveSessionConfig(data_source="synthetic", warmup_candles=0)
+    engine = build_engine(Failing(ScriptedParams()), engine_settings(session), PeakConfig.default())
+    runner = LiveSessionRunner(
+        session, engine, ScriptedFeed([], [[BARS[0]]]), clock=ManualClock(START)
+    )
+    runner.warmup()
+    with pytest.raises(StrategyError, match=r"failed on the bar of .*ZeroDivisionError: bad math"):
+        runner.run_n_steps(1)
+    assert runner.stop_reason is not None
+    assert runner.stop_reason.startswith("StrategyError")
+
+
+def test_run_n_steps_rejects_zero() -> None:
+    runner = _runner()
+    runner.warmup()
+    with pytest.raises(ConfigError, match="steps must be > 0, was 0"):
+        runner.run_n_steps(0)
+
+
+def test_journal_holds_the_whole_story_of_a_run(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        runner = _runner(targets=(0, 1, 1, 0), journal=journal)
+        runner.recorder.started(runner.config.to_dict(), START)
+        runner.warmup()
+        runner.run_n_steps(6)
+        kinds = [event.kind for event in journal.events(runner.run_id)]
+    assert kinds[:3] == ["run_started", "warmup", "run_plan"]
+    assert kinds.count("bar") == 6
+    assert kinds.count("fill") == 2
+    assert kinds.count("order") == 2
+    assert kinds.count("safety") == 2
+    assert kinds.count("target_changed") == 2
+    assert kinds[-1] == "run_stopped"

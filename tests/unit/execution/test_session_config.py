@@ -1,0 +1,116 @@
+"""LiveSessionConfig: the document's ten validation cases, in English, plus the new checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
+from peak_trade.execution.live_session import LiveSessionConfig
+
+
+def test_config_valid_shadow_mode() -> None:
+    config = LiveSessionConfig(
+        mode="shadow", strategy_key="ma_crossover", symbol="BTC/EUR", timeframe="1m"
+    )
+    assert (config.mode, config.strategy_key, config.symbol, config.timeframe) == (
+        "shadow",
+        "ma_crossover",
+        "BTC/EUR",
+        "1m",
+    )
+
+
+def test_config_valid_testnet_mode() -> None:
+    config = LiveSessionConfig(
+        mode="testnet", strategy_key="rsi_reversion", symbol="ETH/EUR", timeframe="5m"
+    )
+    assert (config.mode, config.symbol, config.timeframe) == ("testnet", "ETH/EUR", "5m")
+
+
+def test_config_live_mode_blocked() -> None:
+    with pytest.raises(LiveModeNotAllowedError, match="mode 'live' is not allowed"):
+        LiveSessionConfig(mode="live")
+
+
+def test_config_invalid_mode_rejected() -> None:
+    with pytest.raises(ValueError, match="invalid mode 'invalid_mode'"):
+        LiveSessionConfig(mode="invalid_mode")
+
+
+def test_config_invalid_symbol_rejected() -> None:
+    with pytest.raises(ValueError, match="invalid symbol 'INVALID': expected BASE/QUOTE"):
+        LiveSessionConfig(symbol="INVALID")
+
+
+def test_config_empty_strategy_rejected() -> None:
+    with pytest.raises(ValueError, match="strategy_key must not be empty"):
+        LiveSessionConfig(strategy_key="")
+
+
+def test_config_invalid_position_fraction_rejected() -> None:
+    with pytest.raises(ValueError, match=r"position_fraction must be in \(0, 1\], was 1.5"):
+        LiveSessionConfig(position_fraction=1.5)
+
+
+def test_config_generate_run_id() -> None:
+    moment = datetime(2025, 12, 8, 14, 30, 5, tzinfo=UTC)
+    run_id = LiveSessionConfig().generate_run_id(moment)
+    assert run_id.startswith("shadow_ma_crossover_20251208_143005_")
+    assert len(run_id) == len("shadow_ma_crossover_20251208_143005_") + 8
+    assert LiveSessionConfig().generate_run_id(moment) != run_id
+
+
+def test_config_custom_run_id() -> None:
+    assert LiveSessionConfig(run_id="my_custom_run_id").generate_run_id() == "my_custom_run_id"
+
+
+def test_config_to_dict() -> None:
+    data = LiveSessionConfig().to_dict()
+    assert {
+        "mode": "shadow",
+        "strategy_key": "ma_crossover",
+        "symbol": "BTC/EUR",
+        "timeframe": "1m",
+        "warmup_candles": 200,
+        "position_fraction": 0.1,
+        "poll_interval_seconds": 60.0,
+        "fee_rate": 0.001,
+        "slippage_bps": 5.0,
+        "start_balance": 10_000.0,
+        "enable_risk_limits": True,
+        "enable_logging": True,
+        "run_id": None,
+        "config_path": "config/config.toml",
+    }.items() <= data.items()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"timeframe": "2m"}, "invalid timeframe '2m': expected one of 1m, 5m"),
+        ({"fee_rate": 0.1}, r"fee_rate must be in \[0, 0.1\), was 0.1"),
+        ({"fee_rate": -0.001}, r"fee_rate must be in \[0, 0.1\), was -0.001"),
+        ({"slippage_bps": 1001.0}, r"slippage_bps must be in \[0, 1000\], was 1001.0"),
+        ({"warmup_candles": -1}, "warmup_candles must be >= 0, was -1"),
+        ({"poll_interval_seconds": 0.0}, "poll_interval_seconds must be > 0, was 0.0"),
+        ({"start_balance": 0.0}, "start_balance must be > 0, was 0.0"),
+        ({"data_source": "binance"}, "invalid data_source 'binance'"),
+        ({"data_source": "replay"}, "data_source 'replay' needs data_path"),
+        ({"fill_price": "mid"}, "invalid fill_price 'mid'"),
+        ({"max_consecutive_errors": 0}, "max_consecutive_errors must be >= 1, was 0"),
+        ({"run_id": "../escape"}, "run_id may hold letters, digits"),
+        ({"position_fraction": float("nan")}, r"position_fraction must be in \(0, 1\]"),
+    ],
+)
+def test_config_rejects_bad_values_with_what_was_expected(
+    changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        LiveSessionConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_config_live_check_comes_first() -> None:
+    with pytest.raises(LiveModeNotAllowedError):
+        LiveSessionConfig(mode="live", symbol="INVALID", position_fraction=5.0)
