@@ -349,3 +349,40 @@ def test_signal_stops_run_forever_on_a_slow_feed_within_a_second(
     summary = json.loads(stdout)
     assert summary["stop_reason"] == f"received {sig.name}"
     assert summary["metrics"]["steps"] == 1
+
+
+def test_peak_trade_session_takes_the_same_flags(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "peak_trade.cli.main", "session", "--config", str(CONFIG)]
+    done = subprocess.run(
+        [
+            *command,
+            "--data",
+            "synthetic",
+            "--steps",
+            "3000",
+            "--no-sleep",
+            "--json",
+            "--no-registry",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    summary = _summary(done)
+    assert summary["metrics"]["orders_executed"] > 0
+    ledger = summary["ledger"]
+    assert Decimal(ledger["cash"]) + Decimal(ledger["position"]) * Decimal(
+        ledger["last_price"]
+    ) == Decimal(ledger["equity"])
+    for args, message in (
+        (["--mode", "live"], "invalid choice: 'live'"),
+        (["--strategy", "nope", "--dry-run"], "unknown strategy 'nope'"),
+        (["--steps", "0"], "expected a whole number > 0, was 0"),
+    ):
+        result = subprocess.run(
+            [*command, *args], capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False
+        )
+        assert result.returncode == 2, args
+        assert message in result.stderr
