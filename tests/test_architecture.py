@@ -13,9 +13,19 @@ LAYERS = {  # package -> packages of peak_trade it may import
     "strategies": {"core", "strategies"},
     "portfolio": {"core", "portfolio"},
     "live": {"core", "live", "portfolio"},
-    "orders": {"core", "orders"},
-    "data": {"core", "data"},
-    "execution": {"core", "strategies", "portfolio", "live", "orders", "data", "execution"},
+    "kraken": {"core", "kraken"},
+    "orders": {"core", "orders", "kraken"},
+    "data": {"core", "data", "kraken"},
+    "execution": {
+        "core",
+        "strategies",
+        "portfolio",
+        "live",
+        "orders",
+        "data",
+        "kraken",
+        "execution",
+    },
 }
 PURE = ("core", "strategies", "portfolio", "live")
 IO_MODULES = (

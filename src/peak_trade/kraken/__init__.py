@@ -1,0 +1,1 @@
+"""Kraken adapter: parsing of Kraken's answers, the guarded ccxt client and the nonce store."""

@@ -1,0 +1,145 @@
+"""Pure translation between Kraken's REST payloads and Peak Trade's values (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from peak_trade.core.errors import (
+    AuthError,
+    ConfigError,
+    DataError,
+    FeedError,
+    OrderRejectedError,
+    RateLimitError,
+    VenueError,
+    VenueUnavailableError,
+)
+from peak_trade.core.types import Bar, Instrument, parse_symbol
+
+__all__ = [
+    "KRAKEN_INTERVALS",
+    "OhlcPage",
+    "error_class",
+    "find_pair",
+    "instrument_from_pair",
+    "kraken_asset",
+    "parse_ohlc",
+]
+
+# Kraken's OHLC intervals in minutes, by our timeframe names.
+KRAKEN_INTERVALS: Final = {
+    "1m": 1,
+    "5m": 5,
+    "15m": 15,
+    "30m": 30,
+    "1h": 60,
+    "4h": 240,
+    "1d": 1440,
+    "1w": 10080,
+    "2w": 21600,
+}
+_ALIASES: Final = {"XBT": "BTC", "XDG": "DOGE"}
+
+# Most specific first: the first prefix that matches decides what the caller must do.
+_ERRORS: Final[tuple[tuple[str, type[VenueError]], ...]] = (
+    ("EAPI:Rate limit exceeded", RateLimitError),
+    ("EOrder:Rate limit exceeded", RateLimitError),
+    ("EGeneral:Too many requests", RateLimitError),
+    ("EGeneral:Temporary lockout", RateLimitError),
+    ("EAPI:Invalid key", AuthError),
+    ("EAPI:Invalid signature", AuthError),
+    ("EAPI:Invalid nonce", AuthError),
+    ("EGeneral:Permission denied", AuthError),
+    ("EService:", VenueUnavailableError),
+    ("EGeneral:Internal error", VenueUnavailableError),
+    ("EDatabase:", VenueUnavailableError),
+    ("EOrder:", OrderRejectedError),
+    ("EGeneral:Invalid arguments", OrderRejectedError),
+    ("EQuery:", OrderRejectedError),
+)
+
+
+def error_class(message: str) -> type[VenueError]:
+    """Return the error class for a Kraken error text such as "EOrder:Insufficient funds"."""
+    for prefix, error_type in _ERRORS:
+        if message.startswith(prefix):
+            return error_type
+    return VenueError
+
+
+def kraken_asset(code: str) -> str:
+    """Return the common name of a Kraken asset code: XXBT -> BTC, ZEUR -> EUR, XBT -> BTC."""
+    if len(code) == 4 and code[0] in "XZ":
+        code = code[1:]
+    return _ALIASES.get(code, code)
+
+
+def find_pair(pairs: Mapping[str, Mapping[str, Any]], symbol: str) -> tuple[str, Mapping[str, Any]]:
+    """Return Kraken's pair id and description for "BASE/QUOTE", or raise ConfigError."""
+    wanted = parse_symbol(symbol)
+    for pair_id, info in pairs.items():
+        wsname = str(info.get("wsname", ""))
+        if "/" in wsname:
+            base, _, quote = wsname.partition("/")
+        else:
+            base, quote = str(info.get("base", "")), str(info.get("quote", ""))
+        if (kraken_asset(base), kraken_asset(quote)) == wanted:
+            return pair_id, info
+    raise ConfigError(f"Kraken lists no pair for {symbol}; check --symbol (e.g. BTC/EUR)")
+
+
+def instrument_from_pair(symbol: str, info: Mapping[str, Any]) -> Instrument:
+    """Build the instrument rules (precision, minimum size and cost) from AssetPairs."""
+    base, quote = parse_symbol(symbol)
+    try:
+        return Instrument(
+            symbol=f"{base}/{quote}",
+            base=base,
+            quote=quote,
+            price_decimals=int(info["pair_decimals"]),
+            lot_decimals=int(info["lot_decimals"]),
+            min_order_size=Decimal(str(info.get("ordermin", "0"))),
+            min_order_cost=Decimal(str(info.get("costmin", "0"))),
+        )
+    except (KeyError, ValueError, ArithmeticError) as error:
+        raise FeedError(f"Kraken AssetPairs for {symbol} is malformed: {error!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class OhlcPage:
+    """One OHLC answer: the closed candles, the still-open one, and `last`."""
+
+    closed: tuple[Bar, ...]
+    forming: Bar | None
+    last: int
+
+
+def parse_ohlc(result: Mapping[str, Any], pair_id: str) -> OhlcPage:
+    """Parse an OHLC result; the last row is the open candle and is set apart, never traded."""
+    rows = result.get(pair_id)
+    if not isinstance(rows, list):
+        raise FeedError(f"Kraken OHLC answer has no rows for {pair_id}")
+    bars = sorted((_bar(row) for row in rows), key=lambda bar: bar.time)
+    try:
+        last = int(result.get("last", 0))
+    except (TypeError, ValueError):
+        raise FeedError(f"Kraken OHLC 'last' is not a number: {result.get('last')!r}") from None
+    if not bars:
+        return OhlcPage((), None, last)
+    return OhlcPage(tuple(bars[:-1]), bars[-1], last)
+
+
+def _bar(row: Sequence[Any]) -> Bar:
+    try:
+        time = datetime.fromtimestamp(int(row[0]), tz=UTC)
+        o, h, lo, c, volume = (float(row[i]) for i in (1, 2, 3, 4, 6))
+    except (IndexError, TypeError, ValueError) as error:
+        raise FeedError(f"Kraken OHLC row {row!r} is malformed: {error}") from None
+    try:
+        return Bar(time, o, h, lo, c, volume)
+    except DataError as error:
+        raise FeedError(f"Kraken sent a bad candle: {error}") from None
