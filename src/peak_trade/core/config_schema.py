@@ -75,6 +75,10 @@ class KrakenSection(Section):
     timeout_seconds: PositiveFloat = 10.0
     max_retries: Annotated[int, Field(ge=0, le=20)] = 3
     rate_limit_ms: Annotated[int, Field(ge=0)] = 1000
+    backoff_seconds: PositiveFloat = 1.0
+    close_delay_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    stale_after_seconds: PositiveFloat | None = 180.0
+    nonce_file: str = "journal/kraken.nonce"
 
 
 class ExchangeSection(Section):

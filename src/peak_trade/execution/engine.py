@@ -8,13 +8,13 @@ rejected order is simply planned again on the next bar while target and position
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from peak_trade.core.errors import PeakTradeError, StrategyError
+from peak_trade.core.errors import InvariantError, PeakTradeError, StrategyError
 from peak_trade.core.money import round_half_even, to_decimal
-from peak_trade.core.types import Bar
+from peak_trade.core.types import Bar, Instrument
 from peak_trade.execution.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
 from peak_trade.orders.sizing import SizingDecision, SizingRules, plan_orders
@@ -66,6 +66,15 @@ class TradingEngine:
     def target(self) -> int:
         """Return the strategy's latest target."""
         return self._target
+
+    def use_instrument(self, instrument: Instrument) -> None:
+        """Trade with the exchange's rules for the symbol (read once a feed has them)."""
+        if instrument.symbol != self.symbol:
+            raise InvariantError(f"instrument {instrument.symbol} does not match {self.symbol}")
+        self.rules = replace(self.rules, instrument=instrument)
+        venue = self.pipeline.venue
+        if hasattr(venue, "use_instrument"):
+            venue.use_instrument(instrument)
 
     def warm_up(self, bars: list[Bar]) -> None:
         """Show history to the strategy without trading, and mark the ledger at the last close."""

@@ -41,7 +41,8 @@ from peak_trade.execution.recorder import SessionRecorder
 from peak_trade.execution.resume import replay_journal
 from peak_trade.execution.session_config import LiveSessionConfig
 from peak_trade.execution.summary import hints, ledger_summary
-from peak_trade.execution.wiring import EngineSettings, build_engine, build_feed
+from peak_trade.execution.wiring import EngineSettings, build_engine, build_feed, kraken_market
+from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult
 from peak_trade.strategies.base import Strategy
 from peak_trade.strategies.registry import create_strategy_from_config
@@ -92,6 +93,7 @@ class LiveSessionRunner:
         self._consecutive_errors = 0
         self.stop_reason: str | None = None
         self.on_step_callback = on_step_callback
+        self._stale_after: float | None = None
         engine.pipeline.safety_guard.subscribe(self._recorder.safety)
         self._metrics.equity = engine.ledger.equity
         _LOG.info(
@@ -124,14 +126,23 @@ class LiveSessionRunner:
         strategy = create_strategy_from_config(session_config.strategy_key, cfg)
         _check_warmup(session_config, strategy)
         timeframe = Timeframe(session_config.timeframe)
+        clock = clock or SystemClock()
+        market = None
+        if session_config.data_source == "kraken" or session_config.mode == "testnet":
+            market = kraken_market(
+                cfg, session_config.symbol, with_keys=session_config.mode == "testnet"
+            )
         feed = build_feed(
             session_config.data_source,
             session_config.symbol,
             timeframe,
             seed=session_config.seed,
             data_path=session_config.data_path,
+            market=market,
+            cfg=cfg,
+            clock=clock,
         )
-        engine = build_engine(strategy, engine_settings(session_config), cfg)
+        engine = build_engine(strategy, engine_settings(session_config), cfg, market)
         runner = cls(
             session_config,
             engine,
@@ -140,6 +151,7 @@ class LiveSessionRunner:
             journal=journal,
             on_step_callback=on_step_callback,
         )
+        runner._stale_after = cfg.exchange.kraken.stale_after_seconds
         if journal is not None and journal.count(runner.run_id, "run_started") == 0:
             runner._recorder.started(
                 session_config.to_dict() | {"run_id": runner.run_id}, runner._clock.now()
@@ -218,6 +230,9 @@ class LiveSessionRunner:
         """Load `warmup_candles` closed bars and show them to the strategy without trading."""
         if self._warm:
             return
+        instrument = getattr(self._feed, "instrument", None)
+        if callable(instrument):
+            self._engine.use_instrument(instrument())
         bars = self._feed.warmup(self._config.warmup_candles)
         self._engine.warm_up(bars)
         self._recorder.warmup(bars)
@@ -230,9 +245,14 @@ class LiveSessionRunner:
     def step_once(self) -> list[OrderExecutionResult] | None:
         """Poll the feed once and trade every new closed bar; None when no bar arrived."""
         self._require_warmup("step_once()")
-        bars = self._feed.poll()
-        self._metrics.polls += 1
+        try:
+            bars = self._feed.poll()
+        finally:
+            self._metrics.polls += 1
+            self._record_feed_events()
+        self._check_staleness()
         if not bars:
+            self._recorder.commit()
             return None
         results: list[OrderExecutionResult] = []
         for bar in bars:
@@ -358,8 +378,34 @@ class LiveSessionRunner:
         self._consecutive_errors = 0
         return step
 
+    def _record_feed_events(self) -> None:
+        drain = getattr(self._feed, "drain_events", None)
+        for event in drain() if callable(drain) else []:
+            self._metrics.count_feed_event(event.kind)
+            self._recorder.feed_event(event.kind, event.detail, event.ts)
+            _LOG.warning("feed %s: %s", event.kind, event.detail)
+
+    def _check_staleness(self) -> None:
+        stale_for = getattr(self._feed, "stale_for", None)
+        limit = self._stale_after
+        risk = self._engine.pipeline.risk_limits
+        if not callable(stale_for) or limit is None or risk is None:
+            return
+        now = self._clock.now()
+        late = float(stale_for(now))
+        if late > limit:
+            risk.trip(
+                TradingState.REDUCING,
+                f"no new candle for {late:.0f} s past its close (stale_after_seconds {limit:g})",
+                now,
+            )
+            self._recorder.trading_states(risk.events)
+
     def _wait(self, deadline: datetime | None) -> None:
         seconds = self._config.poll_interval_seconds
+        next_poll = getattr(self._feed, "next_poll_delay", None)
+        if callable(next_poll):
+            seconds = min(seconds, float(next_poll(self._clock.now())))
         if deadline is not None:
             seconds = min(seconds, max(0.0, (deadline - self._clock.now()).total_seconds()))
         self._clock.wait(seconds, self._stop)

@@ -51,6 +51,7 @@ class LiveSessionMetrics:
     max_drawdown_pct: Decimal = ZERO
     denials_by_rule: dict[str, int] = field(default_factory=dict)
     skips_by_reason: dict[str, int] = field(default_factory=dict)
+    feed_events: dict[str, int] = field(default_factory=dict)
     last_denial: str | None = None
     last_skip: str | None = None
 
@@ -97,6 +98,10 @@ class LiveSessionMetrics:
                 reason = (venue_result.reason or "unknown").split(":")[0]
                 _bump(self.denials_by_rule, f"venue:{reason}")
         self.update_money(ledger, symbol)
+
+    def count_feed_event(self, kind: str) -> None:
+        """Count a feed retry, backfill, gap or error."""
+        _bump(self.feed_events, kind)
 
     def update_money(self, ledger: Ledger, symbol: str) -> None:
         """Copy the ledger's figures."""

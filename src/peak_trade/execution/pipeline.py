@@ -220,8 +220,8 @@ class ExecutionPipeline:
         order = self.orders[result.request.client_id]
         if result.status is not OrderStatus.SUBMITTED:
             order.transition(result.status, result.reason)
-        if result.status is OrderStatus.SUBMITTED:
-            return
+        if result.status in (OrderStatus.SUBMITTED, OrderStatus.VALIDATED):
+            return  # not final yet: the fill (or rejection) follows
         self.history.append(result)
         s = self._summary
         s.total_orders += 1

@@ -169,6 +169,10 @@ class SessionRecorder:
             )
         self._states_written = len(events)
 
+    def feed_event(self, kind: str, detail: str, ts: datetime) -> None:
+        """Record a feed retry, backfill, gap or error."""
+        self._add("feed_event", ts, {"kind": kind, "detail": detail})
+
     def step_failed(self, error: BaseException, ts: datetime) -> None:
         """Record a failed step."""
         self._add("step_failed", ts, {"error": f"{type(error).__name__}: {error}"})

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Instrument, Timeframe
+from peak_trade.data.kraken_live import KrakenLiveCandleSource
 from peak_trade.data.ports import CandleFeed
 from peak_trade.data.replay import replay_feed
 from peak_trade.data.synthetic import synthetic_feed
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.pipeline import ExecutionPipeline
+from peak_trade.kraken.client import KrakenClient
+from peak_trade.kraken.market import KrakenMarket
+from peak_trade.kraken.nonce import NonceStore
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.live.risk_rules import RiskLimitsConfig
 from peak_trade.live.safety import SafetyGuard
+from peak_trade.orders.kraken_testnet import KrakenTestnetVenue
+from peak_trade.orders.ports import Venue
 from peak_trade.orders.shadow import FillPrice, ShadowOrderExecutor
 from peak_trade.orders.sizing import SizingRules
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
 
-__all__ = ["EngineSettings", "build_engine", "build_feed"]
+__all__ = ["EngineSettings", "build_engine", "build_feed", "kraken_market"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,20 +51,18 @@ class EngineSettings:
 
 
 def build_engine(
-    strategy: Strategy[Any], settings: EngineSettings, cfg: PeakConfig
+    strategy: Strategy[Any],
+    settings: EngineSettings,
+    cfg: PeakConfig,
+    market: KrakenMarket | None = None,
 ) -> TradingEngine:
     """Assemble ledger, venue, SafetyGuard, LiveRiskLimits, pipeline and engine for a mode."""
     if settings.mode is TradingEnvironment.LIVE:
         raise LiveModeNotAllowedError(
             "mode 'live' is not allowed; Peak Trade never sends real orders"
         )
-    if settings.mode is TradingEnvironment.TESTNET:
-        raise ConfigError(
-            "mode 'testnet' needs the Kraken validate-only venue, which is not "
-            "available yet; use mode 'shadow'"
-        )
     ledger = Ledger(settings.start_balance, currency=settings.instrument.quote)
-    venue = ShadowOrderExecutor(
+    shadow = ShadowOrderExecutor(
         settings.instrument,
         ledger,
         settings.fee_rate,
@@ -64,6 +70,11 @@ def build_engine(
         settings.fill_price,
         settings.allow_short,
     )
+    venue: Venue = shadow
+    if settings.mode is TradingEnvironment.TESTNET:
+        if market is None:
+            raise ConfigError("testnet mode needs a Kraken market to validate orders with")
+        venue = KrakenTestnetVenue(market, shadow)
     guard = SafetyGuard(settings.mode)
     risk = _risk_limits(cfg) if settings.enable_risk_limits else None
     pipeline = ExecutionPipeline(venue, settings.mode, guard, risk)
@@ -77,6 +88,27 @@ def build_engine(
     return TradingEngine(strategy, pipeline, ledger, rules)
 
 
+def kraken_market(cfg: PeakConfig, symbol: str, *, with_keys: bool) -> KrakenMarket:
+    """Return the Kraken pair of a session; with keys (from the environment) for testnet."""
+    section = cfg.exchange.kraken
+    key = secret = None
+    store = None
+    if with_keys:
+        key = os.environ.get(section.api_key_env_var, "").strip()
+        secret = os.environ.get(section.api_secret_env_var, "").strip()
+        if not key or not secret:
+            raise ConfigError(
+                f"testnet mode needs the Kraken API key in ${section.api_key_env_var} and its "
+                f"secret in ${section.api_secret_env_var} (environment variables, or a .env "
+                "file in the working directory)"
+            )
+        store = NonceStore(section.nonce_file)
+    client = KrakenClient(
+        section.base_url, section.timeout_seconds, api_key=key, api_secret=secret, nonce_store=store
+    )
+    return KrakenMarket(client, symbol)
+
+
 def _risk_limits(cfg: PeakConfig) -> LiveRiskLimits:
     config = RiskLimitsConfig.from_section(cfg.live_risk)
     kill_switch = None
@@ -87,7 +119,15 @@ def _risk_limits(cfg: PeakConfig) -> LiveRiskLimits:
 
 
 def build_feed(
-    source: str, symbol: str, timeframe: Timeframe, *, seed: int = 7, data_path: str | None = None
+    source: str,
+    symbol: str,
+    timeframe: Timeframe,
+    *,
+    seed: int = 7,
+    data_path: str | None = None,
+    market: KrakenMarket | None = None,
+    cfg: PeakConfig | None = None,
+    clock: Clock | None = None,
 ) -> CandleFeed:
     """Return the candle feed of a session: synthetic, replay or Kraken."""
     if source == "synthetic":
@@ -97,8 +137,14 @@ def build_feed(
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet file)")
         return replay_feed(data_path, symbol, timeframe)
     if source == "kraken":
-        raise ConfigError(
-            "the Kraken feed is not available in this version; use --data synthetic or "
-            "--data replay --data-path FILE"
+        settings = (cfg or PeakConfig.default()).exchange.kraken
+        return KrakenLiveCandleSource(
+            market or kraken_market(cfg or PeakConfig.default(), symbol, with_keys=False),
+            timeframe,
+            clock or SystemClock(),
+            max_retries=settings.max_retries,
+            backoff_seconds=settings.backoff_seconds,
+            close_delay_seconds=settings.close_delay_seconds,
+            history_path=data_path,
         )
     raise ConfigError(f"unknown data source {source!r}: expected synthetic, replay or kraken")

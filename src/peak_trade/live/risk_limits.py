@@ -80,6 +80,10 @@ class LiveRiskLimits:
         self.events: list[TradingStateChanged] = []
         self._kill_switch = kill_switch
 
+    def trip(self, state: TradingState, reason: str, ts: datetime) -> None:
+        """Raise the state to `state` if it is stricter than the current one."""
+        self._escalate(state, reason, ts)
+
     def set_trading_state(self, state: TradingState, reason: str, ts: datetime) -> None:
         """Set the state as an operator; this may also lower it."""
         self._change(state, f"operator: {reason}", ts)

@@ -78,6 +78,10 @@ class ShadowOrderExecutor:
         self.allow_short = allow_short
         self._pending: list[OrderRequest] = []
 
+    def use_instrument(self, instrument: Instrument) -> None:
+        """Apply the exchange's precision and minimums from now on."""
+        self.instrument = instrument
+
     @property
     def pending(self) -> tuple[OrderRequest, ...]:
         """Return the orders waiting for a later bar."""

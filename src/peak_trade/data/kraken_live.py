@@ -1,0 +1,220 @@
+"""KrakenLiveCandleSource: closed candles from Kraken's public OHLC endpoint, each exactly once.
+
+* The last row of every OHLC answer is the still-open candle; it is never emitted.
+* Each poll asks for rows after the last emitted bar (`since`), merges every closed row by
+  time and emits the new ones in order, so a poll slower than the timeframe loses nothing.
+* A hole between emitted bars is asked for again with `since`; one that stays is reported
+  as an event, never skipped silently.
+* Network errors, HTTP 5xx, rate limits and EService errors are retried with exponential
+  backoff through the injected clock; every failure is an event, and exhausted retries raise
+  FeedError, which the session counts as a failed step.
+* Kraken returns at most 720 rows (719 closed). A longer warmup is completed from a replay
+  file of older candles, or refused.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from peak_trade.core.clock import Clock
+from peak_trade.core.errors import ConfigError, FeedError, VenueError, VenueUnavailableError
+from peak_trade.core.types import Bar, Instrument, Timeframe
+from peak_trade.data.replay import load_replay
+from peak_trade.kraken.market import KrakenMarket
+from peak_trade.kraken.parsing import KRAKEN_INTERVALS, OhlcPage, parse_ohlc
+
+__all__ = ["FeedEvent", "KrakenLiveCandleSource"]
+
+MAX_CLOSED_ROWS = 719
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """Something the feed wants on record: a retry, a backfill, a gap, staleness."""
+
+    kind: str
+    ts: datetime
+    detail: str
+
+
+class KrakenLiveCandleSource:
+    """A candle feed over Kraken's public OHLC data."""
+
+    def __init__(
+        self,
+        market: KrakenMarket,
+        timeframe: Timeframe,
+        clock: Clock,
+        *,
+        max_retries: int = 3,
+        backoff_seconds: float = 1.0,
+        close_delay_seconds: float = 2.0,
+        history_path: str | None = None,
+    ) -> None:
+        if timeframe.name not in KRAKEN_INTERVALS:
+            raise ConfigError(
+                f"Kraken has no {timeframe.name} candles; use one of {', '.join(KRAKEN_INTERVALS)}"
+            )
+        self.market = market
+        self._timeframe = timeframe
+        self._clock = clock
+        self._max_retries = max_retries
+        self._backoff = backoff_seconds
+        self._close_delay = close_delay_seconds
+        self._history_path = history_path
+        self._interval = KRAKEN_INTERVALS[timeframe.name]
+        self._last: datetime | None = None
+        self._events: list[FeedEvent] = []
+        self._stop = threading.Event()
+        self.failures = 0
+
+    @property
+    def symbol(self) -> str:
+        """Return the symbol."""
+        return self.market.symbol
+
+    @property
+    def timeframe(self) -> Timeframe:
+        """Return the candle length."""
+        return self._timeframe
+
+    @property
+    def exhausted(self) -> bool:
+        """Return False: a live feed never runs out."""
+        return False
+
+    @property
+    def last_bar_time(self) -> datetime | None:
+        """Return the open time of the last bar emitted."""
+        return self._last
+
+    def instrument(self) -> Instrument:
+        """Return the exchange's rules for the symbol (fetched once)."""
+        return self.market.instrument
+
+    def warmup(self, count: int) -> list[Bar]:
+        """Return the newest `count` closed bars, completed from the history file if needed."""
+        if count > MAX_CLOSED_ROWS and not self._history_path:
+            raise ConfigError(
+                f"Kraken returns at most {MAX_CLOSED_ROWS + 1} candles, {MAX_CLOSED_ROWS} of "
+                f"them closed; warmup_candles {count} needs --data-path FILE with older "
+                f"{self._timeframe.name} candles, or a smaller --warmup-candles"
+            )
+        try:
+            closed = list(self._fetch(None).closed)
+        except FeedError as error:
+            raise FeedError(
+                f"cannot load {self.symbol} candles from Kraken ({self.market.client.base_url}): "
+                f"{error}; check the network, or use --data synthetic or --data replay "
+                "--data-path FILE"
+            ) from error
+        if count > len(closed) and self._history_path:
+            closed = self._older_from_file(self._history_path, closed) + closed
+        if count > len(closed):
+            raise FeedError(
+                f"Kraken has only {len(closed)} closed {self._timeframe.name} "
+                f"candles for {self.symbol}; warmup needs {count}"
+            )
+        bars = closed[len(closed) - count :] if count else []
+        self._last = bars[-1].time if bars else (closed[-1].time if closed else None)
+        return bars
+
+    def poll(self) -> list[Bar]:
+        """Return the closed bars after the last emitted one, oldest first."""
+        since = int(self._last.timestamp()) if self._last else None
+        fresh = self._new_bars(self._fetch(since))
+        if fresh and self._has_hole(fresh):
+            self._event(
+                "backfill", f"asked again since {self._last} for a hole in {len(fresh)} new bars"
+            )
+            fresh = self._new_bars(self._fetch(since))
+            self._report_holes(fresh)
+        if fresh:
+            self._last = fresh[-1].time
+        return fresh
+
+    def next_poll_delay(self, now: datetime) -> float:
+        """Return the seconds until the next bar has closed, plus a small delay."""
+        if self._last is None:
+            return self._close_delay
+        next_close = self._last + 2 * self._timeframe.delta
+        return max(0.5, (next_close - now).total_seconds() + self._close_delay)
+
+    def stale_for(self, now: datetime) -> float:
+        """Return how many seconds the next bar is overdue (0 when it is not yet due)."""
+        if self._last is None:
+            return 0.0
+        due = self._last + 2 * self._timeframe.delta + timedelta(seconds=self._close_delay)
+        return max(0.0, (now - due).total_seconds())
+
+    def drain_events(self) -> list[FeedEvent]:
+        """Return and forget the events since the last call."""
+        events, self._events = self._events, []
+        return events
+
+    def _fetch(self, since: int | None) -> OhlcPage:
+        pair_id = self.market.pair_id
+        for attempt in range(self._max_retries + 1):
+            try:
+                return parse_ohlc(self.market.client.ohlc(pair_id, self._interval, since), pair_id)
+            except VenueUnavailableError as error:
+                self.failures += 1
+                self._event("retry", f"attempt {attempt + 1}: {error}")
+                if attempt == self._max_retries:
+                    raise FeedError(
+                        f"Kraken OHLC failed {attempt + 1} times; last: {error}"
+                    ) from error
+                self._clock.wait(self._backoff * 2**attempt, self._stop)
+            except VenueError as error:
+                self.failures += 1
+                self._event("error", str(error))
+                raise FeedError(f"Kraken OHLC refused the request: {error}") from error
+        raise FeedError("unreachable")  # pragma: no cover
+
+    def _new_bars(self, page: OhlcPage) -> list[Bar]:
+        by_time = {
+            bar.time: bar for bar in page.closed if self._last is None or bar.time > self._last
+        }
+        return [by_time[time] for time in sorted(by_time)]
+
+    def _has_hole(self, bars: list[Bar]) -> bool:
+        step = self._timeframe.delta
+        previous = self._last
+        for bar in bars:
+            if previous is not None and bar.time - previous > step:
+                return True
+            previous = bar.time
+        return False
+
+    def _report_holes(self, bars: list[Bar]) -> None:
+        step = self._timeframe.delta
+        previous = self._last
+        for bar in bars:
+            if previous is not None and bar.time - previous > step:
+                missing = int((bar.time - previous) / step) - 1
+                self._event(
+                    "gap",
+                    f"{missing} bar(s) missing between {previous:%Y-%m-%d %H:%M} "
+                    f"and {bar.time:%Y-%m-%d %H:%M} UTC after backfill",
+                )
+            previous = bar.time
+
+    def _older_from_file(self, path: str, closed: list[Bar]) -> list[Bar]:
+        first = closed[0].time if closed else None
+        older = [
+            bar
+            for bar in load_replay(path, self._timeframe).bars()
+            if first is None or bar.time < first
+        ]
+        if older and first is not None and first - older[-1].time != self._timeframe.delta:
+            raise ConfigError(
+                f"{path} ends at {older[-1].time:%Y-%m-%d %H:%M} UTC but Kraken's "
+                f"history starts at {first:%Y-%m-%d %H:%M} UTC; the file must reach the bar "
+                "before it"
+            )
+        return older
+
+    def _event(self, kind: str, detail: str) -> None:
+        self._events.append(FeedEvent(kind, self._clock.now(), detail))

@@ -1,0 +1,208 @@
+"""KrakenLiveCandleSource against the loopback emulator, through ccxt's real HTTP path."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from peak_trade.core.errors import ConfigError, FeedError
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.core.types import Bar, Timeframe
+from peak_trade.data.kraken_live import KrakenLiveCandleSource
+from peak_trade.data.replay import write_replay
+from peak_trade.execution.journal import Journal
+from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.kraken.client import KrakenClient
+from peak_trade.kraken.market import KrakenMarket
+from peak_trade.live.risk_limits import TradingState
+from peak_trade.testing.kraken_emulator import Fault
+from tests.integration.conftest import HISTORY, Exchange
+
+ONE_MINUTE = Timeframe("1m")
+
+
+def _feed(
+    kraken: Exchange, *, max_retries: int = 3, history: str | None = None, timeout: float = 5.0
+) -> KrakenLiveCandleSource:
+    market = KrakenMarket(KrakenClient(kraken.url, timeout), "BTC/EUR")
+    return KrakenLiveCandleSource(
+        market,
+        ONE_MINUTE,
+        kraken.clock,
+        max_retries=max_retries,
+        backoff_seconds=1.0,
+        history_path=history,
+    )
+
+
+def _truth(kraken: Exchange, bars: list[Bar]) -> list[Bar]:
+    index = {bar.time: bar for bar in kraken.emulator.bars}
+    return [index[bar.time] for bar in bars]
+
+
+def test_warmup_returns_the_newest_closed_bars_only(kraken: Exchange) -> None:
+    bars = _feed(kraken).warmup(200)
+    assert len(bars) == 200
+    assert bars == _truth(kraken, bars)
+    assert bars[-1].time + ONE_MINUTE.delta <= kraken.clock.now()
+    assert bars[-1].time == kraken.emulator.bars[HISTORY - 1].time
+
+
+def test_the_open_candle_never_reaches_the_caller(kraken: Exchange) -> None:
+    feed = _feed(kraken)
+    emitted = feed.warmup(60)
+    for _ in range(20):
+        kraken.clock.advance(timedelta(seconds=20))  # mid-candle polls see only the open one
+        new = feed.poll()
+        assert all(bar.time + ONE_MINUTE.delta <= kraken.clock.now() for bar in new)
+        emitted += new
+    assert emitted == _truth(kraken, emitted)  # the open candle is flat; the real one is not
+    times = [bar.time for bar in emitted]
+    assert times == sorted(set(times))
+    assert all(b - a == ONE_MINUTE.delta for a, b in pairwise(times))
+
+
+def test_a_poll_slower_than_the_timeframe_loses_no_bar(kraken: Exchange) -> None:
+    feed = _feed(kraken)
+    last = feed.warmup(60)[-1]
+    kraken.clock.advance(timedelta(minutes=7))
+    new = feed.poll()
+    assert [bar.time for bar in new] == [last.time + ONE_MINUTE.delta * i for i in range(1, 8)]
+    assert feed.poll() == []
+
+
+def test_a_gap_of_three_bars_is_backfilled(kraken: Exchange) -> None:
+    feed = _feed(kraken)
+    last = feed.warmup(60)[-1]
+    kraken.emulator.script(Fault("OHLC-gap", "gap", gap_bars=3))
+    kraken.clock.advance(timedelta(minutes=10))
+    new = feed.poll()
+    assert [bar.time for bar in new] == [last.time + ONE_MINUTE.delta * i for i in range(1, 11)]
+    events = feed.drain_events()
+    assert [event.kind for event in events] == ["backfill"]
+
+
+@pytest.mark.parametrize("kind", ["http_500", "service", "rate_limit", "malformed"])
+def test_transient_errors_are_retried_with_backoff_and_recorded(
+    kraken: Exchange, kind: str
+) -> None:
+    feed = _feed(kraken)
+    feed.warmup(60)
+    kraken.emulator.script(Fault("OHLC", kind), Fault("OHLC", kind))
+    kraken.clock.advance(timedelta(minutes=1))
+    before = kraken.clock.now()
+    new = feed.poll()
+    assert len(new) == 1
+    events = feed.drain_events()
+    assert [event.kind for event in events] == ["retry", "retry"]
+    assert kraken.clock.now() - before == timedelta(seconds=3)  # waited 1 s, then 2 s
+    assert feed.failures == 2
+
+
+def test_a_timeout_is_retried(kraken: Exchange) -> None:
+    feed = _feed(kraken, timeout=0.5)
+    feed.warmup(10)
+    kraken.emulator.script(Fault("OHLC", "timeout"))
+    kraken.clock.advance(timedelta(minutes=1))
+    assert len(feed.poll()) == 1
+    (event,) = feed.drain_events()
+    assert "RequestTimeout" in event.detail
+
+
+def test_exhausted_retries_raise_a_feed_error(kraken: Exchange) -> None:
+    feed = _feed(kraken, max_retries=2)
+    feed.warmup(10)
+    kraken.emulator.script(*(Fault("OHLC", "service") for _ in range(3)))
+    with pytest.raises(
+        FeedError, match="Kraken OHLC failed 3 times; last: Kraken OHLC: EService:Unavailable"
+    ):
+        feed.poll()
+
+
+def test_warmup_beyond_kraken_history_needs_a_file(kraken: Exchange, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="warmup_candles 750 needs --data-path FILE"):
+        _feed(kraken).warmup(750)
+    older = write_replay(tmp_path / "older.csv", list(kraken.emulator.bars[: HISTORY - 719]))
+    bars = _feed(kraken, history=str(older)).warmup(750)
+    assert len(bars) == 750
+    assert bars[-1].time == kraken.emulator.bars[HISTORY - 1].time
+    times = [bar.time for bar in bars]
+    assert all(b - a == ONE_MINUTE.delta for a, b in pairwise(times))
+
+
+def test_a_history_file_that_does_not_reach_krakens_data_is_refused(
+    kraken: Exchange, tmp_path: Path
+) -> None:
+    short = write_replay(tmp_path / "short.csv", list(kraken.emulator.bars[:20]))
+    with pytest.raises(ConfigError, match="the file must reach the bar before it"):
+        _feed(kraken, history=str(short)).warmup(750)
+
+
+def _session(kraken: Exchange, tmp_path: Path, **changes: object) -> LiveSessionRunner:
+    cfg = PeakConfig.from_mapping(
+        {
+            "exchange": {
+                "kraken": {
+                    "base_url": kraken.url,
+                    "backoff_seconds": 0.5,
+                    "stale_after_seconds": 120.0,
+                }
+            }
+        }
+    )
+    config = LiveSessionConfig(data_source="kraken", **changes)  # type: ignore[arg-type]
+    journal = Journal(tmp_path / "j.sqlite", clock=kraken.clock)
+    return LiveSessionRunner.from_config(config, cfg, clock=kraken.clock, journal=journal)
+
+
+def test_a_kraken_session_trades_closed_bars_on_time(kraken: Exchange, tmp_path: Path) -> None:
+    runner = _session(kraken, tmp_path, symbol="BTC/EUR")
+    runner.warmup()
+    start = kraken.clock.now()
+    runner.run_n_steps(120, sleep_between=True)
+    assert runner.metrics.steps == 120
+    # polls are timed to each candle's close (plus 2 s), not a fixed 60 s
+    assert kraken.clock.now() - start < timedelta(minutes=121)
+    assert runner.metrics.polls <= 121  # only the first poll, right after warmup, comes early
+    bars = [event.payload for event in runner.recorder.events("bar")]
+    truth = {bar.time.isoformat(): bar for bar in kraken.emulator.bars}
+    assert all(truth[b["t"]].close == b["c"] for b in bars)
+
+
+def test_instrument_rules_come_from_kraken(kraken: Exchange, tmp_path: Path) -> None:
+    kraken.emulator.pair_id = "XETHZEUR"
+    runner = _session(kraken, tmp_path, symbol="ETH/EUR")
+    runner.warmup()
+    assert runner.engine.rules.instrument.min_order_size == Decimal("0.002")
+    assert runner.engine.rules.instrument.price_decimals == 2
+
+
+def test_feed_failures_show_in_metrics_and_journal(kraken: Exchange, tmp_path: Path) -> None:
+    runner = _session(kraken, tmp_path)
+    runner.warmup()
+    kraken.emulator.script(*(Fault("OHLC", "http_500") for _ in range(4)))
+    runner.run_n_steps(2, sleep_between=True)
+    assert runner.metrics.step_errors == 1
+    assert runner.metrics.feed_events == {"retry": 4}
+    kinds = [event.kind for event in runner.recorder.events()]
+    assert kinds.count("feed_event") == 4
+    assert kinds.count("step_failed") == 1
+    assert runner.metrics.steps == 2  # the next poll caught up
+
+
+def test_a_stale_feed_switches_trading_to_reducing(kraken: Exchange, tmp_path: Path) -> None:
+    runner = _session(kraken, tmp_path)
+    runner.warmup()
+    kraken.emulator.bars = kraken.emulator.bars[: HISTORY + 3]  # the exchange stops producing
+    runner.run_n_steps(3, sleep_between=True)
+    kraken.clock.advance(timedelta(minutes=5))
+    runner.step_once()
+    risk = runner.pipeline.risk_limits
+    assert risk is not None
+    assert risk.state is TradingState.REDUCING
+    assert "no new candle for" in risk.events[-1].reason
+    assert runner.recorder.events("trading_state")
