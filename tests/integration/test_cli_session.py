@@ -134,9 +134,28 @@ def test_cli_config_errors_exit_2(tmp_path: Path) -> None:
     assert "warmup_candles 10 is fewer than the 51 bars ma_crossover needs" in warm.stderr
 
 
-def test_cli_kraken_data_is_not_silently_replaced(tmp_path: Path) -> None:
-    result = _run("--steps", "5", cwd=tmp_path)
-    assert result.returncode == 2
+def test_cli_unreachable_kraken_fails_with_a_hint_and_no_made_up_data(tmp_path: Path) -> None:
+    config = tmp_path / "closed.toml"
+    config.write_text('[exchange.kraken]\nbase_url = "http://127.0.0.1:9"\nmax_retries = 0\n')
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--config",
+            str(config),
+            "--steps",
+            "5",
+            "--journal",
+            str(tmp_path / "j.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "cannot load BTC/EUR candles from Kraken (http://127.0.0.1:9)" in result.stderr
     assert "use --data synthetic or --data replay" in result.stderr
 
 

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dotenv import load_dotenv
+
 from peak_trade.cli.arguments import fraction, non_negative_int, positive_float, positive_int
 from peak_trade.cli.session_output import print_dry_run, print_summary, progress_callback
 from peak_trade.core.errors import ConfigError, PeakTradeError
@@ -263,6 +265,8 @@ def dispatch(args: argparse.Namespace) -> int:
     )
     for noisy in ("matplotlib", "PIL", "urllib3", "ccxt"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Secrets may come from a .env file in the working directory; real variables win.
+    load_dotenv(Path.cwd() / ".env", override=False)
     try:
         return run_session(args)
     except ConfigError as error:

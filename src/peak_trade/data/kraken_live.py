@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from peak_trade.core.clock import Clock
 from peak_trade.core.errors import ConfigError, FeedError, VenueError, VenueUnavailableError
@@ -26,6 +28,8 @@ from peak_trade.kraken.market import KrakenMarket
 from peak_trade.kraken.parsing import KRAKEN_INTERVALS, OhlcPage, parse_ohlc
 
 __all__ = ["FeedEvent", "KrakenLiveCandleSource"]
+
+T = TypeVar("T")
 
 MAX_CLOSED_ROWS = 719
 
@@ -91,8 +95,11 @@ class KrakenLiveCandleSource:
         return self._last
 
     def instrument(self) -> Instrument:
-        """Return the exchange's rules for the symbol (fetched once)."""
-        return self.market.instrument
+        """Return the exchange's rules for the symbol (fetched once, with retries)."""
+        try:
+            return self._retrying("AssetPairs", lambda: self.market.instrument)
+        except FeedError as error:
+            raise FeedError(self._unreachable(error)) from error
 
     def warmup(self, count: int) -> list[Bar]:
         """Return the newest `count` closed bars, completed from the history file if needed."""
@@ -105,11 +112,7 @@ class KrakenLiveCandleSource:
         try:
             closed = list(self._fetch(None).closed)
         except FeedError as error:
-            raise FeedError(
-                f"cannot load {self.symbol} candles from Kraken ({self.market.client.base_url}): "
-                f"{error}; check the network, or use --data synthetic or --data replay "
-                "--data-path FILE"
-            ) from error
+            raise FeedError(self._unreachable(error)) from error
         if count > len(closed) and self._history_path:
             closed = self._older_from_file(self._history_path, closed) + closed
         if count > len(closed):
@@ -155,23 +158,38 @@ class KrakenLiveCandleSource:
         return events
 
     def _fetch(self, since: int | None) -> OhlcPage:
-        pair_id = self.market.pair_id
-        for attempt in range(self._max_retries + 1):
+        def call() -> OhlcPage:
+            pair_id = self.market.pair_id
+            return parse_ohlc(self.market.client.ohlc(pair_id, self._interval, since), pair_id)
+
+        return self._retrying("OHLC", call)
+
+    def _retrying(self, endpoint: str, call: Callable[[], T]) -> T:
+        """Run `call`, retrying transient failures with exponential backoff; record each."""
+        attempt = 0
+        while True:
             try:
-                return parse_ohlc(self.market.client.ohlc(pair_id, self._interval, since), pair_id)
+                return call()
             except VenueUnavailableError as error:
                 self.failures += 1
-                self._event("retry", f"attempt {attempt + 1}: {error}")
-                if attempt == self._max_retries:
+                attempt += 1
+                self._event("retry", f"attempt {attempt}: {error}")
+                if attempt > self._max_retries:
                     raise FeedError(
-                        f"Kraken OHLC failed {attempt + 1} times; last: {error}"
+                        f"Kraken {endpoint} failed {attempt} times; last: {error}"
                     ) from error
-                self._clock.wait(self._backoff * 2**attempt, self._stop)
+                self._clock.wait(self._backoff * 2 ** (attempt - 1), self._stop)
             except VenueError as error:
                 self.failures += 1
                 self._event("error", str(error))
-                raise FeedError(f"Kraken OHLC refused the request: {error}") from error
-        raise FeedError("unreachable")  # pragma: no cover
+                raise FeedError(f"Kraken {endpoint} refused the request: {error}") from error
+
+    def _unreachable(self, error: FeedError) -> str:
+        return (
+            f"cannot load {self.symbol} candles from Kraken ({self.market.client.base_url}): "
+            f"{error}; check the network, or use --data synthetic or --data replay "
+            "--data-path FILE"
+        )
 
     def _new_bars(self, page: OhlcPage) -> list[Bar]:
         by_time = {
