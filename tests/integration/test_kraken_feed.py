@@ -206,3 +206,25 @@ def test_a_stale_feed_switches_trading_to_reducing(kraken: Exchange, tmp_path: P
     assert risk.state is TradingState.REDUCING
     assert "no new candle for" in risk.events[-1].reason
     assert runner.recorder.events("trading_state")
+
+
+def test_book_fills_are_priced_from_krakens_depth(kraken: Exchange, tmp_path: Path) -> None:
+    runner = _session(kraken, tmp_path, fill_price="book")
+    runner.warmup()
+    checked = 0
+    for _ in range(300):
+        for fill in (r.fill for r in runner.step_once() or [] if r.fill is not None):
+            book = kraken.emulator.depth(100)["XXBTZEUR"]
+            side = book["asks"] if fill.side.value == "buy" else book["bids"]
+            remaining, cost = fill.quantity, Decimal(0)
+            for price_text, volume_text, _ in side:
+                taken = min(Decimal(volume_text), remaining)
+                cost += taken * Decimal(price_text)
+                remaining -= taken
+            average = cost / fill.quantity
+            assert abs(fill.price - average) < Decimal("0.1")
+            assert fill.market_price == Decimal(side[0][0])
+            checked += 1
+        kraken.clock.advance(timedelta(minutes=1))
+    assert checked >= 2
+    assert "/0/public/Depth" in kraken.emulator.requests

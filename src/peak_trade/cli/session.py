@@ -98,7 +98,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=int, default=7, help="seed of --data synthetic (default: 7)")
     a("--fee-rate", type=float, help="fee per fill as a fraction (default: [shadow] fee_rate)")
     a("--slippage-bps", type=float, help="adverse slippage (default: [shadow] slippage_bps)")
-    a("--fill-price", choices=["next_open", "close"], help="default: [shadow] fill_price")
+    a("--fill-price", choices=["next_open", "close", "book"], help="default: [shadow] fill_price")
     a(
         "--journal",
         type=Path,
@@ -128,11 +128,6 @@ def session_config_from(args: argparse.Namespace, cfg: PeakConfig) -> LiveSessio
     """Combine flags and the config's [shadow] defaults into a LiveSessionConfig."""
     shadow = cfg.shadow
     fill_price = args.fill_price or shadow.fill_price
-    if fill_price == "book":
-        raise ConfigError(
-            "[shadow] fill_price 'book' needs the Kraken order book, which this "
-            "version does not read; use 'next_open' or 'close'"
-        )
     return LiveSessionConfig(
         mode=args.mode,
         strategy_key=args.strategy,

@@ -44,6 +44,7 @@ from peak_trade.execution.summary import hints, ledger_summary
 from peak_trade.execution.wiring import EngineSettings, build_engine, build_feed, kraken_market
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult
+from peak_trade.orders.shadow import FillPrice
 from peak_trade.strategies.base import Strategy
 from peak_trade.strategies.registry import create_strategy_from_config
 
@@ -447,6 +448,9 @@ def _check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:
         )
 
 
+_FILL_PRICES: dict[str, FillPrice] = {"next_open": "next_open", "close": "close", "book": "book"}
+
+
 def engine_settings(config: LiveSessionConfig) -> EngineSettings:
     """Return the engine settings a session config asks for."""
     return EngineSettings(
@@ -456,7 +460,7 @@ def engine_settings(config: LiveSessionConfig) -> EngineSettings:
         position_fraction=to_decimal(config.position_fraction),
         fee_rate=to_decimal(config.fee_rate),
         slippage_bps=to_decimal(config.slippage_bps),
-        fill_price="close" if config.fill_price == "close" else "next_open",
+        fill_price=_FILL_PRICES[config.fill_price],
         allow_short=config.allow_short,
         enable_risk_limits=config.enable_risk_limits,
     )

@@ -15,7 +15,7 @@ __all__ = ["DATA_SOURCES", "FILL_PRICES", "MODES", "LiveSessionConfig"]
 
 MODES: Final = ("shadow", "testnet")
 DATA_SOURCES: Final = ("synthetic", "replay", "kraken")
-FILL_PRICES: Final = ("next_open", "close")
+FILL_PRICES: Final = ("next_open", "close", "book")
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,11 @@ class LiveSessionConfig:
             )
         if self.data_source == "replay" and not self.data_path:
             raise ConfigError("data_source 'replay' needs data_path, a CSV or Parquet file")
+        if self.fill_price == "book" and self.data_source != "kraken":
+            raise ConfigError(
+                "fill_price 'book' prices fills from Kraken's order book; it needs "
+                "data_source 'kraken'"
+            )
         if self.fill_price not in FILL_PRICES:
             raise ConfigError(
                 f"invalid fill_price {self.fill_price!r}: expected one of {', '.join(FILL_PRICES)}"

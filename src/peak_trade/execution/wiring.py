@@ -22,12 +22,13 @@ from peak_trade.execution.pipeline import ExecutionPipeline
 from peak_trade.kraken.client import KrakenClient
 from peak_trade.kraken.market import KrakenMarket
 from peak_trade.kraken.nonce import NonceStore
+from peak_trade.kraken.parsing import Level, parse_depth
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.live.risk_rules import RiskLimitsConfig
 from peak_trade.live.safety import SafetyGuard
 from peak_trade.orders.kraken_testnet import KrakenTestnetVenue
 from peak_trade.orders.ports import Venue
-from peak_trade.orders.shadow import FillPrice, ShadowOrderExecutor
+from peak_trade.orders.shadow import FillPrice, OrderBook, ShadowOrderExecutor
 from peak_trade.orders.sizing import SizingRules
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
@@ -62,6 +63,13 @@ def build_engine(
             "mode 'live' is not allowed; Peak Trade never sends real orders"
         )
     ledger = Ledger(settings.start_balance, currency=settings.instrument.quote)
+    book = None
+    if settings.fill_price == "book":
+        if market is None:
+            raise ConfigError(
+                "fill_price 'book' prices fills from Kraken's order book; it needs --data kraken"
+            )
+        book = _order_book(market)
     shadow = ShadowOrderExecutor(
         settings.instrument,
         ledger,
@@ -69,6 +77,7 @@ def build_engine(
         settings.slippage_bps,
         settings.fill_price,
         settings.allow_short,
+        order_book=book,
     )
     venue: Venue = shadow
     if settings.mode is TradingEnvironment.TESTNET:
@@ -86,6 +95,13 @@ def build_engine(
         settings.slippage_bps,
     )
     return TradingEngine(strategy, pipeline, ledger, rules)
+
+
+def _order_book(market: KrakenMarket) -> OrderBook:
+    def read() -> tuple[list[Level], list[Level]]:
+        return parse_depth(market.client.depth(market.pair_id, 100))
+
+    return read
 
 
 def kraken_market(cfg: PeakConfig, symbol: str, *, with_keys: bool) -> KrakenMarket:

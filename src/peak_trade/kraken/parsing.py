@@ -20,13 +20,17 @@ from peak_trade.core.errors import (
 )
 from peak_trade.core.types import Bar, Instrument, parse_symbol
 
+Level = tuple[Decimal, Decimal]
+
 __all__ = [
     "KRAKEN_INTERVALS",
+    "Level",
     "OhlcPage",
     "error_class",
     "find_pair",
     "instrument_from_pair",
     "kraken_asset",
+    "parse_depth",
     "parse_ohlc",
 ]
 
@@ -131,6 +135,18 @@ def parse_ohlc(result: Mapping[str, Any], pair_id: str) -> OhlcPage:
     if not bars:
         return OhlcPage((), None, last)
     return OhlcPage(tuple(bars[:-1]), bars[-1], last)
+
+
+def parse_depth(book: Mapping[str, Any]) -> tuple[list[Level], list[Level]]:
+    """Return (asks, bids) as (price, volume) levels, best first."""
+    try:
+        asks = [(Decimal(str(row[0])), Decimal(str(row[1]))) for row in book.get("asks", [])]
+        bids = [(Decimal(str(row[0])), Decimal(str(row[1]))) for row in book.get("bids", [])]
+    except (IndexError, TypeError, ArithmeticError) as error:
+        raise FeedError(f"Kraken Depth answer is malformed: {error!r}") from None
+    asks.sort(key=lambda level: level[0])
+    bids.sort(key=lambda level: level[0], reverse=True)
+    return asks, bids
 
 
 def _bar(row: Sequence[Any]) -> Bar:

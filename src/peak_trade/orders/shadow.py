@@ -3,12 +3,15 @@
 Market orders fill at the next bar's open (`fill_price = "next_open"`, the default) or at the
 decision bar's close (`"close"`): a buy at price x (1 + slippage_bps / 10^4) rounded up to the
 tick, a sell at price x (1 - slippage_bps / 10^4) rounded down. Limit orders fill only when a
-later bar trades through the limit, at the limit, without slippage. The fee is
+later bar trades through the limit, at the limit, without slippage. With `"book"`, a market
+order fills at once at the volume-weighted average price of the order-book levels it would
+take (rounded against the trader), or is rejected if the book is too thin. The fee is
 |notional| x fee_rate. Not enough cash or position rejects the order with the amounts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
@@ -27,7 +30,9 @@ from peak_trade.orders.base import (
 
 __all__ = ["Balances", "FillPrice", "ShadowOrderExecutor"]
 
-FillPrice = Literal["next_open", "close"]
+FillPrice = Literal["next_open", "close", "book"]
+Level = tuple[Decimal, Decimal]
+OrderBook = Callable[[], tuple[list[Level], list[Level]]]
 _BPS = Decimal(10_000)
 
 
@@ -65,6 +70,7 @@ class ShadowOrderExecutor:
         slippage_bps: Decimal,
         fill_price: FillPrice = "next_open",
         allow_short: bool = False,
+        order_book: OrderBook | None = None,
     ) -> None:
         if not ZERO <= fee_rate < Decimal("0.1"):
             raise ValueError(f"fee_rate must be in [0, 0.1), was {fee_rate}")
@@ -76,6 +82,9 @@ class ShadowOrderExecutor:
         self.slippage_bps = slippage_bps
         self.fill_price = fill_price
         self.allow_short = allow_short
+        if fill_price == "book" and order_book is None:
+            raise ValueError("fill_price 'book' needs an order book to price fills with")
+        self.order_book = order_book
         self._pending: list[OrderRequest] = []
 
     def use_instrument(self, instrument: Instrument) -> None:
@@ -98,6 +107,8 @@ class ShadowOrderExecutor:
                 results.append(OrderExecutionResult(order, OrderStatus.REJECTED, reason=problem))
             elif order.order_type is OrderType.MARKET and self.fill_price == "close":
                 results.append(self._fill(order, reference, bar, funds, slipped=True))
+            elif order.order_type is OrderType.MARKET and self.fill_price == "book":
+                results.append(self._fill_from_book(order, bar, funds))
             else:
                 self._pending.append(order)
                 results.append(OrderExecutionResult(order, OrderStatus.SUBMITTED))
@@ -167,9 +178,16 @@ class ShadowOrderExecutor:
         return to_decimal(bar.high) > limit
 
     def _fill(
-        self, order: OrderRequest, market: Decimal, bar: Bar, funds: _Funds, slipped: bool
+        self,
+        order: OrderRequest,
+        market: Decimal,
+        bar: Bar,
+        funds: _Funds,
+        slipped: bool,
+        price: Decimal | None = None,
     ) -> OrderExecutionResult:
-        price = self._slipped(order.side, market) if slipped else market
+        if price is None:
+            price = self._slipped(order.side, market) if slipped else market
         notional = order.quantity * price
         fee = notional * self.fee_rate
         instrument = self.instrument
@@ -209,6 +227,36 @@ class ShadowOrderExecutor:
             market_price=market,
         )
         return OrderExecutionResult(order, OrderStatus.FILLED, fill=fill)
+
+    def _fill_from_book(self, order: OrderRequest, bar: Bar, funds: _Funds) -> OrderExecutionResult:
+        """Price a market order at the volume-weighted average of the book levels it takes."""
+        if self.order_book is None:  # pragma: no cover - refused in __init__
+            raise ValueError("no order book")
+        asks, bids = self.order_book()
+        levels = asks if order.side is OrderSide.BUY else bids
+        remaining, cost = order.quantity, ZERO
+        for price, volume in levels:
+            taken = min(volume, remaining)
+            cost += taken * price
+            remaining -= taken
+            if remaining == 0:
+                break
+        if remaining > 0 or not levels:
+            available = order.quantity - remaining
+            return OrderExecutionResult(
+                order,
+                OrderStatus.REJECTED,
+                reason=(
+                    f"not enough liquidity in the order book: wanted {order.quantity} "
+                    f"{self.instrument.base}, the book holds {available}"
+                ),
+            )
+        step = self.instrument.price_step
+        average = cost / order.quantity
+        price = (
+            round_up(average, step) if order.side is OrderSide.BUY else round_down(average, step)
+        )
+        return self._fill(order, levels[0][0], bar, funds, slipped=False, price=price)
 
     def _slipped(self, side: OrderSide, market: Decimal) -> Decimal:
         step = self.instrument.price_step

@@ -178,3 +178,53 @@ def test_fee_and_slippage_ranges_are_checked() -> None:
         ShadowOrderExecutor(BTC, Wallet(), Decimal("0.2"), Decimal(5))
     with pytest.raises(ValueError, match=r"slippage_bps must be in \[0, 1000\], was -1"):
         ShadowOrderExecutor(BTC, Wallet(), Decimal("0.001"), Decimal(-1))
+
+
+BOOK_ASKS = [
+    (Decimal(50010), Decimal("0.05")),
+    (Decimal(50020), Decimal("0.10")),
+    (Decimal(50030), Decimal(1)),
+]
+BOOK_BIDS = [(Decimal(49990), Decimal("0.05")), (Decimal(49980), Decimal("0.10"))]
+
+
+def _book_executor(wallet: Wallet | None = None) -> ShadowOrderExecutor:
+    return ShadowOrderExecutor(
+        BTC,
+        wallet or Wallet(),
+        Decimal("0.001"),
+        Decimal(5),
+        fill_price="book",
+        order_book=lambda: (BOOK_ASKS, BOOK_BIDS),
+    )
+
+
+def test_book_fill_walks_the_levels_at_their_volume_weighted_average() -> None:
+    (result,) = _book_executor().submit([_order(quantity="0.12")], _bar(50_000.0))
+    assert result.fill is not None
+    # 0.05 x 50,010 + 0.07 x 50,020 = 6,001.9 over 0.12 = 50,015.833... -> 50,015.9 (rounded up)
+    assert result.fill.price == Decimal("50015.9")
+    assert result.fill.market_price == Decimal(50010)
+    assert result.fill.fee == Decimal("0.12") * Decimal("50015.9") * Decimal("0.001")
+
+
+def test_book_sell_takes_the_bids_and_rounds_down() -> None:
+    wallet = Wallet(holdings={"BTC/EUR": Decimal(1)})
+    (result,) = _book_executor(wallet).submit([_order(OrderSide.SELL, "0.08")], _bar(50_000.0))
+    assert result.fill is not None
+    # 0.05 x 49,990 + 0.03 x 49,980 = 3,998.9 over 0.08 = 49,986.25 -> 49,986.2
+    assert result.fill.price == Decimal("49986.2")
+
+
+def test_a_thin_book_rejects_the_order_with_what_it_holds() -> None:
+    wallet = Wallet(holdings={"BTC/EUR": Decimal(1)})
+    (result,) = _book_executor(wallet).submit([_order(OrderSide.SELL, "0.5")], _bar(50_000.0))
+    assert result.status is OrderStatus.REJECTED
+    assert result.reason == (
+        "not enough liquidity in the order book: wanted 0.5 BTC, the book holds 0.15"
+    )
+
+
+def test_book_model_needs_a_book() -> None:
+    with pytest.raises(ValueError, match="fill_price 'book' needs an order book"):
+        ShadowOrderExecutor(BTC, Wallet(), Decimal("0.001"), Decimal(5), fill_price="book")
