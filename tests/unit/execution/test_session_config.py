@@ -99,8 +99,11 @@ def test_config_to_dict() -> None:
         ({"data_source": "binance"}, "invalid data_source 'binance'"),
         ({"data_source": "replay"}, "data_source 'replay' needs data_path"),
         ({"fill_price": "mid"}, "invalid fill_price 'mid'"),
-        ({"fill_price": "book", "data_source": "synthetic"}, "fill_price 'book' prices fills "
-         "from Kraken's order book; it needs data_source 'kraken'"),
+        (
+            {"fill_price": "book", "data_source": "synthetic"},
+            "fill_price 'book' prices fills "
+            "from Kraken's order book; it needs data_source 'kraken'",
+        ),
         ({"max_consecutive_errors": 0}, "max_consecutive_errors must be >= 1, was 0"),
         ({"run_id": "../escape"}, "run_id may hold letters, digits"),
         ({"position_fraction": float("nan")}, r"position_fraction must be in \(0, 1\]"),
