@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from peak_trade.data.replay import write_replay
+from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.kraken.client import KrakenClient
 from peak_trade.kraken.nonce import NonceStore
 from peak_trade.kraken.parsing import find_pair, parse_ohlc
@@ -62,3 +66,34 @@ def test_emulator_program_serves_until_terminated(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=10)
     assert process.returncode == 0
+
+
+def test_emulator_program_can_serve_recorded_candles(tmp_path: Path) -> None:
+    recorded = list(SyntheticMarket(seed=5, bars=50))
+    path = write_replay(tmp_path / "bars.csv", recorded)
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "peak_trade.testing.kraken_emulator",
+            "--api-key",
+            "k",
+            "--api-secret",
+            base64.b64encode(b"s").decode(),
+            "--data-path",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            client = KrakenClient(process.stdout.readline().strip(), 5.0)
+            page = parse_ohlc(client.ohlc("XXBTZEUR", 1), "XXBTZEUR")
+            assert [bar.close for bar in page.closed] == pytest.approx(
+                [bar.close for bar in recorded], rel=1e-9
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)

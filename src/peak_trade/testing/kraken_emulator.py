@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -345,7 +345,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Serve a synthetic market on wall-clock time until interrupted."""
+    """Serve a synthetic (or recorded) market on wall-clock time until interrupted."""
+    from peak_trade.data.replay import load_replay
     from peak_trade.data.synthetic import SyntheticMarket
 
     parser = argparse.ArgumentParser(
@@ -357,14 +358,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--api-secret", required=True, help="base64, as Kraken issues them")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--history", type=int, default=1000, help="closed 1m bars at start")
+    parser.add_argument(
+        "--data-path",
+        help="serve these recorded 1m candles instead, moved in "
+        "time so that the last one has just closed",
+    )
     args = parser.parse_args(argv)
     timeframe = Timeframe("1m")
-    start = timeframe.floor(datetime.now(UTC)) - timedelta(minutes=args.history)
-    bars = list(
-        SyntheticMarket(
-            seed=args.seed, timeframe=timeframe, start=start, bars=args.history + 24 * 60
+    now = datetime.now(UTC)
+    if args.data_path:
+        recorded = list(load_replay(args.data_path, timeframe).bars())
+        shift = timeframe.floor(now) - timeframe.delta - recorded[-1].time
+        bars = [replace(bar, time=bar.time + shift) for bar in recorded]
+    else:
+        start = timeframe.floor(now) - timedelta(minutes=args.history)
+        bars = list(
+            SyntheticMarket(
+                seed=args.seed, timeframe=timeframe, start=start, bars=args.history + 24 * 60
+            )
         )
-    )
     emulator = KrakenEmulator(
         bars,
         timeframe,
