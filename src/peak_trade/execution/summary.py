@@ -45,7 +45,7 @@ def hints(
         )
     if metrics.steps and metrics.target_changes == 0:
         found.append(
-            f"the strategy never changed its target in {metrics.steps} bars; it needs "
+            f"the strategy never changed its target in {metrics.steps} bar(s); it needs "
             f"{required_bars} bars of history (warmup_candles is {warmup_candles}) and may need "
             "a longer or livelier stretch of data."
         )
