@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
+from peak_trade.cli import backtest as backtest_cli
 from peak_trade.cli import session as session_cli
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.errors import ConfigError, PeakTradeError
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     session_cli.add_session_arguments(session)
+    backtest = commands.add_parser(
+        "backtest",
+        help="backtest a strategy on the session engine",
+        description=backtest_cli.DESCRIPTION,
+    )
+    backtest_cli.add_backtest_arguments(backtest)
     survey = commands.add_parser(
         "survey",
         help="run every strategy over one feed and count its targets",
@@ -142,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "strategies":
             return _run_strategies()
+        if args.command == "backtest":
+            return backtest_cli.run_backtest(args)
         cfg = load_config(args.config)
         return _run_survey(args, cfg)
     except ConfigError as error:

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -175,13 +176,8 @@ def run_session(args: argparse.Namespace) -> int:
     try:
         _run(runner, args, steps, sleep)
     finally:
-        report = _write_outputs(runner, journal, args)
-        journal.close()
-    summary = runner.get_summary() | {"report_dir": str(report)}
-    if args.json:
-        print(json.dumps(summary, default=str))
-    else:
-        print_summary(summary)
+        summary = finish_run(runner, journal, args)
+    show_summary(summary, as_json=args.json)
     return EXIT_OK
 
 
@@ -211,15 +207,18 @@ def _remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int 
     return max(0, int(str(plan["steps"])) - runner.metrics.steps)
 
 
-def _write_outputs(runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace) -> Path:
+def finish_run(
+    runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Write the report (and the session record), close the journal, return the summary."""
     journal.commit()
     run_id = runner.run_id
-    target = args.report_dir or Path("reports") / run_id
     summary = runner.get_summary()
+    target = args.report_dir or Path("reports") / run_id
     report = write_report(
         target, summary, journal.events(run_id, "fill"), journal.events(run_id, "bar")
     )
-    if not args.no_registry:
+    if not getattr(args, "no_registry", True):
         record = {
             "env_name": args.env_name,
             "tags": args.tags,
@@ -227,8 +226,17 @@ def _write_outputs(runner: LiveSessionRunner, journal: Journal, args: argparse.N
             "cli_args": sys.argv[1:],
         }
         write_session_record(Path("reports") / "experiments" / "live_sessions", summary, record)
+    journal.close()
     _LOG.info("report written to %s", report)
-    return report
+    return summary | {"report_dir": str(report)}
+
+
+def show_summary(summary: dict[str, Any], *, as_json: bool) -> None:
+    """Print the summary on stdout: one JSON object, or a table with hints."""
+    if as_json:
+        print(json.dumps(summary, default=str))
+    else:
+        print_summary(summary)
 
 
 def _list_strategies() -> int:

@@ -27,7 +27,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     """Print the run's summary as a table on stdout, then its hints."""
     m, ledger, config = summary["metrics"], summary["ledger"], summary["config"]
     cur = ledger["currency"]
-    table = Table(title=f"Session {summary['run_id']}", show_header=False)
+    kind = "Backtest" if summary.get("kind") == "backtest" else "Session"
+    table = Table(title=f"{kind} {summary['run_id']}", show_header=False)
     table.add_column("item")
     table.add_column("value", justify="right")
     rows = [
@@ -64,12 +65,39 @@ def print_summary(summary: dict[str, Any]) -> None:
         ("stopped because", str(summary["stop_reason"])),
         ("report", summary.get("report_dir", "-")),
     ]
+    rows.extend(_stats_rows(summary.get("stats")))
     for item, value in rows:
         table.add_row(item, value)
     console = Console(file=sys.stdout, width=110)
     console.print(table)
     for hint in summary["hints"]:
         console.print(f"hint: {hint}")
+
+
+def _number(value: float | None, unit: str = "", places: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{places}f}{unit}"
+
+
+def _stats_rows(stats: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not stats:
+        return []
+    return [
+        (
+            "CAGR / Sharpe / Sortino",
+            f"{_number(stats['cagr_pct'], ' %')} / "
+            f"{_number(stats['sharpe'])} / {_number(stats['sortino'])}",
+        ),
+        ("drawdown duration", f"{stats['max_drawdown_bars']:,} bars"),
+        (
+            "round trips / win rate",
+            f"{stats['trades']:,} / {_number(stats['win_rate_pct'], ' %', 1)}",
+        ),
+        (
+            "profit factor / average trade",
+            f"{_number(stats['profit_factor'])} / {_number(stats['average_trade'])}",
+        ),
+        ("exposure", _number(stats["exposure_pct"], " %", 1)),
+    ]
 
 
 def print_dry_run(runner: LiveSessionRunner, cfg: PeakConfig) -> None:

@@ -139,6 +139,7 @@ class LiveSessionRunner:
             timeframe,
             seed=session_config.seed,
             data_path=session_config.data_path,
+            bars=session_config.synthetic_bars,
             market=market,
             cfg=cfg,
             clock=clock,

@@ -20,7 +20,9 @@ matplotlib.use("Agg")  # files only; never open a window
 
 import matplotlib.pyplot as plt
 
+from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import JournalEvent
+from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
 
 __all__ = ["REPORT_FILES", "write_report", "write_session_record"]
 
@@ -33,13 +35,21 @@ def write_report(
     fills: Iterable[JournalEvent],
     bars: Iterable[JournalEvent],
 ) -> Path:
-    """Write the four report files for one run into `target` and return it."""
+    """Write the four report files for one run into `target` and return it.
+
+    The performance statistics are computed on the way and added to `summary["stats"]`.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    stats = PerformanceStats(
+        start_equity=float(summary["ledger"]["start_balance"]),
+        bars_per_year=Timeframe(summary["config"]["timeframe"]).bars_per_year(),
+    )
     try:
+        _write_trades(staging / "trades.csv", fills, stats)
+        times, equity, drawdown = _write_equity(staging / "equity.csv", bars, stats)
+        summary["stats"] = stats.result()
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        _write_trades(staging / "trades.csv", fills)
-        times, equity, drawdown = _write_equity(staging / "equity.csv", bars)
         _plot(staging / "equity.png", times, equity, drawdown, summary)
         if target.exists():
             shutil.rmtree(target)
@@ -50,7 +60,8 @@ def write_report(
     return target
 
 
-def _write_trades(path: Path, fills: Iterable[JournalEvent]) -> None:
+def _write_trades(path: Path, fills: Iterable[JournalEvent], stats: PerformanceStats) -> None:
+    trips = RoundTrips()
     columns = ("time", "client_id", "side", "quantity", "price", "fee", "market_price")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -58,10 +69,14 @@ def _write_trades(path: Path, fills: Iterable[JournalEvent]) -> None:
         for event in fills:
             p = event.payload
             writer.writerow((event.ts_event, *(p[name] for name in columns[1:])))
+            sign = 1.0 if p["side"] == "buy" else -1.0
+            done = trips.add_fill(sign * float(p["quantity"]), float(p["price"]), float(p["fee"]))
+            if done is not None:
+                stats.add_round_trip(done)
 
 
 def _write_equity(
-    path: Path, bars: Iterable[JournalEvent]
+    path: Path, bars: Iterable[JournalEvent], stats: PerformanceStats
 ) -> tuple[list[str], list[float], list[float]]:
     times: list[str] = []
     equity: list[float] = []
@@ -75,6 +90,7 @@ def _write_equity(
                 (p["t"], p["c"], p["target"], p["position"], p["cash"], p["equity"], p["drawdown"])
             )
             times.append(p["t"])
+            stats.add_bar(float(p["equity"]), float(p["position"]) != 0)
             equity.append(float(p["equity"]))
             drawdown.append(-float(p["drawdown"]))
     return times, equity, drawdown

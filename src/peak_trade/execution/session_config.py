@@ -43,6 +43,7 @@ class LiveSessionConfig:
     allow_short: bool = False
     journal_path: str | None = None
     max_consecutive_errors: int = 5
+    synthetic_bars: int | None = None  # with data_source "synthetic": stop after this many bars
 
     def __post_init__(self) -> None:
         self._check_mode()
@@ -110,6 +111,8 @@ class LiveSessionConfig:
                 f"invalid data_source {self.data_source!r}: expected one of "
                 f"{', '.join(DATA_SOURCES)}"
             )
+        if self.synthetic_bars is not None and self.synthetic_bars <= 0:
+            raise ConfigError(f"synthetic_bars must be > 0, was {self.synthetic_bars}")
         if self.data_source == "replay" and not self.data_path:
             raise ConfigError("data_source 'replay' needs data_path, a CSV or Parquet file")
         if self.fill_price == "book" and self.data_source != "kraken":

@@ -141,13 +141,14 @@ def build_feed(
     *,
     seed: int = 7,
     data_path: str | None = None,
+    bars: int | None = None,
     market: KrakenMarket | None = None,
     cfg: PeakConfig | None = None,
     clock: Clock | None = None,
 ) -> CandleFeed:
     """Return the candle feed of a session: synthetic, replay or Kraken."""
     if source == "synthetic":
-        return synthetic_feed(symbol, timeframe, seed=seed)
+        return synthetic_feed(symbol, timeframe, seed=seed, bars=bars)
     if source == "replay":
         if not data_path:
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet file)")

@@ -1,0 +1,132 @@
+"""Performance statistics from an equity curve and round trips, one bar at a time.
+
+Returns are simple per-bar returns of equity; Sharpe and Sortino use a zero risk-free rate and
+are annualised with the number of bars in a 365-day year (crypto trades around the clock).
+Sharpe uses the sample standard deviation; Sortino the root mean square of the negative
+returns. The drawdown duration is the longest run of bars spent below an earlier peak.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["PerformanceStats", "RoundTrips"]
+
+
+@dataclass
+class PerformanceStats:
+    """Accumulates equity bar by bar and round-trip results; `result()` reports them."""
+
+    start_equity: float
+    bars_per_year: float
+    bars: int = 0
+    bars_in_market: int = 0
+    final_equity: float = math.nan
+    _previous: float = math.nan
+    _count: int = 0
+    _mean: float = 0.0
+    _m2: float = 0.0
+    _downside: float = 0.0
+    _peak: float = -math.inf
+    max_drawdown_pct: float = 0.0
+    _below: int = 0
+    max_drawdown_bars: int = 0
+    trips: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.start_equity > 0:
+            raise ValueError(f"start_equity must be > 0, was {self.start_equity}")
+        self._previous = self.start_equity
+        self._peak = self.start_equity
+
+    def add_bar(self, equity: float, in_market: bool) -> None:
+        """Add the equity at one bar's close."""
+        self.bars += 1
+        self.bars_in_market += in_market
+        change = equity / self._previous - 1.0
+        self._previous = equity
+        self.final_equity = equity
+        self._count += 1
+        delta = change - self._mean
+        self._mean += delta / self._count
+        self._m2 += delta * (change - self._mean)
+        self._downside += min(change, 0.0) ** 2
+        if equity >= self._peak:
+            self._peak, self._below = equity, 0
+        else:
+            self._below += 1
+            self.max_drawdown_bars = max(self.max_drawdown_bars, self._below)
+            self.max_drawdown_pct = max(
+                self.max_drawdown_pct, (self._peak - equity) / self._peak * 100
+            )
+
+    def add_round_trip(self, pnl: float) -> None:
+        """Add the net result of one position from open to flat."""
+        self.trips.append(pnl)
+
+    def result(self) -> dict[str, Any]:
+        """Return the statistics; None where they are undefined (too few bars or trades)."""
+        final = self.final_equity if self.bars else self.start_equity
+        total = final / self.start_equity - 1.0
+        years = self.bars / self.bars_per_year
+        wins = [p for p in self.trips if p > 0]
+        losses = [p for p in self.trips if p < 0]
+        return {
+            "bars": self.bars,
+            "total_return_pct": total * 100,
+            "cagr_pct": ((final / self.start_equity) ** (1 / years) - 1) * 100
+            if years > 0 and final > 0
+            else None,
+            "sharpe": self._annualised(self._std()),
+            "sortino": self._annualised(
+                math.sqrt(self._downside / self._count) if self._count else 0.0
+            ),
+            "max_drawdown_pct": self.max_drawdown_pct,
+            "max_drawdown_bars": self.max_drawdown_bars,
+            "exposure_pct": self.bars_in_market / self.bars * 100 if self.bars else 0.0,
+            "trades": len(self.trips),
+            "win_rate_pct": len(wins) / len(self.trips) * 100 if self.trips else None,
+            "profit_factor": sum(wins) / -sum(losses) if losses else None,
+            "average_trade": sum(self.trips) / len(self.trips) if self.trips else None,
+        }
+
+    def _std(self) -> float:
+        return math.sqrt(self._m2 / (self._count - 1)) if self._count > 1 else 0.0
+
+    def _annualised(self, spread: float) -> float | None:
+        if self._count < 2 or spread <= 0:
+            return None
+        return self._mean / spread * math.sqrt(self.bars_per_year)
+
+
+@dataclass
+class RoundTrips:
+    """Turns fills into round trips: from a flat position back to flat, net of fees."""
+
+    position: float = 0.0
+    _flow: float = 0.0
+    closed: list[float] = field(default_factory=list)
+
+    def add_fill(self, signed_quantity: float, price: float, fee: float) -> float | None:
+        """Book a fill; return the round trip's result when the position comes back to flat."""
+        after = self.position + signed_quantity
+        if self.position and after and (self.position > 0) != (after > 0):
+            # The fill crosses zero: its closing part ends this trip, the rest opens the next.
+            closing = -self.position
+            share = abs(closing) / abs(signed_quantity)
+            done = self._book(closing, price, fee * share)
+            self._book(signed_quantity - closing, price, fee * (1 - share))
+            return done
+        return self._book(signed_quantity, price, fee)
+
+    def _book(self, signed_quantity: float, price: float, fee: float) -> float | None:
+        self._flow -= signed_quantity * price + fee
+        self.position += signed_quantity
+        if abs(self.position) < 1e-12:
+            self.position = 0.0
+            result, self._flow = self._flow, 0.0
+            self.closed.append(result)
+            return result
+        return None

@@ -1,0 +1,163 @@
+"""`peak-trade backtest`: the session engine over history, identical to a shadow session."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peak_trade.data.replay import write_replay
+from peak_trade.data.synthetic import SyntheticMarket
+
+REPO = Path(__file__).parents[2]
+CONFIG = REPO / "config" / "config.toml"
+
+
+def _peak(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "peak_trade.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+@pytest.fixture(scope="module")
+def bars_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bars")
+    return write_replay(folder / "bars.csv", list(SyntheticMarket(seed=4, bars=6_000)))
+
+
+def test_backtest_and_shadow_session_give_identical_fills_and_ledger(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    # Arrange / Act: the same replay data through a shadow session and through a backtest
+    session = _json(
+        _peak(
+            "session",
+            "--config",
+            str(CONFIG),
+            "--data",
+            "replay",
+            "--data-path",
+            str(bars_file),
+            "--no-sleep",
+            "--run-id",
+            "shadow",
+            "--json",
+            "--no-registry",
+            "--log-level",
+            "WARNING",
+            cwd=tmp_path,
+        )
+    )
+    backtest = _json(
+        _peak(
+            "backtest",
+            "--config",
+            str(CONFIG),
+            "--data-path",
+            str(bars_file),
+            "--run-id",
+            "backtest",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    # Assert
+    assert backtest["metrics"]["orders_executed"] > 50
+    assert backtest["ledger"] == session["ledger"]
+    assert backtest["pipeline_summary"] == session["pipeline_summary"]
+    assert backtest["stats"] == session["stats"]
+    trades = [
+        (tmp_path / "reports" / run / "trades.csv").read_text() for run in ("shadow", "backtest")
+    ]
+    assert trades[0] == trades[1]
+    assert backtest["metrics"]["steps"] == 6_000 - 200
+
+
+def test_backtest_on_synthetic_bars_writes_report_with_stats(tmp_path: Path) -> None:
+    summary = _json(
+        _peak(
+            "backtest",
+            "--config",
+            str(CONFIG),
+            "--synthetic",
+            "--bars",
+            "3000",
+            "--seed",
+            "2",
+            "--strategy",
+            "macd",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    assert summary["metrics"]["steps"] == 2_800
+    assert summary["kind"] == "backtest"
+    stats = summary["stats"]
+    assert stats["bars"] == 2_800
+    assert stats["trades"] > 0
+    report = tmp_path / summary["report_dir"]
+    saved = json.loads((report / "summary.json").read_text())
+    assert saved["stats"] == stats
+    assert (report / "equity.png").stat().st_size > 1000
+
+
+def test_backtest_journal_is_the_same_byte_for_byte_on_a_rerun(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    rows = []
+    for run in ("a", "b"):
+        folder = tmp_path / run
+        folder.mkdir()
+        _json(
+            _peak(
+                "backtest",
+                "--config",
+                str(CONFIG),
+                "--data-path",
+                str(bars_file),
+                "--run-id",
+                "same",
+                "--json",
+                cwd=folder,
+            )
+        )
+        db = sqlite3.connect(folder / "journal" / "backtest.sqlite")
+        rows.append(
+            db.execute(
+                "SELECT kind, ts_event, ts_init, payload FROM events ORDER BY seq"
+            ).fetchall()
+        )
+        db.close()
+    assert rows[0] == rows[1]
+    assert len(rows[0]) > 6_000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "one of the arguments --data-path --synthetic is required"),
+        (["--synthetic", "--bars", "0"], "expected a whole number > 0, was 0"),
+        (["--data-path", "missing.csv"], "replay file not found"),
+        (["--synthetic", "--strategy", "nope"], "unknown strategy 'nope'"),
+    ],
+)
+def test_backtest_input_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = _peak("backtest", "--config", str(CONFIG), *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr

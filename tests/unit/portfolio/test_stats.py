@@ -1,0 +1,93 @@
+"""Performance statistics against small cases computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
+
+
+def _stats(
+    equity: list[float], in_market: list[bool] | None = None, bars_per_year: float = 4.0
+) -> PerformanceStats:
+    stats = PerformanceStats(start_equity=100.0, bars_per_year=bars_per_year)
+    for i, value in enumerate(equity):
+        stats.add_bar(value, in_market[i] if in_market else True)
+    return stats
+
+
+def test_returns_sharpe_and_sortino_by_hand() -> None:
+    # returns: +10 %, -10 %, +10 %  (110, 99, 108.9 from 100)
+    result = _stats([110.0, 99.0, 108.9]).result()
+    assert result["total_return_pct"] == pytest.approx(8.9)
+    mean = (0.1 - 0.1 + 0.1) / 3
+    sample_std = math.sqrt(((0.1 - mean) ** 2 * 2 + (-0.1 - mean) ** 2) / 2)
+    assert result["sharpe"] == pytest.approx(mean / sample_std * 2)  # sqrt(4 bars a year)
+    downside = math.sqrt(0.01 / 3)
+    assert result["sortino"] == pytest.approx(mean / downside * 2)
+
+
+def test_cagr_scales_the_return_to_a_year() -> None:
+    # 2 bars of a 4-bar year = half a year; 21 % in half a year is 46.41 % a year
+    result = _stats([110.0, 121.0]).result()
+    assert result["cagr_pct"] == pytest.approx((1.21**2 - 1) * 100)
+
+
+def test_max_drawdown_and_its_duration() -> None:
+    # peak 120 at bar 2, lowest 90 (25 % down), back above 120 at bar 6: 3 bars below
+    result = _stats([110.0, 120.0, 100.0, 90.0, 115.0, 125.0, 124.0]).result()
+    assert result["max_drawdown_pct"] == pytest.approx(25.0)
+    assert result["max_drawdown_bars"] == 3
+
+
+def test_exposure_counts_bars_in_the_market() -> None:
+    result = _stats([100.0] * 4, in_market=[True, False, False, True]).result()
+    assert result["exposure_pct"] == 50.0
+    assert result["sharpe"] is None  # flat equity: no spread to divide by
+
+
+def test_trade_statistics_from_round_trips() -> None:
+    stats = _stats([101.0])
+    for pnl in (30.0, -10.0, 20.0, -5.0):
+        stats.add_round_trip(pnl)
+    result = stats.result()
+    assert result["trades"] == 4
+    assert result["win_rate_pct"] == 50.0
+    assert result["profit_factor"] == pytest.approx(50.0 / 15.0)
+    assert result["average_trade"] == pytest.approx(8.75)
+
+
+def test_no_trades_leaves_trade_statistics_undefined() -> None:
+    result = _stats([]).result()
+    assert (
+        result["trades"],
+        result["win_rate_pct"],
+        result["profit_factor"],
+        result["average_trade"],
+    ) == (0, None, None, None)
+    assert result["total_return_pct"] == 0.0
+    assert result["cagr_pct"] is None
+
+
+def test_round_trips_net_fees_from_flat_to_flat() -> None:
+    trips = RoundTrips()
+    assert trips.add_fill(1.0, 100.0, 0.1) is None
+    assert trips.add_fill(1.0, 110.0, 0.11) is None
+    assert trips.add_fill(-2.0, 120.0, 0.24) == pytest.approx(240 - 210 - 0.45)
+
+
+def test_a_fill_through_zero_closes_one_trip_and_opens_the_next() -> None:
+    trips = RoundTrips()
+    trips.add_fill(1.0, 100.0, 0.0)
+    closed = trips.add_fill(-3.0, 110.0, 3.0)  # closes 1 long (fee 1), opens 2 short (fee 2)
+    assert closed == pytest.approx(10.0 - 1.0)
+    assert trips.position == -2.0
+    assert trips.add_fill(2.0, 100.0, 0.0) == pytest.approx(20.0 - 2.0)
+    assert trips.closed == pytest.approx([9.0, 18.0])
+
+
+def test_start_equity_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="start_equity must be > 0, was 0"):
+        PerformanceStats(start_equity=0.0, bars_per_year=1.0)
