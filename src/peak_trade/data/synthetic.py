@@ -37,11 +37,14 @@ class Regime:
 # Per-minute figures in BTC's range: about 60 % annualised volatility in calm regimes, several
 # times that in volatile ones, and trends of roughly 0.7 % per hour.
 _REGIMES: Final = (
-    Regime("trend_up", drift=1.2e-4, volatility=7e-4, reversion=0.0, mean_minutes=900),
+    Regime("trend_up", drift=1.2e-4, volatility=7e-4, reversion=0.0, mean_minutes=800),
     Regime("range", drift=0.0, volatility=6e-4, reversion=0.02, mean_minutes=1200),
-    Regime("trend_down", drift=-1.2e-4, volatility=8e-4, reversion=0.0, mean_minutes=700),
+    Regime("trend_down", drift=-1.2e-4, volatility=8e-4, reversion=0.0, mean_minutes=800),
     Regime("volatile", drift=0.0, volatility=2.5e-3, reversion=0.005, mean_minutes=400),
 )
+# A slow pull of the log price toward its start (half-life about eight months) keeps a year of
+# bars in a band a real market might trade in, instead of compounding without limit.
+_ANCHOR_PULL: Final = 3e-6
 _JUMP_PROBABILITY: Final = 0.002
 _JUMP_SIZE: Final = 0.015
 
@@ -74,7 +77,7 @@ class SyntheticMarket:
         scale = math.sqrt(minutes)
         step = self.timeframe.seconds
         epoch = int(self.start.timestamp())
-        log_price = anchor = math.log(self.start_price)
+        log_price = anchor = origin = math.log(self.start_price)
         price = self.start_price
         regime_index, remaining = 1, 0
         produced = 0
@@ -101,6 +104,7 @@ class SyntheticMarket:
                     regime.drift * minutes
                     + sigma * shocks[i]
                     - regime.reversion * minutes * (log_price - anchor)
+                    - _ANCHOR_PULL * minutes * (log_price - origin)
                     + _JUMP_SIZE * jumps[i]
                 )
                 open_ = price

@@ -95,6 +95,10 @@ class LiveSessionRunner:
         self.stop_reason: str | None = None
         self.on_step_callback = on_step_callback
         self._stale_after: float | None = None
+        # Journal transactions per step: 1 keeps every step crash-safe (sessions); backtests
+        # batch more, since a crashed backtest is simply run again.
+        self.commit_every = 1
+        self._uncommitted = 0
         engine.pipeline.safety_guard.subscribe(self._recorder.safety)
         self._metrics.equity = engine.ledger.equity
         _LOG.info(
@@ -267,7 +271,10 @@ class LiveSessionRunner:
         risk = self._engine.pipeline.risk_limits
         if risk is not None:
             self._recorder.trading_states(risk.events)
-        self._recorder.commit()
+        self._uncommitted += 1
+        if self._uncommitted >= self.commit_every:
+            self._recorder.commit()
+            self._uncommitted = 0
         return results
 
     def run_n_steps(self, n: int, sleep_between: bool = False) -> list[OrderExecutionResult]:

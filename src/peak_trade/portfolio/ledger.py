@@ -86,6 +86,7 @@ class Ledger:
         self._prices: dict[str, Decimal] = {}
         self._day: date | None = None
         self._day_start_equity = start_balance
+        self._equity: Decimal | None = start_balance
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -122,9 +123,11 @@ class Ledger:
 
     @property
     def equity(self) -> Decimal:
-        """Return cash + the positions at their last prices."""
-        held = (p.quantity * self._prices[s] for s, p in self._positions.items() if p.quantity)
-        return self.cash + sum(held, ZERO)
+        """Return cash + the positions at their last prices (kept until the next mark or fill)."""
+        if self._equity is None:
+            held = (p.quantity * self._prices[s] for s, p in self._positions.items() if p.quantity)
+            self._equity = self.cash + sum(held, ZERO)
+        return self._equity
 
     @property
     def net_pnl(self) -> Decimal:
@@ -171,6 +174,7 @@ class Ledger:
         self.bars_marked += 1
         if any(p.quantity for p in self._positions.values()):
             self.bars_in_market += 1
+        self._equity = None
         self._update_drawdown()
 
     def apply_trade(
@@ -191,6 +195,7 @@ class Ledger:
         self.realized_by_day[day] = self.realized_by_day.get(day, ZERO) + realized - fee
         self.trades += 1
         self._prices.setdefault(symbol, price)
+        self._equity = None
         self._update_drawdown()
         return realized
 

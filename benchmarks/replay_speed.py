@@ -1,0 +1,237 @@
+"""Replay speed of Peak Trade's full pipeline next to backtesting.py and vectorbt, in one run.
+
+Every framework gets the same seeded synthetic bars and the same rules: SMA(20/50) crossover,
+long only, 10 % of equity per entry, 0.1 % fee, 5 bps adverse slippage, fills at the next bar's
+open. Each workload runs in its own process so that its peak RSS is its own.
+
+    .venv/bin/python benchmarks/replay_speed.py --bars 100000 [--json]
+
+Peak Trade's figures include generating the bars (they are streamed, never held in memory);
+the other frameworks get a ready DataFrame. backtesting.py and vectorbt come from the `bench`
+extra (`pip install -e '.[bench]'`); a missing one is reported, not faked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+WORKLOADS = ("peak_trade_journal", "peak_trade_no_journal", "backtesting_py", "vectorbt")
+FAST, SLOW, FRACTION, FEE, SLIPPAGE, CASH = 20, 50, 0.1, 0.001, 0.0005, 10_000.0
+
+
+def _frame(bars: int, seed: int) -> Any:
+    import pandas as pd
+
+    from peak_trade.data.synthetic import SyntheticMarket
+
+    rows = [
+        (b.time, b.open, b.high, b.low, b.close, b.volume)
+        for b in SyntheticMarket(seed=seed, bars=bars)
+    ]
+    frame = pd.DataFrame(rows, columns=["time", "Open", "High", "Low", "Close", "Volume"])
+    return frame.set_index(pd.DatetimeIndex(frame.pop("time")))
+
+
+def _peak_trade(bars: int, seed: int, journal: bool) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from peak_trade.core.clock import ManualClock
+    from peak_trade.core.peak_config import PeakConfig
+    from peak_trade.execution.journal import Journal
+    from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+
+    # Limits far above what this workload reaches: every rule is evaluated, none blocks.
+    cfg = PeakConfig.from_mapping(
+        {
+            "live_risk": {
+                "max_order_notional": 1e12,
+                "max_symbol_exposure_notional": 1e12,
+                "max_total_exposure_notional": 1e12,
+                "max_open_positions": 10,
+                "max_daily_loss_abs": 1e12,
+                "max_drawdown_pct": 100.0,
+            }
+        }
+    )
+    session = LiveSessionConfig(
+        data_source="synthetic",
+        seed=seed,
+        synthetic_bars=bars,
+        warmup_candles=SLOW + 1,
+        position_fraction=FRACTION,
+        fee_rate=FEE,
+        slippage_bps=SLIPPAGE * 10_000,
+        start_balance=CASH,
+        run_id="bench",
+        strategy_key="ma_crossover",
+    )
+    clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
+    with tempfile.TemporaryDirectory() as folder:
+        store = Journal(Path(folder) / "bench.sqlite", clock=clock) if journal else None
+        runner = LiveSessionRunner.from_config(session, cfg, clock=clock, journal=store)
+        runner.commit_every = 1000
+        started = time.perf_counter()
+        runner.warmup()
+        runner.run_forever(sleep_between=False)
+        seconds = time.perf_counter() - started
+        if store is not None:
+            store.close()
+    ledger = runner.engine.ledger
+    # Entries, a position still open at the end included (backtesting.py's finalize_trades
+    # closes it and counts it).
+    entries = (ledger.trades + 1) // 2
+    return {"seconds": seconds, "trades": entries, "final_equity": float(ledger.equity)}
+
+
+def _backtesting_py(bars: int, seed: int) -> dict[str, Any]:
+    from backtesting import Strategy
+    from backtesting.lib import FractionalBacktest, crossover
+    from backtesting.test import SMA
+
+    frame = _frame(bars, seed)
+
+    class SmaCross(Strategy):  # type: ignore[misc]
+        def init(self) -> None:
+            self.fast = self.I(SMA, self.data.Close, FAST)
+            self.slow = self.I(SMA, self.data.Close, SLOW)
+
+        def next(self) -> None:
+            if crossover(self.fast, self.slow):
+                self.buy(size=FRACTION)
+            elif crossover(self.slow, self.fast):
+                self.position.close()
+
+    started = time.perf_counter()
+    # backtesting.py applies `spread` once per trade (on entry); our slippage hits both sides,
+    # so it is charged here as a per-side commission on top of the fee.
+    stats = FractionalBacktest(
+        frame, SmaCross, cash=CASH, commission=FEE + SLIPPAGE, finalize_trades=True
+    ).run()
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "trades": int(stats["# Trades"]),
+        "final_equity": float(stats["Equity Final [$]"]),
+    }
+
+
+def _vectorbt(bars: int, seed: int) -> dict[str, Any]:
+    import vectorbt as vbt
+
+    frame = _frame(bars, seed)
+
+    def run(data: Any) -> Any:
+        close, open_ = data["Close"], data["Open"]
+        fast, slow = close.rolling(FAST).mean(), close.rolling(SLOW).mean()
+        entries = (fast > slow) & (fast.shift(1) <= slow.shift(1))
+        exits = (fast < slow) & (fast.shift(1) >= slow.shift(1))
+        # decided on bar t, filled at bar t+1's open
+        return vbt.Portfolio.from_signals(
+            close,
+            entries.shift(1, fill_value=False),
+            exits.shift(1, fill_value=False),
+            price=open_,
+            size=FRACTION,
+            size_type="percent",
+            fees=FEE,
+            slippage=SLIPPAGE,
+            init_cash=CASH,
+        )
+
+    run(frame.iloc[:500])  # compile numba kernels outside the timing
+    started = time.perf_counter()
+    portfolio = run(frame)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "trades": int(portfolio.trades.count()),
+        "final_equity": float(portfolio.final_value()),
+    }
+
+
+def _measure(name: str, bars: int, seed: int) -> dict[str, Any]:
+    if name == "peak_trade_journal":
+        result = _peak_trade(bars, seed, journal=True)
+    elif name == "peak_trade_no_journal":
+        result = _peak_trade(bars, seed, journal=False)
+    elif name == "backtesting_py":
+        result = _backtesting_py(bars, seed)
+    else:
+        result = _vectorbt(bars, seed)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return result | {
+        "name": name,
+        "bars": bars,
+        "bars_per_second": bars / result["seconds"],
+        "peak_rss_mib": peak_kib / 1024,
+    }
+
+
+def _in_subprocess(name: str, bars: int, seed: int) -> dict[str, Any]:
+    done = subprocess.run(  # noqa: S603 (this script, fixed arguments)
+        [sys.executable, __file__, "--only", name, "--bars", str(bars), "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"name": name, "error": last}
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _table(results: list[dict[str, Any]]) -> str:
+    ours = next(
+        (r for r in results if r["name"] == "peak_trade_journal" and "error" not in r), None
+    )
+    lines = [
+        f"{'workload':<24}{'bars/s':>12}{'seconds':>10}{'peak RSS':>11}{'trades':>8}"
+        f"{'final equity':>15}{'ours / it':>11}"
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(f"{r['name']:<24}  not run: {r['error']}")
+            continue
+        ratio = ours["bars_per_second"] / r["bars_per_second"] if ours else float("nan")
+        lines.append(
+            f"{r['name']:<24}{r['bars_per_second']:>12,.0f}{r['seconds']:>10.2f}"
+            f"{r['peak_rss_mib']:>8.0f} MiB{r['trades']:>8}{r['final_equity']:>15,.2f}"
+            f"{ratio:>10.2f}x"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run every workload in its own process and print the figures side by side."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--bars", type=int, default=525_600, help="default: a year of 1m bars")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--only", choices=WORKLOADS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.only:
+        print(json.dumps(_measure(args.only, args.bars, args.seed)))
+        return 0
+    results = [_in_subprocess(name, args.bars, args.seed) for name in WORKLOADS]
+    if args.json:
+        print(json.dumps({"bars": args.bars, "seed": args.seed, "results": results}))
+    else:
+        print(
+            f"{args.bars:,} synthetic 1m bars, seed {args.seed}; SMA({FAST}/{SLOW}) long only, "
+            f"{FRACTION:.0%} of equity, fee {FEE:.1%}, slippage {SLIPPAGE * 10_000:.0f} bps"
+        )
+        print(_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
