@@ -11,6 +11,7 @@ from pathlib import Path
 
 from peak_trade.cli import backtest as backtest_cli
 from peak_trade.cli import session as session_cli
+from peak_trade.cli import sweep as sweep_cli
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.errors import ConfigError, PeakTradeError
 from peak_trade.core.peak_config import PeakConfig, load_config
@@ -47,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         description=backtest_cli.DESCRIPTION,
     )
     backtest_cli.add_backtest_arguments(backtest)
+    sweep = commands.add_parser(
+        "sweep",
+        help="backtest a parameter grid in parallel and rank it",
+        description=sweep_cli.DESCRIPTION,
+    )
+    sweep_cli.add_sweep_arguments(sweep)
     survey = commands.add_parser(
         "survey",
         help="run every strategy over one feed and count its targets",
@@ -151,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_strategies()
         if args.command == "backtest":
             return backtest_cli.run_backtest(args)
+        if args.command == "sweep":
+            return sweep_cli.run_sweep_command(args)
         cfg = load_config(args.config)
         return _run_survey(args, cfg)
     except ConfigError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -76,6 +77,7 @@ class _Summary:
     total_fees: Decimal = ZERO
 
 
+KEEP_FINISHED = 10_000
 _Stage = Callable[[list[OrderRequest], ExecutionContext], ExecutionResult | None]
 
 
@@ -87,8 +89,13 @@ class ExecutionPipeline:
     environment: TradingEnvironment
     safety_guard: SafetyGuard
     risk_limits: LiveRiskLimits | None = None
+    # Open orders always; finished ones only for the last `KEEP_FINISHED` (the journal holds
+    # all of them), so memory does not grow with the length of a run.
     orders: dict[str, Order] = field(default_factory=dict)
-    history: list[OrderExecutionResult] = field(default_factory=list)
+    history: deque[OrderExecutionResult] = field(
+        default_factory=lambda: deque(maxlen=KEEP_FINISHED)
+    )
+    _finished: deque[str] = field(default_factory=deque)
     _summary: _Summary = field(default_factory=_Summary)
 
     _risk_check: RiskCheckResult | None = None
@@ -128,6 +135,7 @@ class ExecutionPipeline:
             for order in batch:
                 if self.orders[order.client_id].status is OrderStatus.NEW:
                     self.orders[order.client_id].transition(OrderStatus.REJECTED, result.reason)
+                    self._retire(order.client_id)
         return ExecutionResult(
             result.status, result.reasons, self._risk_check, result.safety, result.executed
         )
@@ -216,10 +224,17 @@ class ExecutionPipeline:
             return ExecutionResult(ExecutionStatus.REJECTED, reasons, executed=tuple(results))
         return ExecutionResult(ExecutionStatus.SUCCESS, executed=tuple(results))
 
+    def _retire(self, client_id: str) -> None:
+        self._finished.append(client_id)
+        if len(self._finished) > KEEP_FINISHED:
+            self.orders.pop(self._finished.popleft(), None)
+
     def _record(self, result: OrderExecutionResult) -> None:
         order = self.orders[result.request.client_id]
         if result.status is not OrderStatus.SUBMITTED:
             order.transition(result.status, result.reason)
+            if not order.is_open:
+                self._retire(result.request.client_id)
         if result.status in (OrderStatus.SUBMITTED, OrderStatus.VALIDATED):
             return  # not final yet: the fill (or rejection) follows
         self.history.append(result)

@@ -1,0 +1,194 @@
+"""`peak-trade sweep`: backtest every point of a parameter grid, rank them, plot two at a time."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from peak_trade.cli.arguments import fraction, positive_float, positive_int
+from peak_trade.core.peak_config import load_config
+from peak_trade.core.types import TIMEFRAMES
+from peak_trade.execution.sweep import build_tasks, parse_grid, rank, run_sweep
+
+__all__ = ["DESCRIPTION", "add_sweep_arguments", "run_sweep_command"]
+
+DESCRIPTION = (
+    "Backtest every combination of strategy parameters on the session engine, in "
+    "parallel (local processes or a Ray cluster), and rank them."
+)
+METRICS = ("sharpe", "sortino", "total_return_pct", "cagr_pct", "profit_factor", "win_rate_pct")
+COLUMNS = (
+    "total_return_pct",
+    "sharpe",
+    "sortino",
+    "max_drawdown_pct",
+    "trades",
+    "win_rate_pct",
+    "profit_factor",
+    "final_equity",
+)
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the sweep flags."""
+    a = parser.add_argument
+    a("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
+    a(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="NAME=V1,V2,...",
+        help="parameter values to try (repeatable)",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data-path", help="CSV or Parquet candles")
+    source.add_argument("--synthetic", action="store_true", help="use the synthetic market")
+    a("--bars", type=positive_int, default=20_000, help="with --synthetic (default: 20000)")
+    a("--seed", type=int, default=7, help="with --synthetic (default: 7)")
+    a("--symbol", default="BTC/EUR")
+    a("--timeframe", "-t", default="1m", choices=list(TIMEFRAMES))
+    a(
+        "--config",
+        type=Path,
+        help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
+    )
+    a("--warmup-candles", type=positive_int, help="default: what the grid's slowest strategy needs")
+    a("--position-fraction", type=fraction, default=0.1)
+    a("--start-balance", type=positive_float, default=10_000.0)
+    a("--workers", type=positive_int, help="local processes (default: one per core)")
+    a("--ray", metavar="ADDRESS", help="run on a Ray cluster ('local' starts one here)")
+    a("--metric", choices=METRICS, default="sharpe", help="rank by (default: sharpe)")
+    a("--report-dir", type=Path, help="default: reports/sweeps/<strategy>_<UTC time>")
+    a("--json", action="store_true", help="print the ranked results as JSON")
+    a("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """Validate the grid, run it, write results.csv (and heatmap.png for two parameters)."""
+    cfg = load_config(args.config)
+    grid = parse_grid(args.grid)
+    shadow = cfg.shadow
+    session = {
+        "mode": "shadow",
+        "strategy_key": args.strategy,
+        "symbol": args.symbol,
+        "timeframe": args.timeframe,
+        "warmup_candles": args.warmup_candles,
+        "position_fraction": args.position_fraction,
+        "start_balance": args.start_balance,
+        "fee_rate": shadow.fee_rate,
+        "slippage_bps": shadow.slippage_bps,
+        "fill_price": shadow.fill_price if shadow.fill_price != "book" else "next_open",
+        "data_source": "synthetic" if args.synthetic else "replay",
+        "data_path": args.data_path,
+        "seed": args.seed,
+        "synthetic_bars": args.bars if args.synthetic else None,
+        "run_id": "sweep",
+    }
+    tasks = build_tasks(args.strategy, grid, cfg, session)
+    results = _run(tasks, args)
+    ranked = rank(results, args.metric)
+    stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
+    target = args.report_dir or Path("reports") / "sweeps" / f"{args.strategy}_{stamp}"
+    _write(target, ranked, list(grid), args.metric)
+    if args.json:
+        print(json.dumps({"metric": args.metric, "report_dir": str(target), "results": ranked}))
+    else:
+        _print(ranked, list(grid), args.metric, target)
+    return 0
+
+
+def _run(tasks: list[Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+    if not sys.stderr.isatty():
+        return run_sweep(tasks, args.workers, args.ray)
+    with Progress(
+        TextColumn("backtests"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sweep", total=len(tasks))
+        return run_sweep(
+            tasks,
+            args.workers,
+            args.ray,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
+
+
+def _write(target: Path, ranked: list[dict[str, Any]], names: list[str], metric: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        with (staging / "results.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("rank", *names, *COLUMNS))
+            for position, row in enumerate(ranked, start=1):
+                writer.writerow((position, *(row[n] for n in names), *(row[c] for c in COLUMNS)))
+        if len(names) == 2:
+            _heatmap(staging / "heatmap.png", ranked, names, metric)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _heatmap(path: Path, rows: list[dict[str, Any]], names: list[str], metric: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = sorted({row[names[0]] for row in rows})
+    ys = sorted({row[names[1]] for row in rows})
+    cell = {(row[names[0]], row[names[1]]): row[metric] for row in rows}
+    values: list[list[float]] = [
+        [float("nan") if cell.get((x, y)) is None else float(cell[(x, y)]) for x in xs] for y in ys
+    ]
+    figure, axes = plt.subplots(figsize=(1.2 * len(xs) + 3, 0.8 * len(ys) + 2))
+    image = axes.imshow(values, cmap="RdYlGn", aspect="auto", origin="lower")
+    axes.set_xticks(range(len(xs)), [str(x) for x in xs])
+    axes.set_yticks(range(len(ys)), [str(y) for y in ys])
+    axes.set_xlabel(names[0])
+    axes.set_ylabel(names[1])
+    for j, row_values in enumerate(values):
+        for i, value in enumerate(row_values):
+            axes.text(i, j, "-" if value != value else f"{value:.2f}", ha="center", va="center")
+    figure.colorbar(image, label=metric)
+    axes.set_title(f"{metric} by {names[0]} and {names[1]}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _print(ranked: list[dict[str, Any]], names: list[str], metric: str, target: Path) -> None:
+    table = Table(title=f"Sweep ranked by {metric} ({len(ranked)} backtests)")
+    for column in ("rank", *names, "return %", "sharpe", "max DD %", "trades"):
+        table.add_column(column, justify="right")
+    for position, row in enumerate(ranked, start=1):
+        sharpe = "-" if row["sharpe"] is None else f"{row['sharpe']:.2f}"
+        table.add_row(
+            str(position),
+            *(str(row[n]) for n in names),
+            f"{row['total_return_pct']:.2f}",
+            sharpe,
+            f"{row['max_drawdown_pct']:.2f}",
+            str(row["trades"]),
+        )
+    console = Console(file=sys.stdout, width=110)
+    console.print(table)
+    console.print(f"results: {target / 'results.csv'}")

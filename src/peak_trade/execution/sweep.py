@@ -1,0 +1,206 @@
+"""Parameter sweeps: one backtest per grid point on the session engine, in parallel.
+
+Every grid point becomes a full, validated config before any work starts, so an unknown
+parameter or an invalid combination (fast >= slow) fails at once. Each task runs the same
+LiveSessionRunner as a backtest, without a journal, and computes its statistics online.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from peak_trade.core.clock import ManualClock
+from peak_trade.core.errors import ConfigError
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.core.types import Bar, Timeframe
+from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.portfolio.stats import PerformanceStats
+from peak_trade.strategies.registry import create_strategy_from_config, get_strategy_spec
+
+__all__ = ["SweepTask", "build_tasks", "parse_grid", "rank", "run_sweep", "run_task"]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """One grid point: its parameters, the full config and the session fields."""
+
+    index: int
+    params: dict[str, Any]
+    config: dict[str, Any]
+    session: dict[str, Any]
+
+
+def _value(text: str) -> Any:
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text.strip()
+
+
+def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    """Parse "name=v1,v2" items into {name: [v1, v2]}; numbers become numbers."""
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not values.strip():
+            raise ConfigError(f"--grid expects NAME=V1,V2,..., was {item!r}")
+        if name in grid:
+            raise ConfigError(f"--grid names {name!r} twice")
+        grid[name] = [_value(v) for v in values.split(",") if v.strip()]
+    if not grid:
+        raise ConfigError("a sweep needs at least one --grid NAME=V1,V2,...")
+    return grid
+
+
+def build_tasks(
+    strategy_key: str, grid: dict[str, list[Any]], cfg: PeakConfig, session: dict[str, Any]
+) -> list[SweepTask]:
+    """Validate every grid point as a full config; raise ConfigError before any work."""
+    get_strategy_spec(strategy_key)
+    base = cfg.root.model_dump()
+    names = list(grid)
+    points = [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
+    configs: list[dict[str, Any]] = []
+    needed = 0
+    for point in points:
+        data = {
+            **base,
+            "strategy": {
+                **base["strategy"],
+                strategy_key: {**base["strategy"][strategy_key], **point},
+            },
+        }
+        checked = PeakConfig.from_mapping(data)
+        needed = max(needed, create_strategy_from_config(strategy_key, checked).required_bars)
+        configs.append(data)
+    warmup = session.get("warmup_candles")
+    if warmup is None:
+        session = {**session, "warmup_candles": needed}
+    elif warmup < needed:
+        raise ConfigError(
+            f"warmup_candles {warmup} is fewer than the {needed} bars the grid's "
+            "slowest strategy needs; leave --warmup-candles out to use that"
+        )
+    LiveSessionConfig(**session)  # validate the session fields once
+    return [
+        SweepTask(i, point, data, session)
+        for i, (point, data) in enumerate(zip(points, configs, strict=True))
+    ]
+
+
+def run_task(task: SweepTask) -> dict[str, Any]:
+    """Run one grid point's backtest and return its parameters and statistics."""
+    config = LiveSessionConfig(**task.session)
+    cfg = PeakConfig.from_mapping(task.config)
+    runner = LiveSessionRunner.from_config(
+        config, cfg, clock=ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
+    )
+    ledger = runner.engine.ledger
+    stats = PerformanceStats(
+        float(ledger.start_balance), Timeframe(config.timeframe).bars_per_year()
+    )
+    symbol = runner.engine.symbol
+    # A round trip runs from flat to flat; its result is the change in realized PnL minus the
+    # fees paid in between, measured from the last bar that ended flat.
+    before = (0.0, 0.0)  # realized PnL and fees at the end of the previous bar
+    opened_at: tuple[float, float] | None = None
+
+    def follow(step: int, bar: Bar) -> None:
+        nonlocal before, opened_at
+        held = ledger.position(symbol) != 0
+        now = (float(ledger.realized_pnl), float(ledger.fees_paid))
+        if held and opened_at is None:
+            opened_at = before
+        elif not held and opened_at is not None:
+            stats.add_round_trip((now[0] - opened_at[0]) - (now[1] - opened_at[1]))
+            opened_at = None
+        before = now
+        stats.add_bar(float(ledger.equity), held)
+
+    runner.on_step_callback = follow
+    runner.warmup()
+    runner.run_forever(sleep_between=False)
+    return {
+        "index": task.index,
+        **task.params,
+        **stats.result(),
+        "final_equity": float(ledger.equity),
+    }
+
+
+def run_sweep(
+    tasks: Sequence[SweepTask],
+    workers: int | None = None,
+    ray_address: str | None = None,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """Run every task on local processes (default) or a Ray cluster; results in task order."""
+    if ray_address is not None:
+        return _run_on_ray(tasks, ray_address, progress)
+    results: list[dict[str, Any]] = []
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        futures = [pool.submit(run_task, task) for task in tasks]
+        for done, future in enumerate(as_completed(futures), start=1):
+            results.append(future.result())
+            if progress is not None:
+                progress(done, len(tasks))
+    return sorted(results, key=lambda row: row["index"])
+
+
+def _run_on_ray(
+    tasks: Sequence[SweepTask], address: str, progress: Progress | None
+) -> list[dict[str, Any]]:
+    if address == "local":
+        # Ray then uses the loopback address for its own node, as it does on laptops, so a
+        # local instance never talks to the machine's network address. Read at import time.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray  # the optional `cluster` extra
+    except ImportError:
+        raise ConfigError("--ray needs the cluster extra: pip install -e '.[cluster]'") from None
+    if address == "local":
+        # A local instance stays on the loopback interface: nothing leaves the machine.
+        ray.init(
+            _node_ip_address="127.0.0.1",
+            include_dashboard=False,
+            ignore_reinit_error=True,
+            log_to_driver=False,
+        )
+    else:
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    remote = ray.remote(run_task)
+    pending = [remote.remote(task) for task in tasks]
+    results: list[dict[str, Any]] = []
+    while pending:
+        finished, pending = ray.wait(pending, num_returns=1)
+        results.extend(ray.get(finished))
+        if progress is not None:
+            progress(len(results), len(tasks))
+    return sorted(results, key=lambda row: row["index"])
+
+
+def rank(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """Return the results best first by `metric`; undefined values go last."""
+
+    def key(row: dict[str, Any]) -> tuple[bool, float]:
+        value = row.get(metric)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return (True, 0.0)
+        return (False, -float(value))
+
+    return sorted(results, key=key)

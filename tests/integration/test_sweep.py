@@ -1,0 +1,162 @@
+"""Sweeps run the same backtests in parallel as one after another, and write ranked results."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.execution.sweep import build_tasks, parse_grid, run_sweep, run_task
+
+REPO = Path(__file__).parents[2]
+SESSION = {
+    "data_source": "synthetic",
+    "synthetic_bars": 3_000,
+    "warmup_candles": None,
+    "strategy_key": "ma_crossover",
+    "run_id": "sweep",
+    "seed": 5,
+}
+GRID = ["fast_window=10,20,30", "slow_window=50,100,200"]
+
+
+def test_parallel_sweep_equals_the_same_backtests_one_by_one() -> None:
+    tasks = build_tasks("ma_crossover", parse_grid(GRID), PeakConfig.default(), SESSION)
+    parallel = run_sweep(tasks, workers=2)
+    sequential = [run_task(task) for task in tasks]
+    assert parallel == sequential
+    assert len({row["final_equity"] for row in parallel}) > 1
+    assert all(row["bars"] == 3_000 - 201 for row in parallel)
+
+
+def test_sweep_command_writes_a_ranked_table_and_a_heatmap(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "peak_trade.cli.main",
+            "sweep",
+            "--config",
+            str(REPO / "config" / "config.toml"),
+            "--synthetic",
+            "--bars",
+            "3000",
+            "--seed",
+            "5",
+            *(arg for item in GRID for arg in ("--grid", item)),
+            "--workers",
+            "2",
+            "--report-dir",
+            str(tmp_path / "sweep"),
+            "--metric",
+            "total_return_pct",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    ranked = json.loads(done.stdout)["results"]
+    returns = [row["total_return_pct"] for row in ranked]
+    assert returns == sorted(returns, reverse=True)
+    with (tmp_path / "sweep" / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["rank"]) for r in rows] == list(range(1, 10))
+    assert [(int(r["fast_window"]), int(r["slow_window"])) for r in rows] == [
+        (row["fast_window"], row["slow_window"]) for row in ranked
+    ]
+    assert (tmp_path / "sweep" / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_sweep_on_a_local_ray_instance_gives_the_same_table(tmp_path: Path) -> None:
+    def sweep(*where: str, folder: str) -> list[dict[str, str]]:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "peak_trade.cli.main",
+                "sweep",
+                "--config",
+                str(REPO / "config" / "config.toml"),
+                "--synthetic",
+                "--bars",
+                "3000",
+                "--seed",
+                "5",
+                *(arg for item in GRID for arg in ("--grid", item)),
+                *where,
+                "--report-dir",
+                str(tmp_path / folder),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        with (tmp_path / folder / "results.csv").open() as handle:
+            return list(csv.DictReader(handle))
+
+    on_ray = sweep("--ray", "local", folder="ray")
+    local = sweep("--workers", "2", folder="local")
+    assert len(on_ray) == 9
+    assert on_ray == local
+
+
+def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Path) -> None:
+    (task,) = build_tasks(
+        "ma_crossover",
+        parse_grid(["fast_window=20", "slow_window=50"]),
+        PeakConfig.default(),
+        SESSION | {"warmup_candles": 51},
+    )
+    point = run_task(task)
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "peak_trade.cli.main",
+            "backtest",
+            "--config",
+            str(empty),
+            "--synthetic",
+            "--bars",
+            "3000",
+            "--seed",
+            "5",
+            "--warmup-candles",
+            "51",
+            "--json",
+            "--journal",
+            str(tmp_path / "j.sqlite"),
+            "--report-dir",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["stats"]
+    assert point["trades"] == report["trades"] > 5
+    for key in (
+        "total_return_pct",
+        "sharpe",
+        "sortino",
+        "max_drawdown_pct",
+        "win_rate_pct",
+        "profit_factor",
+        "average_trade",
+        "exposure_pct",
+    ):
+        assert point[key] == pytest.approx(report[key], rel=1e-9), key
