@@ -10,6 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 from peak_trade.cli import backtest as backtest_cli
+from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
 from peak_trade.cli import sweep as sweep_cli
 from peak_trade.cli.survey import print_survey, survey_strategies
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         description=sweep_cli.DESCRIPTION,
     )
     sweep_cli.add_sweep_arguments(sweep)
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="compare a session with its backtest",
+        description=reconcile_cli.DESCRIPTION,
+    )
+    reconcile_cli.add_reconcile_arguments(reconcile)
     survey = commands.add_parser(
         "survey",
         help="run every strategy over one feed and count its targets",
@@ -160,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return backtest_cli.run_backtest(args)
         if args.command == "sweep":
             return sweep_cli.run_sweep_command(args)
+        if args.command == "reconcile":
+            return reconcile_cli.run_reconcile(args)
         cfg = load_config(args.config)
         return _run_survey(args, cfg)
     except ConfigError as error:

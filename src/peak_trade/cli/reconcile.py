@@ -1,0 +1,68 @@
+"""`peak-trade reconcile RUN_ID`: replay a session's bars as a backtest and compare bar by bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from peak_trade.core.peak_config import load_config
+from peak_trade.execution.journal import Journal
+from peak_trade.execution.reconcile import reconcile
+
+__all__ = ["DESCRIPTION", "add_reconcile_arguments", "run_reconcile"]
+
+DESCRIPTION = (
+    "Replay the bars a shadow or testnet session journaled through a backtest and "
+    "report, bar by bar, any difference in target, orders, fills or ledger, with the "
+    "first divergent bar and why."
+)
+
+
+def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the reconcile flags."""
+    parser.add_argument("run_id", metavar="RUN_ID", help="the session to reconcile")
+    parser.add_argument(
+        "--journal",
+        type=Path,
+        default=Path("journal/peak_trade.sqlite"),
+        help="journal file (default: journal/peak_trade.sqlite)",
+    )
+    parser.add_argument(
+        "--config", type=Path, help="config file (default: the one the session used)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    """Reconcile and print the report; exit 0 whether or not the run diverged."""
+    cfg = load_config(args.config) if args.config else None
+    with Journal(args.journal) as journal:
+        report = reconcile(journal, args.run_id, cfg)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+        return 0
+    if report.first is None:
+        print(
+            f"{report.run_id}: {report.bars:,} bars replayed, no difference: the session did "
+            "exactly what its backtest does."
+        )
+        return 0
+    first = report.first
+    print(
+        f"{report.run_id}: {report.bars:,} bars replayed, {report.bars_with_differences:,} "
+        "with differences."
+    )
+    print(
+        f"first divergent bar: {first.bar_time}: {first.item} differs: session "
+        f"{first.session}, backtest {first.backtest}; why: {first.why}"
+    )
+    for difference in report.differences[1:20]:
+        print(
+            f"  {difference.bar_time}  {difference.item}: session {difference.session}, "
+            f"backtest {difference.backtest} ({difference.why})"
+        )
+    return 0

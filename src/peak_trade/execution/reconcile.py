@@ -1,0 +1,207 @@
+"""Reconcile a finished session with its backtest: the same bars through the same engine.
+
+The journaled warmup and bars of a shadow or testnet run are replayed through a fresh shadow
+engine, and every bar's target, orders, denials, fills and ledger are compared with what the
+session recorded. A shadow session reconciles with no difference; where a run diverges, the
+first divergent bar is reported with its likely cause: a risk denial the backtest did not
+make, a venue rejection, a fill priced differently (the order book), or a feed gap before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from peak_trade.core.errors import ConfigError
+from peak_trade.core.peak_config import PeakConfig, load_config
+from peak_trade.core.types import Timeframe
+from peak_trade.execution.engine import BarOutcome, TradingEngine
+from peak_trade.execution.journal import Journal, JournalEvent
+from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
+from peak_trade.execution.recorder import bar_from_payload
+from peak_trade.execution.wiring import build_engine
+from peak_trade.strategies.registry import create_strategy_from_config
+
+__all__ = ["Difference", "ReconcileReport", "reconcile"]
+
+_MAX_LISTED = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One thing that differs on one bar, and the likely reason."""
+
+    bar_time: str
+    item: str
+    session: str
+    backtest: str
+    why: str
+
+
+@dataclass
+class ReconcileReport:
+    """The outcome of a reconciliation."""
+
+    run_id: str
+    bars: int = 0
+    bars_with_differences: int = 0
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def first(self) -> Difference | None:
+        """Return the first difference, if any."""
+        return self.differences[0] if self.differences else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain values."""
+        return {
+            "run_id": self.run_id,
+            "bars": self.bars,
+            "bars_with_differences": self.bars_with_differences,
+            "first": None if self.first is None else vars_of(self.first),
+            "differences": [vars_of(d) for d in self.differences],
+        }
+
+
+def vars_of(difference: Difference) -> dict[str, str]:
+    """Return a difference as a dict."""
+    return {
+        "bar_time": difference.bar_time,
+        "item": difference.item,
+        "session": difference.session,
+        "backtest": difference.backtest,
+        "why": difference.why,
+    }
+
+
+def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> ReconcileReport:
+    """Replay run `run_id` from `journal` as a backtest and compare it bar by bar."""
+    started = next(journal.events(run_id, "run_started"), None)
+    if started is None:
+        known = ", ".join(journal.run_ids()) or "none"
+        raise ConfigError(f"no run {run_id!r} in the journal {journal.path} (runs: {known})")
+    fields = {
+        k: v
+        for k, v in started.payload["config"].items()
+        if k in LiveSessionConfig.__dataclass_fields__
+    }
+    session = LiveSessionConfig(**fields)
+    engine = _backtest_engine(session, cfg or load_config(session.config_path))
+    warm = next(journal.events(run_id, "warmup"), None)
+    if warm is None:
+        raise ConfigError(f"run {run_id} has no warmup in the journal; nothing to reconcile")
+    engine.warm_up([bar_from_payload(row) for row in warm.payload["bars"]])
+    report = ReconcileReport(run_id)
+    step = Timeframe(session.timeframe).delta
+    previous: datetime | None = None
+    for bar_event, events in _by_bar(journal, run_id):
+        bar = bar_from_payload(bar_event.payload)
+        gap = int((bar.time - previous) / step) - 1 if previous is not None else 0
+        previous = bar.time
+        outcome = engine.on_bar(bar)
+        found = _compare(bar_event, events, outcome, engine, session, gap)
+        report.bars += 1
+        if found:
+            report.bars_with_differences += 1
+            room = _MAX_LISTED - len(report.differences)
+            report.differences.extend(found[: max(room, 0)])
+    return report
+
+
+def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngine:
+    """A shadow engine with the session's settings; book fills become next-open fills."""
+    settings = engine_settings(
+        replace(
+            session,
+            mode="shadow",
+            data_source="synthetic",
+            fill_price="close" if session.fill_price == "close" else "next_open",
+        )
+    )
+    strategy = create_strategy_from_config(session.strategy_key, cfg)
+    section = cfg.live_risk.model_copy(update={"kill_switch_file": None})
+    cfg = PeakConfig(root=cfg.root.model_copy(update={"live_risk": section}), path=cfg.path)
+    return build_engine(strategy, settings, cfg)
+
+
+def _by_bar(journal: Journal, run_id: str) -> list[tuple[JournalEvent, list[JournalEvent]]]:
+    groups: list[tuple[JournalEvent, list[JournalEvent]]] = []
+    kinds = ("bar", "order", "order_denied", "fill", "order_rejected")
+    for event in journal.events(run_id, *kinds):
+        if event.kind == "bar":
+            groups.append((event, []))
+        elif groups:
+            groups[-1][1].append(event)
+    return groups
+
+
+def _compare(
+    bar_event: JournalEvent,
+    events: list[JournalEvent],
+    outcome: BarOutcome,
+    engine: TradingEngine,
+    session: LiveSessionConfig,
+    gap: int,
+) -> list[Difference]:
+    when = bar_event.payload["t"]
+    after_gap = f" (after a feed gap of {gap} bar(s))" if gap > 0 else ""
+    found: list[Difference] = []
+
+    def differ(item: str, ours: object, theirs: object, why: str) -> None:
+        found.append(Difference(when, item, str(ours), str(theirs), why + after_gap))
+
+    if bar_event.payload["target"] != outcome.target:
+        differ(
+            "target",
+            bar_event.payload["target"],
+            outcome.target,
+            "the strategy saw different data or state",
+        )
+    denied = [e for e in events if e.kind == "order_denied"]
+    replay_denied = (
+        outcome.result is not None and outcome.result.rejected and not outcome.result.executed
+    )
+    if denied and not replay_denied:
+        differ(
+            "denial",
+            "; ".join(denied[0].payload["reasons"]),
+            "none",
+            "the session's safety layers denied it and the backtest's did not (kill switch, "
+            "staleness or a state only the session had)",
+        )
+    elif replay_denied and not denied and outcome.result is not None:
+        differ(
+            "denial",
+            "none",
+            "; ".join(outcome.result.reasons),
+            "the backtest's risk limits denied it and the session's did not",
+        )
+    for event in events:
+        if event.kind == "order_rejected":
+            differ(
+                "rejection",
+                f"{event.payload['client_id']}: {event.payload['reason']}",
+                "filled",
+                "the venue rejected it in the session",
+            )
+    ours = [
+        (e.payload["client_id"], e.payload["price"], e.payload["fee"])
+        for e in events
+        if e.kind == "fill"
+    ]
+    theirs = [(f.client_id, str(f.price), str(f.fee)) for f in outcome.fills]
+    if ours != theirs:
+        book = session.fill_price == "book"
+        differ(
+            "fills",
+            ours,
+            theirs,
+            "a different fill price: the session priced from the order book"
+            if book
+            else "different fills",
+        )
+    equity = str(engine.ledger.equity)
+    if bar_event.payload["equity"] != equity and not found:
+        differ("equity", bar_event.payload["equity"], equity, "the ledgers disagree")
+    return found

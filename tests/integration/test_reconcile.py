@@ -1,0 +1,115 @@
+"""Reconciliation: a shadow session equals its backtest; divergences are found and explained."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.execution.journal import Journal
+from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.execution.reconcile import reconcile
+from peak_trade.testing.kraken_emulator import Fault
+from tests.integration.conftest import KEY, SECRET, Exchange
+
+
+def _run(journal: Journal, cfg: PeakConfig, steps: int, **changes: object) -> LiveSessionRunner:
+    config = LiveSessionConfig(data_source="synthetic", run_id="r", seed=3, **changes)  # type: ignore[arg-type]
+    runner = LiveSessionRunner.from_config(config, cfg, journal=journal)
+    runner.warmup()
+    runner.run_n_steps(steps)
+    return runner
+
+
+def test_a_shadow_session_reconciles_with_no_difference(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite") as journal:
+        runner = _run(journal, PeakConfig.default(), 2_500)
+        report = reconcile(journal, "r", PeakConfig.default())
+    assert runner.metrics.orders_executed > 10
+    assert report.bars == 2_500
+    assert report.differences == []
+
+
+def test_a_kill_switch_only_the_session_saw_is_the_first_divergence(tmp_path: Path) -> None:
+    switch = tmp_path / "STOP"
+    cfg = PeakConfig.from_mapping({"live_risk": {"kill_switch_file": str(switch)}})
+    with Journal(tmp_path / "j.sqlite") as journal:
+        runner = _run(journal, cfg, 600)
+        switch.write_text("stop")
+        runner.run_n_steps(600)
+        report = reconcile(journal, "r", cfg)
+    assert report.first is not None
+    assert report.first.item == "denial"
+    assert "trading_halted" in report.first.session
+    assert "kill switch" in report.first.why
+    halted_at = next(e.ts for e in runner.pipeline.risk_limits.events)  # type: ignore[union-attr]
+    assert report.first.bar_time >= (halted_at.isoformat())
+
+
+def test_a_kraken_rejection_in_testnet_is_explained(
+    kraken: Exchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KRAKEN_TESTNET_API_KEY", KEY)
+    monkeypatch.setenv("KRAKEN_TESTNET_API_SECRET", SECRET)
+    cfg = PeakConfig.from_mapping(
+        {"exchange": {"kraken": {"base_url": kraken.url, "nonce_file": str(tmp_path / "nonce")}}}
+    )
+    kraken.emulator.script(Fault("AddOrder", "insufficient_funds"))
+    with Journal(tmp_path / "j.sqlite") as journal:
+        _run(journal, cfg, 800, mode="testnet")
+        report = reconcile(journal, "r", cfg)
+    assert report.first is not None
+    assert report.first.item == "rejection"
+    assert "EOrder:Insufficient funds" in report.first.session
+    assert report.first.why == "the venue rejected it in the session"
+
+
+def test_reconcile_command_reports_and_refuses_unknown_runs(tmp_path: Path) -> None:
+    config = Path(__file__).parents[2] / "config" / "config.toml"
+    base = [sys.executable, "-m", "peak_trade.cli.main"]
+    session = subprocess.run(
+        [
+            *base,
+            "session",
+            "--config",
+            str(config),
+            "--data",
+            "synthetic",
+            "--steps",
+            "500",
+            "--no-sleep",
+            "--run-id",
+            "clean",
+            "--no-registry",
+            "--json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert session.returncode == 0, session.stderr
+    done = subprocess.run(
+        [*base, "reconcile", "clean"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "clean: 500 bars replayed, no difference" in done.stdout
+    missing = subprocess.run(
+        [*base, "reconcile", "other"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert missing.returncode == 2
+    assert "no run 'other' in the journal" in missing.stderr
