@@ -77,7 +77,7 @@ class _Summary:
     total_fees: Decimal = ZERO
 
 
-KEEP_FINISHED = 10_000
+KEEP_FINISHED = 1_000
 _Stage = Callable[[list[OrderRequest], ExecutionContext], ExecutionResult | None]
 
 
