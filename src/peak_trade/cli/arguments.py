@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from collections.abc import Callable
 
-__all__ = ["fraction", "non_negative_int", "positive_float", "positive_int"]
+from peak_trade.core.errors import ConfigError, PeakTradeError
+
+__all__ = [
+    "fraction",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+    "run_guarded",
+    "setup_logging",
+]
 
 
 def positive_int(text: str) -> int:
@@ -51,3 +63,27 @@ def _real(text: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, was {text!r}") from None
+
+
+def run_guarded(action: Callable[[], int], prefix: str = "") -> int:
+    """Run a command; map Peak Trade's errors to exit codes: 2 usage or config, 1 failure."""
+    try:
+        return action()
+    except ConfigError as error:
+        print(f"{prefix}error: {error}", file=sys.stderr)
+        return 2
+    except PeakTradeError as error:
+        print(f"{prefix}failed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prefix}interrupted", file=sys.stderr)
+        return 1
+
+
+def setup_logging(level: str) -> None:
+    """Send logs to stderr at `level`; keep chatty libraries at WARNING."""
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("matplotlib", "PIL", "urllib3", "ccxt", "ray"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

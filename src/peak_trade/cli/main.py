@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
@@ -13,8 +13,9 @@ from peak_trade.cli import backtest as backtest_cli
 from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
 from peak_trade.cli import sweep as sweep_cli
+from peak_trade.cli.arguments import run_guarded, setup_logging
 from peak_trade.cli.survey import print_survey, survey_strategies
-from peak_trade.core.errors import ConfigError, PeakTradeError
+from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe, parse_symbol
 from peak_trade.data.replay import load_replay
@@ -155,31 +156,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "session":
         return session_cli.dispatch(args)
-    logging.basicConfig(
-        level=getattr(args, "log_level", "WARNING"),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        if args.command == "strategies":
-            return _run_strategies()
-        if args.command == "backtest":
-            return backtest_cli.run_backtest(args)
-        if args.command == "sweep":
-            return sweep_cli.run_sweep_command(args)
-        if args.command == "reconcile":
-            return reconcile_cli.run_reconcile(args)
-        cfg = load_config(args.config)
-        return _run_survey(args, cfg)
-    except ConfigError as error:
-        print(f"peak-trade: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except PeakTradeError as error:
-        print(f"peak-trade: failed: {error}", file=sys.stderr)
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print("peak-trade: interrupted", file=sys.stderr)
-        return EXIT_FAILURE
+    setup_logging(getattr(args, "log_level", "WARNING"))
+    return run_guarded(lambda: _dispatch(args), prefix="peak-trade: ")
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "strategies": lambda _: _run_strategies(),
+        "backtest": backtest_cli.run_backtest,
+        "sweep": sweep_cli.run_sweep_command,
+        "reconcile": reconcile_cli.run_reconcile,
+        "survey": lambda parsed: _run_survey(parsed, load_config(parsed.config)),
+    }
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,15 @@ from typing import Any
 
 from dotenv import load_dotenv
 
-from peak_trade.cli.arguments import fraction, non_negative_int, positive_float, positive_int
+from peak_trade.cli.arguments import (
+    fraction,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    run_guarded,
+    setup_logging,
+)
 from peak_trade.cli.session_output import print_dry_run, print_summary, progress_callback
-from peak_trade.core.errors import ConfigError, PeakTradeError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.journal import Journal
@@ -261,23 +267,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "run_execution_session.p
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run with parsed arguments and map errors to exit codes."""
-    logging.basicConfig(
-        level=args.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("matplotlib", "PIL", "urllib3", "ccxt"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(args.log_level)
     # Secrets may come from a .env file in the working directory; real variables win.
     load_dotenv(Path.cwd() / ".env", override=False)
-    try:
-        return run_session(args)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except PeakTradeError as error:
-        print(f"failed: {error}", file=sys.stderr)
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print("interrupted before the session started", file=sys.stderr)
-        return EXIT_FAILURE
+    return run_guarded(lambda: run_session(args))

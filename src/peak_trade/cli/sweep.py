@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import shutil
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from rich.table import Table
 from peak_trade.cli.arguments import fraction, positive_float, positive_int
 from peak_trade.core.peak_config import load_config
 from peak_trade.core.types import TIMEFRAMES
+from peak_trade.execution.report import staged_directory
 from peak_trade.execution.sweep import build_tasks, parse_grid, rank, run_sweep
 
 __all__ = ["DESCRIPTION", "add_sweep_arguments", "run_sweep_command"]
@@ -129,9 +128,7 @@ def _run(tasks: list[Any], args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _write(target: Path, ranked: list[dict[str, Any]], names: list[str], metric: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with staged_directory(target) as staging:
         with (staging / "results.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(("rank", *names, *COLUMNS))
@@ -139,12 +136,6 @@ def _write(target: Path, ranked: list[dict[str, Any]], names: list[str], metric:
                 writer.writerow((position, *(row[n] for n in names), *(row[c] for c in COLUMNS)))
         if len(names) == 2:
             _heatmap(staging / "heatmap.png", ranked, names, metric)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _heatmap(path: Path, rows: list[dict[str, Any]], names: list[str], metric: str) -> None:

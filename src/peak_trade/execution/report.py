@@ -10,7 +10,8 @@ import csv
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,24 @@ from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
 
-__all__ = ["REPORT_FILES", "write_report", "write_session_record"]
+__all__ = ["REPORT_FILES", "staged_directory", "write_report", "write_session_record"]
 
 REPORT_FILES = ("summary.json", "trades.csv", "equity.csv", "equity.png")
+
+
+@contextmanager
+def staged_directory(target: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside `target`; on success it replaces `target` whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def write_report(
@@ -39,24 +55,16 @@ def write_report(
 
     The performance statistics are computed on the way and added to `summary["stats"]`.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     stats = PerformanceStats(
         start_equity=float(summary["ledger"]["start_balance"]),
         bars_per_year=Timeframe(summary["config"]["timeframe"]).bars_per_year(),
     )
-    try:
+    with staged_directory(target) as staging:
         _write_trades(staging / "trades.csv", fills, stats)
         times, equity, drawdown = _write_equity(staging / "equity.csv", bars, stats)
         summary["stats"] = stats.result()
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         _plot(staging / "equity.png", times, equity, drawdown, summary)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

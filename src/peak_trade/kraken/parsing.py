@@ -18,7 +18,7 @@ from peak_trade.core.errors import (
     VenueError,
     VenueUnavailableError,
 )
-from peak_trade.core.types import Bar, Instrument, parse_symbol
+from peak_trade.core.types import TIMEFRAMES, Bar, Instrument, parse_symbol
 
 Level = tuple[Decimal, Decimal]
 
@@ -34,18 +34,8 @@ __all__ = [
     "parse_ohlc",
 ]
 
-# Kraken's OHLC intervals in minutes, by our timeframe names.
-KRAKEN_INTERVALS: Final = {
-    "1m": 1,
-    "5m": 5,
-    "15m": 15,
-    "30m": 30,
-    "1h": 60,
-    "4h": 240,
-    "1d": 1440,
-    "1w": 10080,
-    "2w": 21600,
-}
+# Kraken's OHLC intervals in minutes are exactly our timeframes (2w is its 21600-minute one).
+KRAKEN_INTERVALS: Final = dict(TIMEFRAMES)
 _ALIASES: Final = {"XBT": "BTC", "XDG": "DOGE"}
 
 # Most specific first: the first prefix that matches decides what the caller must do.
