@@ -168,7 +168,7 @@ def test_a_kraken_session_trades_closed_bars_on_time(kraken: Exchange, tmp_path:
     # polls are timed to each candle's close (plus 2 s), not a fixed 60 s
     assert kraken.clock.now() - start < timedelta(minutes=121)
     assert runner.metrics.polls <= 121  # only the first poll, right after warmup, comes early
-    bars = [event.payload for event in runner.recorder.events("bar")]
+    bars = runner.recorder.bars()
     truth = {bar.time.isoformat(): bar for bar in kraken.emulator.bars}
     assert all(truth[b["t"]].close == b["c"] for b in bars)
 

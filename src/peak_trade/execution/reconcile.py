@@ -9,6 +9,7 @@ make, a venue rejection, a fill priced differently (the order book), or a feed g
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from peak_trade.core.types import Timeframe
 from peak_trade.execution.engine import BarOutcome, TradingEngine
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
-from peak_trade.execution.recorder import bar_from_payload
+from peak_trade.execution.recorder import BAR_KINDS, bar_from_payload, bar_rows
 from peak_trade.execution.wiring import build_engine
 from peak_trade.strategies.registry import create_strategy_from_config
 
@@ -95,12 +96,12 @@ def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> R
     report = ReconcileReport(run_id)
     step = Timeframe(session.timeframe).delta
     previous: datetime | None = None
-    for bar_event, events in _by_bar(journal, run_id):
-        bar = bar_from_payload(bar_event.payload)
+    for row, events in _by_bar(journal, run_id):
+        bar = bar_from_payload(row)
         gap = int((bar.time - previous) / step) - 1 if previous is not None else 0
         previous = bar.time
         outcome = engine.on_bar(bar)
-        found = _compare(bar_event, events, outcome, engine, session, gap)
+        found = _compare(row, events, outcome, engine, session, gap)
         report.bars += 1
         if found:
             report.bars_with_differences += 1
@@ -125,36 +126,42 @@ def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngi
     return build_engine(strategy, settings, cfg)
 
 
-def _by_bar(journal: Journal, run_id: str) -> list[tuple[JournalEvent, list[JournalEvent]]]:
-    groups: list[tuple[JournalEvent, list[JournalEvent]]] = []
-    kinds = ("bar", "order", "order_denied", "fill", "order_rejected")
+def _by_bar(journal: Journal, run_id: str) -> Iterator[tuple[dict[str, Any], list[JournalEvent]]]:
+    """Yield each traded bar's payload with the order events journaled after it."""
+    current: tuple[dict[str, Any], list[JournalEvent]] | None = None
+    kinds = (*BAR_KINDS, "order", "order_denied", "fill", "order_rejected")
     for event in journal.events(run_id, *kinds):
-        if event.kind == "bar":
-            groups.append((event, []))
-        elif groups:
-            groups[-1][1].append(event)
-    return groups
+        if event.kind not in BAR_KINDS:
+            if current is not None:
+                current[1].append(event)
+            continue
+        for row in bar_rows((event,)):
+            if current is not None:
+                yield current
+            current = (row, [])
+    if current is not None:
+        yield current
 
 
 def _compare(
-    bar_event: JournalEvent,
+    row: dict[str, Any],
     events: list[JournalEvent],
     outcome: BarOutcome,
     engine: TradingEngine,
     session: LiveSessionConfig,
     gap: int,
 ) -> list[Difference]:
-    when = bar_event.payload["t"]
+    when = row["t"]
     after_gap = f" (after a feed gap of {gap} bar(s))" if gap > 0 else ""
     found: list[Difference] = []
 
     def differ(item: str, ours: object, theirs: object, why: str) -> None:
         found.append(Difference(when, item, str(ours), str(theirs), why + after_gap))
 
-    if bar_event.payload["target"] != outcome.target:
+    if row["target"] != outcome.target:
         differ(
             "target",
-            bar_event.payload["target"],
+            row["target"],
             outcome.target,
             "the strategy saw different data or state",
         )
@@ -201,7 +208,9 @@ def _compare(
             if book
             else "different fills",
         )
-    equity = str(engine.ledger.equity)
-    if bar_event.payload["equity"] != equity and not found:
-        differ("equity", bar_event.payload["equity"], equity, "the ledgers disagree")
+    ledger = engine.ledger
+    ours_ledger = (row["cash"], row["position"])
+    theirs_ledger = (str(ledger.cash), str(ledger.position(engine.symbol)))
+    if ours_ledger != theirs_ledger and not found:
+        differ("cash, position", ours_ledger, theirs_ledger, "the ledgers disagree")
     return found

@@ -1,10 +1,21 @@
-"""What a session writes to its journal, event by event."""
+"""What a session writes to its journal, event by event.
+
+A bar on which nothing but the marks changed (no target change, no order, no skip, no fill) is
+a quiet bar. Quiet bars are buffered and written as one `bars` event per run of them, with
+their columns as base64-packed float64 (exact, and about ten times faster to encode than JSON
+numbers); cash, position and target are the same on every bar of the run and written once. A
+run of one quiet bar is written as an ordinary `bar` event, so a live session that commits
+every bar journals plain `bar` events. `bar_rows` reads both kinds back as per-bar payloads.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+import base64
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final
 
 from peak_trade.core.types import Bar
 from peak_trade.execution.engine import BarOutcome
@@ -14,7 +25,22 @@ from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderFill, OrderStatus
 from peak_trade.portfolio.ledger import Ledger
 
-__all__ = ["SessionRecorder", "bar_from_payload", "bar_payload", "fill_payload"]
+__all__ = [
+    "BAR_KINDS",
+    "SessionRecorder",
+    "bar_from_payload",
+    "bar_payload",
+    "bar_rows",
+    "fill_payload",
+]
+
+# The journal kinds that hold traded bars: one bar, or a run of quiet bars.
+BAR_KINDS: Final = ("bar", "bars")
+# The most quiet bars one `bars` event holds.
+MAX_BATCH: Final = 4096
+_COLUMNS: Final = ("o", "h", "l", "c", "v", "equity", "drawdown")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
 
 
 def bar_payload(bar: Bar) -> dict[str, Any]:
@@ -53,6 +79,65 @@ def fill_payload(fill: OrderFill) -> dict[str, Any]:
     }
 
 
+def _pack(values: Sequence[float], code: str = "d") -> str:
+    return base64.b64encode(array(code, values).tobytes()).decode("ascii")
+
+
+def _unpack(text: str, code: str = "d") -> list[Any]:
+    return array(code, base64.b64decode(text)).tolist()
+
+
+def bar_rows(events: Iterable[JournalEvent]) -> Iterator[dict[str, Any]]:
+    """Yield one `bar` payload per traded bar, expanding `bars` events; other kinds pass by."""
+    for event in events:
+        if event.kind == "bar":
+            yield event.payload
+        elif event.kind == "bars":
+            yield from _expand(event.payload)
+
+
+def _expand(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    columns = [_unpack(payload[name]) for name in _COLUMNS]
+    times = _unpack(payload["t_us"], "q")
+    constant = {k: payload[k] for k in ("target", "cash", "position")}
+    for i, micros in enumerate(times):
+        row: dict[str, Any] = {"t": (_EPOCH + micros * _MICROSECOND).isoformat()}
+        row.update(zip(_COLUMNS, (column[i] for column in columns), strict=True))
+        row.update(constant)
+        yield row
+
+
+class _QuietBars:
+    """A run of quiet bars, each with the same target, cash and position."""
+
+    __slots__ = ("cash", "columns", "first", "position", "single", "target", "times")
+
+    def __init__(self, target: int, cash: Decimal, position: Decimal) -> None:
+        self.target, self.cash, self.position = target, cash, position
+        self.times: list[int] = []
+        self.columns: tuple[list[float], ...] = tuple([] for _ in _COLUMNS)
+        self.first: datetime | None = None
+        self.single: dict[str, Any] = {}
+
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            name: _pack(v) for name, v in zip(_COLUMNS, self.columns, strict=True)
+        }
+        payload |= {"t_us": _pack(self.times, "q"), "n": len(self.times)}
+        return payload | {"target": self.target, "cash": self.cash, "position": self.position}
+
+
+def _is_quiet(outcome: BarOutcome) -> bool:
+    decision = outcome.decision
+    return not (
+        outcome.target_changed
+        or decision.orders
+        or decision.reason is not None
+        or outcome.result is not None
+        or outcome.venue_results
+    )
+
+
 class SessionRecorder:
     """Turns a session's steps into journal events; does nothing without a journal."""
 
@@ -60,10 +145,56 @@ class SessionRecorder:
         self.journal = journal
         self.run_id = run_id
         self._states_written = 0
+        self._quiet: _QuietBars | None = None
 
     def _add(self, kind: str, ts: datetime | None, payload: dict[str, Any]) -> None:
         if self.journal is not None:
+            if self._quiet is not None:
+                self._flush_quiet()
             self.journal.append(self.run_id, kind, ts, payload)
+
+    def _flush_quiet(self) -> None:
+        run, self._quiet = self._quiet, None
+        if run is None or self.journal is None:
+            return
+        if len(run.times) == 1:
+            self.journal.append(self.run_id, "bar", run.first, run.single)
+        else:
+            self.journal.append(self.run_id, "bars", run.first, run.payload())
+
+    def _buffer_quiet(self, outcome: BarOutcome, ledger: Ledger, symbol: str) -> None:
+        bar = outcome.bar
+        cash, position, equity = ledger.cash, ledger.position(symbol), ledger.equity
+        drawdown = ledger.peak_equity - equity
+        run = self._quiet
+        if run is not None and (
+            run.target != outcome.target
+            or run.cash != cash
+            or run.position != position
+            or len(run.times) >= MAX_BATCH
+        ):
+            self._flush_quiet()
+            run = None
+        if run is None:
+            run = self._quiet = _QuietBars(outcome.target, cash, position)
+            run.first = bar.time
+            run.single = bar_payload(bar) | {
+                "target": outcome.target,
+                "cash": cash,
+                "position": position,
+                "equity": equity,
+                "drawdown": drawdown,
+            }
+        time = bar.time
+        run.times.append((time - _EPOCH) // _MICROSECOND)
+        o, h, low, c, v, e, d = run.columns
+        o.append(bar.open)
+        h.append(bar.high)
+        low.append(bar.low)
+        c.append(bar.close)
+        v.append(bar.volume)
+        e.append(float(equity))
+        d.append(float(drawdown))
 
     def started(self, config: dict[str, Any], ts: datetime) -> None:
         """Record the run's full config."""
@@ -88,6 +219,11 @@ class SessionRecorder:
 
     def outcome(self, outcome: BarOutcome, ledger: Ledger, symbol: str) -> None:
         """Record one bar and everything that happened on it."""
+        if self.journal is None:
+            return
+        if _is_quiet(outcome):
+            self._buffer_quiet(outcome, ledger, symbol)
+            return
         bar = outcome.bar
         self._add(
             "bar",
@@ -184,10 +320,15 @@ class SessionRecorder:
         self.commit()
 
     def commit(self) -> None:
-        """Write the queued events."""
+        """Write the queued events, buffered quiet bars first."""
         if self.journal is not None:
+            self._flush_quiet()
             self.journal.commit()
 
     def events(self, *kinds: str) -> list[JournalEvent]:
         """Return this run's journaled events of the given kinds."""
         return [] if self.journal is None else list(self.journal.events(self.run_id, *kinds))
+
+    def bars(self) -> list[dict[str, Any]]:
+        """Return this run's committed bars as `bar` payloads, runs of quiet bars expanded."""
+        return list(bar_rows(self.events(*BAR_KINDS)))

@@ -49,9 +49,11 @@ def write_report(
     target: Path,
     summary: dict[str, Any],
     fills: Iterable[JournalEvent],
-    bars: Iterable[JournalEvent],
+    bars: Iterable[dict[str, Any]],
 ) -> Path:
     """Write the four report files for one run into `target` and return it.
+
+    `bars` are the run's `bar` payloads, as `recorder.bar_rows` reads them from the journal.
 
     The performance statistics are computed on the way and added to `summary["stats"]`.
     """
@@ -84,7 +86,7 @@ def _write_trades(path: Path, fills: Iterable[JournalEvent], stats: PerformanceS
 
 
 def _write_equity(
-    path: Path, bars: Iterable[JournalEvent], stats: PerformanceStats
+    path: Path, bars: Iterable[dict[str, Any]], stats: PerformanceStats
 ) -> tuple[list[str], list[float], list[float]]:
     times: list[str] = []
     equity: list[float] = []
@@ -92,8 +94,7 @@ def _write_equity(
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("time", "close", "target", "position", "cash", "equity", "drawdown"))
-        for event in bars:
-            p = event.payload
+        for p in bars:
             writer.writerow(
                 (p["t"], p["c"], p["target"], p["position"], p["cash"], p["equity"], p["drawdown"])
             )

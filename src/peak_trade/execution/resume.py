@@ -14,7 +14,13 @@ from peak_trade.core.errors import InvariantError, SessionRuntimeError
 from peak_trade.data.ports import CandleFeed
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.metrics import LiveSessionMetrics
-from peak_trade.execution.recorder import SessionRecorder, bar_from_payload, fill_payload
+from peak_trade.execution.recorder import (
+    BAR_KINDS,
+    SessionRecorder,
+    bar_from_payload,
+    bar_rows,
+    fill_payload,
+)
 
 __all__ = ["replay_journal"]
 
@@ -33,8 +39,8 @@ def replay_journal(
     metrics = LiveSessionMetrics()
     replayed: list[dict[str, Any]] = []
     last = bars[-1].time if bars else None
-    for event in recorder.events("bar"):
-        bar = bar_from_payload(event.payload)
+    for row in bar_rows(recorder.events(*BAR_KINDS)):
+        bar = bar_from_payload(row)
         outcome = engine.on_bar(bar)
         metrics.record(outcome, engine.ledger, engine.symbol)
         replayed.extend(fill_payload(fill) for fill in outcome.fills)

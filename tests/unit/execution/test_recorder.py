@@ -1,0 +1,110 @@
+"""SessionRecorder: quiet bars batched into `bars` events, read back bar for bar."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from peak_trade.core.clock import ManualClock
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.execution.journal import Journal
+from peak_trade.execution.live_session import (
+    LiveSessionConfig,
+    LiveSessionRunner,
+    engine_settings,
+)
+from peak_trade.execution.recorder import BAR_KINDS, MAX_BATCH, bar_rows
+from peak_trade.execution.wiring import build_engine
+from peak_trade.testing.builders import START, bars_from_closes
+from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
+
+WARM = 3
+# Closes with many decimals, so an inexact round trip would show.
+BARS = bars_from_closes([50_000.0 + 10.123456789 * i + (i % 7) / 3 for i in range(MAX_BATCH + 40)])
+
+
+def _run(tmp_path: Path, targets: tuple[int, ...], steps: int, commit_every: int) -> Journal:
+    session = LiveSessionConfig(data_source="synthetic", warmup_candles=WARM)
+    strategy = ScriptedStrategy(ScriptedParams(targets=(0,) * WARM + targets))
+    engine = build_engine(strategy, engine_settings(session), PeakConfig.default())
+    feed = ScriptedFeed(BARS[:WARM], [[bar] for bar in BARS[WARM:]])
+    journal = Journal(tmp_path / "j.sqlite", clock=ManualClock(START))
+    runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
+    runner.commit_every = commit_every
+    runner.warmup()
+    runner.run_n_steps(steps)
+    return journal
+
+
+def _kinds(journal: Journal) -> list[str]:
+    run = journal.run_ids()[0]
+    return [event.kind for event in journal.events(run)]
+
+
+def _rows(journal: Journal) -> list[dict[str, Any]]:
+    return list(bar_rows(journal.events(journal.run_ids()[0], *BAR_KINDS)))
+
+
+def test_quiet_bars_share_one_event_and_read_back_exactly(tmp_path: Path) -> None:
+    # Arrange / Act: 10 bars, flat throughout, committed once at the end
+    with _run(tmp_path, (0,), steps=10, commit_every=1_000) as journal:
+        kinds = _kinds(journal)
+        rows = _rows(journal)
+
+    # Assert: one `bars` event holds all ten, and every value comes back bit for bit
+    assert kinds.count("bars") == 1
+    assert kinds.count("bar") == 0
+    assert len(rows) == 10
+    for row, bar in zip(rows, BARS[WARM : WARM + 10], strict=True):
+        assert row["t"] == bar.time.isoformat()
+        assert (row["o"], row["h"], row["l"], row["c"], row["v"]) == (
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+            bar.volume,
+        )
+        assert row["target"] == 0
+        assert (Decimal(row["cash"]), Decimal(row["position"])) == (10_000, 0)
+        assert row["equity"] == 10_000.0
+        assert row["drawdown"] == 0.0
+
+
+def test_a_run_of_one_quiet_bar_is_an_ordinary_bar_event(tmp_path: Path) -> None:
+    # Commit after every bar, as a live session does: the journal holds plain `bar` events.
+    with _run(tmp_path, (0,), steps=4, commit_every=1) as journal:
+        kinds = _kinds(journal)
+        rows = _rows(journal)
+    assert kinds.count("bar") == 4
+    assert kinds.count("bars") == 0
+    assert Decimal(rows[0]["equity"]) == 10_000  # exact decimal text, as before batching
+    assert [row["c"] for row in rows] == [bar.close for bar in BARS[WARM : WARM + 4]]
+
+
+def test_a_busy_bar_writes_the_quiet_run_before_it(tmp_path: Path) -> None:
+    # Arrange / Act: flat for 5 bars, then long: bar 6 changes target and sends an order
+    with _run(tmp_path, (0, 0, 0, 0, 0, 1), steps=9, commit_every=1_000) as journal:
+        kinds = [k for k in _kinds(journal) if k in {"bar", "bars", "order", "fill"}]
+        rows = _rows(journal)
+
+    # Assert: quiet run, then the busy bar with its order, the fill bar, then a quiet run
+    assert kinds == ["bars", "bar", "order", "bar", "fill", "bars"]
+    assert len(rows) == 9
+    assert [row["target"] for row in rows] == [0] * 5 + [1] * 4
+    position = Decimal(rows[-1]["position"])
+    assert position > 0
+    # in the last run, equity moves with the close: cash + position x close
+    cash = Decimal(rows[-1]["cash"])
+    for row in rows[-2:]:
+        assert abs(row["equity"] - float(cash + position * Decimal(str(round(row["c"], 1))))) < 1e-6
+
+
+def test_a_long_quiet_run_is_split_at_the_batch_size(tmp_path: Path) -> None:
+    steps = MAX_BATCH + 30
+    with _run(tmp_path, (0,), steps=steps, commit_every=10_000) as journal:
+        kinds = _kinds(journal)
+        rows = _rows(journal)
+    assert kinds.count("bars") == 2
+    assert len(rows) == steps
+    assert [row["t"] for row in rows] == [bar.time.isoformat() for bar in BARS[WARM:][:steps]]
