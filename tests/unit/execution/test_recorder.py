@@ -66,7 +66,7 @@ def test_quiet_bars_share_one_event_and_read_back_exactly(tmp_path: Path) -> Non
             bar.volume,
         )
         assert row["target"] == 0
-        assert (Decimal(row["cash"]), Decimal(row["position"])) == (10_000, 0)
+        assert (Decimal(row["cash"]), Decimal(row["position"])) == (Decimal(10_000), Decimal(0))
         assert row["equity"] == 10_000.0
         assert row["drawdown"] == 0.0
 
