@@ -78,6 +78,7 @@ def _peak_trade(bars: int, seed: int, journal: bool) -> dict[str, Any]:
         store = Journal(Path(folder) / "bench.sqlite", clock=clock) if journal else None
         runner = LiveSessionRunner.from_config(session, cfg, clock=clock, journal=store)
         runner.commit_every = 1000
+        runner.keep_results = False
         started = time.perf_counter()
         runner.warmup()
         runner.run_forever(sleep_between=False)

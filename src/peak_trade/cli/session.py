@@ -193,6 +193,7 @@ def _run(
 ) -> None:
     with progress_callback(steps) as callback:
         runner.on_step_callback = callback
+        runner.keep_results = False  # the journal and the summary hold them
         if steps is not None:
             if steps > 0:
                 runner.run_n_steps(steps, sleep_between=sleep)

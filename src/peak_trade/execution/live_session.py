@@ -99,6 +99,10 @@ class LiveSessionRunner:
         # batch more, since a crashed backtest is simply run again.
         self.commit_every = 1
         self._uncommitted = 0
+        # The run methods return every order result of the run. Callers that read the journal
+        # or the summary instead (the CLI, backtests, sweeps) turn this off: a run of months
+        # or millions of bars would otherwise hold every result in memory.
+        self.keep_results = True
         engine.pipeline.safety_guard.subscribe(self._recorder.safety)
         self._metrics.equity = engine.ledger.equity
         _LOG.info(
@@ -349,7 +353,7 @@ class LiveSessionRunner:
             with self._signals_stop_the_loop():
                 while not self._stop.is_set() and not done():
                     step = self._guarded_step()
-                    if step:
+                    if step and self.keep_results:
                         results.extend(step)
                     if self._feed.exhausted:
                         self.stop_reason = self.stop_reason or "the feed has no more bars"

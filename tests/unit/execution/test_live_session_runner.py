@@ -116,6 +116,25 @@ def test_runner_run_n_steps_needs_warmup_then_counts_bars() -> None:
     assert runner.stop_reason == "processed the 10 requested bars"
 
 
+def test_run_methods_return_every_order_result_unless_told_not_to_keep_them() -> None:
+    # Arrange: two runners trading the same script, long on bar 2 and flat on bar 4
+    kept, dropped = _runner(targets=(0, 1, 1, 0)), _runner(targets=(0, 1, 1, 0))
+    dropped.keep_results = False
+    for runner in (kept, dropped):
+        runner.warmup()
+
+    # Act
+    results = kept.run_n_steps(6)
+    nothing = dropped.run_n_steps(6)
+
+    # Assert: the same two fills happened; only the first runner held their results
+    submitted, filled = OrderStatus.SUBMITTED, OrderStatus.FILLED
+    assert [r.status for r in results] == [submitted, filled, submitted, filled]
+    assert nothing == []
+    assert dropped.metrics.orders_executed == kept.metrics.orders_executed == 2
+    assert dropped.engine.ledger.cash == kept.engine.ledger.cash
+
+
 def test_runner_shutdown_before_a_run_means_no_step() -> None:
     runner = _runner()
     runner.warmup()
