@@ -31,10 +31,17 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-# Side-by-side speed of the full pipeline and backtesting.py / vectorbt (installs the bench extra).
-bench: $(STAMP)
+# Side-by-side speed of the full pipeline, backtesting.py, vectorbt and NautilusTrader (installs
+# the bench extra, and NautilusTrader in a venv of its own: it needs pandas < 3).
+NAUTILUS := .venv-nautilus
+bench: $(STAMP) $(NAUTILUS)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/replay_speed.py --bars 100000
 
+$(NAUTILUS)/.installed: benchmarks/nautilus-requirements.txt
+	$(PYTHON) -m venv $(NAUTILUS)
+	$(NAUTILUS)/bin/python -m pip install --quiet -r benchmarks/nautilus-requirements.txt
+	@touch $@
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NAUTILUS) build src/*.egg-info .mypy_cache .ruff_cache

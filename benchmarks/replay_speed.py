@@ -1,4 +1,4 @@
-"""Replay speed of Peak Trade's full pipeline next to backtesting.py and vectorbt, in one run.
+"""Replay speed of Peak Trade's full pipeline next to backtesting.py, vectorbt and Nautilus.
 
 Every framework gets the same seeded synthetic bars and the same rules: SMA(20/50) crossover,
 long only, 10 % of equity per entry, 0.1 % fee, 5 bps adverse slippage, fills at the next bar's
@@ -8,7 +8,10 @@ open. Each workload runs in its own process so that its peak RSS is its own.
 
 Peak Trade's figures include generating the bars (they are streamed, never held in memory);
 the other frameworks get a ready DataFrame. backtesting.py and vectorbt come from the `bench`
-extra (`pip install -e '.[bench]'`); a missing one is reported, not faked.
+extra (`pip install -e '.[bench]'`); NautilusTrader, which needs pandas < 3, from its own venv
+`.venv-nautilus` (see benchmarks/nautilus_workload.py). `make bench` installs all of them. A
+missing one is reported, not faked. `--json` adds `ratios`: our bars/s (journal on) divided by
+each workload's.
 """
 
 from __future__ import annotations
@@ -23,7 +26,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-WORKLOADS = ("peak_trade_journal", "peak_trade_no_journal", "backtesting_py", "vectorbt")
+WORKLOADS = (
+    "peak_trade_journal",
+    "peak_trade_no_journal",
+    "backtesting_py",
+    "vectorbt",
+    "nautilus_trader",
+)
+HERE = Path(__file__).resolve().parent
+NAUTILUS_PYTHON = HERE.parent / ".venv-nautilus" / "bin" / "python"
 FAST, SLOW, FRACTION, FEE, SLIPPAGE, CASH = 20, 50, 0.1, 0.001, 0.0005, 10_000.0
 
 
@@ -158,6 +169,29 @@ def _vectorbt(bars: int, seed: int) -> dict[str, Any]:
     }
 
 
+def _nautilus(bars: int, seed: int) -> dict[str, Any]:
+    """Run benchmarks/nautilus_workload.py in NautilusTrader's own venv on the same bars."""
+    import numpy as np
+
+    if not NAUTILUS_PYTHON.exists():
+        raise RuntimeError(f"{NAUTILUS_PYTHON} is missing; `make bench` installs NautilusTrader")
+    frame = _frame(bars, seed)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bars.npz"
+        columns = {name.lower(): frame[name].to_numpy() for name in frame.columns}
+        np.savez(path, time_s=frame.index.asi8 // 1_000_000_000, **columns)
+        done = subprocess.run(  # noqa: S603 (fixed interpreter and script)
+            [str(NAUTILUS_PYTHON), str(HERE / "nautilus_workload.py"), str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError((done.stderr.strip().splitlines() or ["failed"])[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def _measure(name: str, bars: int, seed: int) -> dict[str, Any]:
     if name == "peak_trade_journal":
         result = _peak_trade(bars, seed, journal=True)
@@ -165,15 +199,20 @@ def _measure(name: str, bars: int, seed: int) -> dict[str, Any]:
         result = _peak_trade(bars, seed, journal=False)
     elif name == "backtesting_py":
         result = _backtesting_py(bars, seed)
-    else:
+    elif name == "vectorbt":
         result = _vectorbt(bars, seed)
+    else:
+        result = _nautilus(bars, seed)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return result | {
-        "name": name,
-        "bars": bars,
-        "bars_per_second": bars / result["seconds"],
-        "peak_rss_mib": peak_kib / 1024,
-    }
+    return (
+        {"peak_rss_mib": peak_kib / 1024}
+        | result
+        | {
+            "name": name,
+            "bars": bars,
+            "bars_per_second": bars / result["seconds"],
+        }
+    )
 
 
 def _in_subprocess(name: str, bars: int, seed: int) -> dict[str, Any]:
@@ -224,7 +263,15 @@ def main() -> int:
         return 0
     results = [_in_subprocess(name, args.bars, args.seed) for name in WORKLOADS]
     if args.json:
-        print(json.dumps({"bars": args.bars, "seed": args.seed, "results": results}))
+        ours = next((r for r in results if r["name"] == WORKLOADS[0] and "error" not in r), None)
+        ratios = {
+            r["name"]: ours["bars_per_second"] / r["bars_per_second"]
+            for r in results
+            if ours is not None and "error" not in r
+        }
+        print(
+            json.dumps({"bars": args.bars, "seed": args.seed, "results": results, "ratios": ratios})
+        )
     else:
         print(
             f"{args.bars:,} synthetic 1m bars, seed {args.seed}; SMA({FAST}/{SLOW}) long only, "
