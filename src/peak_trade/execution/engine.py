@@ -4,6 +4,10 @@ For each closed bar, in this order: the venue works orders queued on earlier bar
 this bar's open), the ledger is marked at the close, the strategy returns its target, sizing
 compares target and actual position, and any orders go through the pipeline. A blocked or
 rejected order is simply planned again on the next bar while target and position still differ.
+
+Most bars are quiet: nothing fills, the target stays and the position already has its state,
+so sizing has nothing to plan. `step` returns None for them without building an outcome;
+`on_bar` always returns one. Both run the same rules in the same order.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from peak_trade.core.money import round_half_even, to_decimal
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.execution.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
-from peak_trade.orders.sizing import SizingDecision, SizingRules, plan_orders
+from peak_trade.orders.sizing import (
+    SizingDecision,
+    SizingRules,
+    plan_orders,
+    position_state,
+    wanted_state,
+)
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
 
@@ -61,6 +71,7 @@ class TradingEngine:
         self._order_sequence = 0
         self._target = 0
         self._id_prefix = f"{rules.instrument.base}{rules.instrument.quote}"
+        self._price_step = rules.instrument.price_step
 
     @property
     def target(self) -> int:
@@ -72,6 +83,7 @@ class TradingEngine:
         if instrument.symbol != self.symbol:
             raise InvariantError(f"instrument {instrument.symbol} does not match {self.symbol}")
         self.rules = replace(self.rules, instrument=instrument)
+        self._price_step = instrument.price_step
         venue = self.pipeline.venue
         if hasattr(venue, "use_instrument"):
             venue.use_instrument(instrument)
@@ -85,12 +97,26 @@ class TradingEngine:
 
     def on_bar(self, bar: Bar) -> BarOutcome:
         """Process one closed bar and return what happened."""
+        outcome = self.step(bar)
+        if outcome is None:
+            target = self._target
+            return BarOutcome(bar, target, target, SizingDecision(self._wanted(target)), None)
+        return outcome
+
+    def step(self, bar: Bar) -> BarOutcome | None:
+        """Process one closed bar; return what happened, or None if the bar was quiet."""
         self.bars_seen += 1
         queued = self.pipeline.process_bar(bar)
-        fills = self._book(queued)
-        close = self._price(bar.close)
+        fills = self._book(queued) if queued else []
+        close = round_half_even(to_decimal(bar.close), self._price_step)
         self.ledger.mark(self.symbol, close, bar.time)
         previous, self._target = self._target, self._ask_strategy(bar)
+        if (
+            not queued
+            and self._target == previous
+            and self._wanted(previous) == position_state(self.ledger.position(self.symbol))
+        ):
+            return None
         decision = plan_orders(
             target=self._target,
             position=self.ledger.position(self.symbol),
@@ -140,7 +166,10 @@ class TradingEngine:
         return fills
 
     def _price(self, value: float) -> Decimal:
-        return round_half_even(to_decimal(value), self.rules.instrument.price_step)
+        return round_half_even(to_decimal(value), self._price_step)
+
+    def _wanted(self, target: int) -> int:
+        return wanted_state(target, self.rules)
 
     def _next_client_id(self, bar: Bar) -> str:
         self._order_sequence += 1

@@ -265,11 +265,17 @@ class LiveSessionRunner:
             self._recorder.commit()
             return None
         results: list[OrderExecutionResult] = []
+        engine, metrics, recorder = self._engine, self._metrics, self._recorder
+        ledger, symbol = engine.ledger, engine.symbol
         for bar in bars:
-            outcome = self._engine.on_bar(bar)
-            self._metrics.record(outcome, self._engine.ledger, self._engine.symbol)
-            self._recorder.outcome(outcome, self._engine.ledger, self._engine.symbol)
-            results.extend(outcome.venue_results)
+            outcome = engine.step(bar)
+            if outcome is None:
+                metrics.record_quiet(bar, engine.target, ledger, symbol)
+                recorder.quiet_bar(bar, engine.target, ledger, symbol)
+            else:
+                metrics.record(outcome, ledger, symbol)
+                recorder.outcome(outcome, ledger, symbol)
+                results.extend(outcome.venue_results)
             if self.on_step_callback is not None:
                 self.on_step_callback(self._metrics.steps, bar)
         risk = self._engine.pipeline.risk_limits

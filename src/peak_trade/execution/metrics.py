@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from peak_trade.core.money import ZERO
+from peak_trade.core.types import Bar
 from peak_trade.execution.engine import BarOutcome
 from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.orders.base import OrderStatus
@@ -97,6 +98,13 @@ class LiveSessionMetrics:
                 self.last_denial = f"venue: {venue_result.reason}"
                 reason = (venue_result.reason or "unknown").split(":")[0]
                 _bump(self.denials_by_rule, f"venue:{reason}")
+        self.update_money(ledger, symbol)
+
+    def record_quiet(self, bar: Bar, target: int, ledger: Ledger, symbol: str) -> None:
+        """Count a bar on which only the marks changed (see TradingEngine.step)."""
+        self.steps += 1
+        self.last_bar_time = bar.time
+        self.last_signal = target
         self.update_money(ledger, symbol)
 
     def count_feed_event(self, kind: str) -> None:

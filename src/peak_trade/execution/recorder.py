@@ -41,6 +41,7 @@ MAX_BATCH: Final = 4096
 _COLUMNS: Final = ("o", "h", "l", "c", "v", "equity", "drawdown")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
+_MICROS: Final = 1_000_000
 
 
 def bar_payload(bar: Bar) -> dict[str, Any]:
@@ -162,31 +163,34 @@ class SessionRecorder:
         else:
             self.journal.append(self.run_id, "bars", run.first, run.payload())
 
-    def _buffer_quiet(self, outcome: BarOutcome, ledger: Ledger, symbol: str) -> None:
-        bar = outcome.bar
+    def quiet_bar(self, bar: Bar, target: int, ledger: Ledger, symbol: str) -> None:
+        """Record a bar on which only the marks changed; runs of them share one event."""
+        if self.journal is None:
+            return
         cash, position, equity = ledger.cash, ledger.position(symbol), ledger.equity
         drawdown = ledger.peak_equity - equity
         run = self._quiet
+        # (`is` first: between fills the ledger hands out the same Decimal objects)
         if run is not None and (
-            run.target != outcome.target
-            or run.cash != cash
-            or run.position != position
+            run.target != target
+            or (run.cash is not cash and run.cash != cash)
+            or (run.position is not position and run.position != position)
             or len(run.times) >= MAX_BATCH
         ):
             self._flush_quiet()
             run = None
         if run is None:
-            run = self._quiet = _QuietBars(outcome.target, cash, position)
+            run = self._quiet = _QuietBars(target, cash, position)
             run.first = bar.time
             run.single = bar_payload(bar) | {
-                "target": outcome.target,
+                "target": target,
                 "cash": cash,
                 "position": position,
                 "equity": equity,
                 "drawdown": drawdown,
             }
-        time = bar.time
-        run.times.append((time - _EPOCH) // _MICROSECOND)
+        # exact: a double holds today's epoch to well under half a microsecond
+        run.times.append(round(bar.time.timestamp() * _MICROS))
         o, h, low, c, v, e, d = run.columns
         o.append(bar.open)
         h.append(bar.high)
@@ -222,7 +226,7 @@ class SessionRecorder:
         if self.journal is None:
             return
         if _is_quiet(outcome):
-            self._buffer_quiet(outcome, ledger, symbol)
+            self.quiet_bar(outcome.bar, outcome.target, ledger, symbol)
             return
         bar = outcome.bar
         self._add(

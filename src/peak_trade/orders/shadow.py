@@ -116,6 +116,8 @@ class ShadowOrderExecutor:
 
     def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
         """Work the queued orders against a new closed bar; return their fills and rejections."""
+        if not self._pending:
+            return []
         results: list[OrderExecutionResult] = []
         funds = self._funds()
         still_waiting: list[OrderRequest] = []

@@ -16,7 +16,7 @@ from peak_trade.core.money import ZERO, round_down
 from peak_trade.core.types import Instrument
 from peak_trade.orders.base import OrderRequest, OrderSide
 
-__all__ = ["SizingDecision", "SizingRules", "plan_orders", "position_state"]
+__all__ = ["SizingDecision", "SizingRules", "plan_orders", "position_state", "wanted_state"]
 
 _BPS = Decimal(10_000)
 
@@ -51,6 +51,11 @@ def position_state(quantity: Decimal) -> int:
     return (quantity > 0) - (quantity < 0)
 
 
+def wanted_state(target: int, rules: SizingRules) -> int:
+    """Return the position state a target asks for: a short target is flat unless shorts are on."""
+    return target if target >= 0 or rules.allow_short else 0
+
+
 def plan_orders(
     *,
     target: int,
@@ -63,7 +68,7 @@ def plan_orders(
     ts: datetime,
 ) -> SizingDecision:
     """Return the orders that bring `position` to the state of `target` at `price`."""
-    wanted = target if target >= 0 or rules.allow_short else 0
+    wanted = wanted_state(target, rules)
     held = position_state(position)
     if held == wanted:
         return SizingDecision(wanted)
