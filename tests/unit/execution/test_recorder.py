@@ -37,20 +37,19 @@ def _run(tmp_path: Path, targets: tuple[int, ...], steps: int, commit_every: int
     return journal
 
 
-def _kinds(journal: Journal) -> list[str]:
-    run = journal.run_ids()[0]
-    return [event.kind for event in journal.events(run)]
-
-
-def _rows(journal: Journal) -> list[dict[str, Any]]:
-    return list(bar_rows(journal.events(journal.run_ids()[0], *BAR_KINDS)))
+def _read(
+    tmp_path: Path, targets: tuple[int, ...], steps: int, commit_every: int
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Run, then return the journal's event kinds and its bars read back one per bar."""
+    with _run(tmp_path, targets, steps, commit_every) as journal:
+        run = journal.run_ids()[0]
+        kinds = [event.kind for event in journal.events(run)]
+        return kinds, list(bar_rows(journal.events(run, *BAR_KINDS)))
 
 
 def test_quiet_bars_share_one_event_and_read_back_exactly(tmp_path: Path) -> None:
     # Arrange / Act: 10 bars, flat throughout, committed once at the end
-    with _run(tmp_path, (0,), steps=10, commit_every=1_000) as journal:
-        kinds = _kinds(journal)
-        rows = _rows(journal)
+    kinds, rows = _read(tmp_path, (0,), steps=10, commit_every=1_000)
 
     # Assert: one `bars` event holds all ten, and every value comes back bit for bit
     assert kinds.count("bars") == 1
@@ -73,9 +72,7 @@ def test_quiet_bars_share_one_event_and_read_back_exactly(tmp_path: Path) -> Non
 
 def test_a_run_of_one_quiet_bar_is_an_ordinary_bar_event(tmp_path: Path) -> None:
     # Commit after every bar, as a live session does: the journal holds plain `bar` events.
-    with _run(tmp_path, (0,), steps=4, commit_every=1) as journal:
-        kinds = _kinds(journal)
-        rows = _rows(journal)
+    kinds, rows = _read(tmp_path, (0,), steps=4, commit_every=1)
     assert kinds.count("bar") == 4
     assert kinds.count("bars") == 0
     assert Decimal(rows[0]["equity"]) == 10_000  # exact decimal text, as before batching
@@ -84,9 +81,8 @@ def test_a_run_of_one_quiet_bar_is_an_ordinary_bar_event(tmp_path: Path) -> None
 
 def test_a_busy_bar_writes_the_quiet_run_before_it(tmp_path: Path) -> None:
     # Arrange / Act: flat for 5 bars, then long: bar 6 changes target and sends an order
-    with _run(tmp_path, (0, 0, 0, 0, 0, 1), steps=9, commit_every=1_000) as journal:
-        kinds = [k for k in _kinds(journal) if k in {"bar", "bars", "order", "fill"}]
-        rows = _rows(journal)
+    kinds, rows = _read(tmp_path, (0, 0, 0, 0, 0, 1), steps=9, commit_every=1_000)
+    kinds = [k for k in kinds if k in {"bar", "bars", "order", "fill"}]
 
     # Assert: quiet run, then the busy bar with its order, the fill bar, then a quiet run
     assert kinds == ["bars", "bar", "order", "bar", "fill", "bars"]
@@ -102,9 +98,7 @@ def test_a_busy_bar_writes_the_quiet_run_before_it(tmp_path: Path) -> None:
 
 def test_a_long_quiet_run_is_split_at_the_batch_size(tmp_path: Path) -> None:
     steps = MAX_BATCH + 30
-    with _run(tmp_path, (0,), steps=steps, commit_every=10_000) as journal:
-        kinds = _kinds(journal)
-        rows = _rows(journal)
+    kinds, rows = _read(tmp_path, (0,), steps=steps, commit_every=10_000)
     assert kinds.count("bars") == 2
     assert len(rows) == steps
     assert [row["t"] for row in rows] == [bar.time.isoformat() for bar in BARS[WARM:][:steps]]
