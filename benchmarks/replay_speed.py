@@ -88,8 +88,7 @@ def _peak_trade(bars: int, seed: int, journal: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         store = Journal(Path(folder) / "bench.sqlite", clock=clock) if journal else None
         runner = LiveSessionRunner.from_config(session, cfg, clock=clock, journal=store)
-        runner.commit_every = 1000
-        runner.keep_results = False
+        runner.configure_backtest()
         started = time.perf_counter()
         runner.warmup()
         runner.run_forever(sleep_between=False)

@@ -108,8 +108,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
     journal = Journal(args.journal, clock=clock)
     runner = LiveSessionRunner.from_config(session, cfg, clock=clock, journal=journal)
-    runner.commit_every = 1000
-    runner.keep_results = False
+    runner.configure_backtest()
     runner.warmup()
     if runner.metrics.last_bar_time is not None:
         clock.set(runner.metrics.last_bar_time + timeframe.delta)

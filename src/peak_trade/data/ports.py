@@ -40,7 +40,11 @@ class CandleFeed(Protocol):
 
 
 class IteratorFeed:
-    """A feed over a finite or endless stream of closed bars, one bar per poll."""
+    """A feed over a finite or endless stream of closed bars, `bars_per_poll` bars per poll.
+
+    Sessions poll one bar at a time; a backtest takes more per poll (see
+    `LiveSessionRunner.configure_backtest`), which saves the per-poll work of the loop.
+    """
 
     def __init__(self, symbol: str, timeframe: Timeframe, bars: Iterator[Bar], source: str) -> None:
         self._symbol = symbol
@@ -50,6 +54,7 @@ class IteratorFeed:
         self._next: Bar | None = None
         self._exhausted = False
         self.delivered = 0
+        self.bars_per_poll = 1
 
     @property
     def symbol(self) -> str:
@@ -79,9 +84,11 @@ class IteratorFeed:
         return bars
 
     def poll(self) -> list[Bar]:
-        """Return the next bar, or nothing once the stream is exhausted."""
-        bar = self._take()
-        return [] if bar is None else [bar]
+        """Return the next `bars_per_poll` bars (fewer at the end; none once exhausted)."""
+        bars: list[Bar] = []
+        while len(bars) < self.bars_per_poll and (bar := self._take()) is not None:
+            bars.append(bar)
+        return bars
 
     def skip_through(self, moment: datetime) -> int:
         """Drop the bars that open at or before `moment`; return how many were dropped."""

@@ -75,6 +75,8 @@ class Journal:
         self.path = Path(path)
         self._clock = clock or SystemClock()
         self._pending: list[tuple[str, str, str | None, str, str]] = []
+        self._now: datetime | None = None
+        self._now_text = ""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
@@ -88,12 +90,15 @@ class Journal:
         self, run_id: str, kind: str, ts_event: datetime | None, payload: Mapping[str, Any]
     ) -> None:
         """Queue an event; it is written by the next `commit`."""
+        now = self._clock.now()
+        if now != self._now:  # a backtest's clock stands still for all events of a bar
+            self._now, self._now_text = now, now.isoformat()
         self._pending.append(
             (
                 run_id,
                 kind,
                 ts_event.isoformat() if ts_event else None,
-                self._clock.now().isoformat(),
+                self._now_text,
                 to_json(payload),
             )
         )

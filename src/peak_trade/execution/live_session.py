@@ -32,7 +32,7 @@ from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.money import to_decimal
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Bar, Instrument, Timeframe
-from peak_trade.data.ports import CandleFeed
+from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.metrics import LiveSessionMetrics
@@ -225,6 +225,28 @@ class LiveSessionRunner:
         return self._engine.pipeline
 
     @property
+    def feed(self) -> CandleFeed:
+        """Return the candle feed."""
+        return self._feed
+
+    def configure_backtest(self, bars_per_transaction: int = 1_000) -> None:
+        """Tune the run for replaying finite data as fast as it goes.
+
+        Journal transactions hold `bars_per_transaction` bars instead of one (a crashed backtest
+        is simply run again), the feed hands over that many bars per poll where it can, and the
+        run methods stop collecting order results (the journal and the summary hold them).
+        Run it with `run_forever()` (until the data ends) or `run_for_duration()`.
+        """
+        if bars_per_transaction < 1:
+            raise ConfigError(f"bars_per_transaction must be >= 1, was {bars_per_transaction}")
+        self.keep_results = False
+        if isinstance(self._feed, IteratorFeed):
+            self._feed.bars_per_poll = bars_per_transaction
+            self.commit_every = 1
+        else:
+            self.commit_every = bars_per_transaction
+
+    @property
     def engine(self) -> TradingEngine:
         """Return the per-bar engine (ledger, sizing, pipeline)."""
         return self._engine
@@ -291,6 +313,11 @@ class LiveSessionRunner:
         """Trade until `n` more closed bars were processed (or the run is stopped)."""
         if n <= 0:
             raise ConfigError(f"steps must be > 0, was {n}")
+        if isinstance(self._feed, IteratorFeed) and self._feed.bars_per_poll > 1:
+            raise ConfigError(
+                f"run_n_steps() counts bars poll by poll, but the feed hands over "
+                f"{self._feed.bars_per_poll} bars per poll (configure_backtest); use run_forever()"
+            )
         self._require_warmup("run_n_steps()")
         target = self._metrics.steps + n
         plan = {"steps": n, "sleep_between": sleep_between}

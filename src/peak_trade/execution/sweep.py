@@ -133,7 +133,7 @@ def run_task(task: SweepTask) -> dict[str, Any]:
         stats.add_bar(float(ledger.equity), held)
 
     runner.on_step_callback = follow
-    runner.keep_results = False
+    runner.configure_backtest()
     runner.warmup()
     runner.run_forever(sleep_between=False)
     return {

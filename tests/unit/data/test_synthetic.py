@@ -61,6 +61,18 @@ def test_feed_warmup_then_polls_one_bar_each_until_exhausted() -> None:
     assert feed.exhausted
 
 
+def test_feed_hands_over_bars_per_poll_bars_in_order_and_the_rest_at_the_end() -> None:
+    every = list(SyntheticMarket(seed=4, bars=10))
+    feed = synthetic_feed("BTC/EUR", Timeframe("1m"), seed=4, bars=10)
+    feed.bars_per_poll = 4
+    assert feed.warmup(3) == every[:3]
+    polls = [feed.poll(), feed.poll()]
+    assert feed.exhausted
+    assert [len(bars) for bars in polls] == [4, 3]
+    assert polls[0] + polls[1] == every[3:]
+    assert feed.poll() == []
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="start_price must be a finite price > 0, was -1"):
         SyntheticMarket(start_price=-1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +13,19 @@ from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.execution.journal import Journal
 from peak_trade.testing.builders import START
+
+
+def test_each_event_carries_the_clock_time_it_was_appended_at(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    with Journal(tmp_path / "j.sqlite", clock=clock) as journal:
+        journal.append("r1", "a", None, {})
+        journal.append("r1", "b", None, {})
+        clock.advance(timedelta(seconds=90))
+        journal.append("r1", "c", None, {})
+        journal.commit()
+        stamps = [event.ts_init for event in journal.events("r1")]
+    later = (START + timedelta(seconds=90)).isoformat()
+    assert stamps == [START.isoformat(), START.isoformat(), later]
 
 
 def test_events_round_trip_exactly_in_order(tmp_path: Path) -> None:

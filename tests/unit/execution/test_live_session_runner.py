@@ -135,6 +135,37 @@ def test_run_methods_return_every_order_result_unless_told_not_to_keep_them() ->
     assert dropped.engine.ledger.cash == kept.engine.ledger.cash
 
 
+def test_configure_backtest_takes_bars_in_batches_with_the_same_result(tmp_path: Path) -> None:
+    # Arrange: the same synthetic run, bar by bar and configured as a backtest
+    config = LiveSessionConfig(
+        data_source="synthetic", synthetic_bars=3_000, warmup_candles=51, seed=5
+    )
+    clock = ManualClock(START)
+    plain = LiveSessionRunner.from_config(config, PeakConfig.default(), clock=clock)
+    with Journal(tmp_path / "j.sqlite", clock=clock) as journal:
+        fast = LiveSessionRunner.from_config(
+            config, PeakConfig.default(), clock=clock, journal=journal
+        )
+        fast.configure_backtest(bars_per_transaction=500)
+
+        # Act
+        for runner in (plain, fast):
+            runner.warmup()
+        kept = plain.run_forever(sleep_between=False)
+        dropped = fast.run_forever(sleep_between=False)
+
+    # Assert: same bars, fills and ledger; six polls of 500 bars (the last one short)
+    assert fast.metrics.steps == plain.metrics.steps == 3_000 - 51
+    assert fast.metrics.polls == 6
+    assert fast.engine.ledger.cash == plain.engine.ledger.cash
+    assert fast.engine.ledger.trades == plain.engine.ledger.trades > 0
+    assert fast.engine.ledger.max_drawdown == plain.engine.ledger.max_drawdown
+    assert dropped == []
+    assert len(kept) > 0
+    with pytest.raises(ConfigError, match="hands over 500 bars per poll"):
+        fast.run_n_steps(10)
+
+
 def test_runner_shutdown_before_a_run_means_no_step() -> None:
     runner = _runner()
     runner.warmup()
