@@ -405,3 +405,32 @@ def test_peak_trade_session_takes_the_same_flags(tmp_path: Path) -> None:
         )
         assert result.returncode == 2, args
         assert message in result.stderr
+
+
+# --- started with an interpreter that lacks the dependencies -------------------------------------
+
+
+def test_script_started_by_a_bare_python_runs_in_the_project_venv(tmp_path: Path) -> None:
+    # Arrange: a fresh venv with nothing installed stands for the system `python3`
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = bare / "bin" / "python"
+
+    # Act
+    result = subprocess.run(
+        [str(python), "-I", str(SCRIPT), "--list-strategies"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+    # Assert: with the project's .venv it runs there; without one it says how to make it
+    if (REPO / ".venv" / "bin" / "python").exists():
+        assert result.returncode == 0, result.stderr
+        assert "ma_crossover" in result.stdout
+        assert "rsi_reversion" in result.stdout
+    else:
+        assert result.returncode == 1
+        assert "Run `make venv`" in result.stderr
