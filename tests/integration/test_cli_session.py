@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from peak_trade.cli.session import build_parser, session_config_from
+from peak_trade.core.peak_config import PeakConfig
+
 REPO = Path(__file__).parents[2]
 SCRIPT = REPO / "scripts" / "run_execution_session.py"
 CONFIG = REPO / "config" / "config.toml"
@@ -99,6 +102,7 @@ def test_cli_invalid_mode_rejected(tmp_path: Path) -> None:
         (["--duration", "0"], "expected a finite number > 0, was 0"),
         (["--position-fraction", "1.5"], r"expected a number in (0, 1], was 1.5"),
         (["--timeframe", "3m"], "invalid choice: '3m'"),
+        (["--max-consecutive-errors", "0"], "expected a whole number > 0, was 0"),
     ],
 )
 def test_cli_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -405,6 +409,13 @@ def test_peak_trade_session_takes_the_same_flags(tmp_path: Path) -> None:
         )
         assert result.returncode == 2, args
         assert message in result.stderr
+
+
+def test_max_consecutive_errors_flag_reaches_the_session_config() -> None:
+    args = build_parser().parse_args(["--data", "synthetic", "--max-consecutive-errors", "2"])
+    assert session_config_from(args, PeakConfig.default()).max_consecutive_errors == 2
+    default = build_parser().parse_args(["--data", "synthetic"])
+    assert session_config_from(default, PeakConfig.default()).max_consecutive_errors == 5
 
 
 # --- started with an interpreter that lacks the dependencies -------------------------------------

@@ -81,6 +81,12 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     )
     a("--start-balance", type=positive_float, default=10_000.0, help="default: 10000")
     a(
+        "--max-consecutive-errors",
+        type=positive_int,
+        default=5,
+        help="end the run (exit 1) after this many failed steps in a row (default: 5)",
+    )
+    a(
         "--env-name",
         default="shadow_local",
         help="label stored with the run (default: shadow_local)",
@@ -148,6 +154,7 @@ def session_config_from(args: argparse.Namespace, cfg: PeakConfig) -> LiveSessio
         fee_rate=shadow.fee_rate if args.fee_rate is None else args.fee_rate,
         slippage_bps=shadow.slippage_bps if args.slippage_bps is None else args.slippage_bps,
         start_balance=args.start_balance,
+        max_consecutive_errors=args.max_consecutive_errors,
         enable_risk_limits=not args.no_risk_limits,
         run_id=args.run_id,
         data_source=args.data,
