@@ -169,3 +169,21 @@ def test_backtest_input_errors_exit_2(tmp_path: Path, args: list[str], message: 
     result = _peak("backtest", "--config", str(CONFIG), *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_summary_table_and_hints_print_brackets_as_text(tmp_path: Path) -> None:
+    # Arrange: limits so small that every entry is denied, which earns a hint naming [live_risk]
+    text = CONFIG.read_text().replace("max_order_notional = 2000.0", "max_order_notional = 1.0", 1)
+    assert "max_order_notional = 1.0" in text
+    config = tmp_path / "tight.toml"
+    config.write_text(text)
+
+    # Act
+    result = _peak(
+        "backtest", "--config", str(config), "--synthetic", "--bars", "3000", cwd=tmp_path
+    )
+
+    # Assert: the section name survives the terminal formatting
+    assert result.returncode == 0, result.stderr
+    assert "orders were blocked by risk limits" in result.stdout
+    assert "check [live_risk] or lower position_fraction" in result.stdout

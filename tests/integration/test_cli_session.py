@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -194,7 +195,10 @@ def test_session_json_summary_executes_orders_and_balances(tmp_path: Path) -> No
     ]
     trades = (report / "trades.csv").read_text().splitlines()
     assert len(trades) == summary["metrics"]["orders_executed"] + 1
-    assert len((report / "equity.csv").read_text().splitlines()) == 3001
+    rows = list(csv.DictReader((report / "equity.csv").read_text().splitlines()))
+    assert len(rows) == 3000
+    assert float(rows[-1]["equity"]) == float(ledger["equity"])
+    assert all(float(row["drawdown"]) >= 0 for row in rows)
     assert (report / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     record = tmp_path / "reports" / "experiments" / "live_sessions" / f"{summary['run_id']}.json"
     assert json.loads(record.read_text())["metrics"]["steps"] == 3000

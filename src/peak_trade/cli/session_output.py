@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
@@ -67,11 +68,11 @@ def print_summary(summary: dict[str, Any]) -> None:
     ]
     rows.extend(_stats_rows(summary.get("stats")))
     for item, value in rows:
-        table.add_row(item, value)
+        table.add_row(Text(item), Text(value))  # Text: brackets in a value are not markup
     console = Console(file=sys.stdout, width=110)
     console.print(table)
     for hint in summary["hints"]:
-        console.print(f"hint: {hint}")
+        console.print(f"hint: {hint}", markup=False)
 
 
 def _number(value: float | None, unit: str = "", places: int = 2) -> str:

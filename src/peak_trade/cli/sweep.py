@@ -182,4 +182,4 @@ def _print(ranked: list[dict[str, Any]], names: list[str], metric: str, target: 
         )
     console = Console(file=sys.stdout, width=110)
     console.print(table)
-    console.print(f"results: {target / 'results.csv'}")
+    console.print(f"results: {target / 'results.csv'}", markup=False)

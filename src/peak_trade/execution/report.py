@@ -95,13 +95,14 @@ def _write_equity(
         writer = csv.writer(handle)
         writer.writerow(("time", "close", "target", "position", "cash", "equity", "drawdown"))
         for p in bars:
-            writer.writerow(
-                (p["t"], p["c"], p["target"], p["position"], p["cash"], p["equity"], p["drawdown"])
-            )
+            # equity and drawdown as floats: a run of quiet bars journals them that way, so
+            # every row looks alike; cash and position stay exact decimal text.
+            value, down = float(p["equity"]), float(p["drawdown"])
+            writer.writerow((p["t"], p["c"], p["target"], p["position"], p["cash"], value, down))
             times.append(p["t"])
-            stats.add_bar(float(p["equity"]), float(p["position"]) != 0)
-            equity.append(float(p["equity"]))
-            drawdown.append(-float(p["drawdown"]))
+            stats.add_bar(value, float(p["position"]) != 0)
+            equity.append(value)
+            drawdown.append(-down)
     return times, equity, drawdown
 
 
