@@ -63,9 +63,12 @@ def _default(value: object) -> object:
     raise TypeError(f"cannot journal a {type(value).__name__}")
 
 
+_ENCODER = json.JSONEncoder(default=_default, sort_keys=True, separators=(",", ":"))
+
+
 def to_json(payload: Mapping[str, Any]) -> str:
     """Encode a payload as the journal does: sorted keys, exact numbers."""
-    return json.dumps(payload, default=_default, sort_keys=True, separators=(",", ":"))
+    return _ENCODER.encode(payload)
 
 
 class Journal:

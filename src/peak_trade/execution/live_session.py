@@ -292,7 +292,7 @@ class LiveSessionRunner:
         for bar in bars:
             outcome = engine.step(bar)
             if outcome is None:
-                metrics.record_quiet(bar, engine.target, ledger, symbol)
+                metrics.record_quiet(bar, engine.target)
                 recorder.quiet_bar(bar, engine.target, ledger, symbol)
             else:
                 metrics.record(outcome, ledger, symbol)
@@ -300,6 +300,7 @@ class LiveSessionRunner:
                 results.extend(outcome.venue_results)
             if self.on_step_callback is not None:
                 self.on_step_callback(self._metrics.steps, bar)
+        metrics.update_money(ledger, symbol)
         risk = self._engine.pipeline.risk_limits
         if risk is not None:
             self._recorder.trading_states(risk.events)

@@ -26,7 +26,11 @@ _BLOCK_COUNTERS = {
 
 @dataclass
 class LiveSessionMetrics:
-    """What a session did. `steps` counts closed bars processed; `polls` counts feed calls."""
+    """What a session did. `steps` counts closed bars processed; `polls` counts feed calls.
+
+    The counters are current after every bar; the money figures (position, fees, PnL, equity,
+    drawdown) after every poll, which in a session is every bar.
+    """
 
     steps: int = 0
     polls: int = 0
@@ -100,12 +104,14 @@ class LiveSessionMetrics:
                 _bump(self.denials_by_rule, f"venue:{reason}")
         self.update_money(ledger, symbol)
 
-    def record_quiet(self, bar: Bar, target: int, ledger: Ledger, symbol: str) -> None:
-        """Count a bar on which only the marks changed (see TradingEngine.step)."""
+    def record_quiet(self, bar: Bar, target: int) -> None:
+        """Count a bar on which only the marks changed (see TradingEngine.step).
+
+        The money figures are left to `update_money`, which the runner calls once per poll.
+        """
         self.steps += 1
         self.last_bar_time = bar.time
         self.last_signal = target
-        self.update_money(ledger, symbol)
 
     def count_feed_event(self, kind: str) -> None:
         """Count a feed retry, backfill, gap or error."""
