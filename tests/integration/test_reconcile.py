@@ -33,6 +33,30 @@ def test_a_shadow_session_reconciles_with_no_difference(tmp_path: Path) -> None:
     assert report.differences == []
 
 
+def test_a_backtest_journaled_in_packed_runs_reconciles_bar_by_bar(tmp_path: Path) -> None:
+    # Arrange: a run configured as a backtest journals its quiet bars as `bars` events
+    config = LiveSessionConfig(data_source="synthetic", run_id="bt", seed=3, synthetic_bars=4_000)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+        runner.configure_backtest()
+        runner.warmup()
+        runner.run_forever(sleep_between=False)
+        packed = journal.count("bt", "bars")
+
+        # Act: against the same config, then against a strategy that crosses earlier
+        same = reconcile(journal, "bt", PeakConfig.default())
+        other = PeakConfig.from_mapping({"strategy": {"ma_crossover": {"fast_window": 5}}})
+        changed = reconcile(journal, "bt", other)
+
+    # Assert
+    assert packed > 10
+    assert same.bars == runner.metrics.steps == 4_000 - config.warmup_candles
+    assert same.differences == []
+    assert changed.first is not None
+    assert changed.first.item == "target"
+    assert changed.first.why == "the strategy saw different data or state"
+
+
 def test_a_kill_switch_only_the_session_saw_is_the_first_divergence(tmp_path: Path) -> None:
     switch = tmp_path / "STOP"
     cfg = PeakConfig.from_mapping({"live_risk": {"kill_switch_file": str(switch)}})
