@@ -114,6 +114,8 @@ def test_backtest_on_synthetic_bars_writes_report_with_stats(tmp_path: Path) -> 
     assert stats["bars"] == 2_800
     assert stats["trades"] > 0
     report = tmp_path / summary["report_dir"]
+    written = json.loads((report / "summary.json").read_text())
+    assert written["kind"] == "backtest"
     saved = json.loads((report / "summary.json").read_text())
     assert saved["stats"] == stats
     assert (report / "equity.png").stat().st_size > 1000

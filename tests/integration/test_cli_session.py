@@ -183,6 +183,7 @@ def test_session_json_summary_executes_orders_and_balances(tmp_path: Path) -> No
     )
     assert summary["metrics"]["orders_executed"] > 0
     assert summary["metrics"]["steps"] == 3000
+    assert summary["kind"] == "session"
     ledger = summary["ledger"]
     equity = Decimal(ledger["cash"]) + Decimal(ledger["position"]) * Decimal(ledger["last_price"])
     assert equity == Decimal(ledger["equity"])

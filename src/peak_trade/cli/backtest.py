@@ -124,6 +124,6 @@ def run_backtest(args: argparse.Namespace) -> int:
             runner.on_step_callback = follow
             runner.run_forever(sleep_between=False)
     finally:
-        summary = finish_run(runner, journal, args) | {"kind": "backtest"}
+        summary = finish_run(runner, journal, args, kind="backtest")
     show_summary(summary, as_json=args.json)
     return 0

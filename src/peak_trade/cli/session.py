@@ -223,12 +223,12 @@ def _remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int 
 
 
 def finish_run(
-    runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace
+    runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace, kind: str = "session"
 ) -> dict[str, Any]:
     """Write the report (and the session record), close the journal, return the summary."""
     journal.commit()
     run_id = runner.run_id
-    summary = runner.get_summary()
+    summary = runner.get_summary() | {"kind": kind}
     target = args.report_dir or Path("reports") / run_id
     bars = bar_rows(journal.events(run_id, *BAR_KINDS))
     report = write_report(target, summary, journal.events(run_id, "fill"), bars)

@@ -120,9 +120,10 @@ def _plot(
     top.plot(steps, equity, color="tab:blue", linewidth=1.0)
     top.set_ylabel(f"equity ({summary['ledger']['currency']})")
     config = summary["config"]
+    kind = "backtest" if summary.get("kind") == "backtest" else config["mode"]
     top.set_title(
         f"{summary['run_id']}: {config['strategy_key']} on {config['symbol']} "
-        f"{config['timeframe']} ({config['mode']})"
+        f"{config['timeframe']} ({kind})"
     )
     top.grid(alpha=0.3)
     bottom.fill_between(steps, drawdown, 0, color="tab:red", alpha=0.4)
