@@ -108,18 +108,19 @@ class TradingEngine:
         self.bars_seen += 1
         queued = self.pipeline.process_bar(bar)
         fills = self._book(queued) if queued else []
-        close = round_half_even(to_decimal(bar.close), self._price_step)
+        close = self._price(bar.close)
         self.ledger.mark(self.symbol, close, bar.time)
         previous, self._target = self._target, self._ask_strategy(bar)
+        position = self.ledger.position(self.symbol)
         if (
             not queued
             and self._target == previous
-            and self._wanted(previous) == position_state(self.ledger.position(self.symbol))
+            and self._wanted(previous) == position_state(position)
         ):
             return None
         decision = plan_orders(
             target=self._target,
-            position=self.ledger.position(self.symbol),
+            position=position,
             equity=self.ledger.equity,
             cash=self.ledger.cash,
             price=close,

@@ -295,7 +295,7 @@ class LiveSessionRunner:
                 metrics.record_quiet(bar, engine.target)
                 recorder.quiet_bar(bar, engine.target, ledger, symbol)
             else:
-                metrics.record(outcome, ledger, symbol)
+                metrics.record(outcome)
                 recorder.outcome(outcome, ledger, symbol)
                 results.extend(outcome.venue_results)
             if self.on_step_callback is not None:

@@ -74,11 +74,9 @@ class LiveSessionMetrics:
             self.orders_blocked_risk + self.orders_blocked_safety + self.orders_blocked_environment
         )
 
-    def record(self, outcome: BarOutcome, ledger: Ledger, symbol: str) -> None:
-        """Count one processed bar."""
-        self.steps += 1
-        self.last_bar_time = outcome.bar.time
-        self.last_signal = outcome.target
+    def record(self, outcome: BarOutcome) -> None:
+        """Count one processed bar; the money figures are left to `update_money`."""
+        self.record_quiet(outcome.bar, outcome.target)
         self.target_changes += outcome.target_changed
         decision = outcome.decision
         if decision.reason is not None and not decision.orders:
@@ -102,12 +100,12 @@ class LiveSessionMetrics:
                 self.last_denial = f"venue: {venue_result.reason}"
                 reason = (venue_result.reason or "unknown").split(":")[0]
                 _bump(self.denials_by_rule, f"venue:{reason}")
-        self.update_money(ledger, symbol)
 
     def record_quiet(self, bar: Bar, target: int) -> None:
         """Count a bar on which only the marks changed (see TradingEngine.step).
 
         The money figures are left to `update_money`, which the runner calls once per poll.
+        `record` counts the rest of a bar on which more happened.
         """
         self.steps += 1
         self.last_bar_time = bar.time

@@ -111,14 +111,13 @@ def _expand(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
 class _QuietBars:
     """A run of quiet bars, each with the same target, cash and position."""
 
-    __slots__ = ("cash", "columns", "first", "position", "single", "target", "times")
+    __slots__ = ("cash", "columns", "position", "single", "target", "times")
 
     def __init__(self, target: int, cash: Decimal, position: Decimal) -> None:
         self.target, self.cash, self.position = target, cash, position
         self.times: list[int] = []
         self.columns: tuple[list[float], ...] = tuple([] for _ in _COLUMNS)
-        self.first: datetime | None = None
-        self.single: dict[str, Any] = {}
+        self.single: dict[str, Any] = {}  # the first bar's `bar` payload
 
     def payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -126,17 +125,6 @@ class _QuietBars:
         }
         payload |= {"t_us": _pack(self.times, "q"), "n": len(self.times)}
         return payload | {"target": self.target, "cash": self.cash, "position": self.position}
-
-
-def _is_quiet(outcome: BarOutcome) -> bool:
-    decision = outcome.decision
-    return not (
-        outcome.target_changed
-        or decision.orders
-        or decision.reason is not None
-        or outcome.result is not None
-        or outcome.venue_results
-    )
 
 
 class SessionRecorder:
@@ -158,10 +146,11 @@ class SessionRecorder:
         run, self._quiet = self._quiet, None
         if run is None or self.journal is None:
             return
+        first = run.single["t"]
         if len(run.times) == 1:
-            self.journal.append(self.run_id, "bar", run.first, run.single)
+            self.journal.append(self.run_id, "bar", first, run.single)
         else:
-            self.journal.append(self.run_id, "bars", run.first, run.payload())
+            self.journal.append(self.run_id, "bars", first, run.payload())
 
     def quiet_bar(self, bar: Bar, target: int, ledger: Ledger, symbol: str) -> None:
         """Record a bar on which only the marks changed; runs of them share one event."""
@@ -181,7 +170,6 @@ class SessionRecorder:
             run = None
         if run is None:
             run = self._quiet = _QuietBars(target, cash, position)
-            run.first = bar.time
             run.single = bar_payload(bar) | {
                 "target": target,
                 "cash": cash,
@@ -223,11 +211,6 @@ class SessionRecorder:
 
     def outcome(self, outcome: BarOutcome, ledger: Ledger, symbol: str) -> None:
         """Record one bar and everything that happened on it."""
-        if self.journal is None:
-            return
-        if _is_quiet(outcome):
-            self.quiet_bar(outcome.bar, outcome.target, ledger, symbol)
-            return
         bar = outcome.bar
         self._add(
             "bar",

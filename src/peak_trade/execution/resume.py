@@ -42,7 +42,7 @@ def replay_journal(
     for row in bar_rows(recorder.events(*BAR_KINDS)):
         bar = bar_from_payload(row)
         outcome = engine.on_bar(bar)
-        metrics.record(outcome, engine.ledger, engine.symbol)
+        metrics.record(outcome)
         replayed.extend(fill_payload(fill) for fill in outcome.fills)
         last = bar.time
     metrics.last_bar_time = last
