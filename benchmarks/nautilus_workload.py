@@ -137,11 +137,10 @@ def run(path: str) -> dict[str, Any]:
     started = time.perf_counter()
     engine.run()
     seconds = time.perf_counter() - started
-    account = engine.trader.generate_account_report(VENUE)
-    del account
-    acct = engine.portfolio.account(VENUE)
-    held = float(acct.balance_total(BTC)) if acct.balance_total(BTC) is not None else 0.0
-    equity = float(acct.balance_total(EUR)) + held * float(frame["close"].iloc[-1])
+    account = engine.portfolio.account(VENUE)
+    btc = account.balance_total(BTC)
+    held = float(btc) if btc is not None else 0.0
+    equity = float(account.balance_total(EUR)) + held * float(frame["close"].iloc[-1])
     engine.dispose()
     return {"seconds": seconds, "trades": strategy.entries, "final_equity": equity}
 
