@@ -14,13 +14,14 @@ from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
 from peak_trade.cli import sweep as sweep_cli
 from peak_trade.cli.arguments import run_guarded, setup_logging
+from peak_trade.cli.session_output import strategy_lines
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe, parse_symbol
 from peak_trade.data.replay import load_replay
 from peak_trade.data.synthetic import SyntheticMarket
-from peak_trade.strategies.registry import get_available_strategy_keys, list_strategy_specs
+from peak_trade.strategies.registry import get_available_strategy_keys
 
 __all__ = ["build_parser", "main"]
 
@@ -142,12 +143,8 @@ def _run_survey(args: argparse.Namespace, cfg: PeakConfig) -> int:
 
 
 def _run_strategies() -> int:
-    specs = list_strategy_specs()
-    width = max(len(spec.key) for spec in specs)
-    print("Available strategies:")
-    for spec in specs:
-        print(f"  {spec.key:<{width}}  {spec.tier:<6}  {spec.description}")
-    print(f"{len(specs)} strategies")
+    lines = strategy_lines(indent="  ")
+    print("Available strategies:", *lines, f"{len(lines)} strategies", sep="\n")
     return EXIT_OK
 
 

@@ -20,7 +20,12 @@ from peak_trade.cli.arguments import (
     run_guarded,
     setup_logging,
 )
-from peak_trade.cli.session_output import print_dry_run, print_summary, progress_callback
+from peak_trade.cli.session_output import (
+    print_dry_run,
+    print_summary,
+    progress_callback,
+    strategy_lines,
+)
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.journal import Journal
@@ -254,14 +259,12 @@ def show_summary(summary: dict[str, Any], *, as_json: bool) -> None:
 
 
 def _list_strategies() -> int:
-    specs = list_strategy_specs()
-    width = max(len(spec.key) for spec in specs)
-    print("=== Available strategies (Peak Trade registry) ===")
-    for spec in specs:
-        print(f"{spec.key:<{width}}  {spec.tier:<6}  {spec.description}")
-    print(f"Total: {len(specs)} strategies")
+    lines = strategy_lines()
+    print("=== Available strategies (Peak Trade registry) ===", *lines, sep="\n")
+    print(f"Total: {len(lines)} strategies")
+    first = list_strategy_specs()[0].key
     print(
-        f"Example: run_execution_session.py --strategy {specs[0].key} --data synthetic "
+        f"Example: run_execution_session.py --strategy {first} --data synthetic "
         "--steps 500 --no-sleep"
     )
     return EXIT_OK

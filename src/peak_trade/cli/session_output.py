@@ -16,12 +16,20 @@ from rich.text import Text
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
 from peak_trade.execution.live_session import LiveSessionRunner
+from peak_trade.strategies.registry import list_strategy_specs
 
-__all__ = ["print_dry_run", "print_summary", "progress_callback"]
+__all__ = ["print_dry_run", "print_summary", "progress_callback", "strategy_lines"]
 
 
 def _money(text: str | None, currency: str) -> str:
     return "-" if text is None else f"{Decimal(text):,.2f} {currency}"
+
+
+def strategy_lines(indent: str = "") -> list[str]:
+    """Return one aligned line per registered strategy: key, tier and description."""
+    specs = list_strategy_specs()
+    width = max(len(spec.key) for spec in specs)
+    return [f"{indent}{spec.key:<{width}}  {spec.tier:<6}  {spec.description}" for spec in specs]
 
 
 def print_summary(summary: dict[str, Any]) -> None:
