@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from typing import Final
 
-__all__ = ["ZERO", "round_down", "round_half_even", "round_up", "to_decimal"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["ZERO", "price_ticks", "round_down", "round_half_even", "round_up", "to_decimal"]
 
 ZERO = Decimal(0)
+# A scaled float this close to a half step may round differently than its decimal text does;
+# the product's own error is about 1e-10 at most for prices a double can hold to the cent.
+_NEAR_TIE: Final = 1e-6
+_EXACT_LIMIT: Final = 2.0**52
 
 
 def to_decimal(value: float | int | str | Decimal) -> Decimal:
@@ -38,3 +46,25 @@ def round_up(value: Decimal, step: Decimal) -> Decimal:
 def round_half_even(value: Decimal, step: Decimal) -> Decimal:
     """Round to the nearest multiple of `step`, ties to even."""
     return value.quantize(step, rounding=ROUND_HALF_EVEN)
+
+
+def price_ticks(values: npt.NDArray[np.float64], decimals: int) -> npt.NDArray[np.int64]:
+    """Return `round_half_even(to_decimal(v), 1E-decimals)` of each value, in steps of 1E-decimals.
+
+    Vectorised where the scaled float is clearly away from a half step; the other values (and
+    any too large for a double to hold exactly) go through the Decimal rule itself.
+    """
+    scaled = values * 10.0**decimals
+    ticks = np.rint(scaled)
+    with np.errstate(invalid="ignore"):
+        doubtful = (np.abs(scaled - np.floor(scaled) - 0.5) < _NEAR_TIE) | ~(
+            np.abs(scaled) < _EXACT_LIMIT
+        )
+    if doubtful.any():
+        step = Decimal(1).scaleb(-decimals)
+        for i in np.flatnonzero(doubtful):
+            exact = round_half_even(to_decimal(float(values[i])), step).scaleb(decimals)
+            if abs(exact) >= _EXACT_LIMIT:
+                raise ValueError(f"{values[i]!r} has too many digits for {decimals} decimals")
+            ticks[i] = float(exact)
+    return ticks.astype(np.int64)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
 from peak_trade.core.types import Bar, Timeframe
 
@@ -42,16 +43,20 @@ class CandleFeed(Protocol):
 class IteratorFeed:
     """A feed over a finite or endless stream of closed bars, `bars_per_poll` bars per poll.
 
-    Sessions poll one bar at a time; a backtest takes more per poll (see
-    `LiveSessionRunner.configure_backtest`), which saves the per-poll work of the loop.
+    The stream yields single bars or `BarColumns` chunks of them. Sessions poll one bar at a
+    time; a backtest takes more per poll (see `LiveSessionRunner.configure_backtest`) and reads
+    them as columns with `poll_columns`, which saves building a Bar for every quiet bar.
     """
 
-    def __init__(self, symbol: str, timeframe: Timeframe, bars: Iterator[Bar], source: str) -> None:
+    def __init__(
+        self, symbol: str, timeframe: Timeframe, bars: Iterator[Bar | BarColumns], source: str
+    ) -> None:
         self._symbol = symbol
         self._timeframe = timeframe
-        self._bars = bars
+        self._items = bars
         self._source = source
-        self._next: Bar | None = None
+        self._chunk: Bar | BarColumns | None = None
+        self._at = 0
         self._exhausted = False
         self.delivered = 0
         self.bars_per_poll = 1
@@ -90,6 +95,21 @@ class IteratorFeed:
             bars.append(bar)
         return bars
 
+    def poll_columns(self) -> BarColumns | None:
+        """Return up to `bars_per_poll` next bars as columns; None once exhausted."""
+        chunk = self._current()
+        if chunk is None:
+            return None
+        if isinstance(chunk, Bar):
+            part = BarColumns.from_bars([chunk])
+            self._at = 1
+        else:
+            stop = min(len(chunk), self._at + self.bars_per_poll)
+            part = chunk if self._at == 0 and stop == len(chunk) else chunk.slice(self._at, stop)
+            self._at = stop
+        self._delivered(len(part))
+        return part
+
     def skip_through(self, moment: datetime) -> int:
         """Drop the bars that open at or before `moment`; return how many were dropped."""
         dropped = 0
@@ -105,19 +125,34 @@ class IteratorFeed:
         while (bar := self._take()) is not None:
             yield bar
 
+    def _current(self) -> Bar | BarColumns | None:
+        """Return the item holding the next bar, reading on from the stream as needed."""
+        while self._chunk is None or self._at >= _size(self._chunk):
+            item = None if self._exhausted else next(self._items, None)
+            if item is None:
+                self._chunk, self._exhausted = None, True
+                return None
+            self._chunk, self._at = item, 0
+        return self._chunk
+
     def _peek(self) -> Bar | None:
-        if self._next is None and not self._exhausted:
-            self._next = next(self._bars, None)
-            if self._next is None:
-                self._exhausted = True
-        return self._next
+        chunk = self._current()
+        if chunk is None:
+            return None
+        return chunk if isinstance(chunk, Bar) else chunk.bar(self._at)
 
     def _take(self) -> Bar | None:
         bar = self._peek()
-        if bar is None:
-            return None
-        self._next = None
-        self.delivered += 1
-        # A finite stream is exhausted as soon as its last bar is handed out.
-        self._peek()
+        if bar is not None:
+            self._at += 1
+            self._delivered(1)
         return bar
+
+    def _delivered(self, count: int) -> None:
+        self.delivered += count
+        # A finite stream is exhausted as soon as its last bar is handed out.
+        self._current()
+
+
+def _size(item: Bar | BarColumns) -> int:
+    return 1 if isinstance(item, Bar) else len(item)

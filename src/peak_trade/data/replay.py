@@ -20,6 +20,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import IteratorFeed
@@ -30,6 +31,7 @@ _LOG = logging.getLogger(__name__)
 _TIME_COLUMNS: Final = ("time", "timestamp", "open_time", "date", "datetime")
 _PRICE_COLUMNS: Final = ("open", "high", "low", "close", "volume")
 _MAX_LISTED: Final = 5
+_CHUNK: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +60,19 @@ class ReplayData:
     def __len__(self) -> int:
         return len(self.seconds)
 
+    def columns(self) -> BarColumns:
+        """Return every candle as columns."""
+        return BarColumns(self.seconds, *self.prices.T.copy())
+
     def bars(self, start: int = 0) -> Iterator[Bar]:
         """Yield the candles from row `start` on."""
-        for i in range(start, len(self.seconds)):
-            o, h, lo, c, v = self.prices[i]
-            time = datetime.fromtimestamp(int(self.seconds[i]), tz=UTC)
-            yield Bar(time, float(o), float(h), float(lo), float(c), float(v))
+        yield from self.columns().slice(start, len(self)).bars()
+
+    def chunks(self, size: int = _CHUNK) -> Iterator[BarColumns]:
+        """Yield the candles as columns of up to `size` rows."""
+        columns = self.columns()
+        for start in range(0, len(self), size):
+            yield columns.slice(start, start + size)
 
 
 def load_replay(path: str | Path, timeframe: Timeframe) -> ReplayData:
@@ -95,7 +104,7 @@ def load_replay(path: str | Path, timeframe: Timeframe) -> ReplayData:
 def replay_feed(path: str | Path, symbol: str, timeframe: Timeframe) -> IteratorFeed:
     """Return a feed that replays a validated candle file."""
     data = load_replay(path, timeframe)
-    return IteratorFeed(symbol, timeframe, data.bars(), source=f"replay file {data.path}")
+    return IteratorFeed(symbol, timeframe, data.chunks(), source=f"replay file {data.path}")
 
 
 def write_replay(path: str | Path, bars: Sequence[Bar]) -> Path:
@@ -162,11 +171,7 @@ def _parse_prices(frame: pd.DataFrame, names: list[object], source: Path) -> np.
 
 
 def _check_rows(source: Path, seconds: np.ndarray, prices: np.ndarray) -> None:
-    o, h, lo, c, v = prices.T
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(prices).all(axis=1) | (prices[:, :4] <= 0).any(axis=1) | (v < 0)
-        bad |= (h < np.maximum(o, c)) | (lo > np.minimum(o, c))
-    rows = np.flatnonzero(bad)
+    rows = np.flatnonzero(BarColumns(seconds, *prices.T).bad_rows())
     if rows.size:
         problems = []
         for i in rows[:_MAX_LISTED]:

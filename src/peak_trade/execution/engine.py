@@ -7,17 +7,25 @@ rejected order is simply planned again on the next bar while target and position
 
 Most bars are quiet: nothing fills, the target stays and the position already has its state,
 so sizing has nothing to plan. `step` returns None for them without building an outcome;
-`on_bar` always returns one. Both run the same rules in the same order.
+`on_bar` always returns one. `run_columns` takes many bars at once: it asks the strategy for
+every bar first (its target depends on the bars alone), marks each run of quiet bars in one
+go (`Ledger.mark_run`) and steps the other bars one by one, exactly as `step` would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import InvariantError, PeakTradeError, StrategyError
-from peak_trade.core.money import round_half_even, to_decimal
+from peak_trade.core.money import price_ticks, round_half_even, to_decimal
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.execution.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
@@ -28,10 +36,13 @@ from peak_trade.orders.sizing import (
     position_state,
     wanted_state,
 )
-from peak_trade.portfolio.ledger import Ledger
+from peak_trade.portfolio.ledger import Ledger, RunMarks
 from peak_trade.strategies.base import Strategy
 
-__all__ = ["BarOutcome", "TradingEngine"]
+__all__ = ["BarOutcome", "QuietRun", "TradingEngine"]
+
+_SECONDS_PER_DAY = 86_400
+_TARGETS = (-1, 0, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,20 @@ class BarOutcome:
     def target_changed(self) -> bool:
         """Return True when the strategy changed its target on this bar."""
         return self.target != self.previous_target
+
+
+@dataclass(frozen=True, slots=True)
+class QuietRun:
+    """Rows `start` to `stop` of a column batch: bars on which only the marks changed."""
+
+    columns: BarColumns
+    start: int
+    stop: int
+    target: int
+    marks: RunMarks
+
+    def __len__(self) -> int:
+        return self.stop - self.start
 
 
 class TradingEngine:
@@ -105,18 +130,36 @@ class TradingEngine:
 
     def step(self, bar: Bar) -> BarOutcome | None:
         """Process one closed bar; return what happened, or None if the bar was quiet."""
+        return self._step(bar, lambda: self._ask_strategy(bar))
+
+    def run_columns(self, columns: BarColumns) -> Iterator[QuietRun | BarOutcome]:
+        """Process many closed bars; yield each run of quiet bars and each other bar's outcome."""
+        targets, failure = self._ask_strategy_columns(columns)
+        ticks = price_ticks(columns.close[: len(targets)], self.rules.instrument.price_decimals)
+        i = 0
+        while i < len(targets):
+            j = i
+            if self._quiet(targets[i], self._target, queued=bool(self.pipeline.venue.pending)):
+                changes = np.flatnonzero(targets[i:] != self._target)
+                j = i + int(changes[0]) if changes.size else len(targets)
+                yield self._mark_quiet(columns, ticks, i, j)
+            if j < len(targets):
+                outcome = self._step(columns.bar(j), partial(int, targets[j]))
+                yield outcome if outcome is not None else self.quiet_row(columns, j)
+            i = j + 1
+        if failure is not None:  # the strategy failed on the next row: fail there, as step would
+            bar = columns.bar(len(targets))
+            self._step(bar, lambda: self._checked_target(bar, failure))
+
+    def _step(self, bar: Bar, ask: Callable[[], int]) -> BarOutcome | None:
         self.bars_seen += 1
         queued = self.pipeline.process_bar(bar)
         fills = self._book(queued) if queued else []
         close = self._price(bar.close)
         self.ledger.mark(self.symbol, close, bar.time)
-        previous, self._target = self._target, self._ask_strategy(bar)
+        previous, self._target = self._target, ask()
         position = self.ledger.position(self.symbol)
-        if (
-            not queued
-            and self._target == previous
-            and self._wanted(previous) == position_state(position)
-        ):
+        if self._quiet(self._target, previous, queued=bool(queued), position=position):
             return None
         decision = plan_orders(
             target=self._target,
@@ -139,9 +182,73 @@ class TradingEngine:
             bar, self._target, previous, decision, result, (*queued, *sent), tuple(fills)
         )
 
-    def _ask_strategy(self, bar: Bar) -> int:
+    def _quiet(
+        self, target: int, previous: int, *, queued: bool, position: Decimal | None = None
+    ) -> bool:
+        """Return True when a bar leaves nothing to do: no fills, same target, right state."""
+        if position is None:
+            position = self.ledger.position(self.symbol)
+        return (
+            not queued and target == previous and self._wanted(previous) == position_state(position)
+        )
+
+    def _mark_quiet(
+        self, columns: BarColumns, ticks: npt.NDArray[np.int64], start: int, stop: int
+    ) -> QuietRun:
+        self.bars_seen += stop - start
+        marks = self.ledger.mark_run(
+            self.symbol,
+            ticks[start:stop],
+            self._price_step,
+            columns.seconds[start:stop] // _SECONDS_PER_DAY,
+        )
+        return QuietRun(columns, start, stop, self._target, marks)
+
+    def quiet_row(self, columns: BarColumns, row: int) -> QuietRun:
+        """Return a bar just found quiet as a run of one."""
+        return QuietRun(columns, row, row + 1, self._target, self.current_marks())
+
+    def current_marks(self) -> RunMarks:
+        """Return the ledger's equity and drawdown now, as the marks of one bar."""
+        equity = float(self.ledger.equity)
+        drawdown = float(self.ledger.peak_equity) - equity
+        return RunMarks(np.array([equity]), np.array([drawdown]))
+
+    def _ask_strategy_columns(
+        self, columns: BarColumns
+    ) -> tuple[npt.NDArray[np.int64], Callable[[], object] | None]:
+        """Return the targets for each row up to any row the strategy failed on, and the failure.
+
+        The failure, called, raises the strategy's error again or returns its wrong target.
+        """
+        targets: list[int] = []
+        update = self.strategy.update
+        rows = zip(
+            columns.open.tolist(),
+            columns.high.tolist(),
+            columns.low.tolist(),
+            columns.close.tolist(),
+            columns.volume.tolist(),
+            strict=True,
+        )
+        failure: Callable[[], object] | None = None
         try:
-            target = self.strategy.on_bar(bar)
+            for row in rows:
+                targets.append(update(*row))
+        except Exception as error:  # raised again on its own bar
+            failure = _raiser(error)
+        wrong = next((i for i, t in enumerate(targets) if t not in _TARGETS), None)
+        if wrong is not None:
+            value = targets[wrong]
+            targets, failure = targets[:wrong], lambda: value
+        return np.array(targets, dtype=np.int64), failure
+
+    def _ask_strategy(self, bar: Bar) -> int:
+        return self._checked_target(bar, lambda: self.strategy.on_bar(bar))
+
+    def _checked_target(self, bar: Bar, ask: Callable[[], object]) -> int:
+        try:
+            target = ask()
         except PeakTradeError:
             raise
         except Exception as error:
@@ -149,12 +256,12 @@ class TradingEngine:
                 f"strategy {self.strategy.key} failed on the bar of {bar.time.isoformat()}: "
                 f"{type(error).__name__}: {error}"
             ) from error
-        if target not in (-1, 0, 1):
+        if target not in _TARGETS:
             raise StrategyError(
                 f"strategy {self.strategy.key} returned target {target!r} on the bar of "
                 f"{bar.time.isoformat()}; expected -1, 0 or 1"
             )
-        return target
+        return int(target)
 
     def _book(
         self, results: list[OrderExecutionResult] | tuple[OrderExecutionResult, ...]
@@ -175,3 +282,10 @@ class TradingEngine:
     def _next_client_id(self, bar: Bar) -> str:
         self._order_sequence += 1
         return f"{self._id_prefix}-{bar.time:%Y%m%dT%H%M}-{self._order_sequence:06d}"
+
+
+def _raiser(error: Exception) -> Callable[[], object]:
+    def again() -> object:
+        raise error
+
+    return again

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.errors import (
     AuthError,
@@ -33,7 +34,7 @@ from peak_trade.core.money import to_decimal
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Bar, Instrument, Timeframe
 from peak_trade.data.ports import CandleFeed, IteratorFeed
-from peak_trade.execution.engine import TradingEngine
+from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.execution.pipeline import ExecutionPipeline
@@ -45,6 +46,7 @@ from peak_trade.execution.wiring import EngineSettings, build_engine, build_feed
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult
 from peak_trade.orders.shadow import FillPrice
+from peak_trade.portfolio.ledger import RunMarks
 from peak_trade.strategies.base import Strategy
 from peak_trade.strategies.registry import create_strategy_from_config
 
@@ -61,7 +63,10 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 # Errors that end a session at once: retrying cannot help.
 _FATAL = (ConfigError, AuthError, InvariantError, StrategyError, SessionError)
+# Called after each bar of a session, and in a backtest after each run of quiet bars and each
+# other bar, with the bars processed so far and the last of them.
 StepCallback = Callable[[int, Bar], None]
+MarksCallback = Callable[[RunMarks, bool], None]
 
 
 class LiveSessionRunner:
@@ -94,6 +99,8 @@ class LiveSessionRunner:
         self._consecutive_errors = 0
         self.stop_reason: str | None = None
         self.on_step_callback = on_step_callback
+        # Per-bar equity (as floats) and whether a position is held, for online statistics.
+        self.on_marks: MarksCallback | None = None
         self._stale_after: float | None = None
         # Journal transactions per step: 1 keeps every step crash-safe (sessions); backtests
         # batch more, since a crashed backtest is simply run again.
@@ -277,29 +284,30 @@ class LiveSessionRunner:
     def step_once(self) -> list[OrderExecutionResult] | None:
         """Poll the feed once and trade every new closed bar; None when no bar arrived."""
         self._require_warmup("step_once()")
+        feed = self._feed
         try:
-            bars = self._feed.poll()
+            batch = feed.poll_columns() if isinstance(feed, IteratorFeed) else feed.poll()
         finally:
             self._metrics.polls += 1
             self._record_feed_events()
         self._check_staleness()
-        if not bars:
+        if not batch:
             self._recorder.commit()
             return None
         results: list[OrderExecutionResult] = []
         engine, metrics, recorder = self._engine, self._metrics, self._recorder
         ledger, symbol = engine.ledger, engine.symbol
-        for bar in bars:
-            outcome = engine.step(bar)
-            if outcome is None:
-                metrics.record_quiet(bar, engine.target)
-                recorder.quiet_bar(bar, engine.target, ledger, symbol)
+        steps = engine.run_columns(batch) if isinstance(batch, BarColumns) else self._steps(batch)
+        for item in steps:
+            if isinstance(item, QuietRun):
+                metrics.record_quiet(item)
+                recorder.quiet_run(item, ledger, symbol)
             else:
-                metrics.record(outcome)
-                recorder.outcome(outcome, ledger, symbol)
-                results.extend(outcome.venue_results)
-            if self.on_step_callback is not None:
-                self.on_step_callback(self._metrics.steps, bar)
+                metrics.record(item)
+                recorder.outcome(item, ledger, symbol)
+                results.extend(item.venue_results)
+            if self.on_marks is not None or self.on_step_callback is not None:
+                self._follow(item)
         metrics.update_money(ledger, symbol)
         risk = self._engine.pipeline.risk_limits
         if risk is not None:
@@ -309,6 +317,21 @@ class LiveSessionRunner:
             self._recorder.commit()
             self._uncommitted = 0
         return results
+
+    def _steps(self, bars: list[Bar]) -> Iterator[QuietRun | BarOutcome]:
+        engine = self._engine
+        for bar in bars:
+            outcome = engine.step(bar)
+            yield engine.quiet_row(BarColumns.from_bars([bar]), 0) if outcome is None else outcome
+
+    def _follow(self, item: QuietRun | BarOutcome) -> None:
+        engine = self._engine
+        if self.on_marks is not None:
+            marks = item.marks if isinstance(item, QuietRun) else engine.current_marks()
+            self.on_marks(marks, engine.ledger.position(engine.symbol) != 0)
+        if self.on_step_callback is not None:
+            bar = item.columns.bar(item.stop - 1) if isinstance(item, QuietRun) else item.bar
+            self.on_step_callback(self._metrics.steps, bar)
 
     def run_n_steps(self, n: int, sleep_between: bool = False) -> list[OrderExecutionResult]:
         """Trade until `n` more closed bars were processed (or the run is stopped)."""

@@ -8,8 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from peak_trade.core.money import ZERO
-from peak_trade.core.types import Bar
-from peak_trade.execution.engine import BarOutcome
+from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.orders.base import OrderStatus
 from peak_trade.portfolio.ledger import Ledger
@@ -76,7 +75,7 @@ class LiveSessionMetrics:
 
     def record(self, outcome: BarOutcome) -> None:
         """Count one processed bar; the money figures are left to `update_money`."""
-        self.record_quiet(outcome.bar, outcome.target)
+        self._count_bars(1, outcome.bar.time, outcome.target)
         self.target_changes += outcome.target_changed
         decision = outcome.decision
         if decision.reason is not None and not decision.orders:
@@ -101,14 +100,17 @@ class LiveSessionMetrics:
                 reason = (venue_result.reason or "unknown").split(":")[0]
                 _bump(self.denials_by_rule, f"venue:{reason}")
 
-    def record_quiet(self, bar: Bar, target: int) -> None:
-        """Count a bar on which only the marks changed (see TradingEngine.step).
+    def record_quiet(self, run: QuietRun) -> None:
+        """Count a run of bars on which only the marks changed (see TradingEngine).
 
         The money figures are left to `update_money`, which the runner calls once per poll.
         `record` counts the rest of a bar on which more happened.
         """
-        self.steps += 1
-        self.last_bar_time = bar.time
+        self._count_bars(len(run), run.columns.time(run.stop - 1), run.target)
+
+    def _count_bars(self, bars: int, last_bar_time: datetime, target: int) -> None:
+        self.steps += bars
+        self.last_bar_time = last_bar_time
         self.last_signal = target
 
     def count_feed_event(self, kind: str) -> None:

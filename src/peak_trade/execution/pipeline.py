@@ -142,6 +142,8 @@ class ExecutionPipeline:
 
     def process_bar(self, bar: Bar) -> list[OrderExecutionResult]:
         """Let the venue work its queued orders against a new bar; record what happened."""
+        if not self.venue.pending:
+            return []
         results = self.venue.on_bar(bar)
         for result in results:
             self._record(result)

@@ -17,8 +17,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
+
 from peak_trade.core.types import Bar
-from peak_trade.execution.engine import BarOutcome
+from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
@@ -80,10 +83,6 @@ def fill_payload(fill: OrderFill) -> dict[str, Any]:
     }
 
 
-def _pack(values: Sequence[float], code: str = "d") -> str:
-    return base64.b64encode(array(code, values).tobytes()).decode("ascii")
-
-
 def _unpack(text: str, code: str = "d") -> list[Any]:
     return array(code, base64.b64decode(text)).tolist()
 
@@ -109,22 +108,44 @@ def _expand(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 class _QuietBars:
-    """A run of quiet bars, each with the same target, cash and position."""
+    """A run of quiet bars, each with the same target, cash and position, as column pieces."""
 
-    __slots__ = ("cash", "columns", "position", "single", "target", "times")
+    __slots__ = ("cash", "pieces", "position", "single", "size", "target")
 
     def __init__(self, target: int, cash: Decimal, position: Decimal) -> None:
         self.target, self.cash, self.position = target, cash, position
-        self.times: list[int] = []
-        self.columns: tuple[list[float], ...] = tuple([] for _ in _COLUMNS)
-        self.single: dict[str, Any] = {}  # the first bar's `bar` payload
+        self.pieces: list[tuple[npt.NDArray[np.generic], ...]] = []  # t_us, then _COLUMNS
+        self.size = 0
+        self.single: dict[str, Any] = {}  # the `bar` payload, while the run is one bar long
+
+    def add(self, run: QuietRun, start: int, stop: int) -> None:
+        columns, a, b = run.columns, run.start + start, run.start + stop
+        self.pieces.append(
+            (
+                columns.seconds[a:b] * _MICROS,
+                columns.open[a:b],
+                columns.high[a:b],
+                columns.low[a:b],
+                columns.close[a:b],
+                columns.volume[a:b],
+                run.marks.equity[start:stop],
+                run.marks.drawdown[start:stop],
+            )
+        )
+        self.size += stop - start
 
     def payload(self) -> dict[str, Any]:
+        joined = [np.concatenate(parts) for parts in zip(*self.pieces, strict=True)]
         payload: dict[str, Any] = {
-            name: _pack(v) for name, v in zip(_COLUMNS, self.columns, strict=True)
+            name: _pack_array(column) for name, column in zip(_COLUMNS, joined[1:], strict=True)
         }
-        payload |= {"t_us": _pack(self.times, "q"), "n": len(self.times)}
+        payload |= {"t_us": _pack_array(joined[0]), "n": self.size}
         return payload | {"target": self.target, "cash": self.cash, "position": self.position}
+
+
+def _pack_array(values: npt.NDArray[np.generic]) -> str:
+    # native byte order, as array.array writes it and `_unpack` reads it
+    return base64.b64encode(np.ascontiguousarray(values).tobytes()).decode("ascii")
 
 
 class SessionRecorder:
@@ -146,47 +167,48 @@ class SessionRecorder:
         run, self._quiet = self._quiet, None
         if run is None or self.journal is None:
             return
-        first = run.single["t"]
-        if len(run.times) == 1:
-            self.journal.append(self.run_id, "bar", first, run.single)
+        if run.size == 1:
+            self.journal.append(self.run_id, "bar", run.single["t"], run.single)
         else:
+            first = _EPOCH + int(run.pieces[0][0][0]) * _MICROSECOND
             self.journal.append(self.run_id, "bars", first, run.payload())
 
-    def quiet_bar(self, bar: Bar, target: int, ledger: Ledger, symbol: str) -> None:
-        """Record a bar on which only the marks changed; runs of them share one event."""
+    def quiet_run(self, run: QuietRun, ledger: Ledger, symbol: str) -> None:
+        """Record bars on which only the marks changed; runs of them share one event.
+
+        Called right after the engine marked the run, so the ledger holds its last bar's state.
+        """
         if self.journal is None:
             return
-        cash, position, equity = ledger.cash, ledger.position(symbol), ledger.equity
-        drawdown = ledger.peak_equity - equity
-        run = self._quiet
+        cash, position = ledger.cash, ledger.position(symbol)
+        buffer = self._quiet
         # (`is` first: between fills the ledger hands out the same Decimal objects)
-        if run is not None and (
-            run.target != target
-            or (run.cash is not cash and run.cash != cash)
-            or (run.position is not position and run.position != position)
-            or len(run.times) >= MAX_BATCH
+        if buffer is not None and (
+            buffer.target != run.target
+            or (buffer.cash is not cash and buffer.cash != cash)
+            or (buffer.position is not position and buffer.position != position)
         ):
             self._flush_quiet()
-            run = None
-        if run is None:
-            run = self._quiet = _QuietBars(target, cash, position)
-            run.single = bar_payload(bar) | {
-                "target": target,
+            buffer = None
+        done = 0
+        while done < len(run):
+            if buffer is None:
+                buffer = self._quiet = _QuietBars(run.target, cash, position)
+            take = min(len(run) - done, MAX_BATCH - buffer.size)
+            buffer.add(run, done, done + take)
+            done += take
+            if buffer.size >= MAX_BATCH:
+                self._flush_quiet()
+                buffer = None
+        if buffer is not None and buffer.size == 1:  # a lone bar is written as a `bar` event
+            bar = run.columns.bar(run.stop - 1)
+            buffer.single = bar_payload(bar) | {
+                "target": run.target,
                 "cash": cash,
                 "position": position,
-                "equity": equity,
-                "drawdown": drawdown,
+                "equity": ledger.equity,
+                "drawdown": ledger.peak_equity - ledger.equity,
             }
-        # exact: a double holds today's epoch to well under half a microsecond
-        run.times.append(round(bar.time.timestamp() * _MICROS))
-        o, h, low, c, v, e, d = run.columns
-        o.append(bar.open)
-        h.append(bar.high)
-        low.append(bar.low)
-        c.append(bar.close)
-        v.append(bar.volume)
-        e.append(float(equity))
-        d.append(float(drawdown))
 
     def started(self, config: dict[str, Any], ts: datetime) -> None:
         """Record the run's full config."""

@@ -121,6 +121,7 @@ def run_task(task: SweepTask) -> dict[str, Any]:
     opened_at: tuple[float, float] | None = None
 
     def follow(step: int, bar: Bar) -> None:
+        # after each run of quiet bars and each other bar; fills only happen on the latter
         nonlocal before, opened_at
         held = ledger.position(symbol) != 0
         now = (float(ledger.realized_pnl), float(ledger.fees_paid))
@@ -130,8 +131,8 @@ def run_task(task: SweepTask) -> dict[str, Any]:
             stats.add_round_trip((now[0] - opened_at[0]) - (now[1] - opened_at[1]))
             opened_at = None
         before = now
-        stats.add_bar(float(ledger.equity), held)
 
+    runner.on_marks = lambda marks, held: stats.add_bars(marks.equity.tolist(), held)
     runner.on_step_callback = follow
     runner.configure_backtest()
     runner.warmup()

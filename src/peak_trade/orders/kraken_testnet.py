@@ -61,6 +61,11 @@ class KrakenTestnetVenue:
         results.extend(self.shadow.submit(accepted, bar))
         return results
 
+    @property
+    def pending(self) -> tuple[OrderRequest, ...]:
+        """Return the validated orders waiting for their fill."""
+        return self.shadow.pending
+
     def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
         """Fill the validated orders queued for this bar."""
         return self.shadow.on_bar(bar)

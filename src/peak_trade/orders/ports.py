@@ -23,6 +23,11 @@ class Venue(Protocol):
         """Take orders decided on `bar`; return each one's status now."""
         ...
 
+    @property
+    def pending(self) -> tuple[OrderRequest, ...]:
+        """Return the orders waiting for a later bar (on_bar is called only while there are)."""
+        ...
+
     def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
         """Work queued orders against a new closed bar; return what happened to them."""
         ...

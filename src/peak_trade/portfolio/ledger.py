@@ -13,15 +13,19 @@ exceeds Decimal's 28 significant digits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+import numpy as np
+import numpy.typing as npt
+
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import ZERO, round_half_even
+from peak_trade.portfolio.marks import RunMarks, equity_floats, shortlist
 
-__all__ = ["AccountSnapshot", "Ledger", "PositionState"]
+__all__ = ["AccountSnapshot", "Ledger", "PositionState", "RunMarks"]
 
 _HUNDRED = Decimal(100)
 _BASIS_QUANTUM = Decimal("1E-12")
@@ -125,9 +129,17 @@ class Ledger:
     def equity(self) -> Decimal:
         """Return cash + the positions at their last prices (kept until the next mark or fill)."""
         if self._equity is None:
-            held = (p.quantity * self._prices[s] for s, p in self._positions.items() if p.quantity)
-            self._equity = self.cash + sum(held, ZERO)
+            self._equity = self._value()
         return self._equity
+
+    def _value(self, symbol: str = "", price: Decimal = ZERO) -> Decimal:
+        """Return cash + the positions, `symbol` (if given) valued at `price`."""
+        held = (
+            p.quantity * (price if s == symbol else self._prices[s])
+            for s, p in self._positions.items()
+            if p.quantity
+        )
+        return self.cash + sum(held, ZERO)
 
     @property
     def net_pnl(self) -> Decimal:
@@ -166,16 +178,63 @@ class Ledger:
         """Value `symbol` at `price` as of `ts` (a bar close) and update drawdown and exposure."""
         if not price.is_finite() or price <= 0:
             raise InvariantError(f"mark price for {symbol} must be > 0, was {price}")
-        day = ts.date()
-        if day != self._day:
-            self._day_start_equity = self.equity if self._day is not None else self.start_balance
-            self._day = day
+        self._enter_day(ts.date(), self.equity)
         self._prices[symbol] = price
         self.bars_marked += 1
         if any(p.quantity for p in self._positions.values()):
             self.bars_in_market += 1
         self._equity = None
         self._update_drawdown()
+
+    def mark_run(
+        self,
+        symbol: str,
+        ticks: npt.NDArray[np.int64],
+        price_step: Decimal,
+        days: npt.NDArray[np.int64],
+    ) -> RunMarks:
+        """Mark `symbol` at a run of bar closes, with the same result as `mark` one by one.
+
+        Each close is `ticks[k] x price_step`; `days[k]` is its bar's UTC day (days since
+        1970-01-01). Only the ledger's positions must stay the same during the run (no fills).
+        The extremes (peak, drawdown, drawdown %) are found on float approximations and then
+        decided in Decimal among every close within a safe margin of them, so they are exact.
+        Returns the equity and drawdown at each close as floats, for journals and statistics.
+        """
+        if len(ticks) == 0:
+            return RunMarks(np.empty(0), np.empty(0))
+        bad = np.flatnonzero(ticks <= 0)
+        if bad.size:
+            raise InvariantError(
+                f"mark price for {symbol} must be > 0, was {_tick_price(ticks[bad[0]], price_step)}"
+            )
+
+        def value(tick: int | np.integer) -> Decimal:
+            return self._value(symbol, _tick_price(tick, price_step))
+
+        self._enter_days(days, value, ticks)
+        self._prices[symbol] = _tick_price(ticks[-1], price_step)
+        self.bars_marked += len(ticks)
+        if any(p.quantity for p in self._positions.values()):
+            self.bars_in_market += len(ticks)
+        self._equity = None
+        quantity = self.position(symbol)
+        if quantity == 0:  # every close leaves the equity where it is
+            self._update_drawdown()
+            level, peak = float(self.equity), float(self.peak_equity)
+            return RunMarks(np.full(len(ticks), level), np.full(len(ticks), peak - level))
+        sign = 1 if quantity > 0 else -1
+        best = np.maximum.accumulate(ticks * sign) * sign  # the tick of the best close so far
+        equity = equity_floats(
+            self._value(symbol, ZERO), quantity * price_step, ticks, lambda k: value(ticks[k])
+        )
+        marks, drawdowns, percents = shortlist(equity, float(self.peak_equity), ticks, best)
+        for k in drawdowns:
+            self._update_drawdown(max(self.peak_equity, value(best[k])), value(ticks[k]), False)
+        for k in percents:
+            self._update_drawdown(max(self.peak_equity, value(best[k])), value(ticks[k]), True)
+        self.peak_equity = max(self.peak_equity, value(best[-1]))
+        return marks
 
     def apply_trade(
         self, symbol: str, quantity: Decimal, price: Decimal, fee: Decimal, ts: datetime
@@ -222,14 +281,58 @@ class Ledger:
             state.cost_basis += opening * price
         return realized
 
-    def _update_drawdown(self) -> None:
-        equity = self.equity
-        if equity > self.peak_equity:
-            self.peak_equity = equity
-        drawdown = self.peak_equity - equity
-        if drawdown > self.max_drawdown:
+    def _update_drawdown(
+        self,
+        peak: Decimal | None = None,
+        equity: Decimal | None = None,
+        percent: bool | None = None,
+    ) -> None:
+        """Raise peak, max drawdown and max drawdown % to include one mark.
+
+        With no arguments: the current equity, against the peak including it. `mark_run` passes
+        a close's peak and equity and whether to update only the amount (False) or the percent.
+        """
+        if equity is None:
+            equity = self.equity
+            if equity > self.peak_equity:
+                self.peak_equity = equity
+        peak = self.peak_equity if peak is None else peak
+        drawdown = peak - equity
+        if percent is not True and drawdown > self.max_drawdown:
             self.max_drawdown = drawdown
-        if self.peak_equity > 0:
-            pct = drawdown / self.peak_equity * _HUNDRED
+        if percent is not False and peak > 0:
+            pct = drawdown / peak * _HUNDRED
             if pct > self.max_drawdown_pct:
                 self.max_drawdown_pct = pct
+
+    def _enter_day(self, day: date, equity: Decimal) -> None:
+        """Start a new UTC day at `equity` (the equity before the day's first mark)."""
+        if day != self._day:
+            self._day_start_equity = equity if self._day is not None else self.start_balance
+            self._day = day
+
+    def _enter_days(
+        self,
+        days: npt.NDArray[np.int64],
+        value: Callable[[np.int64], Decimal],
+        ticks: npt.NDArray[np.int64],
+    ) -> None:
+        """Apply the last day change within a run of marks (earlier ones are overwritten)."""
+        before = days[0] - 1 if self._day is None else self._day.toordinal() - _EPOCH_ORDINAL
+        changes = np.flatnonzero(np.diff(days, prepend=before))
+        if changes.size:
+            k = int(changes[-1])
+            if k > 0:  # the run's earlier marks already entered the previous day
+                self._day = _day_of(days[k - 1])
+            self._enter_day(_day_of(days[k]), self.equity if k == 0 else value(ticks[k - 1]))
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _day_of(day: np.int64) -> date:
+    return date.fromordinal(int(day) + _EPOCH_ORDINAL)
+
+
+def _tick_price(tick: int | np.integer, step: Decimal) -> Decimal:
+    return Decimal(int(tick)) * step

@@ -9,6 +9,7 @@ returns. The drawdown duration is the longest run of bars spent below an earlier
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,11 @@ class PerformanceStats:
             raise ValueError(f"start_equity must be > 0, was {self.start_equity}")
         self._previous = self.start_equity
         self._peak = self.start_equity
+
+    def add_bars(self, equity: Iterable[float], in_market: bool) -> None:
+        """Add the equity at several closes; all of them held a position, or none did."""
+        for value in equity:
+            self.add_bar(float(value), in_market)
 
     def add_bar(self, equity: float, in_market: bool) -> None:
         """Add the equity at one bar's close."""

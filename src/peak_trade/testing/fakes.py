@@ -26,7 +26,6 @@ class FakeVenue:
     respond: Callable[[OrderRequest, Bar], OrderExecutionResult] | None = None
     error: Exception | None = None
     submitted: list[OrderRequest] = field(default_factory=list)
-    bars_seen: list[Bar] = field(default_factory=list)
 
     def submit(self, orders: list[OrderRequest], bar: Bar) -> list[OrderExecutionResult]:
         """Record the orders and answer with the scripted results."""
@@ -35,9 +34,13 @@ class FakeVenue:
         self.submitted.extend(orders)
         return [self._answer(order, bar) for order in orders]
 
+    @property
+    def pending(self) -> tuple[OrderRequest, ...]:
+        """Return no orders: a fake venue never queues any."""
+        return ()
+
     def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
-        """Record the bar; a fake venue never queues orders."""
-        self.bars_seen.append(bar)
+        """Return nothing; a fake venue never queues orders."""
         return []
 
     def _answer(self, order: OrderRequest, bar: Bar) -> OrderExecutionResult:

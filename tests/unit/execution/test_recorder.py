@@ -6,8 +6,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.peak_config import PeakConfig
+from peak_trade.core.types import Timeframe
+from peak_trade.data.ports import IteratorFeed
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import (
     LiveSessionConfig,
@@ -102,3 +107,38 @@ def test_a_long_quiet_run_is_split_at_the_batch_size(tmp_path: Path) -> None:
     assert kinds.count("bars") == 2
     assert len(rows) == steps
     assert [row["t"] for row in rows] == [bar.time.isoformat() for bar in BARS[WARM:][:steps]]
+
+
+def test_a_backtest_over_columns_journals_the_same_bars_as_a_session(tmp_path: Path) -> None:
+    # Arrange: long, flat, long again over 600 bars, once bar by bar and once as columns
+    targets = (0,) * 50 + (1,) * 200 + (0,) * 100 + (1,) * 250
+    steps = len(targets)
+    _, session_rows = _read(tmp_path / "session", targets, steps=steps, commit_every=1)
+    strategy = ScriptedStrategy(ScriptedParams(targets=(0,) * WARM + targets))
+    session = LiveSessionConfig(data_source="synthetic", warmup_candles=WARM)
+    engine = build_engine(strategy, engine_settings(session), PeakConfig.default())
+    used = BARS[: WARM + steps]
+    chunks = iter([BarColumns.from_bars(used[i : i + 97]) for i in range(0, len(used), 97)])
+    feed = IteratorFeed("BTC/EUR", Timeframe("1m"), chunks, source="columns")
+    journal = Journal(tmp_path / "columns.sqlite", clock=ManualClock(START))
+    runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
+
+    # Act
+    runner.configure_backtest()
+    runner.warmup()
+    runner.run_forever(sleep_between=False)
+
+    # Assert: the same bars, targets, cash, position and equity (to the last bit)
+    with journal:
+        run = journal.run_ids()[0]
+        kinds = [event.kind for event in journal.events(run)]
+        column_rows = list(bar_rows(journal.events(run, *BAR_KINDS)))
+    assert kinds.count("bars") >= 4
+    assert len(column_rows) == len(session_rows) == steps
+    for ours, theirs in zip(column_rows, session_rows, strict=True):
+        fields = ("t", "o", "h", "l", "c", "v", "target")
+        assert [ours[k] for k in fields] == [theirs[k] for k in fields]
+        assert Decimal(ours["cash"]) == Decimal(theirs["cash"])
+        assert Decimal(ours["position"]) == Decimal(theirs["position"])
+        assert float(ours["equity"]) == float(theirs["equity"])
+        assert float(ours["drawdown"]) == pytest.approx(float(theirs["drawdown"]), abs=1e-9)
