@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.compiled import compiled
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import IteratorFeed
 
@@ -80,52 +82,82 @@ class SyntheticMarket:
         """Yield the candles in time order, as validated columns of up to 4096 bars."""
         rng = np.random.default_rng(self.seed)
         minutes = self.timeframe.minutes
-        scale = math.sqrt(minutes)
         step = self.timeframe.seconds
         epoch = int(self.start.timestamp())
-        log_price = anchor = origin = math.log(self.start_price)
-        price = self.start_price
-        regime_index, remaining = 1, 0
+        log_price = math.log(self.start_price)
+        # log price, regime anchor, origin, price; regime index, bars left in the regime
+        state = np.array([log_price, log_price, log_price, self.start_price])
+        regime = np.array([1, 0], dtype=np.int64)
         produced = 0
         while self.bars is None or produced < self.bars:
             size = _CHUNK if self.bars is None else min(_CHUNK, self.bars - produced)
-            # Plain Python floats in the loop: faster than numpy scalars one at a time.
-            shocks = rng.standard_normal(_CHUNK).tolist()
-            upper_wicks, lower_wicks = np.abs(rng.standard_normal((2, _CHUNK))).tolist()
+            shocks = rng.standard_normal(_CHUNK)
+            wicks = np.abs(rng.standard_normal((2, _CHUNK)))
             jump_draws = rng.standard_normal(_CHUNK)
-            jumps = np.where(rng.random(_CHUNK) < _JUMP_PROBABILITY, jump_draws, 0.0).tolist()
-            volumes = rng.lognormal(mean=0.0, sigma=0.6, size=_CHUNK).tolist()
-            switches = rng.random(_CHUNK).tolist()
-            rows: list[tuple[float, float, float, float, float]] = []
-            for i in range(size):
-                if remaining <= 0:
-                    regime_index = (regime_index + 1 + int(switches[i] * 3)) % len(_REGIMES)
-                    length = _REGIMES[regime_index].mean_minutes * (0.5 + switches[i]) / minutes
-                    remaining = max(1, int(length))
-                    anchor = log_price
-                regime = _REGIMES[regime_index]
-                remaining -= 1
-                sigma = regime.volatility * scale
-                change = (
-                    regime.drift * minutes
-                    + sigma * shocks[i]
-                    - regime.reversion * minutes * (log_price - anchor)
-                    - _ANCHOR_PULL * minutes * (log_price - origin)
-                    + _JUMP_SIZE * jumps[i]
-                )
-                open_ = price
-                log_price += change
-                close = price = math.exp(log_price)
-                high = max(open_, close) * math.exp(0.5 * sigma * upper_wicks[i])
-                low = min(open_, close) * math.exp(-0.5 * sigma * lower_wicks[i])
-                volume = volumes[i] * (1.0 + abs(change) / sigma) * minutes
-                rows.append((open_, high, low, close, volume))
-            prices = np.array(rows, dtype=np.float64).reshape(size, 5)
+            jumps = np.where(rng.random(_CHUNK) < _JUMP_PROBABILITY, jump_draws, 0.0)
+            volumes = rng.lognormal(mean=0.0, sigma=0.6, size=_CHUNK)
+            switches = rng.random(_CHUNK)
+            prices = _walk(
+                size, minutes, shocks, wicks, jumps, volumes, switches, state, regime, _TABLE
+            )
             seconds = epoch + (produced + np.arange(size, dtype=np.int64)) * step
-            chunk = BarColumns(seconds, *prices.T.copy())
+            chunk = BarColumns(seconds, *prices)
             chunk.validate()
             yield chunk
             produced += size
+
+
+# drift, volatility, reversion and mean length of each regime, for the compiled walk
+_TABLE: Final = np.array(
+    [(r.drift, r.volatility, r.reversion, r.mean_minutes) for r in _REGIMES], dtype=np.float64
+)
+
+
+@compiled
+def _walk(
+    size: int,
+    minutes: int,
+    shocks: npt.NDArray[np.float64],
+    wicks: npt.NDArray[np.float64],
+    jumps: npt.NDArray[np.float64],
+    volumes: npt.NDArray[np.float64],
+    switches: npt.NDArray[np.float64],
+    state: npt.NDArray[np.float64],
+    regime: npt.NDArray[np.int64],
+    table: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Walk `size` bars on from `state` and `regime` (both updated); return o, h, l, c, v rows."""
+    out = np.empty((5, size))
+    log_price, anchor, origin, price = state[0], state[1], state[2], state[3]
+    index, remaining = regime[0], regime[1]
+    scale = math.sqrt(minutes)
+    for i in range(size):
+        if remaining <= 0:
+            index = (index + 1 + int(switches[i] * 3)) % table.shape[0]
+            length = int(table[index, 3]) * (0.5 + switches[i]) / minutes
+            remaining = max(1, int(length))
+            anchor = log_price
+        drift, volatility, reversion = table[index, 0], table[index, 1], table[index, 2]
+        remaining -= 1
+        sigma = volatility * scale
+        change = (
+            drift * minutes
+            + sigma * shocks[i]
+            - reversion * minutes * (log_price - anchor)
+            - _ANCHOR_PULL * minutes * (log_price - origin)
+            + _JUMP_SIZE * jumps[i]
+        )
+        open_ = price
+        log_price += change
+        close = price = math.exp(log_price)
+        out[0, i] = open_
+        out[1, i] = max(open_, close) * math.exp(0.5 * sigma * wicks[0, i])
+        out[2, i] = min(open_, close) * math.exp(-0.5 * sigma * wicks[1, i])
+        out[3, i] = close
+        out[4, i] = volumes[i] * (1.0 + abs(change) / sigma) * minutes
+    state[0], state[1], state[2], state[3] = log_price, anchor, origin, price
+    regime[0], regime[1] = index, remaining
+    return out
 
 
 def timeframe_floor(timeframe: Timeframe, moment: datetime) -> datetime:

@@ -23,12 +23,20 @@ import numpy.typing as npt
 
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import ZERO, round_half_even
-from peak_trade.portfolio.marks import RunMarks, equity_floats, shortlist
+from peak_trade.portfolio import marks
 
 __all__ = ["AccountSnapshot", "Ledger", "PositionState", "RunMarks"]
 
 _HUNDRED = Decimal(100)
 _BASIS_QUANTUM = Decimal("1E-12")
+
+
+@dataclass(frozen=True, slots=True)
+class RunMarks:
+    """Equity and drawdown (from the peak so far) at each close of a run, as floats."""
+
+    equity: npt.NDArray[np.float64]
+    drawdown: npt.NDArray[np.float64]
 
 
 @dataclass(slots=True)
@@ -203,14 +211,19 @@ class Ledger:
         """
         if len(ticks) == 0:
             return RunMarks(np.empty(0), np.empty(0))
-        bad = np.flatnonzero(ticks <= 0)
-        if bad.size:
+        if ticks.min() <= 0:
+            first = ticks[np.flatnonzero(ticks <= 0)[0]]
             raise InvariantError(
-                f"mark price for {symbol} must be > 0, was {_tick_price(ticks[bad[0]], price_step)}"
+                f"mark price for {symbol} must be > 0, was {_tick_price(first, price_step)}"
             )
 
+        values: dict[int, Decimal] = {}
+
         def value(tick: int | np.integer) -> Decimal:
-            return self._value(symbol, _tick_price(tick, price_step))
+            key = int(tick)
+            if key not in values:
+                values[key] = self._value(symbol, _tick_price(key, price_step))
+            return values[key]
 
         self._enter_days(days, value, ticks)
         self._prices[symbol] = _tick_price(ticks[-1], price_step)
@@ -223,18 +236,21 @@ class Ledger:
             self._update_drawdown()
             level, peak = float(self.equity), float(self.peak_equity)
             return RunMarks(np.full(len(ticks), level), np.full(len(ticks), peak - level))
+
         sign = 1 if quantity > 0 else -1
         best = np.maximum.accumulate(ticks * sign) * sign  # the tick of the best close so far
-        equity = equity_floats(
+        equity = marks.equity_floats(
             self._value(symbol, ZERO), quantity * price_step, ticks, lambda k: value(ticks[k])
         )
-        marks, drawdowns, percents = shortlist(equity, float(self.peak_equity), ticks, best)
+        drawdown, drawdowns, percents = marks.shortlist(
+            equity, float(self.peak_equity), ticks, best
+        )
         for k in drawdowns:
             self._update_drawdown(max(self.peak_equity, value(best[k])), value(ticks[k]), False)
         for k in percents:
             self._update_drawdown(max(self.peak_equity, value(best[k])), value(ticks[k]), True)
         self.peak_equity = max(self.peak_equity, value(best[-1]))
-        return marks
+        return RunMarks(equity, drawdown)
 
     def apply_trade(
         self, symbol: str, quantity: Decimal, price: Decimal, fee: Decimal, ts: datetime
@@ -319,6 +335,8 @@ class Ledger:
     ) -> None:
         """Apply the last day change within a run of marks (earlier ones are overwritten)."""
         before = days[0] - 1 if self._day is None else self._day.toordinal() - _EPOCH_ORDINAL
+        if days[-1] == before:  # days never go back: the whole run is on the current day
+            return
         changes = np.flatnonzero(np.diff(days, prepend=before))
         if changes.size:
             k = int(changes[-1])

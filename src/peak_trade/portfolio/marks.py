@@ -1,81 +1,36 @@
-"""Float shortlists for marking a run of closes at once (see `Ledger.mark_run`).
+"""Compiled float kernels for marking a run of closes at once (see `Ledger.mark_run`).
 
 During a run without fills, equity is `other + quantity x price` with everything but the price
 fixed, so it moves with the close alone. `equity_floats` gives each close's equity as the float
-nearest to the exact Decimal (what float() of it gives). Floats then find the closes that could
-hold the run's largest drawdown or drawdown percent; every close within a wide margin of the
-float maximum is kept, and the ledger decides among them in Decimal. The margin is a million
-times the error a double can make here, so no candidate is lost. The drawdown floats are
-approximations (peak minus equity, in floats).
+nearest to the exact Decimal (what float() of it gives): the sum is carried in double-double
+arithmetic (error-free products and sums), which pins it down to about 1e-30, and the few
+values that land that close to a rounding boundary (or on a power of two) are taken from the
+Decimal itself. `shortlist` then finds the closes that could hold the run's largest drawdown
+or drawdown percent: every close within a wide margin of the float maximum, a million times
+the error a double can make here, so no candidate is lost; the ledger decides among them in
+Decimal. The drawdown floats are approximations (peak minus equity, in floats).
+
+The kernels are compiled with numba on their first call (see `core.compiled`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Context, Decimal
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["RunMarks", "equity_floats", "shortlist"]
+from peak_trade.core.compiled import compiled
+
+__all__ = ["equity_floats", "shortlist"]
 
 _MARGIN: Final = 1e-9  # relative to the largest amount involved; a double errs by about 1e-16
 _SPLIT: Final = 2.0**27 + 1.0  # Dekker's splitter for doubles
 _DOUBLE_DOUBLE_ERROR: Final = 2.0**-98  # a generous bound on the sums below, relative
 _WIDE: Final = Context(prec=80)
-
-
-@dataclass(frozen=True, slots=True)
-class RunMarks:
-    """Equity and drawdown (from the peak so far) at each close of a run, as floats."""
-
-    equity: npt.NDArray[np.float64]
-    drawdown: npt.NDArray[np.float64]
-
-
-def shortlist(
-    equity: npt.NDArray[np.float64],
-    peak: float,
-    ticks: npt.NDArray[np.int64],
-    best: npt.NDArray[np.int64],
-) -> tuple[RunMarks, list[int], list[int]]:
-    """Return the marks and the closes that may hold the largest drawdown and drawdown %.
-
-    `equity` holds the run's equity at each close (as floats, rising with it), `peak` the peak
-    before the run and `best[k]` the tick of the best close up to k. Each list holds the first
-    close of every distinct (best, close) pair that qualifies, in order, so ties resolve as
-    marking one by one does: the earliest wins.
-    """
-    peaks = np.maximum(peak, np.maximum.accumulate(equity))
-    drawdown: npt.NDArray[np.float64] = peaks - equity
-    margin = _MARGIN * (float(np.abs(equity).max()) + abs(peak))
-    deepest = drawdown >= drawdown.max() - margin
-    positive = peaks > margin
-    percents = ~positive  # a peak near zero: let Decimal decide
-    if positive.any():
-        pct = np.where(positive, drawdown / np.where(positive, peaks, 1.0) * 100.0, -np.inf)
-        lowest = float(peaks[positive].min())
-        largest = float(np.abs(drawdown).max())
-        pct_margin = 200.0 * margin * (1.0 / lowest + largest / lowest**2)
-        percents |= positive & (pct >= pct.max() - pct_margin)
-    return (
-        RunMarks(equity, drawdown),
-        _first_of_each(deepest, ticks, best),
-        _first_of_each(percents, ticks, best),
-    )
-
-
-def _first_of_each(
-    chosen: npt.NDArray[np.bool_], ticks: npt.NDArray[np.int64], best: npt.NDArray[np.int64]
-) -> list[int]:
-    index = np.flatnonzero(chosen)
-    if index.size <= 1:
-        return [int(i) for i in index]
-    pairs = np.stack([best[index], ticks[index]], axis=1)
-    _, first = np.unique(pairs, axis=0, return_index=True)
-    return [int(i) for i in np.sort(index[first])]
 
 
 def equity_floats(
@@ -86,32 +41,35 @@ def equity_floats(
 ) -> npt.NDArray[np.float64]:
     """Return float(other + quantity_step x tick) for each tick, rounded exactly as float() does.
 
-    The sums are carried in double-double arithmetic (error-free products and sums), which pins
-    each value down to about 1e-30; only a value that lands within that of a rounding boundary
-    (or on a power of two) is taken from `exact(k)` in Decimal instead.
+    `exact(k)` gives the Decimal of row k, for the rare value the floats cannot settle.
     """
     o_hi, o_lo = _double_double(other)
     c_hi, c_lo = _double_double(quantity_step)
-    t = ticks.astype(np.float64)
-    product = c_hi * t
-    a_hi, a_lo = _split(np.float64(c_hi))
-    t_hi, t_lo = _split(t)
-    product_error = ((a_hi * t_hi - product) + a_hi * t_lo + a_lo * t_hi) + a_lo * t_lo
-    total = o_hi + product  # TwoSum: total + sum_error == o_hi + product exactly
-    virtual = total - o_hi
-    sum_error = (o_hi - (total - virtual)) + (product - virtual)
-    tail = sum_error + product_error + o_lo + c_lo * t
-    result = total + tail
-    residual = (total - result) + tail  # what `result` leaves out of the double-double value
-    bound = _DOUBLE_DOUBLE_ERROR * (abs(o_hi) + np.abs(product))
-    mantissa, _ = np.frexp(result)
-    with np.errstate(invalid="ignore"):
-        doubtful = ~(np.abs(residual) + bound < np.spacing(np.abs(result)) / 2) | (
-            np.abs(mantissa) == 0.5
-        )
+    result, doubtful = _equity_kernel(o_hi, o_lo, c_hi, c_lo, ticks)
     for k in np.flatnonzero(doubtful):
         result[k] = float(exact(int(k)))
-    return np.asarray(result, dtype=np.float64)
+    return result
+
+
+def shortlist(
+    equity: npt.NDArray[np.float64],
+    peak: float,
+    ticks: npt.NDArray[np.int64],
+    best: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], list[int], list[int]]:
+    """Return the drawdowns and the closes that may hold the largest drawdown and drawdown %.
+
+    `equity` holds the run's equity at each close (as floats, rising with it), `peak` the peak
+    before the run and `best[k]` the tick of the best close up to k. Each list holds the first
+    close of every distinct (best, close) pair that qualifies, in order, so ties resolve as
+    marking one by one does: the earliest wins.
+    """
+    drawdown, deepest, percents = _shortlist_kernel(equity, peak, _MARGIN)
+    return (
+        drawdown,
+        _first_of_each(deepest, ticks, best),
+        _first_of_each(percents, ticks, best),
+    )
 
 
 def _double_double(value: Decimal) -> tuple[float, float]:
@@ -119,7 +77,75 @@ def _double_double(value: Decimal) -> tuple[float, float]:
     return high, float(_WIDE.subtract(value, Decimal(high)))
 
 
-def _split(value: npt.NDArray[np.float64] | np.float64) -> tuple[Any, Any]:
-    scaled = _SPLIT * value
-    high = scaled - (scaled - value)
-    return high, value - high
+@compiled
+def _equity_kernel(
+    o_hi: float, o_lo: float, c_hi: float, c_lo: float, ticks: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    n = ticks.shape[0]
+    result = np.empty(n)
+    doubtful = np.zeros(n, dtype=np.bool_)
+    scaled = _SPLIT * c_hi  # Dekker's split of c_hi and of each t into two 26-bit halves
+    a_hi = scaled - (scaled - c_hi)
+    a_lo = c_hi - a_hi
+    for k in range(n):
+        t = float(ticks[k])
+        scaled = _SPLIT * t
+        t_hi = scaled - (scaled - t)
+        t_lo = t - t_hi
+        product = c_hi * t  # Dekker: product + product_error == c_hi * t exactly
+        product_error = ((a_hi * t_hi - product) + a_hi * t_lo + a_lo * t_hi) + a_lo * t_lo
+        total = o_hi + product  # Knuth's TwoSum: total + sum_error == o_hi + product exactly
+        virtual = total - o_hi
+        sum_error = (o_hi - (total - virtual)) + (product - virtual)
+        tail = sum_error + product_error + o_lo + c_lo * t
+        value = total + tail
+        residual = (total - value) + tail  # what `value` leaves out of the double-double sum
+        bound = _DOUBLE_DOUBLE_ERROR * (abs(o_hi) + abs(product))
+        half_ulp = (np.nextafter(abs(value), math.inf) - abs(value)) / 2.0
+        mantissa, _ = math.frexp(value)
+        result[k] = value
+        doubtful[k] = not (abs(residual) + bound < half_ulp) or abs(mantissa) == 0.5
+    return result, doubtful
+
+
+@compiled
+def _shortlist_kernel(
+    equity: npt.NDArray[np.float64], peak: float, relative_margin: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    n = equity.shape[0]
+    drawdown = np.empty(n)
+    peaks = np.empty(n)
+    top, largest_equity = peak, abs(peak)
+    for k in range(n):
+        top = max(top, equity[k])
+        peaks[k] = top
+        drawdown[k] = top - equity[k]
+        largest_equity = max(largest_equity, abs(equity[k]))
+    margin = relative_margin * (largest_equity + abs(peak))
+    deepest = np.flatnonzero(drawdown >= drawdown.max() - margin)
+    # drawdown % where the peak is safely positive; near zero, Decimal decides
+    lowest = math.inf
+    largest_drawdown = 0.0
+    best_pct = -math.inf
+    for k in range(n):
+        largest_drawdown = max(largest_drawdown, abs(drawdown[k]))
+        if peaks[k] > margin:
+            lowest = min(lowest, peaks[k])
+            best_pct = max(best_pct, drawdown[k] / peaks[k] * 100.0)
+    pct_margin = 200.0 * margin * (1.0 / lowest + largest_drawdown / lowest**2)
+    chosen = np.zeros(n, dtype=np.bool_)
+    for k in range(n):
+        if peaks[k] <= margin or drawdown[k] / peaks[k] * 100.0 >= best_pct - pct_margin:
+            chosen[k] = True
+    return drawdown, deepest, np.flatnonzero(chosen)
+
+
+def _first_of_each(
+    index: npt.NDArray[np.int64], ticks: npt.NDArray[np.int64], best: npt.NDArray[np.int64]
+) -> list[int]:
+    if index.size <= 1:
+        return [int(i) for i in index]
+    first: dict[tuple[int, int], int] = {}
+    for i in index.tolist():
+        first.setdefault((int(best[i]), int(ticks[i])), i)
+    return list(first.values())
