@@ -93,6 +93,10 @@ class Journal:
         self, run_id: str, kind: str, ts_event: datetime | None, payload: Mapping[str, Any]
     ) -> None:
         """Queue an event; it is written by the next `commit`."""
+        self.append_json(run_id, kind, ts_event, to_json(payload))
+
+    def append_json(self, run_id: str, kind: str, ts_event: datetime | None, text: str) -> None:
+        """Queue an event whose payload is already encoded exactly as `to_json` encodes it."""
         now = self._clock.now()
         if now != self._now:  # a backtest's clock stands still for all events of a bar
             self._now, self._now_text = now, now.isoformat()
@@ -102,7 +106,7 @@ class Journal:
                 kind,
                 ts_event.isoformat() if ts_event else None,
                 self._now_text,
-                to_json(payload),
+                text,
             )
         )
 

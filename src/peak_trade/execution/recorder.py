@@ -1,11 +1,13 @@
 """What a session writes to its journal, event by event.
 
 A bar on which nothing but the marks changed (no target change, no order, no skip, no fill) is
-a quiet bar. Quiet bars are buffered and written as one `bars` event per run of them, with
-their columns as base64-packed float64 (exact, and about ten times faster to encode than JSON
+a quiet bar. Quiet bars are buffered and written as one `bars` event per run of them: their
+open, high, low, close, volume, equity and drawdown as one block of little-endian float64 and
+their times as int64 microseconds, both base64 (exact, and far faster to encode than JSON
 numbers); cash, position and target are the same on every bar of the run and written once. A
 run of one quiet bar is written as an ordinary `bar` event, so a live session that commits
-every bar journals plain `bar` events. `bar_rows` reads both kinds back as per-bar payloads.
+every bar journals plain `bar` events. `bar_rows` reads both kinds back as per-bar payloads
+(and the one-string-per-column `bars` of older journals).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy.typing as npt
 
 from peak_trade.core.types import Bar
 from peak_trade.execution.engine import BarOutcome, QuietRun
-from peak_trade.execution.journal import Journal, JournalEvent
+from peak_trade.execution.journal import Journal, JournalEvent, to_json
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderFill, OrderStatus
@@ -87,6 +89,10 @@ def _unpack(text: str, code: str = "d") -> list[Any]:
     return array(code, base64.b64decode(text)).tolist()
 
 
+def _decode(text: str, dtype: str) -> npt.NDArray[Any]:
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)
+
+
 def bar_rows(events: Iterable[JournalEvent]) -> Iterator[dict[str, Any]]:
     """Yield one `bar` payload per traded bar, expanding `bars` events; other kinds pass by."""
     for event in events:
@@ -97,8 +103,13 @@ def bar_rows(events: Iterable[JournalEvent]) -> Iterator[dict[str, Any]]:
 
 
 def _expand(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    columns = [_unpack(payload[name]) for name in _COLUMNS]
-    times = _unpack(payload["t_us"], "q")
+    if "columns" in payload:
+        block = _decode(payload["columns"], "<f8").reshape(len(_COLUMNS), -1)
+        columns = [column.tolist() for column in block]
+        times = _decode(payload["t_us"], "<i8").tolist()
+    else:  # a journal written before the columns were packed into one block
+        columns = [_unpack(payload[name]) for name in _COLUMNS]
+        times = _unpack(payload["t_us"], "q")
     constant = {k: payload[k] for k in ("target", "cash", "position")}
     for i, micros in enumerate(times):
         row: dict[str, Any] = {"t": (_EPOCH + micros * _MICROSECOND).isoformat()}
@@ -108,44 +119,56 @@ def _expand(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 class _QuietBars:
-    """A run of quiet bars, each with the same target, cash and position, as column pieces."""
+    """A run of quiet bars, each with the same target, cash and position, as columns."""
 
-    __slots__ = ("cash", "pieces", "position", "single", "size", "target")
+    __slots__ = ("cash", "position", "single", "size", "target", "times", "values")
 
-    def __init__(self, target: int, cash: Decimal, position: Decimal) -> None:
+    def __init__(
+        self,
+        target: int,
+        cash: Decimal,
+        position: Decimal,
+        buffers: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]],
+    ) -> None:
         self.target, self.cash, self.position = target, cash, position
-        self.pieces: list[tuple[npt.NDArray[np.generic], ...]] = []  # t_us, then _COLUMNS
+        self.times, self.values = buffers  # reused from run to run: one run is open at a time
         self.size = 0
         self.single: dict[str, Any] = {}  # the `bar` payload, while the run is one bar long
 
     def add(self, run: QuietRun, start: int, stop: int) -> None:
         columns, a, b = run.columns, run.start + start, run.start + stop
-        self.pieces.append(
-            (
-                columns.seconds[a:b] * _MICROS,
-                columns.open[a:b],
-                columns.high[a:b],
-                columns.low[a:b],
-                columns.close[a:b],
-                columns.volume[a:b],
-                run.marks.equity[start:stop],
-                run.marks.drawdown[start:stop],
-            )
-        )
-        self.size += stop - start
+        at, to = self.size, self.size + stop - start
+        np.multiply(columns.seconds[a:b], _MICROS, out=self.times[at:to])
+        values = self.values
+        values[0, at:to] = columns.open[a:b]
+        values[1, at:to] = columns.high[a:b]
+        values[2, at:to] = columns.low[a:b]
+        values[3, at:to] = columns.close[a:b]
+        values[4, at:to] = columns.volume[a:b]
+        values[5, at:to] = run.marks.equity[start:stop]
+        values[6, at:to] = run.marks.drawdown[start:stop]
+        self.size = to
 
-    def payload(self) -> dict[str, Any]:
-        joined = [np.concatenate(parts) for parts in zip(*self.pieces, strict=True)]
-        payload: dict[str, Any] = {
-            name: _pack_array(column) for name, column in zip(_COLUMNS, joined[1:], strict=True)
-        }
-        payload |= {"t_us": _pack_array(joined[0]), "n": self.size}
-        return payload | {"target": self.target, "cash": self.cash, "position": self.position}
+    def payload_json(self) -> str:
+        """Return the `bars` payload as `to_json` would encode it, without scanning the columns.
+
+        `columns` holds the _COLUMNS one after the other as little-endian float64, `t_us` the
+        times as little-endian int64 microseconds, both base64. Base64 text never needs
+        escaping in JSON, so it is joined in as it is; the other fields go through `to_json`.
+        Keys come out sorted, as there.
+        """
+        n = self.size
+        items = [
+            f'"columns":"{_base64(self.values[:, :n].tobytes())}"',
+            f'"t_us":"{_base64(self.times[:n].tobytes())}"',
+        ]
+        fields = {"n": n, "target": self.target, "cash": self.cash, "position": self.position}
+        items += [to_json({key: value})[1:-1] for key, value in fields.items()]
+        return "{" + ",".join(sorted(items)) + "}"
 
 
-def _pack_array(values: npt.NDArray[np.generic]) -> str:
-    # native byte order, as array.array writes it and `_unpack` reads it
-    return base64.b64encode(np.ascontiguousarray(values).tobytes()).decode("ascii")
+def _base64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 class SessionRecorder:
@@ -156,6 +179,10 @@ class SessionRecorder:
         self.run_id = run_id
         self._states_written = 0
         self._quiet: _QuietBars | None = None
+        self._buffers = (
+            np.empty(MAX_BATCH, dtype="<i8"),
+            np.empty((len(_COLUMNS), MAX_BATCH), dtype="<f8"),
+        )
 
     def _add(self, kind: str, ts: datetime | None, payload: dict[str, Any]) -> None:
         if self.journal is not None:
@@ -170,8 +197,8 @@ class SessionRecorder:
         if run.size == 1:
             self.journal.append(self.run_id, "bar", run.single["t"], run.single)
         else:
-            first = _EPOCH + int(run.pieces[0][0][0]) * _MICROSECOND
-            self.journal.append(self.run_id, "bars", first, run.payload())
+            first = _EPOCH + int(run.times[0]) * _MICROSECOND
+            self.journal.append_json(self.run_id, "bars", first, run.payload_json())
 
     def quiet_run(self, run: QuietRun, ledger: Ledger, symbol: str) -> None:
         """Record bars on which only the marks changed; runs of them share one event.
@@ -193,7 +220,7 @@ class SessionRecorder:
         done = 0
         while done < len(run):
             if buffer is None:
-                buffer = self._quiet = _QuietBars(run.target, cash, position)
+                buffer = self._quiet = _QuietBars(run.target, cash, position, self._buffers)
             take = min(len(run) - done, MAX_BATCH - buffer.size)
             buffer.add(run, done, done + take)
             done += take

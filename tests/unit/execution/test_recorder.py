@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from array import array
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from peak_trade.core.clock import ManualClock
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
 from peak_trade.data.ports import IteratorFeed
-from peak_trade.execution.journal import Journal
+from peak_trade.execution.journal import Journal, JournalEvent, to_json
 from peak_trade.execution.live_session import (
     LiveSessionConfig,
     LiveSessionRunner,
@@ -142,3 +145,32 @@ def test_a_backtest_over_columns_journals_the_same_bars_as_a_session(tmp_path: P
         assert Decimal(ours["position"]) == Decimal(theirs["position"])
         assert float(ours["equity"]) == float(theirs["equity"])
         assert float(ours["drawdown"]) == pytest.approx(float(theirs["drawdown"]), abs=1e-9)
+
+
+def test_a_bars_payload_is_encoded_exactly_as_to_json_encodes_it(tmp_path: Path) -> None:
+    with _run(tmp_path, (0, 0, 1), steps=40, commit_every=1_000) as journal:
+        texts = [
+            row[0] for row in journal._db.execute("SELECT payload FROM events WHERE kind = 'bars'")
+        ]
+
+    assert len(texts) == 2
+    for text in texts:
+        assert to_json(json.loads(text)) == text
+
+
+def test_bars_events_of_older_journals_with_one_string_per_column_still_read_back() -> None:
+    def packed(values: list[float], code: str = "d") -> str:
+        return base64.b64encode(array(code, values).tobytes()).decode("ascii")
+
+    payload: dict[str, Any] = {
+        name: packed([1.5, 2.5]) for name in ("o", "h", "l", "c", "v", "equity", "drawdown")
+    }
+    payload |= {"t_us": packed([60_000_000, 120_000_000], "q"), "n": 2, "target": 1}
+    payload |= {"cash": "9000", "position": "0.02"}
+    event = JournalEvent(1, "old", "bars", None, "2024-01-01T00:00:00+00:00", payload)
+
+    rows = list(bar_rows([event]))
+
+    assert [row["t"] for row in rows] == ["1970-01-01T00:01:00+00:00", "1970-01-01T00:02:00+00:00"]
+    assert [row["c"] for row in rows] == [1.5, 2.5]
+    assert rows[1]["position"] == "0.02"
