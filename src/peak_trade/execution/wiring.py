@@ -1,4 +1,9 @@
-"""The one place that picks concrete classes: venue, guard, limits and engine for a mode."""
+"""The one place that picks concrete classes: venue, guard, limits and engine for a mode.
+
+The Kraken modules (and ccxt behind them, about 60 MiB and a quarter second) and the replay
+reader (pandas) are imported where a session asks for them, so a backtest on synthetic bars
+loads neither.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +11,29 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Instrument, Timeframe
-from peak_trade.data.kraken_live import KrakenLiveCandleSource
 from peak_trade.data.ports import CandleFeed
-from peak_trade.data.replay import replay_feed
 from peak_trade.data.synthetic import synthetic_feed
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.pipeline import ExecutionPipeline
-from peak_trade.kraken.client import KrakenClient
-from peak_trade.kraken.market import KrakenMarket
-from peak_trade.kraken.nonce import NonceStore
-from peak_trade.kraken.parsing import Level, parse_depth
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.live.risk_rules import RiskLimitsConfig
 from peak_trade.live.safety import SafetyGuard
-from peak_trade.orders.kraken_testnet import KrakenTestnetVenue
 from peak_trade.orders.ports import Venue
 from peak_trade.orders.shadow import FillPrice, OrderBook, ShadowOrderExecutor
 from peak_trade.orders.sizing import SizingRules
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
+
+if TYPE_CHECKING:
+    from peak_trade.kraken.market import KrakenMarket
+    from peak_trade.kraken.parsing import Level
 
 __all__ = ["EngineSettings", "build_engine", "build_feed", "kraken_market"]
 
@@ -83,6 +85,8 @@ def build_engine(
     if settings.mode is TradingEnvironment.TESTNET:
         if market is None:
             raise ConfigError("testnet mode needs a Kraken market to validate orders with")
+        from peak_trade.orders.kraken_testnet import KrakenTestnetVenue
+
         venue = KrakenTestnetVenue(market, shadow)
     guard = SafetyGuard(settings.mode)
     risk = _risk_limits(cfg) if settings.enable_risk_limits else None
@@ -98,6 +102,8 @@ def build_engine(
 
 
 def _order_book(market: KrakenMarket) -> OrderBook:
+    from peak_trade.kraken.parsing import parse_depth
+
     def read() -> tuple[list[Level], list[Level]]:
         return parse_depth(market.client.depth(market.pair_id, 100))
 
@@ -106,6 +112,10 @@ def _order_book(market: KrakenMarket) -> OrderBook:
 
 def kraken_market(cfg: PeakConfig, symbol: str, *, with_keys: bool) -> KrakenMarket:
     """Return the Kraken pair of a session; with keys (from the environment) for testnet."""
+    from peak_trade.kraken.client import KrakenClient
+    from peak_trade.kraken.market import KrakenMarket
+    from peak_trade.kraken.nonce import NonceStore
+
     section = cfg.exchange.kraken
     key = secret = None
     store = None
@@ -152,8 +162,12 @@ def build_feed(
     if source == "replay":
         if not data_path:
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet file)")
+        from peak_trade.data.replay import replay_feed
+
         return replay_feed(data_path, symbol, timeframe)
     if source == "kraken":
+        from peak_trade.data.kraken_live import KrakenLiveCandleSource
+
         settings = (cfg or PeakConfig.default()).exchange.kraken
         return KrakenLiveCandleSource(
             market or kraken_market(cfg or PeakConfig.default(), symbol, with_keys=False),

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import numpy as np
-import pandas as pd
 
 from peak_trade.core.errors import StrategyError
 from peak_trade.core.strategy_params import StrategyParams
 from peak_trade.core.types import Bar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["FLAT", "LONG", "SHORT", "Strategy"]
 
@@ -81,6 +83,8 @@ class Strategy(ABC, Generic[P]):
             if not math.isfinite(c):
                 raise StrategyError(f"{self.key}: close at row {i} is {c}; expected a finite price")
             targets[i] = runner.update(float(o), float(h), float(lo), float(c), float(v))
+        import pandas as pd
+
         return pd.Series(targets, index=frame.index, name="signal")
 
     def __repr__(self) -> str:
