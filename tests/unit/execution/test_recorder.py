@@ -174,3 +174,26 @@ def test_bars_events_of_older_journals_with_one_string_per_column_still_read_bac
     assert [row["t"] for row in rows] == ["1970-01-01T00:01:00+00:00", "1970-01-01T00:02:00+00:00"]
     assert [row["c"] for row in rows] == [1.5, 2.5]
     assert rows[1]["position"] == "0.02"
+
+
+def test_a_quiet_run_longer_than_the_batch_is_split_into_bars_events(tmp_path: Path) -> None:
+    steps = MAX_BATCH + 30
+    strategy = ScriptedStrategy(ScriptedParams(targets=(0,)))
+    session = LiveSessionConfig(data_source="synthetic", warmup_candles=WARM)
+    engine = build_engine(strategy, engine_settings(session), PeakConfig.default())
+    used = BARS[: WARM + steps]
+    chunks = iter([BarColumns.from_bars(used[:WARM]), BarColumns.from_bars(used[WARM:])])
+    feed = IteratorFeed("BTC/EUR", Timeframe("1m"), chunks, source="columns")
+    journal = Journal(tmp_path / "long.sqlite", clock=ManualClock(START))
+    runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
+    runner.configure_backtest(bars_per_transaction=10_000)
+    runner.warmup()
+
+    runner.run_forever(sleep_between=False)
+
+    with journal:
+        run = journal.run_ids()[0]
+        sizes = [event.payload["n"] for event in journal.events(run, "bars")]
+        rows = list(bar_rows(journal.events(run, *BAR_KINDS)))
+    assert sizes == [MAX_BATCH, 30]
+    assert [row["c"] for row in rows] == [bar.close for bar in used[WARM:]]
