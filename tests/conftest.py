@@ -1,8 +1,16 @@
-"""Suite-wide options: tests marked `network` reach the internet and run only when asked."""
+"""Suite-wide options: tests marked `network` reach the internet and run only when asked.
+
+Hypothesis runs without its per-example deadline: tests assert behaviour, never time, and the
+first example to touch a compiled kernel also pays for loading numba (about half a second).
+"""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("peak_trade", deadline=None)
+settings.load_profile("peak_trade")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -221,22 +221,8 @@ class TradingEngine:
 
         The failure, called, raises the strategy's error again or returns its wrong target.
         """
-        targets: list[int] = []
-        update = self.strategy.update
-        rows = zip(
-            columns.open.tolist(),
-            columns.high.tolist(),
-            columns.low.tolist(),
-            columns.close.tolist(),
-            columns.volume.tolist(),
-            strict=True,
-        )
-        failure: Callable[[], object] | None = None
-        try:
-            for row in rows:
-                targets.append(update(*row))
-        except Exception as error:  # raised again on its own bar
-            failure = _raiser(error)
+        targets, error = self.strategy.update_columns(columns)
+        failure = None if error is None else _raiser(error)
         wrong = next((i for i, t in enumerate(targets) if t not in _TARGETS), None)
         if wrong is not None:
             value = targets[wrong]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import numpy as np
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import StrategyError
 from peak_trade.core.strategy_params import StrategyParams
 from peak_trade.core.types import Bar
@@ -46,6 +48,29 @@ class Strategy(ABC, Generic[P]):
     @abstractmethod
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
         """Consume one closed bar's prices and return the target position."""
+
+    def update_columns(self, columns: BarColumns) -> tuple[Sequence[int], Exception | None]:
+        """Consume every row of `columns`; return the target after each row.
+
+        If `update` raises on a row, return the targets of the rows before it and the error.
+        Strategies with a compiled rule override this to run it without leaving compiled code.
+        """
+        targets: list[int] = []
+        update = self.update
+        rows = zip(
+            columns.open.tolist(),
+            columns.high.tolist(),
+            columns.low.tolist(),
+            columns.close.tolist(),
+            columns.volume.tolist(),
+            strict=True,
+        )
+        try:
+            for row in rows:
+                targets.append(update(*row))
+        except Exception as error:  # the engine raises it again on its own bar
+            return targets, error
+        return targets, None
 
     def on_bar(self, bar: Bar) -> int:
         """Consume one closed bar and return the target position in {-1, 0, +1}."""

@@ -11,6 +11,8 @@ import math
 from collections import deque
 from typing import Final
 
+from peak_trade.strategies import kernels
+
 __all__ = [
     "ADX",
     "ATR",
@@ -41,31 +43,23 @@ def _check_period(period: int, minimum: int = 1) -> None:
 
 
 class SMA:
-    """Simple moving average over the last `period` values."""
+    """Simple moving average over the last `period` values (compiled: `kernels.sma_push`)."""
 
-    __slots__ = ("_sum", "_updates", "_window", "period", "value")
+    __slots__ = ("period", "state")
 
     def __init__(self, period: int) -> None:
         _check_period(period)
         self.period = period
-        self._window: deque[float] = deque(maxlen=period)
-        self._sum = 0.0
-        self._updates = 0
-        self.value = NAN
+        self.state = kernels.sma_state(period)
+
+    @property
+    def value(self) -> float:
+        """Return the latest average, NaN until `period` values were seen."""
+        return float(self.state[kernels.SMA_VALUE])
 
     def update(self, x: float) -> float:
         """Add a value and return the average, NaN until `period` values were seen."""
-        window = self._window
-        if len(window) == self.period:
-            self._sum -= window[0]
-        window.append(x)
-        self._sum += x
-        self._updates += 1
-        if self._updates % _REFRESH == 0:
-            self._sum = math.fsum(window)
-        if len(window) == self.period:
-            self.value = self._sum / self.period
-        return self.value
+        return kernels.sma_push(self.state, x)
 
 
 class RollingStd:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+import numpy as np
+
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import MACrossoverParams
-from peak_trade.strategies.base import FLAT, LONG, Strategy, pick_price
+from peak_trade.strategies import kernels
+from peak_trade.strategies.base import FLAT, Strategy, pick_price
 from peak_trade.strategies.indicators import SMA
 
 __all__ = ["MACrossoverStrategy"]
@@ -22,7 +27,7 @@ class MACrossoverStrategy(Strategy[MACrossoverParams]):
         super().__init__(params)
         self._fast = SMA(params.fast_window)
         self._slow = SMA(params.slow_window)
-        self._previous_diff = math.nan
+        self._cross = np.array([math.nan, float(FLAT)])  # previous fast - slow, the target
 
     @property
     def required_bars(self) -> int:
@@ -32,15 +37,15 @@ class MACrossoverStrategy(Strategy[MACrossoverParams]):
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
         """Consume a bar; a cross-up sets the target long, a cross-down sets it flat."""
         price = pick_price(self.params.price_col, open_, high, low, close)
-        fast = self._fast.update(price)
-        slow = self._slow.update(price)
-        if math.isnan(slow):
-            return self.target
-        diff = fast - slow
-        previous, self._previous_diff = self._previous_diff, diff
-        if not math.isnan(previous):
-            if diff > 0 >= previous:
-                self.target = LONG
-            elif diff < 0 <= previous:
-                self.target = FLAT
+        self.target = kernels.ma_cross_step(self._fast.state, self._slow.state, self._cross, price)
         return self.target
+
+    def update_columns(self, columns: BarColumns) -> tuple[Sequence[int], Exception | None]:
+        """Consume every row in compiled code; the same rule as `update`, row by row."""
+        prices = getattr(columns, self.params.price_col)
+        targets = kernels.ma_cross_columns(
+            self._fast.state, self._slow.state, self._cross, prices
+        ).tolist()
+        if targets:
+            self.target = targets[-1]
+        return targets, None

@@ -1,0 +1,62 @@
+"""Compiled strategy kernels: exact sums as math.fsum, and one rule for a bar and a column."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.strategy_params import MACrossoverParams
+from peak_trade.strategies import kernels
+from peak_trade.strategies.indicators import SMA
+from peak_trade.strategies.ma_crossover import MACrossoverStrategy
+from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
+
+# (math.fsum raises on an intermediate overflow; prices are nowhere near it)
+finite = st.floats(min_value=-1e300, max_value=1e300, allow_nan=False)
+
+
+@settings(max_examples=500)
+@given(st.lists(finite | st.sampled_from([1e16, 1.0, 1e-16, -1e16, 0.5, 2.0**-1074]), max_size=60))
+def test_exact_sum_equals_math_fsum_to_the_bit(values: list[float]) -> None:
+    expected = math.fsum(values)
+
+    assert kernels.exact_sum(np.array(values, dtype=np.float64)) == expected
+
+
+def test_exact_sum_rounds_half_even_across_partials_as_math_fsum() -> None:
+    values = [1e-16, 1.0, 1e16]
+
+    assert kernels.exact_sum(np.array(values)) == math.fsum(values) == 1.0000000000000002e16
+
+
+def test_sma_rebuilds_its_sum_exactly_every_refresh_updates() -> None:
+    sma = SMA(3)
+    # values whose running sum drifts: the rebuilt sum must equal fsum of the window
+    values = [0.1 * (i % 7) + 1e6 * (i % 2) for i in range(kernels.REFRESH)]
+
+    last = [sma.update(v) for v in values][-1]
+
+    assert last == math.fsum(values[-3:]) / 3
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 97))
+def test_ma_crossover_on_columns_equals_bar_by_bar(seed: int, chunk: int) -> None:
+    bars = bars_from_closes(random_walk_ohlc(400, seed=seed)["close"].tolist())
+    params = MACrossoverParams(fast_window=5, slow_window=17)
+    by_bar, by_columns = MACrossoverStrategy(params), MACrossoverStrategy(params)
+
+    expected = [by_bar.on_bar(bar) for bar in bars]
+    targets: list[int] = []
+    for start in range(0, len(bars), chunk):
+        part, error = by_columns.update_columns(BarColumns.from_bars(bars[start : start + chunk]))
+        assert error is None
+        targets.extend(part)
+
+    assert targets == expected
+    assert by_columns.target == by_bar.target
+    assert 1 in expected  # the walk crossed at least once
