@@ -242,14 +242,18 @@ class Ledger:
         equity = marks.equity_floats(
             self._value(symbol, ZERO), quantity * price_step, ticks, lambda k: value(ticks[k])
         )
-        drawdown, drawdowns, percents = marks.shortlist(
-            equity, float(self.peak_equity), ticks, best
+        records = (
+            float(self.peak_equity),
+            float(self.max_drawdown),
+            float(self.max_drawdown_pct),
         )
+        drawdown, drawdowns, percents, new_peak = marks.shortlist(equity, records, ticks, best)
         for k in drawdowns:
             self._update_drawdown(max(self.peak_equity, value(best[k])), value(ticks[k]), False)
         for k in percents:
             self._update_drawdown(max(self.peak_equity, value(best[k])), value(ticks[k]), True)
-        self.peak_equity = max(self.peak_equity, value(best[-1]))
+        if new_peak:
+            self.peak_equity = max(self.peak_equity, value(best[-1]))
         return RunMarks(equity, drawdown)
 
     def apply_trade(

@@ -15,6 +15,7 @@ The kernels are compiled with numba on their first call (see `core.compiled`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from decimal import Context, Decimal
@@ -53,25 +54,32 @@ def equity_floats(
 
 def shortlist(
     equity: npt.NDArray[np.float64],
-    peak: float,
+    records: tuple[float, float, float],
     ticks: npt.NDArray[np.int64],
     best: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.float64], list[int], list[int]]:
-    """Return the drawdowns and the closes that may hold the largest drawdown and drawdown %.
+) -> tuple[npt.NDArray[np.float64], list[int], list[int], bool]:
+    """Return the drawdowns, the closes that may set a new largest drawdown and drawdown %, and
+    whether the run may set a new peak.
 
-    `equity` holds the run's equity at each close (as floats, rising with it), `peak` the peak
-    before the run and `best[k]` the tick of the best close up to k. Each list holds the first
-    close of every distinct (best, close) pair that qualifies, in order, so ties resolve as
-    marking one by one does: the earliest wins.
+    `equity` holds the run's equity at each close (as floats, rising with it), `records` the
+    peak, largest drawdown and largest drawdown % before the run, and `best[k]` the tick of the
+    best close up to k. A list is empty when no close can beat its record. Each list holds the
+    first close of every distinct (best, close) pair that qualifies, in order, so ties resolve
+    as marking one by one does: the earliest wins.
     """
-    drawdown, deepest, percents = _shortlist_kernel(equity, peak, _MARGIN)
+    peak, deepest_before, pct_before = records
+    drawdown, deepest, percents, new_peak = _shortlist_kernel(
+        equity, peak, deepest_before, pct_before, _MARGIN
+    )
     return (
         drawdown,
         _first_of_each(deepest, ticks, best),
         _first_of_each(percents, ticks, best),
+        new_peak,
     )
 
 
+@functools.lru_cache(maxsize=16)  # cash and position stay the same from run to run between fills
 def _double_double(value: Decimal) -> tuple[float, float]:
     high = float(value)
     return high, float(_WIDE.subtract(value, Decimal(high)))
@@ -110,19 +118,24 @@ def _equity_kernel(
 
 @compiled
 def _shortlist_kernel(
-    equity: npt.NDArray[np.float64], peak: float, relative_margin: float
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    equity: npt.NDArray[np.float64],
+    peak: float,
+    deepest_before: float,
+    pct_before: float,
+    relative_margin: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:
     n = equity.shape[0]
     drawdown = np.empty(n)
     peaks = np.empty(n)
-    top, largest_equity = peak, abs(peak)
+    top, highest, largest_equity = peak, -math.inf, abs(peak)
     for k in range(n):
         top = max(top, equity[k])
+        highest = max(highest, equity[k])
         peaks[k] = top
         drawdown[k] = top - equity[k]
         largest_equity = max(largest_equity, abs(equity[k]))
     margin = relative_margin * (largest_equity + abs(peak))
-    deepest = np.flatnonzero(drawdown >= drawdown.max() - margin)
+    deepest = np.flatnonzero(drawdown >= max(drawdown.max(), deepest_before) - margin)
     # drawdown % where the peak is safely positive; near zero, Decimal decides
     lowest = math.inf
     largest_drawdown = 0.0
@@ -133,11 +146,12 @@ def _shortlist_kernel(
             lowest = min(lowest, peaks[k])
             best_pct = max(best_pct, drawdown[k] / peaks[k] * 100.0)
     pct_margin = 200.0 * margin * (1.0 / lowest + largest_drawdown / lowest**2)
+    threshold = max(best_pct, pct_before) - pct_margin
     chosen = np.zeros(n, dtype=np.bool_)
     for k in range(n):
-        if peaks[k] <= margin or drawdown[k] / peaks[k] * 100.0 >= best_pct - pct_margin:
+        if peaks[k] <= margin or drawdown[k] / peaks[k] * 100.0 >= threshold:
             chosen[k] = True
-    return drawdown, deepest, np.flatnonzero(chosen)
+    return drawdown, deepest, np.flatnonzero(chosen), highest >= peak - margin
 
 
 def _first_of_each(
