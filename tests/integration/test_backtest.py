@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -110,6 +111,8 @@ def test_backtest_on_synthetic_bars_writes_report_with_stats(tmp_path: Path) -> 
     )
     assert summary["metrics"]["steps"] == 2_800
     assert summary["kind"] == "backtest"
+    # named by the wall clock, not by the backtest's clock, which starts in 1970
+    assert re.fullmatch(r"backtest_macd_20\d{6}_\d{6}_[0-9a-f]{8}", summary["run_id"])
     stats = summary["stats"]
     assert stats["bars"] == 2_800
     assert stats["trades"] > 0

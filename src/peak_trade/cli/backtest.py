@@ -7,6 +7,7 @@ ManualClock that follows the bars, with no waiting. What was tested is exactly w
 from __future__ import annotations
 
 import argparse
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def backtest_config(
         fill_price=fill_price,
         allow_short=shadow.allow_short,
         enable_risk_limits=not args.no_risk_limits,
-        run_id=args.run_id,
+        # named by the wall clock: the backtest's own clock follows the bars from 1970 on
+        run_id=args.run_id or _run_id(args.strategy),
         data_source="synthetic" if args.synthetic else "replay",
         data_path=args.data_path,
         seed=args.seed,
@@ -99,6 +101,10 @@ def backtest_config(
         journal_path=str(args.journal),
     )
     return session, cfg
+
+
+def _run_id(strategy: str) -> str:
+    return f"backtest_{strategy}_{datetime.now(UTC):%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:8]}"
 
 
 def run_backtest(args: argparse.Namespace) -> int:
