@@ -85,10 +85,11 @@ def test_backtest_and_shadow_session_give_identical_fills_and_ledger(
     assert backtest["ledger"] == session["ledger"]
     assert backtest["pipeline_summary"] == session["pipeline_summary"]
     assert backtest["stats"] == session["stats"]
-    trades = [
-        (tmp_path / "reports" / run / "trades.csv").read_text() for run in ("shadow", "backtest")
-    ]
-    assert trades[0] == trades[1]
+    for name in ("trades.csv", "equity.csv"):  # equity.csv: equity and drawdown at every bar
+        shadow, replayed = (
+            (tmp_path / "reports" / run / name).read_text() for run in ("shadow", "backtest")
+        )
+        assert replayed == shadow, name
     assert backtest["metrics"]["steps"] == 6_000 - 200
 
 

@@ -210,9 +210,8 @@ class TradingEngine:
 
     def current_marks(self) -> RunMarks:
         """Return the ledger's equity and drawdown now, as the marks of one bar."""
-        equity = float(self.ledger.equity)
-        drawdown = float(self.ledger.peak_equity) - equity
-        return RunMarks(np.array([equity]), np.array([drawdown]))
+        equity, peak = self.ledger.equity, self.ledger.peak_equity
+        return RunMarks.of(np.array([float(equity)]), np.array([float(peak - equity)]))
 
     def _ask_strategy_columns(
         self, columns: BarColumns

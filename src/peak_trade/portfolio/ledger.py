@@ -27,16 +27,44 @@ from peak_trade.portfolio import marks
 
 __all__ = ["AccountSnapshot", "Ledger", "PositionState", "RunMarks"]
 
+Floats = npt.NDArray[np.float64]
 _HUNDRED = Decimal(100)
 _BASIS_QUANTUM = Decimal("1E-12")
 
 
-@dataclass(frozen=True, slots=True)
 class RunMarks:
-    """Equity and drawdown (from the peak so far) at each close of a run, as floats."""
+    """Equity and drawdown (from the peak so far) at each close of a run, as floats.
 
-    equity: npt.NDArray[np.float64]
-    drawdown: npt.NDArray[np.float64]
+    Each float is exactly float() of the Decimal the ledger holds for that close, so journals
+    written from runs and bar by bar agree. They are worked out when first read: a backtest
+    without a journal never needs them.
+    """
+
+    __slots__ = ("_compute", "_values")
+
+    def __init__(self, compute: Callable[[], tuple[Floats, Floats]]) -> None:
+        self._compute = compute
+        self._values: tuple[Floats, Floats] | None = None
+
+    @classmethod
+    def of(cls, equity: Floats, drawdown: Floats) -> RunMarks:
+        """Return marks already worked out."""
+        return cls(lambda: (equity, drawdown))
+
+    def _get(self) -> tuple[Floats, Floats]:
+        if self._values is None:
+            self._values = self._compute()
+        return self._values
+
+    @property
+    def equity(self) -> Floats:
+        """Return the equity at each close."""
+        return self._get()[0]
+
+    @property
+    def drawdown(self) -> Floats:
+        """Return the drawdown from the peak so far at each close."""
+        return self._get()[1]
 
 
 @dataclass(slots=True)
@@ -210,13 +238,12 @@ class Ledger:
         Returns the equity and drawdown at each close as floats, for journals and statistics.
         """
         if len(ticks) == 0:
-            return RunMarks(np.empty(0), np.empty(0))
+            return RunMarks.of(np.empty(0), np.empty(0))
         if ticks.min() <= 0:
             first = ticks[np.flatnonzero(ticks <= 0)[0]]
             raise InvariantError(
                 f"mark price for {symbol} must be > 0, was {_tick_price(first, price_step)}"
             )
-
         values: dict[int, Decimal] = {}
 
         def value(tick: int | np.integer) -> Decimal:
@@ -234,27 +261,21 @@ class Ledger:
         quantity = self.position(symbol)
         if quantity == 0:  # every close leaves the equity where it is
             self._update_drawdown()
-            level, peak = float(self.equity), float(self.peak_equity)
-            return RunMarks(np.full(len(ticks), level), np.full(len(ticks), peak - level))
-
+            level, down = float(self.equity), float(self.peak_equity - self.equity)
+            return RunMarks.of(np.full(len(ticks), level), np.full(len(ticks), down))
         sign = 1 if quantity > 0 else -1
         best = np.maximum.accumulate(ticks * sign) * sign  # the tick of the best close so far
-        equity = marks.equity_floats(
-            self._value(symbol, ZERO), quantity * price_step, ticks, lambda k: value(ticks[k])
-        )
-        records = (
-            float(self.peak_equity),
-            float(self.max_drawdown),
-            float(self.max_drawdown_pct),
-        )
-        drawdown, drawdowns, percents, new_peak = marks.shortlist(equity, records, ticks, best)
+        other, step, peak = self._value(symbol, ZERO), quantity * price_step, self.peak_equity
+        rough = np.asarray(float(other) + float(step) * ticks, dtype=np.float64)  # rises as equity
+        records = (float(peak), float(self.max_drawdown), float(self.max_drawdown_pct))
+        drawdowns, percents, new_peak = marks.shortlist(rough, records, ticks, best)
         for k in drawdowns:
-            self._update_drawdown(max(self.peak_equity, value(best[k])), value(ticks[k]), False)
+            self._update_drawdown(max(peak, value(best[k])), value(ticks[k]), False)
         for k in percents:
-            self._update_drawdown(max(self.peak_equity, value(best[k])), value(ticks[k]), True)
+            self._update_drawdown(max(peak, value(best[k])), value(ticks[k]), True)
         if new_peak:
-            self.peak_equity = max(self.peak_equity, value(best[-1]))
-        return RunMarks(equity, drawdown)
+            self.peak_equity = max(peak, value(best[-1]))
+        return RunMarks(lambda: marks.run_floats(other, step, peak, ticks, best))
 
     def apply_trade(
         self, symbol: str, quantity: Decimal, price: Decimal, fee: Decimal, ts: datetime

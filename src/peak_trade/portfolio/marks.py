@@ -1,14 +1,14 @@
 """Compiled float kernels for marking a run of closes at once (see `Ledger.mark_run`).
 
 During a run without fills, equity is `other + quantity x price` with everything but the price
-fixed, so it moves with the close alone. `equity_floats` gives each close's equity as the float
-nearest to the exact Decimal (what float() of it gives): the sum is carried in double-double
-arithmetic (error-free products and sums), which pins it down to about 1e-30, and the few
-values that land that close to a rounding boundary (or on a power of two) are taken from the
-Decimal itself. `shortlist` then finds the closes that could hold the run's largest drawdown
-or drawdown percent: every close within a wide margin of the float maximum, a million times
-the error a double can make here, so no candidate is lost; the ledger decides among them in
-Decimal. The drawdown floats are approximations (peak minus equity, in floats).
+fixed, so it moves with the close alone. `run_floats` gives each close's equity and drawdown as
+the float nearest to the exact Decimal (what float() of it gives): the sums are carried in
+double-double arithmetic (error-free products and sums), which pins them down to about 1e-30,
+and the few values that land that close to a rounding boundary (or on a power of two) are
+taken from the Decimal itself. `shortlist` finds the closes that could hold the run's largest
+drawdown or drawdown percent from plain float equity: every close within a wide margin of the
+float maximum, a million times the error a double can make here, so no candidate is lost; the
+ledger decides among them in Decimal.
 
 The kernels are compiled with numba on their first call (see `core.compiled`).
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from decimal import Context, Decimal
 from typing import Final
 
@@ -26,7 +25,7 @@ import numpy.typing as npt
 
 from peak_trade.core.compiled import compiled
 
-__all__ = ["equity_floats", "shortlist"]
+__all__ = ["run_floats", "shortlist"]
 
 _MARGIN: Final = 1e-9  # relative to the largest amount involved; a double errs by about 1e-16
 _SPLIT: Final = 2.0**27 + 1.0  # Dekker's splitter for doubles
@@ -34,22 +33,38 @@ _DOUBLE_DOUBLE_ERROR: Final = 2.0**-98  # a generous bound on the sums below, re
 _WIDE: Final = Context(prec=80)
 
 
-def equity_floats(
+def run_floats(
     other: Decimal,
-    quantity_step: Decimal,
+    step: Decimal,
+    peak: Decimal,
     ticks: npt.NDArray[np.int64],
-    exact: Callable[[int], Decimal],
-) -> npt.NDArray[np.float64]:
-    """Return float(other + quantity_step x tick) for each tick, rounded exactly as float() does.
+    best: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return float(equity) and float(peak so far - equity) at each close of a marked run.
 
-    `exact(k)` gives the Decimal of row k, for the rare value the floats cannot settle.
+    Equity is other + step x tick; `best[k]` is the tick of the best close up to k and `peak`
+    the peak before the run. Below that peak the drawdown is (peak - other) - step x tick;
+    once the run has a higher close, step x (best - tick). Rounding keeps order, so comparing
+    the exactly rounded equity with the old peak's float decides which applies, except where
+    the two floats are equal: there, as for any value the floats cannot settle, Decimal does.
     """
-    o_hi, o_lo = _double_double(other)
-    c_hi, c_lo = _double_double(quantity_step)
-    result, doubtful = _equity_kernel(o_hi, o_lo, c_hi, c_lo, ticks)
-    for k in np.flatnonzero(doubtful):
-        result[k] = float(exact(int(k)))
-    return result
+
+    def exact(tick: np.int64) -> Decimal:
+        return other + step * int(tick)
+
+    equity, unsettled, drawdown, undecided = _run_kernel(
+        _double_double(other),
+        _double_double(step),
+        _double_double(_WIDE.subtract(peak, other)),
+        float(peak),
+        ticks,
+        best,
+    )
+    for k in np.flatnonzero(unsettled):
+        equity[k] = float(exact(ticks[k]))
+    for k in np.flatnonzero(undecided):
+        drawdown[k] = float(max(peak, exact(best[k])) - exact(ticks[k]))
+    return equity, drawdown
 
 
 def shortlist(
@@ -57,9 +72,9 @@ def shortlist(
     records: tuple[float, float, float],
     ticks: npt.NDArray[np.int64],
     best: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.float64], list[int], list[int], bool]:
-    """Return the drawdowns, the closes that may set a new largest drawdown and drawdown %, and
-    whether the run may set a new peak.
+) -> tuple[list[int], list[int], bool]:
+    """Return the closes that may set a new largest drawdown and drawdown %, and whether the
+    run may set a new peak.
 
     `equity` holds the run's equity at each close (as floats, rising with it), `records` the
     peak, largest drawdown and largest drawdown % before the run, and `best[k]` the tick of the
@@ -68,11 +83,10 @@ def shortlist(
     as marking one by one does: the earliest wins.
     """
     peak, deepest_before, pct_before = records
-    drawdown, deepest, percents, new_peak = _shortlist_kernel(
+    deepest, percents, new_peak = _shortlist_kernel(
         equity, peak, deepest_before, pct_before, _MARGIN
     )
     return (
-        drawdown,
         _first_of_each(deepest, ticks, best),
         _first_of_each(percents, ticks, best),
         new_peak,
@@ -86,34 +100,61 @@ def _double_double(value: Decimal) -> tuple[float, float]:
 
 
 @compiled
-def _equity_kernel(
-    o_hi: float, o_lo: float, c_hi: float, c_lo: float, ticks: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+def _run_kernel(
+    other: tuple[float, float],
+    step: tuple[float, float],
+    above: tuple[float, float],
+    peak: float,
+    ticks: npt.NDArray[np.int64],
+    best: npt.NDArray[np.int64],
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.float64], npt.NDArray[np.bool_]
+]:
+    """Equity and drawdown floats of a run; `above` is the old peak minus `other`."""
     n = ticks.shape[0]
-    result = np.empty(n)
-    doubtful = np.zeros(n, dtype=np.bool_)
-    scaled = _SPLIT * c_hi  # Dekker's split of c_hi and of each t into two 26-bit halves
-    a_hi = scaled - (scaled - c_hi)
-    a_lo = c_hi - a_hi
+    equity, equity_doubtful = np.empty(n), np.zeros(n, dtype=np.bool_)
+    drawdown, drawdown_doubtful = np.empty(n), np.zeros(n, dtype=np.bool_)
+    top, top_doubtful = -math.inf, False
     for k in range(n):
         t = float(ticks[k])
-        scaled = _SPLIT * t
-        t_hi = scaled - (scaled - t)
-        t_lo = t - t_hi
-        product = c_hi * t  # Dekker: product + product_error == c_hi * t exactly
-        product_error = ((a_hi * t_hi - product) + a_hi * t_lo + a_lo * t_hi) + a_lo * t_lo
-        total = o_hi + product  # Knuth's TwoSum: total + sum_error == o_hi + product exactly
-        virtual = total - o_hi
-        sum_error = (o_hi - (total - virtual)) + (product - virtual)
-        tail = sum_error + product_error + o_lo + c_lo * t
-        value = total + tail
-        residual = (total - value) + tail  # what `value` leaves out of the double-double sum
-        bound = _DOUBLE_DOUBLE_ERROR * (abs(o_hi) + abs(product))
-        half_ulp = (np.nextafter(abs(value), math.inf) - abs(value)) / 2.0
-        mantissa, _ = math.frexp(value)
-        result[k] = value
-        doubtful[k] = not (abs(residual) + bound < half_ulp) or abs(mantissa) == 0.5
-    return result, doubtful
+        equity[k], equity_doubtful[k] = _rounded_sum(other[0], other[1], step[0], step[1], t)
+        if equity[k] > top:
+            top, top_doubtful = equity[k], equity_doubtful[k]
+        if top > peak:  # the run's best close is the peak: step x (best - tick)
+            gap = float(best[k] - ticks[k])
+            drawdown[k], drawdown_doubtful[k] = _rounded_sum(0.0, 0.0, step[0], step[1], gap)
+        else:  # the old peak: (peak - other) - step x tick
+            drawdown[k], drawdown_doubtful[k] = _rounded_sum(
+                above[0], above[1], -step[0], -step[1], t
+            )
+        # equal floats (or an unsettled equity) leave the choice of peak to Decimal
+        drawdown_doubtful[k] |= top == peak or top_doubtful or equity_doubtful[k]
+    return equity, equity_doubtful, drawdown, drawdown_doubtful
+
+
+@compiled
+def _rounded_sum(
+    o_hi: float, o_lo: float, c_hi: float, c_lo: float, t: float
+) -> tuple[float, bool]:
+    """Return (o_hi + o_lo) + (c_hi + c_lo) x t rounded to a double, and whether unsettled."""
+    scaled = _SPLIT * c_hi  # Dekker's split of c_hi and of t into two 26-bit halves
+    a_hi = scaled - (scaled - c_hi)
+    a_lo = c_hi - a_hi
+    scaled = _SPLIT * t
+    t_hi = scaled - (scaled - t)
+    t_lo = t - t_hi
+    product = c_hi * t  # Dekker: product + product_error == c_hi * t exactly
+    product_error = ((a_hi * t_hi - product) + a_hi * t_lo + a_lo * t_hi) + a_lo * t_lo
+    total = o_hi + product  # Knuth's TwoSum: total + sum_error == o_hi + product exactly
+    virtual = total - o_hi
+    sum_error = (o_hi - (total - virtual)) + (product - virtual)
+    tail = sum_error + product_error + o_lo + c_lo * t
+    value = total + tail
+    residual = (total - value) + tail  # what `value` leaves out of the double-double sum
+    bound = _DOUBLE_DOUBLE_ERROR * (abs(o_hi) + abs(product))
+    half_ulp = (np.nextafter(abs(value), math.inf) - abs(value)) / 2.0
+    mantissa, _ = math.frexp(value)
+    return value, not (abs(residual) + bound < half_ulp) or abs(mantissa) == 0.5
 
 
 @compiled
@@ -123,7 +164,7 @@ def _shortlist_kernel(
     deepest_before: float,
     pct_before: float,
     relative_margin: float,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:
     n = equity.shape[0]
     drawdown = np.empty(n)
     peaks = np.empty(n)
@@ -151,7 +192,7 @@ def _shortlist_kernel(
     for k in range(n):
         if peaks[k] <= margin or drawdown[k] / peaks[k] * 100.0 >= threshold:
             chosen[k] = True
-    return drawdown, deepest, np.flatnonzero(chosen), highest >= peak - margin
+    return deepest, np.flatnonzero(chosen), highest >= peak - margin
 
 
 def _first_of_each(

@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peak_trade.core.errors import InvariantError
+from peak_trade.portfolio import marks
 from peak_trade.portfolio.ledger import Ledger
-from peak_trade.portfolio.marks import equity_floats
+from peak_trade.portfolio.marks import run_floats
 
 SYMBOL = "BTC/EUR"
 D = Decimal
@@ -73,8 +75,11 @@ def test_mark_run_equals_marking_one_by_one(
     last_day = max((b for kind, _, b in history if kind == "m"), default=0)
     run = [(tick, day + last_day) for tick, day in run]
 
+    equity, drawdown = [], []
     for tick, day in run:
         one_by_one.mark(SYMBOL, D(tick) * STEP, EPOCH + timedelta(days=day))
+        equity.append(float(one_by_one.equity))
+        drawdown.append(float(one_by_one.peak_equity - one_by_one.equity))
     marks = at_once.mark_run(
         SYMBOL,
         np.array([tick for tick, _ in run], dtype=np.int64),
@@ -83,7 +88,9 @@ def test_mark_run_equals_marking_one_by_one(
     )
 
     assert _state(at_once) == _state(one_by_one)
-    assert marks.equity[-1] == pytest.approx(float(one_by_one.equity), rel=1e-12)
+    # the floats a journal holds: each exactly float() of the Decimal, bar by bar
+    assert marks.equity.tolist() == equity
+    assert marks.drawdown.tolist() == drawdown
 
 
 def test_mark_run_reports_equity_and_drawdown_per_close() -> None:
@@ -109,32 +116,78 @@ def test_mark_run_refuses_a_price_of_zero_ticks() -> None:
     assert ledger.bars_marked == 0
 
 
+def _best(ticks: list[int], step: Decimal) -> npt.NDArray[np.int64]:
+    sign = 1 if step > 0 else -1
+    array = np.array(ticks, dtype=np.int64)
+    return np.asarray(np.maximum.accumulate(array * sign) * sign, dtype=np.int64)
+
+
+def _exact_floats(
+    other: Decimal, step: Decimal, peak: Decimal, ticks: list[int]
+) -> tuple[list[float], list[float]]:
+    equity, drawdown = [], []
+    for tick in ticks:
+        value = other + step * tick
+        peak = max(peak, value)
+        equity.append(float(value))
+        drawdown.append(float(peak - value))
+    return equity, drawdown
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.decimals(min_value=-(10**7), max_value=10**7, places=12),
     st.decimals(min_value=D("-1E+3"), max_value=D("1E+3"), places=9).filter(bool),
+    st.decimals(min_value=-(10**7), max_value=10**8, places=12),
     st.lists(st.integers(1, 10**9), min_size=1, max_size=20),
 )
-def test_equity_floats_round_as_float_of_the_exact_decimal(
-    other: Decimal, quantity_step: Decimal, ticks: list[int]
+def test_run_floats_round_as_float_of_the_exact_decimal(
+    other: Decimal, step: Decimal, peak: Decimal, ticks: list[int]
 ) -> None:
-    exact = [other + quantity_step * tick for tick in ticks]
+    equity, drawdown = run_floats(
+        other, step, peak, np.array(ticks, dtype=np.int64), _best(ticks, step)
+    )
 
-    floats = equity_floats(other, quantity_step, np.array(ticks, dtype=np.int64), exact.__getitem__)
-
-    assert floats.tolist() == [float(value) for value in exact]
+    assert (equity.tolist(), drawdown.tolist()) == _exact_floats(other, step, peak, ticks)
 
 
-def test_equity_floats_need_the_decimal_fallback_only_near_a_rounding_boundary() -> None:
-    other, quantity_step = D("9876.543210987654"), D("0.00123")
-    ticks = np.arange(400_000, 401_000, dtype=np.int64)
-    asked: list[int] = []
+def test_run_floats_need_the_decimal_fallback_only_near_a_rounding_boundary() -> None:
+    other, step, peak = D("9876.543210987654"), D("0.00123"), D("10400.1234567")
+    ticks = np.concatenate([np.arange(400_000, 401_000), np.arange(401_000, 400_000, -1)])
+    best = _best(ticks.tolist(), step)
 
-    def exact(k: int) -> Decimal:
-        asked.append(k)
-        return other + quantity_step * int(ticks[k])
+    # the kernel alone: no value of this run is left for Decimal to settle
+    _, unsettled, _, undecided = marks._run_kernel(
+        marks._double_double(other),
+        marks._double_double(step),
+        marks._double_double(peak - other),
+        float(peak),
+        ticks,
+        best,
+    )
+    equity, drawdown = run_floats(other, step, peak, ticks, best)
 
-    floats = equity_floats(other, quantity_step, ticks, exact)
+    assert not unsettled.any()
+    assert not undecided.any()
+    assert (equity.tolist(), drawdown.tolist()) == _exact_floats(other, step, peak, ticks.tolist())
 
-    assert asked == []
-    assert floats.tolist() == [float(other + quantity_step * int(t)) for t in ticks]
+
+def test_run_floats_leave_a_close_level_with_the_old_peak_to_decimal() -> None:
+    other, step = D("5000"), D("0.1")
+    peak = other + step * 50_000  # the third close equals the old peak exactly
+    ticks = np.array([49_000, 49_999, 50_000, 49_500], dtype=np.int64)
+    best = _best(ticks.tolist(), step)
+
+    _, _, _, undecided = marks._run_kernel(
+        marks._double_double(other),
+        marks._double_double(step),
+        marks._double_double(peak - other),
+        float(peak),
+        ticks,
+        best,
+    )
+    equity, drawdown = run_floats(other, step, peak, ticks, best)
+
+    assert undecided.tolist() == [False, False, True, True]
+    assert drawdown.tolist() == [100.0, 0.1, 0.0, 50.0]
+    assert equity.tolist() == [9_900.0, 9_999.9, 10_000.0, 9_950.0]
