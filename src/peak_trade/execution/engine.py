@@ -222,11 +222,16 @@ class TradingEngine:
         """
         targets, error = self.strategy.update_columns(columns)
         failure = None if error is None else _raiser(error)
-        wrong = next((i for i, t in enumerate(targets) if t not in _TARGETS), None)
+        if isinstance(targets, np.ndarray) and targets.dtype.kind == "i":  # a compiled rule's
+            outside = np.flatnonzero((targets < -1) | (targets > 1))
+            wrong = int(outside[0]) if outside.size else None
+        else:
+            wrong = next((i for i, t in enumerate(targets) if t not in _TARGETS), None)
         if wrong is not None:
             value = targets[wrong]
+            value = int(value) if isinstance(value, np.integer) else value
             targets, failure = targets[:wrong], lambda: value
-        return np.array(targets, dtype=np.int64), failure
+        return np.asarray(targets, dtype=np.int64), failure
 
     def _ask_strategy(self, bar: Bar) -> int:
         return self._checked_target(bar, lambda: self.strategy.on_bar(bar))
@@ -266,7 +271,9 @@ class TradingEngine:
 
     def _next_client_id(self, bar: Bar) -> str:
         self._order_sequence += 1
-        return f"{self._id_prefix}-{bar.time:%Y%m%dT%H%M}-{self._order_sequence:06d}"
+        t = bar.time  # as {t:%Y%m%dT%H%M}, without strftime's cost
+        minute = f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}"
+        return f"{self._id_prefix}-{minute}-{self._order_sequence:06d}"
 
 
 def _raiser(error: Exception) -> Callable[[], object]:

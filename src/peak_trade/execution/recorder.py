@@ -260,6 +260,8 @@ class SessionRecorder:
 
     def outcome(self, outcome: BarOutcome, ledger: Ledger, symbol: str) -> None:
         """Record one bar and everything that happened on it."""
+        if self.journal is None:
+            return
         bar = outcome.bar
         self._add(
             "bar",
@@ -319,6 +321,8 @@ class SessionRecorder:
 
     def safety(self, entry: SafetyAuditEntry) -> None:
         """Record one SafetyGuard decision."""
+        if self.journal is None:
+            return
         self._add(
             "safety",
             entry.ts,

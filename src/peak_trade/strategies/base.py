@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import StrategyError
@@ -17,10 +18,12 @@ from peak_trade.core.types import Bar
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FLAT", "LONG", "SHORT", "Strategy"]
+__all__ = ["FLAT", "LONG", "SHORT", "Strategy", "Targets"]
 
 LONG, FLAT, SHORT = 1, 0, -1
 P = TypeVar("P", bound=StrategyParams)
+# Targets of a column of bars: a list from Python rules, int64 from compiled ones.
+Targets = Sequence[int] | npt.NDArray[np.int64]
 
 
 class Strategy(ABC, Generic[P]):
@@ -49,7 +52,7 @@ class Strategy(ABC, Generic[P]):
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
         """Consume one closed bar's prices and return the target position."""
 
-    def update_columns(self, columns: BarColumns) -> tuple[Sequence[int], Exception | None]:
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
         """Consume every row of `columns`; return the target after each row.
 
         If `update` raises on a row, return the targets of the rows before it and the error.

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import MACrossoverParams
 from peak_trade.strategies import kernels
-from peak_trade.strategies.base import FLAT, Strategy, pick_price
+from peak_trade.strategies.base import FLAT, Strategy, Targets, pick_price
 from peak_trade.strategies.indicators import SMA
 
 __all__ = ["MACrossoverStrategy"]
@@ -40,12 +39,10 @@ class MACrossoverStrategy(Strategy[MACrossoverParams]):
         self.target = kernels.ma_cross_step(self._fast.state, self._slow.state, self._cross, price)
         return self.target
 
-    def update_columns(self, columns: BarColumns) -> tuple[Sequence[int], Exception | None]:
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
         """Consume every row in compiled code; the same rule as `update`, row by row."""
         prices = getattr(columns, self.params.price_col)
-        targets = kernels.ma_cross_columns(
-            self._fast.state, self._slow.state, self._cross, prices
-        ).tolist()
-        if targets:
-            self.target = targets[-1]
+        targets = kernels.ma_cross_columns(self._fast.state, self._slow.state, self._cross, prices)
+        if targets.size:
+            self.target = int(targets[-1])
         return targets, None

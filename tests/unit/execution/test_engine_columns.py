@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from peak_trade.core.bar_columns import BarColumns
@@ -13,7 +14,7 @@ from peak_trade.core.types import Bar
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
 from peak_trade.execution.wiring import build_engine
-from peak_trade.strategies.base import Strategy
+from peak_trade.strategies.base import Strategy, Targets
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
 from peak_trade.testing.fakes import ScriptedParams, ScriptedStrategy
 
@@ -128,3 +129,23 @@ def test_run_columns_refuses_a_target_outside_minus_one_to_one_on_its_bar() -> N
     ):
         list(engine.run_columns(BarColumns.from_bars(BARS[:12])))
     assert engine.ledger.bars_marked == 9
+
+
+class ArrayScriptedStrategy(ScriptedStrategy):
+    """Hands its script over as an int64 array, as a compiled rule does."""
+
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
+        targets, error = super().update_columns(columns)
+        return np.asarray(targets, dtype=np.int64), error
+
+
+def test_run_columns_refuses_a_bad_target_from_a_compiled_rule_on_its_bar() -> None:
+    script = (0,) * 5 + (1,) * 3 + (-3,)
+    engine = _engine(ArrayScriptedStrategy(ScriptedParams(targets=script)))
+
+    with pytest.raises(
+        StrategyError, match=r"returned target -3 on the bar of .*expected -1, 0 or 1"
+    ):
+        list(engine.run_columns(BarColumns.from_bars(BARS[:12])))
+    assert engine.ledger.bars_marked == 9
+    assert engine.ledger.position(engine.symbol) > 0  # the long before it was traded
