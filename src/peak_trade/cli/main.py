@@ -19,7 +19,6 @@ from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe, parse_symbol
-from peak_trade.data.replay import load_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.strategies.registry import get_available_strategy_keys
 
@@ -130,6 +129,8 @@ def _bars(args: argparse.Namespace) -> Iterator[Bar]:
     if args.data == "replay":
         if args.data_path is None:
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet candle file)")
+        from peak_trade.data.replay import load_replay  # pandas: only when a file is read
+
         return islice(load_replay(args.data_path, timeframe).bars(), args.bars)
     return iter(SyntheticMarket(seed=args.seed, timeframe=timeframe, bars=args.bars))
 

@@ -30,7 +30,7 @@ from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
-from peak_trade.execution.recorder import BAR_KINDS, bar_rows
+from peak_trade.execution.recorder import BAR_KINDS, bar_blocks
 from peak_trade.execution.report import write_report, write_session_record
 from peak_trade.strategies.registry import list_strategy_specs
 
@@ -235,7 +235,7 @@ def finish_run(
     run_id = runner.run_id
     summary = runner.get_summary() | {"kind": kind}
     target = args.report_dir or Path("reports") / run_id
-    bars = bar_rows(journal.events(run_id, *BAR_KINDS))
+    bars = bar_blocks(journal.events(run_id, *BAR_KINDS))
     report = write_report(target, summary, journal.events(run_id, "fill"), bars)
     if not getattr(args, "no_registry", True):
         record = {

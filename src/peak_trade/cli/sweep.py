@@ -17,7 +17,7 @@ from rich.table import Table
 from peak_trade.cli.arguments import fraction, positive_float, positive_int
 from peak_trade.core.peak_config import load_config
 from peak_trade.core.types import TIMEFRAMES
-from peak_trade.execution.report import staged_directory
+from peak_trade.execution.report import pyplot, staged_directory
 from peak_trade.execution.sweep import build_tasks, parse_grid, rank, run_sweep
 
 __all__ = ["DESCRIPTION", "add_sweep_arguments", "run_sweep_command"]
@@ -139,11 +139,7 @@ def _write(target: Path, ranked: list[dict[str, Any]], names: list[str], metric:
 
 
 def _heatmap(path: Path, rows: list[dict[str, Any]], names: list[str], metric: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     xs = sorted({row[names[0]] for row in rows})
     ys = sorted({row[names[1]] for row in rows})
     cell = {(row[names[0]], row[names[1]]): row[metric] for row in rows}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -32,7 +33,9 @@ from peak_trade.portfolio.ledger import Ledger
 
 __all__ = [
     "BAR_KINDS",
+    "BarBlock",
     "SessionRecorder",
+    "bar_blocks",
     "bar_from_payload",
     "bar_payload",
     "bar_rows",
@@ -103,19 +106,78 @@ def bar_rows(events: Iterable[JournalEvent]) -> Iterator[dict[str, Any]]:
 
 
 def _expand(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    if "columns" in payload:
-        block = _decode(payload["columns"], "<f8").reshape(len(_COLUMNS), -1)
-        columns = [column.tolist() for column in block]
-        times = _decode(payload["t_us"], "<i8").tolist()
-    else:  # a journal written before the columns were packed into one block
-        columns = [_unpack(payload[name]) for name in _COLUMNS]
-        times = _unpack(payload["t_us"], "q")
+    columns, times = _columns(payload)
     constant = {k: payload[k] for k in ("target", "cash", "position")}
     for i, micros in enumerate(times):
         row: dict[str, Any] = {"t": (_EPOCH + micros * _MICROSECOND).isoformat()}
         row.update(zip(_COLUMNS, (column[i] for column in columns), strict=True))
         row.update(constant)
         yield row
+
+
+def _columns(payload: dict[str, Any]) -> tuple[list[list[float]], list[int]]:
+    """Return a `bars` payload's _COLUMNS as lists and its times in microseconds."""
+    if "columns" in payload:
+        block = _decode(payload["columns"], "<f8").reshape(len(_COLUMNS), -1)
+        return [column.tolist() for column in block], _decode(payload["t_us"], "<i8").tolist()
+    # a journal written before the columns were packed into one block
+    return [_unpack(payload[name]) for name in _COLUMNS], _unpack(payload["t_us"], "q")
+
+
+@dataclass(frozen=True, slots=True)
+class BarBlock:
+    """Consecutive traded bars with the same target, cash and position, as columns.
+
+    `times` holds each bar's time as ISO text, exactly as a `bar` payload's `t`; `cash` and
+    `position` are the ledger's decimal text; `equity` and `drawdown` are floats.
+    """
+
+    times: list[str]
+    close: list[float]
+    equity: list[float]
+    drawdown: list[float]
+    target: int
+    cash: str
+    position: str
+
+
+def bar_blocks(events: Iterable[JournalEvent]) -> Iterator[BarBlock]:
+    """Yield the traded bars of `bar` and `bars` events as blocks, one per event.
+
+    The same bars as `bar_rows`, without building a payload per bar: for reports.
+    """
+    for event in events:
+        p = event.payload
+        if event.kind == "bar":
+            yield BarBlock(
+                [p["t"]],
+                [p["c"]],
+                [float(p["equity"])],
+                [float(p["drawdown"])],
+                p["target"],
+                p["cash"],
+                p["position"],
+            )
+        elif event.kind == "bars":
+            columns, micros = _columns(p)
+            yield BarBlock(
+                _iso_times(micros),
+                columns[_COLUMNS.index("c")],
+                columns[_COLUMNS.index("equity")],
+                columns[_COLUMNS.index("drawdown")],
+                p["target"],
+                p["cash"],
+                p["position"],
+            )
+
+
+def _iso_times(micros: list[int]) -> list[str]:
+    """Return datetime.isoformat() of each UTC time given in microseconds since the epoch."""
+    if all(m % _MICROS == 0 for m in micros):  # whole seconds: isoformat leaves out the micros
+        stamps = np.array(micros, dtype=np.int64) // _MICROS
+        text = np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s")
+        return [f"{t}+00:00" for t in text.tolist()]
+    return [(_EPOCH + m * _MICROSECOND).isoformat() for m in micros]
 
 
 class _QuietBars:

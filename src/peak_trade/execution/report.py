@@ -13,19 +13,15 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never open a window
-
-import matplotlib.pyplot as plt
 
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import JournalEvent
+from peak_trade.execution.recorder import BarBlock
 from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
 
-__all__ = ["REPORT_FILES", "staged_directory", "write_report", "write_session_record"]
+__all__ = ["REPORT_FILES", "pyplot", "staged_directory", "write_report", "write_session_record"]
 
 REPORT_FILES = ("summary.json", "trades.csv", "equity.csv", "equity.png")
 
@@ -49,11 +45,11 @@ def write_report(
     target: Path,
     summary: dict[str, Any],
     fills: Iterable[JournalEvent],
-    bars: Iterable[dict[str, Any]],
+    bars: Iterable[BarBlock],
 ) -> Path:
     """Write the four report files for one run into `target` and return it.
 
-    `bars` are the run's `bar` payloads, as `recorder.bar_rows` reads them from the journal.
+    `bars` are the run's traded bars, as `recorder.bar_blocks` reads them from the journal.
 
     The performance statistics are computed on the way and added to `summary["stats"]`.
     """
@@ -68,6 +64,17 @@ def write_report(
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         _plot(staging / "equity.png", times, equity, drawdown, summary)
     return target
+
+
+def pyplot() -> ModuleType:
+    """Return matplotlib.pyplot drawing to files only (loaded on first use: commands that
+    draw nothing never pay for it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # never open a window
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _write_trades(path: Path, fills: Iterable[JournalEvent], stats: PerformanceStats) -> None:
@@ -86,7 +93,7 @@ def _write_trades(path: Path, fills: Iterable[JournalEvent], stats: PerformanceS
 
 
 def _write_equity(
-    path: Path, bars: Iterable[dict[str, Any]], stats: PerformanceStats
+    path: Path, bars: Iterable[BarBlock], stats: PerformanceStats
 ) -> tuple[list[str], list[float], list[float]]:
     times: list[str] = []
     equity: list[float] = []
@@ -94,15 +101,20 @@ def _write_equity(
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("time", "close", "target", "position", "cash", "equity", "drawdown"))
-        for p in bars:
-            # equity and drawdown as floats: a run of quiet bars journals them that way, so
-            # every row looks alike; cash and position stay exact decimal text.
-            value, down = float(p["equity"]), float(p["drawdown"])
-            writer.writerow((p["t"], p["c"], p["target"], p["position"], p["cash"], value, down))
-            times.append(p["t"])
-            stats.add_bar(value, float(p["position"]) != 0)
-            equity.append(value)
-            drawdown.append(-down)
+        for block in bars:
+            # equity and drawdown as floats, as a run of quiet bars journals them, so every
+            # row looks alike; cash and position stay exact decimal text.
+            same = (block.target, block.position, block.cash)
+            writer.writerows(
+                (t, close, *same, value, down)
+                for t, close, value, down in zip(
+                    block.times, block.close, block.equity, block.drawdown, strict=True
+                )
+            )
+            stats.add_bars(block.equity, float(block.position) != 0)
+            times += block.times
+            equity += block.equity
+            drawdown += (-down for down in block.drawdown)
     return times, equity, drawdown
 
 
@@ -113,6 +125,7 @@ def _plot(
     drawdown: list[float],
     summary: dict[str, Any],
 ) -> None:
+    plt = pyplot()
     figure, (top, bottom) = plt.subplots(
         2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )

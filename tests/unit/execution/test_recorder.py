@@ -22,7 +22,7 @@ from peak_trade.execution.live_session import (
     LiveSessionRunner,
     engine_settings,
 )
-from peak_trade.execution.recorder import BAR_KINDS, MAX_BATCH, bar_rows
+from peak_trade.execution.recorder import BAR_KINDS, MAX_BATCH, bar_blocks, bar_rows
 from peak_trade.execution.wiring import build_engine
 from peak_trade.testing.builders import START, bars_from_closes
 from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
@@ -144,7 +144,7 @@ def test_a_backtest_over_columns_journals_the_same_bars_as_a_session(tmp_path: P
         assert Decimal(ours["cash"]) == Decimal(theirs["cash"])
         assert Decimal(ours["position"]) == Decimal(theirs["position"])
         assert float(ours["equity"]) == float(theirs["equity"])
-        assert float(ours["drawdown"]) == pytest.approx(float(theirs["drawdown"]), abs=1e-9)
+        assert float(ours["drawdown"]) == float(theirs["drawdown"])
 
 
 def test_a_bars_payload_is_encoded_exactly_as_to_json_encodes_it(tmp_path: Path) -> None:
@@ -197,3 +197,55 @@ def test_a_quiet_run_longer_than_the_batch_is_split_into_bars_events(tmp_path: P
         rows = list(bar_rows(journal.events(run, *BAR_KINDS)))
     assert sizes == [MAX_BATCH, 30]
     assert [row["c"] for row in rows] == [bar.close for bar in used[WARM:]]
+
+
+def _flatten(events: list[JournalEvent]) -> list[tuple[Any, ...]]:
+    """The report's view of each bar, from blocks."""
+    return [
+        (t, close, block.target, block.position, block.cash, value, down)
+        for block in bar_blocks(events)
+        for t, close, value, down in zip(
+            block.times, block.close, block.equity, block.drawdown, strict=True
+        )
+    ]
+
+
+def test_bar_blocks_hold_the_same_bars_as_bar_rows(tmp_path: Path) -> None:
+    # quiet runs (`bars`), a busy bar and a fill bar (`bar`), then a quiet run again
+    with _run(tmp_path, (0, 0, 0, 0, 0, 1), steps=9, commit_every=1_000) as journal:
+        events = list(journal.events(journal.run_ids()[0], *BAR_KINDS))
+
+    expected = [
+        (
+            r["t"],
+            r["c"],
+            r["target"],
+            r["position"],
+            r["cash"],
+            *map(float, (r["equity"], r["drawdown"])),
+        )
+        for r in bar_rows(events)
+    ]
+
+    assert [event.kind for event in events] == ["bars", "bar", "bar", "bars"]
+    assert _flatten(events) == expected
+    assert len(expected) == 9
+
+
+@pytest.mark.parametrize(
+    ("times", "second"),
+    [
+        ([0, 1_500_000, -60_000_000], "1970-01-01T00:00:01.500000+00:00"),
+        ([-60_000_000, 86_400_000_000, 0], "1970-01-02T00:00:00+00:00"),
+    ],
+)
+def test_bar_blocks_write_times_as_isoformat_does(times: list[int], second: str) -> None:
+    payload: dict[str, Any] = {"target": 0, "cash": "1", "position": "0"}
+    payload["t_us"] = base64.b64encode(array("q", times).tobytes()).decode("ascii")
+    payload["columns"] = base64.b64encode(array("d", [1.0] * 21).tobytes()).decode("ascii")
+    event = JournalEvent(1, "r", "bars", None, "2024-01-01T00:00:00+00:00", payload)
+
+    (block,) = bar_blocks([event])
+
+    assert block.times == [row["t"] for row in bar_rows([event])]
+    assert block.times[1] == second
