@@ -162,6 +162,23 @@ def test_backtest_journal_is_the_same_byte_for_byte_on_a_rerun(
     assert len(rows[0]) < len(traded)  # quiet bars share rows
 
 
+def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    args = ("backtest", "--config", str(CONFIG), "--synthetic", "--bars", "600", "--run-id", "r1")
+    first = _json(_peak(*args, "--json", cwd=tmp_path))
+    journal = tmp_path / "journal" / "backtest.sqlite"
+    report = tmp_path / first["report_dir"]
+    before = journal.read_bytes(), (report / "equity.csv").read_bytes()
+
+    second = _peak(*args, "--seed", "8", cwd=tmp_path)
+
+    assert second.returncode == 2
+    assert "already holds a run 'r1'; choose another --run-id or --journal" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert (journal.read_bytes(), (report / "equity.csv").read_bytes()) == before
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

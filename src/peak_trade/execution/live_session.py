@@ -133,11 +133,37 @@ class LiveSessionRunner:
         journal: Journal | None = None,
         on_step_callback: StepCallback | None = None,
     ) -> LiveSessionRunner:
-        """Build strategy, feed, venue, limits and pipeline for `session_config` (no network)."""
+        """Build strategy, feed, venue, limits and pipeline for `session_config` (no network).
+
+        A journal that already holds a run of the same id is refused: two runs would mix
+        their events under one id (`resume` continues a run).
+        """
         if session_config.mode == "live":
             raise LiveModeNotAllowedError(
                 "from_config refuses mode 'live': Peak Trade never sends real orders"
             )
+        run_id = session_config.run_id
+        if journal is not None and run_id and journal.count(run_id, "run_started"):
+            raise ConfigError(
+                f"the journal {journal.path} already holds a run {run_id!r}; choose another "
+                f"--run-id or --journal (a session run continues with --resume {run_id})"
+            )
+        runner = cls._assemble(session_config, peak_config, clock, journal, on_step_callback)
+        if journal is not None:
+            runner._recorder.started(
+                session_config.to_dict() | {"run_id": runner.run_id}, runner._clock.now()
+            )
+        return runner
+
+    @classmethod
+    def _assemble(
+        cls,
+        session_config: LiveSessionConfig,
+        peak_config: PeakConfig | None,
+        clock: Clock | None,
+        journal: Journal | None,
+        on_step_callback: StepCallback | None = None,
+    ) -> LiveSessionRunner:
         cfg = peak_config or load_config(session_config.config_path)
         strategy = create_strategy_from_config(session_config.strategy_key, cfg)
         _check_warmup(session_config, strategy)
@@ -169,10 +195,6 @@ class LiveSessionRunner:
             on_step_callback=on_step_callback,
         )
         runner._stale_after = cfg.exchange.kraken.stale_after_seconds
-        if journal is not None and journal.count(runner.run_id, "run_started") == 0:
-            runner._recorder.started(
-                session_config.to_dict() | {"run_id": runner.run_id}, runner._clock.now()
-            )
         return runner
 
     @classmethod
@@ -190,7 +212,11 @@ class LiveSessionRunner:
             known = ", ".join(journal.run_ids()) or "none"
             raise ConfigError(f"no run {run_id!r} in the journal {journal.path} (runs: {known})")
         config = LiveSessionConfig(**started.payload["config"])
-        runner = cls.from_config(config, peak_config, clock=clock, journal=journal)
+        if config.mode == "live":
+            raise LiveModeNotAllowedError(
+                "resume refuses mode 'live': Peak Trade never sends real orders"
+            )
+        runner = cls._assemble(config, peak_config, clock, journal)
         runner._restore()
         return runner
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -246,6 +247,15 @@ class SessionRecorder:
             np.empty((len(_COLUMNS), MAX_BATCH), dtype="<f8"),
         )
 
+    @contextmanager
+    def muted(self) -> Iterator[None]:
+        """Write nothing inside: for replaying bars whose events the journal already holds."""
+        journal, self.journal = self.journal, None
+        try:
+            yield
+        finally:
+            self.journal = journal
+
     def _add(self, kind: str, ts: datetime | None, payload: dict[str, Any]) -> None:
         if self.journal is not None:
             if self._quiet is not None:
@@ -396,6 +406,10 @@ class SessionRecorder:
                 "detail": entry.detail,
             },
         )
+
+    def states_written(self, count: int) -> None:
+        """Note that the journal already holds the first `count` trading-state changes."""
+        self._states_written = count
 
     def trading_states(self, events: Sequence[TradingStateChanged]) -> None:
         """Record the trading-state changes not written yet."""

@@ -34,28 +34,47 @@ def replay_journal(
         raise SessionRuntimeError(
             f"run {recorder.run_id} never finished its warmup; start it again instead of resuming"
         )
+    journaled = recorder.events(*BAR_KINDS)
+    fills = [event.payload for event in recorder.events("fill")]
     bars = [bar_from_payload(row) for row in warm.payload["bars"]]
-    engine.warm_up(bars)
     metrics = LiveSessionMetrics()
     replayed: list[dict[str, Any]] = []
     last = bars[-1].time if bars else None
-    for row in bar_rows(recorder.events(*BAR_KINDS)):
-        bar = bar_from_payload(row)
-        outcome = engine.on_bar(bar)
-        metrics.record(outcome)
-        replayed.extend(fill_payload(fill) for fill in outcome.fills)
-        last = bar.time
+    states = [_state(event.payload) for event in recorder.events("trading_state")]
+    with recorder.muted():  # the journal holds the safety decisions the replay makes again
+        engine.warm_up(bars)
+        for row in bar_rows(journaled):
+            bar = bar_from_payload(row)
+            outcome = engine.on_bar(bar)
+            metrics.record(outcome)
+            replayed.extend(fill_payload(fill) for fill in outcome.fills)
+            last = bar.time
     metrics.last_bar_time = last
     metrics.update_money(engine.ledger, engine.symbol)
-    _check_fills(replayed, [event.payload for event in recorder.events("fill")], recorder.run_id)
+    _check_fills(replayed, fills, recorder.run_id)
     risk = engine.pipeline.risk_limits
-    if risk is not None:
+    if risk is not None:  # write only the state changes the journal does not hold yet
+        again = [(e.previous.value, e.state.value, e.reason) for e in risk.events]
+        recorder.states_written(_common_prefix(again, states))
         recorder.trading_states(risk.events)
         recorder.commit()
     skip_through = getattr(feed, "skip_through", None)
     if last is not None and skip_through is not None:
         skip_through(last)
     return metrics
+
+
+def _state(payload: dict[str, Any]) -> tuple[str, str, str]:
+    return payload["from"], payload["to"], payload["reason"]
+
+
+def _common_prefix(a: list[tuple[str, str, str]], b: list[tuple[str, str, str]]) -> int:
+    same = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        same += 1
+    return same
 
 
 def _check_fills(

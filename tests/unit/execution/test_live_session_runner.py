@@ -354,3 +354,49 @@ def test_journal_holds_the_whole_story_of_a_run(tmp_path: Path) -> None:
     assert kinds.count("safety") == 2
     assert kinds.count("target_changed") == 2
     assert kinds[-1] == "run_stopped"
+
+
+def test_from_config_refuses_a_run_id_the_journal_already_holds(tmp_path: Path) -> None:
+    config = LiveSessionConfig(data_source="synthetic", run_id="twice", synthetic_bars=400)
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        first = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+        first.warmup()
+        first.run_n_steps(3)
+        events = len(list(journal.events("twice")))
+
+        with pytest.raises(ConfigError, match=r"already holds a run 'twice'.*--resume twice"):
+            LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+        resumed = LiveSessionRunner.resume("twice", journal, PeakConfig.default())
+
+        assert len(list(journal.events("twice"))) == events + 1  # run_resumed, nothing else
+        assert resumed.metrics.steps == 3
+
+
+def _states(journal: Journal, run_id: str) -> list[tuple[str, str]]:
+    return [(e.payload["to"], e.payload["reason"]) for e in journal.events(run_id, "trading_state")]
+
+
+def test_resume_writes_a_trading_state_change_once_and_a_new_one_when_it_appears(
+    tmp_path: Path,
+) -> None:
+    # Arrange: run "dd" trips REDUCING on its drawdown, run "plain" has no drawdown limit
+    tight = PeakConfig.from_mapping({"live_risk": {"max_drawdown_pct": 0.01}})
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        for run_id, cfg in (("dd", tight), ("plain", PeakConfig.default())):
+            config = LiveSessionConfig(data_source="synthetic", run_id=run_id, synthetic_bars=900)
+            runner = LiveSessionRunner.from_config(config, cfg, journal=journal)
+            runner.warmup()
+            runner.run_n_steps(45)  # one entry and its exit
+        before = _states(journal, "dd"), _states(journal, "plain")
+
+        # Act: resume both twice under the tight limit
+        for _ in range(2):
+            for run_id in ("dd", "plain"):
+                LiveSessionRunner.resume(run_id, journal, tight)
+        after = _states(journal, "dd"), _states(journal, "plain")
+
+    # Assert: the change "dd" journaled is not written again; the one the tight limit makes
+    # in "plain" on replay is new, and written once
+    assert [state for state, _ in before[0]] == ["reducing"]
+    assert before[1] == []
+    assert after == (before[0], before[0])
