@@ -132,7 +132,7 @@ def run_task(task: SweepTask) -> dict[str, Any]:
             opened_at = None
         before = now
 
-    runner.on_marks = lambda marks, held: stats.add_bars(marks.equity.tolist(), held)
+    runner.on_marks = lambda marks, held: stats.add_bars(marks.equity, held)
     runner.on_step_callback = follow
     runner.configure_backtest()
     runner.warmup()

@@ -3,7 +3,8 @@
 Returns are simple per-bar returns of equity; Sharpe and Sortino use a zero risk-free rate and
 are annualised with the number of bars in a 365-day year (crypto trades around the clock).
 Sharpe uses the sample standard deviation; Sortino the root mean square of the negative
-returns. The drawdown duration is the longest run of bars spent below an earlier peak.
+returns. The drawdown duration is the longest run of bars spent below an earlier peak. The
+running sums are folded in a compiled kernel (see `core.compiled`), a column of closes at a time.
 """
 
 from __future__ import annotations
@@ -12,6 +13,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from peak_trade.core.compiled import compiled
+
+Floats = npt.NDArray[np.float64]
 
 __all__ = ["PerformanceStats", "RoundTrips"]
 
@@ -42,31 +50,40 @@ class PerformanceStats:
         self._previous = self.start_equity
         self._peak = self.start_equity
 
-    def add_bars(self, equity: Iterable[float], in_market: bool) -> None:
+    def add_bars(self, equity: Iterable[float] | Floats, in_market: bool) -> None:
         """Add the equity at several closes; all of them held a position, or none did."""
-        for value in equity:
-            self.add_bar(float(value), in_market)
+        values = np.asarray(equity, dtype=np.float64)
+        if values.size == 0:
+            return
+        self.bars += values.size
+        self.bars_in_market += values.size * in_market
+        self.final_equity = float(values[-1])
+        (
+            self._previous,
+            self._count,
+            self._mean,
+            self._m2,
+            self._downside,
+            self._peak,
+            self._below,
+            self.max_drawdown_bars,
+            self.max_drawdown_pct,
+        ) = _accumulate(
+            self._previous,
+            self._count,
+            self._mean,
+            self._m2,
+            self._downside,
+            self._peak,
+            self._below,
+            self.max_drawdown_bars,
+            self.max_drawdown_pct,
+            values,
+        )
 
     def add_bar(self, equity: float, in_market: bool) -> None:
         """Add the equity at one bar's close."""
-        self.bars += 1
-        self.bars_in_market += in_market
-        change = equity / self._previous - 1.0
-        self._previous = equity
-        self.final_equity = equity
-        self._count += 1
-        delta = change - self._mean
-        self._mean += delta / self._count
-        self._m2 += delta * (change - self._mean)
-        self._downside += min(change, 0.0) ** 2
-        if equity >= self._peak:
-            self._peak, self._below = equity, 0
-        else:
-            self._below += 1
-            self.max_drawdown_bars = max(self.max_drawdown_bars, self._below)
-            self.max_drawdown_pct = max(
-                self.max_drawdown_pct, (self._peak - equity) / self._peak * 100
-            )
+        self.add_bars((equity,), in_market)
 
     def add_round_trip(self, pnl: float) -> None:
         """Add the net result of one position from open to flat."""
@@ -105,6 +122,39 @@ class PerformanceStats:
         if self._count < 2 or spread <= 0:
             return None
         return self._mean / spread * math.sqrt(self.bars_per_year)
+
+
+@compiled
+def _accumulate(
+    previous: float,
+    count: int,
+    mean: float,
+    m2: float,
+    downside: float,
+    peak: float,
+    below: int,
+    longest: int,
+    deepest: float,
+    equity: Floats,
+) -> tuple[float, int, float, float, float, float, int, int, float]:
+    """Fold closes into the running return moments (Welford) and the drawdown records."""
+    for k in range(equity.shape[0]):
+        value = equity[k]
+        change = value / previous - 1.0
+        previous = value
+        count += 1
+        delta = change - mean
+        mean += delta / count
+        m2 += delta * (change - mean)
+        loss = min(change, 0.0)
+        downside += loss * loss
+        if value >= peak:
+            peak, below = value, 0
+        else:
+            below += 1
+            longest = max(longest, below)
+            deepest = max(deepest, (peak - value) / peak * 100.0)
+    return previous, count, mean, m2, downside, peak, below, longest, deepest
 
 
 @dataclass

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
 
@@ -91,3 +95,48 @@ def test_a_fill_through_zero_closes_one_trip_and_opens_the_next() -> None:
 def test_start_equity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="start_equity must be > 0, was 0"):
         PerformanceStats(start_equity=0.0, bars_per_year=1.0)
+
+
+def _reference(equity: list[float], start: float) -> dict[str, Any]:
+    """The statistics' running sums, folded one close at a time in plain Python."""
+    previous, mean, m2, downside = start, 0.0, 0.0, 0.0
+    peak, below, longest, deepest = start, 0, 0, 0.0
+    for count, value in enumerate(equity, start=1):
+        change = value / previous - 1.0
+        previous = value
+        delta = change - mean
+        mean += delta / count
+        m2 += delta * (change - mean)
+        downside += min(change, 0.0) ** 2
+        if value >= peak:
+            peak, below = value, 0
+        else:
+            below += 1
+            longest = max(longest, below)
+            deepest = max(deepest, (peak - value) / peak * 100)
+    return {
+        "_mean": mean,
+        "_m2": m2,
+        "_downside": downside,
+        "max_drawdown_bars": longest,
+        "max_drawdown_pct": deepest,
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(1.0, 1e7, allow_nan=False), max_size=60),
+    st.integers(1, 61),
+)
+def test_compiled_sums_equal_the_plain_python_fold_bit_for_bit(
+    equity: list[float], chunk: int
+) -> None:
+    stats = PerformanceStats(start_equity=10_000.0, bars_per_year=525_600)
+
+    for start in range(0, len(equity), chunk):
+        stats.add_bars(np.array(equity[start : start + chunk]), in_market=start == 0)
+
+    expected = _reference(equity, 10_000.0)
+    assert {name: getattr(stats, name) for name in expected} == expected
+    assert stats.bars == len(equity)
+    assert stats.bars_in_market == min(chunk, len(equity))
