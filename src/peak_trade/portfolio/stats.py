@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,21 @@ from peak_trade.core.compiled import compiled
 
 Floats = npt.NDArray[np.float64]
 
-__all__ = ["PerformanceStats", "RoundTrips"]
+__all__ = ["PerformanceStats", "RoundTrips", "RunningSums"]
+
+
+class RunningSums(NamedTuple):
+    """What the statistics keep of the closes so far: return moments and drawdown records."""
+
+    previous: float  # the last equity (the start equity before any close)
+    returns: int  # returns seen
+    mean: float  # their mean (Welford)
+    m2: float  # the sum of squared deviations from it (Welford)
+    downside: float  # the sum of squared negative returns
+    peak: float  # the highest equity so far
+    below: int  # bars since the peak
+    longest: int  # the most bars spent below a peak
+    deepest: float  # the largest drawdown, percent
 
 
 @dataclass
@@ -33,22 +47,24 @@ class PerformanceStats:
     bars: int = 0
     bars_in_market: int = 0
     final_equity: float = math.nan
-    _previous: float = math.nan
-    _count: int = 0
-    _mean: float = 0.0
-    _m2: float = 0.0
-    _downside: float = 0.0
-    _peak: float = -math.inf
-    max_drawdown_pct: float = 0.0
-    _below: int = 0
-    max_drawdown_bars: int = 0
+    sums: RunningSums = field(init=False)
     trips: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.start_equity > 0:
             raise ValueError(f"start_equity must be > 0, was {self.start_equity}")
-        self._previous = self.start_equity
-        self._peak = self.start_equity
+        start = self.start_equity
+        self.sums = RunningSums(start, 0, 0.0, 0.0, 0.0, start, 0, 0, 0.0)
+
+    @property
+    def max_drawdown_pct(self) -> float:
+        """Return the largest drawdown from a peak so far, percent."""
+        return self.sums.deepest
+
+    @property
+    def max_drawdown_bars(self) -> int:
+        """Return the most bars spent below an earlier peak so far."""
+        return self.sums.longest
 
     def add_bars(self, equity: Iterable[float] | Floats, in_market: bool) -> None:
         """Add the equity at several closes; all of them held a position, or none did."""
@@ -58,28 +74,7 @@ class PerformanceStats:
         self.bars += values.size
         self.bars_in_market += values.size * in_market
         self.final_equity = float(values[-1])
-        (
-            self._previous,
-            self._count,
-            self._mean,
-            self._m2,
-            self._downside,
-            self._peak,
-            self._below,
-            self.max_drawdown_bars,
-            self.max_drawdown_pct,
-        ) = _accumulate(
-            self._previous,
-            self._count,
-            self._mean,
-            self._m2,
-            self._downside,
-            self._peak,
-            self._below,
-            self.max_drawdown_bars,
-            self.max_drawdown_pct,
-            values,
-        )
+        self.sums = RunningSums(*_accumulate(*self.sums, values))
 
     def add_bar(self, equity: float, in_market: bool) -> None:
         """Add the equity at one bar's close."""
@@ -104,7 +99,7 @@ class PerformanceStats:
             else None,
             "sharpe": self._annualised(self._std()),
             "sortino": self._annualised(
-                math.sqrt(self._downside / self._count) if self._count else 0.0
+                math.sqrt(self.sums.downside / self.sums.returns) if self.sums.returns else 0.0
             ),
             "max_drawdown_pct": self.max_drawdown_pct,
             "max_drawdown_bars": self.max_drawdown_bars,
@@ -116,12 +111,13 @@ class PerformanceStats:
         }
 
     def _std(self) -> float:
-        return math.sqrt(self._m2 / (self._count - 1)) if self._count > 1 else 0.0
+        count, m2 = self.sums.returns, self.sums.m2
+        return math.sqrt(m2 / (count - 1)) if count > 1 else 0.0
 
     def _annualised(self, spread: float) -> float | None:
-        if self._count < 2 or spread <= 0:
+        if self.sums.returns < 2 or spread <= 0:
             return None
-        return self._mean / spread * math.sqrt(self.bars_per_year)
+        return self.sums.mean / spread * math.sqrt(self.bars_per_year)
 
 
 @compiled

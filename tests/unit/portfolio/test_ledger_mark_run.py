@@ -151,12 +151,14 @@ def test_run_floats_round_as_float_of_the_exact_decimal(
     assert (equity.tolist(), drawdown.tolist()) == _exact_floats(other, step, peak, ticks)
 
 
-def test_run_floats_need_the_decimal_fallback_only_near_a_rounding_boundary() -> None:
-    other, step, peak = D("9876.543210987654"), D("0.00123"), D("10400.1234567")
-    ticks = np.concatenate([np.arange(400_000, 401_000), np.arange(401_000, 400_000, -1)])
-    best = _best(ticks.tolist(), step)
-
-    # the kernel alone: no value of this run is left for Decimal to settle
+def _left_to_decimal(
+    other: Decimal,
+    step: Decimal,
+    peak: Decimal,
+    ticks: npt.NDArray[np.int64],
+    best: npt.NDArray[np.int64],
+) -> tuple[list[bool], list[bool]]:
+    """Return, per close, whether the kernel leaves its equity and its drawdown to Decimal."""
     _, unsettled, _, undecided = marks._run_kernel(
         marks._double_double(other),
         marks._double_double(step),
@@ -165,10 +167,19 @@ def test_run_floats_need_the_decimal_fallback_only_near_a_rounding_boundary() ->
         ticks,
         best,
     )
+    return unsettled.tolist(), undecided.tolist()
+
+
+def test_run_floats_need_the_decimal_fallback_only_near_a_rounding_boundary() -> None:
+    other, step, peak = D("9876.543210987654"), D("0.00123"), D("10400.1234567")
+    ticks = np.concatenate([np.arange(400_000, 401_000), np.arange(401_000, 400_000, -1)])
+    best = _best(ticks.tolist(), step)
+
+    unsettled, undecided = _left_to_decimal(other, step, peak, ticks, best)
     equity, drawdown = run_floats(other, step, peak, ticks, best)
 
-    assert not unsettled.any()
-    assert not undecided.any()
+    assert not any(unsettled)  # no value of this run is left for Decimal to settle
+    assert not any(undecided)
     assert (equity.tolist(), drawdown.tolist()) == _exact_floats(other, step, peak, ticks.tolist())
 
 
@@ -178,16 +189,9 @@ def test_run_floats_leave_a_close_level_with_the_old_peak_to_decimal() -> None:
     ticks = np.array([49_000, 49_999, 50_000, 49_500], dtype=np.int64)
     best = _best(ticks.tolist(), step)
 
-    _, _, _, undecided = marks._run_kernel(
-        marks._double_double(other),
-        marks._double_double(step),
-        marks._double_double(peak - other),
-        float(peak),
-        ticks,
-        best,
-    )
+    _, undecided = _left_to_decimal(other, step, peak, ticks, best)
     equity, drawdown = run_floats(other, step, peak, ticks, best)
 
-    assert undecided.tolist() == [False, False, True, True]
+    assert undecided == [False, False, True, True]
     assert drawdown.tolist() == [100.0, 0.1, 0.0, 50.0]
     assert equity.tolist() == [9_900.0, 9_999.9, 10_000.0, 9_950.0]
