@@ -186,12 +186,18 @@ def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_chan
         (["--synthetic", "--bars", "0"], "expected a whole number > 0, was 0"),
         (["--data-path", "missing.csv"], "replay file not found"),
         (["--synthetic", "--strategy", "nope"], "unknown strategy 'nope'"),
+        (["--synthetic", "--bars", "100"], "holds only 100 bars, but warmup needs 200"),
+        (["--synthetic", "--symbol", "BTCEUR"], "expected BASE/QUOTE, e.g. BTC/EUR"),
     ],
 )
-def test_backtest_input_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+def test_backtest_input_errors_exit_2_and_leave_nothing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     result = _peak("backtest", "--config", str(CONFIG), *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no journal, no report
 
 
 def test_summary_table_and_hints_print_brackets_as_text(tmp_path: Path) -> None:

@@ -137,3 +137,19 @@ def test_reconcile_command_reports_and_refuses_unknown_runs(tmp_path: Path) -> N
     )
     assert missing.returncode == 2
     assert "no run 'other' in the journal" in missing.stderr
+
+
+def test_reconcile_without_a_journal_says_so_and_creates_none(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "peak_trade.cli.main", "reconcile", "run1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    expected = "no journal at journal/peak_trade.sqlite; name the one the run wrote with --journal"
+    assert expected in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -1,13 +1,16 @@
 """The session journal: an append-only SQLite file (WAL) of every event of every run.
 
 Rows are written in one transaction per step, so after a crash (even `kill -9`) the file holds
-whole steps only. Triggers refuse UPDATE and DELETE. Payloads are JSON with sorted keys;
-Decimals are written as text and floats by their shortest repr, so bars read back exactly.
+whole steps only. Triggers refuse UPDATE and DELETE. The file is created by the first commit:
+a command that fails before it writes anything leaves no journal behind. Payloads are JSON
+with sorted keys; Decimals are written as text and floats by their shortest repr, so bars read
+back exactly.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -80,14 +83,38 @@ class Journal:
         self._pending: list[tuple[str, str, str | None, str, str]] = []
         self._now: datetime | None = None
         self._now_text = ""
+        self._db: sqlite3.Connection | None = None
+        if self.path.exists():
+            self._db = self._open()
+        else:
+            self._check_creatable()
+
+    def _check_creatable(self) -> None:
+        """Fail now, not at the first commit, if the file could not be created."""
+        folder = self.path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(
+                f"cannot open the journal {self.path}: {folder} is not a writable folder"
+            )
+
+    def _open(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            db = sqlite3.connect(self.path, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as error:
             raise ConfigError(f"cannot open the journal {self.path}: {error}") from None
+        return db
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """Return the connection, or None while no file exists (nothing to read)."""
+        if self._db is None and self.path.exists():
+            self._db = self._open()
+        return self._db
 
     def append(
         self, run_id: str, kind: str, ts_event: datetime | None, payload: Mapping[str, Any]
@@ -115,17 +142,22 @@ class Journal:
         if not self._pending:
             return
         rows, self._pending = self._pending, []
+        db = self._db = self._db or self._open()
         try:
-            self._db.execute("BEGIN")
-            self._db.executemany(
+            db.execute("BEGIN")
+            db.executemany(
                 "INSERT INTO events (run_id, kind, ts_event, ts_init, payload) "
                 "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
         except sqlite3.Error as error:
-            self._db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise SessionRuntimeError(f"cannot write the journal {self.path}: {error}") from error
+
+    def discard(self) -> None:
+        """Drop the queued events: what failed before its first commit leaves no trace."""
+        self._pending = []
 
     def events(self, run_id: str, *kinds: str) -> Iterator[JournalEvent]:
         """Yield the events of a run in order, optionally only of the given kinds."""
@@ -134,27 +166,48 @@ class Journal:
         if kinds:
             query += f" AND kind IN ({', '.join('?' for _ in kinds)})"
             args.extend(kinds)
-        for seq, run, kind, ts_event, ts_init, payload in self._db.execute(
-            query + " ORDER BY seq", args
-        ):
+        db = self._reader()
+        if db is None:
+            return
+        for seq, run, kind, ts_event, ts_init, payload in db.execute(query + " ORDER BY seq", args):
             yield JournalEvent(seq, run, kind, ts_event, ts_init, json.loads(payload))
+
+    def run_started(self, run_id: str) -> JournalEvent:
+        """Return the `run_started` event of run `run_id`; a ConfigError if there is none."""
+        event = next(self.events(run_id, "run_started"), None)
+        if event is not None:
+            return event
+        if not self.path.exists():
+            raise ConfigError(
+                f"no journal at {self.path}; name the one the run wrote with --journal"
+            )
+        known = ", ".join(self.run_ids()) or "none"
+        raise ConfigError(f"no run {run_id!r} in the journal {self.path} (runs: {known})")
 
     def count(self, run_id: str, kind: str) -> int:
         """Return how many events of `kind` a run has."""
-        row = self._db.execute(
+        db = self._reader()
+        if db is None:
+            return 0
+        row = db.execute(
             "SELECT COUNT(*) FROM events WHERE run_id = ? AND kind = ?", (run_id, kind)
         ).fetchone()
         return int(row[0])
 
     def run_ids(self) -> list[str]:
         """Return the runs in the journal, oldest first."""
-        rows = self._db.execute("SELECT run_id FROM events GROUP BY run_id ORDER BY MIN(seq)")
+        db = self._reader()
+        if db is None:
+            return []
+        rows = db.execute("SELECT run_id FROM events GROUP BY run_id ORDER BY MIN(seq)")
         return [row[0] for row in rows]
 
     def close(self) -> None:
         """Write what is queued and close the file."""
         self.commit()
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def __enter__(self) -> Journal:
         return self

@@ -207,10 +207,7 @@ class LiveSessionRunner:
         clock: Clock | None = None,
     ) -> LiveSessionRunner:
         """Rebuild run `run_id` from its journal: same config, same bars, same fills."""
-        started = next(journal.events(run_id, "run_started"), None)
-        if started is None:
-            known = ", ".join(journal.run_ids()) or "none"
-            raise ConfigError(f"no run {run_id!r} in the journal {journal.path} (runs: {known})")
+        started = journal.run_started(run_id)
         config = LiveSessionConfig(**started.payload["config"])
         if config.mode == "live":
             raise LiveModeNotAllowedError(
@@ -295,11 +292,15 @@ class LiveSessionRunner:
         """Load `warmup_candles` closed bars and show them to the strategy without trading."""
         if self._warm:
             return
-        instrument = getattr(self._feed, "instrument", None)
-        if callable(instrument):
-            self._engine.use_instrument(instrument())
-        bars = self._feed.warmup(self._config.warmup_candles)
-        self._engine.warm_up(bars)
+        try:
+            instrument = getattr(self._feed, "instrument", None)
+            if callable(instrument):
+                self._engine.use_instrument(instrument())
+            bars = self._feed.warmup(self._config.warmup_candles)
+            self._engine.warm_up(bars)
+        except BaseException:
+            self._recorder.discard()  # the run never started: no half-written run
+            raise
         self._recorder.warmup(bars)
         self._metrics.start_time = self._clock.now()
         self._metrics.last_bar_time = bars[-1].time if bars else None

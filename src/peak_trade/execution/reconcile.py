@@ -78,10 +78,7 @@ def vars_of(difference: Difference) -> dict[str, str]:
 
 def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> ReconcileReport:
     """Replay run `run_id` from `journal` as a backtest and compare it bar by bar."""
-    started = next(journal.events(run_id, "run_started"), None)
-    if started is None:
-        known = ", ".join(journal.run_ids()) or "none"
-        raise ConfigError(f"no run {run_id!r} in the journal {journal.path} (runs: {known})")
+    started = journal.run_started(run_id)
     fields = {
         k: v
         for k, v in started.payload["config"].items()

@@ -310,9 +310,15 @@ class SessionRecorder:
             }
 
     def started(self, config: dict[str, Any], ts: datetime) -> None:
-        """Record the run's full config."""
+        """Record the run's full config (written with the warmup: a run that never warms up
+        leaves nothing)."""
         self._add("run_started", ts, {"config": config})
-        self.commit()
+
+    def discard(self) -> None:
+        """Drop what is queued and not written yet."""
+        self._quiet = None
+        if self.journal is not None:
+            self.journal.discard()
 
     def plan(self, plan: dict[str, Any], ts: datetime) -> None:
         """Record what a run method was asked to do (steps, duration or forever)."""

@@ -70,13 +70,35 @@ def test_uncommitted_events_are_not_in_the_file(tmp_path: Path) -> None:
 
 def test_file_uses_write_ahead_logging(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
-    Journal(path).close()
+    with Journal(path) as journal:
+        journal.append("r1", "bar", START, {"c": 1.0})
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_no_file_is_created_until_the_first_commit(tmp_path: Path) -> None:
+    path = tmp_path / "journal" / "j.sqlite"
+    journal = Journal(path)
+    journal.append("r1", "run_started", START, {"config": {}})
+
+    # reading a journal that does not exist yet finds nothing and creates nothing
+    assert journal.run_ids() == []
+    assert journal.count("r1", "run_started") == 0
+    assert list(journal.events("r1")) == []
+    journal.discard()
+    journal.close()
+    assert not (tmp_path / "journal").exists()
+
+    with Journal(path) as journal:
+        journal.append("r1", "run_started", START, {"config": {}})
+        journal.commit()
+        assert journal.run_ids() == ["r1"]
 
 
 def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(ConfigError, match="cannot open the journal"):
+    with pytest.raises(ConfigError, match=r"cannot open the journal .*is not a writable folder"):
         Journal(blocker / "j.sqlite")
+    with pytest.raises(ConfigError, match=r"cannot open the journal .*is not a writable folder"):
+        Journal(blocker / "deeper" / "j.sqlite")

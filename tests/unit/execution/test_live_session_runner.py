@@ -400,3 +400,15 @@ def test_resume_writes_a_trading_state_change_once_and_a_new_one_when_it_appears
     assert [state for state, _ in before[0]] == ["reducing"]
     assert before[1] == []
     assert after == (before[0], before[0])
+
+
+def test_a_run_whose_warmup_fails_leaves_no_journal(tmp_path: Path) -> None:
+    config = LiveSessionConfig(data_source="synthetic", run_id="short", synthetic_bars=100)
+    journal = Journal(tmp_path / "j.sqlite", clock=ManualClock(START))
+    runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+
+    with pytest.raises(ConfigError, match="holds only 100 bars, but warmup needs 200"):
+        runner.warmup()
+    journal.close()
+
+    assert not (tmp_path / "j.sqlite").exists()  # not even its run_started

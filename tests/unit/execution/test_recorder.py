@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 from array import array
 from decimal import Decimal
 from pathlib import Path
@@ -148,10 +149,10 @@ def test_a_backtest_over_columns_journals_the_same_bars_as_a_session(tmp_path: P
 
 
 def test_a_bars_payload_is_encoded_exactly_as_to_json_encodes_it(tmp_path: Path) -> None:
-    with _run(tmp_path, (0, 0, 1), steps=40, commit_every=1_000) as journal:
-        texts = [
-            row[0] for row in journal._db.execute("SELECT payload FROM events WHERE kind = 'bars'")
-        ]
+    _run(tmp_path, (0, 0, 1), steps=40, commit_every=1_000).close()
+    db = sqlite3.connect(tmp_path / "j.sqlite")
+    texts = [row[0] for row in db.execute("SELECT payload FROM events WHERE kind = 'bars'")]
+    db.close()
 
     assert len(texts) == 2
     for text in texts:
