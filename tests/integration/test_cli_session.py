@@ -87,6 +87,7 @@ def test_cli_dry_run_with_unknown_strategy_exits_2(tmp_path: Path) -> None:
     result = _run("--strategy", "nope", "--data", "synthetic", "--dry-run", cwd=tmp_path)
     assert result.returncode == 2
     assert "error: unknown strategy 'nope'" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("run_execution_session.py: error: ")
 
 
 def test_cli_invalid_mode_rejected(tmp_path: Path) -> None:

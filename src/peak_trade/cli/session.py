@@ -273,12 +273,12 @@ def _list_strategies() -> int:
 def main(argv: Sequence[str] | None = None, prog: str = "run_execution_session.py") -> int:
     """Parse `argv`, run the session and return the exit code."""
     args = build_parser(prog).parse_args(argv)
-    return dispatch(args)
+    return dispatch(args, prog)
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    """Run with parsed arguments and map errors to exit codes."""
+def dispatch(args: argparse.Namespace, prog: str = "peak-trade") -> int:
+    """Run with parsed arguments and map errors to exit codes; `prog` prefixes error lines."""
     setup_logging(args.log_level)
     # Secrets may come from a .env file in the working directory; real variables win.
     load_dotenv(Path.cwd() / ".env", override=False)
-    return run_guarded(lambda: run_session(args))
+    return run_guarded(lambda: run_session(args), prefix=f"{prog}: ")
