@@ -6,7 +6,6 @@ import json
 import re
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +15,10 @@ from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.recorder import BAR_KINDS, bar_rows
+from peak_trade.testing.cli import run_peak
 
 REPO = Path(__file__).parents[2]
 CONFIG = REPO / "config" / "config.toml"
-
-
-def _peak(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "peak_trade.cli.main", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -49,7 +38,7 @@ def test_backtest_and_shadow_session_give_identical_fills_and_ledger(
 ) -> None:
     # Arrange / Act: the same replay data through a shadow session and through a backtest
     session = _json(
-        _peak(
+        run_peak(
             "session",
             "--config",
             str(CONFIG),
@@ -68,7 +57,7 @@ def test_backtest_and_shadow_session_give_identical_fills_and_ledger(
         )
     )
     backtest = _json(
-        _peak(
+        run_peak(
             "backtest",
             "--config",
             str(CONFIG),
@@ -95,7 +84,7 @@ def test_backtest_and_shadow_session_give_identical_fills_and_ledger(
 
 def test_backtest_on_synthetic_bars_writes_report_with_stats(tmp_path: Path) -> None:
     summary = _json(
-        _peak(
+        run_peak(
             "backtest",
             "--config",
             str(CONFIG),
@@ -133,7 +122,7 @@ def test_backtest_journal_is_the_same_byte_for_byte_on_a_rerun(
         folder = tmp_path / run
         folder.mkdir()
         _json(
-            _peak(
+            run_peak(
                 "backtest",
                 "--config",
                 str(CONFIG),
@@ -166,12 +155,12 @@ def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_chan
     tmp_path: Path,
 ) -> None:
     args = ("backtest", "--config", str(CONFIG), "--synthetic", "--bars", "600", "--run-id", "r1")
-    first = _json(_peak(*args, "--json", cwd=tmp_path))
+    first = _json(run_peak(*args, "--json", cwd=tmp_path))
     journal = tmp_path / "journal" / "backtest.sqlite"
     report = tmp_path / first["report_dir"]
     before = journal.read_bytes(), (report / "equity.csv").read_bytes()
 
-    second = _peak(*args, "--seed", "8", cwd=tmp_path)
+    second = run_peak(*args, "--seed", "8", cwd=tmp_path)
 
     assert second.returncode == 2
     assert "already holds a run 'r1'; choose another --run-id or --journal" in second.stderr
@@ -193,7 +182,7 @@ def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_chan
 def test_backtest_input_errors_exit_2_and_leave_nothing(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    result = _peak("backtest", "--config", str(CONFIG), *args, cwd=tmp_path)
+    result = run_peak("backtest", "--config", str(CONFIG), *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -208,7 +197,7 @@ def test_summary_table_and_hints_print_brackets_as_text(tmp_path: Path) -> None:
     config.write_text(text)
 
     # Act
-    result = _peak(
+    result = run_peak(
         "backtest", "--config", str(config), "--synthetic", "--bars", "3000", cwd=tmp_path
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,14 @@ from peak_trade.cli.main import main
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.strategies.registry import get_available_strategy_keys
+from peak_trade.testing.cli import run_peak
 
 REPO = Path(__file__).parents[2]
 CONFIG = REPO / "config" / "config.toml"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "peak_trade.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
+    return run_peak(*args, cwd=REPO, timeout=120)
 
 
 def test_survey_prints_a_row_for_every_strategy() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
 from peak_trade.execution.reconcile import reconcile
+from peak_trade.testing.cli import run_peak
 from peak_trade.testing.kraken_emulator import Fault
 from tests.integration.conftest import KEY, SECRET, Exchange
 
@@ -93,60 +92,47 @@ def test_a_kraken_rejection_in_testnet_is_explained(
 
 def test_reconcile_command_reports_and_refuses_unknown_runs(tmp_path: Path) -> None:
     config = Path(__file__).parents[2] / "config" / "config.toml"
-    base = [sys.executable, "-m", "peak_trade.cli.main"]
-    session = subprocess.run(
-        [
-            *base,
-            "session",
-            "--config",
-            str(config),
-            "--data",
-            "synthetic",
-            "--steps",
-            "500",
-            "--no-sleep",
-            "--run-id",
-            "clean",
-            "--no-registry",
-            "--json",
-        ],
+    session = run_peak(
+        "session",
+        "--config",
+        str(config),
+        "--data",
+        "synthetic",
+        "--steps",
+        "500",
+        "--no-sleep",
+        "--run-id",
+        "clean",
+        "--no-registry",
+        "--json",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
     assert session.returncode == 0, session.stderr
-    done = subprocess.run(
-        [*base, "reconcile", "clean"],
+    done = run_peak(
+        "reconcile",
+        "clean",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "clean: 500 bars replayed, no difference" in done.stdout
-    missing = subprocess.run(
-        [*base, "reconcile", "other"],
+    missing = run_peak(
+        "reconcile",
+        "other",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
     assert missing.returncode == 2
     assert "no run 'other' in the journal" in missing.stderr
 
 
 def test_reconcile_without_a_journal_says_so_and_creates_none(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "peak_trade.cli.main", "reconcile", "run1"],
+    result = run_peak(
+        "reconcile",
+        "run1",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
 
     assert result.returncode == 2

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.execution.sweep import build_tasks, parse_grid, run_sweep, run_task
+from peak_trade.testing.cli import run_peak
 
 REPO = Path(__file__).parents[2]
 SESSION = {
@@ -34,33 +33,32 @@ def test_parallel_sweep_equals_the_same_backtests_one_by_one() -> None:
     assert all(row["bars"] == 3_000 - 201 for row in parallel)
 
 
+# A 3x3 grid of ma_crossover over 3,000 synthetic bars.
+SWEEP = (
+    "sweep",
+    "--config",
+    str(REPO / "config" / "config.toml"),
+    "--synthetic",
+    "--bars",
+    "3000",
+    "--seed",
+    "5",
+    *(arg for item in GRID for arg in ("--grid", item)),
+)
+
+
 def test_sweep_command_writes_a_ranked_table_and_a_heatmap(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "peak_trade.cli.main",
-            "sweep",
-            "--config",
-            str(REPO / "config" / "config.toml"),
-            "--synthetic",
-            "--bars",
-            "3000",
-            "--seed",
-            "5",
-            *(arg for item in GRID for arg in ("--grid", item)),
-            "--workers",
-            "2",
-            "--report-dir",
-            str(tmp_path / "sweep"),
-            "--metric",
-            "total_return_pct",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_peak(
+        *SWEEP,
+        "--workers",
+        "2",
+        "--report-dir",
+        str(tmp_path / "sweep"),
+        "--metric",
+        "total_return_pct",
+        "--json",
+        cwd=tmp_path,
         timeout=300,
-        check=False,
     )
     assert done.returncode == 0, done.stderr
     ranked = json.loads(done.stdout)["results"]
@@ -77,28 +75,13 @@ def test_sweep_command_writes_a_ranked_table_and_a_heatmap(tmp_path: Path) -> No
 
 def test_a_sweep_on_a_local_ray_instance_gives_the_same_table(tmp_path: Path) -> None:
     def sweep(*where: str, folder: str) -> list[dict[str, str]]:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "peak_trade.cli.main",
-                "sweep",
-                "--config",
-                str(REPO / "config" / "config.toml"),
-                "--synthetic",
-                "--bars",
-                "3000",
-                "--seed",
-                "5",
-                *(arg for item in GRID for arg in ("--grid", item)),
-                *where,
-                "--report-dir",
-                str(tmp_path / folder),
-            ],
-            capture_output=True,
-            text=True,
+        done = run_peak(
+            *SWEEP,
+            *where,
+            "--report-dir",
+            str(tmp_path / folder),
+            cwd=tmp_path,
             timeout=600,
-            check=False,
         )
         assert done.returncode == 0, done.stderr
         with (tmp_path / folder / "results.csv").open() as handle:
@@ -120,31 +103,24 @@ def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Pat
     point = run_task(task)
     empty = tmp_path / "empty.toml"
     empty.write_text("")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "peak_trade.cli.main",
-            "backtest",
-            "--config",
-            str(empty),
-            "--synthetic",
-            "--bars",
-            "3000",
-            "--seed",
-            "5",
-            "--warmup-candles",
-            "51",
-            "--json",
-            "--journal",
-            str(tmp_path / "j.sqlite"),
-            "--report-dir",
-            str(tmp_path / "report"),
-        ],
-        capture_output=True,
-        text=True,
+    done = run_peak(
+        "backtest",
+        "--config",
+        str(empty),
+        "--synthetic",
+        "--bars",
+        "3000",
+        "--seed",
+        "5",
+        "--warmup-candles",
+        "51",
+        "--json",
+        "--journal",
+        str(tmp_path / "j.sqlite"),
+        "--report-dir",
+        str(tmp_path / "report"),
+        cwd=tmp_path,
         timeout=300,
-        check=False,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)["stats"]
