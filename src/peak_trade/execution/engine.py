@@ -28,6 +28,7 @@ from peak_trade.core.errors import InvariantError, PeakTradeError, StrategyError
 from peak_trade.core.money import price_ticks, round_half_even, to_decimal
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.execution.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
+from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
 from peak_trade.orders.sizing import (
     SizingDecision,
@@ -97,6 +98,9 @@ class TradingEngine:
         self._target = 0
         self._id_prefix = f"{rules.instrument.base}{rules.instrument.quote}"
         self._price_step = rules.instrument.price_step
+        # (target, trading state) of an order the trading state refused: held back until
+        # either changes, as the same order would be refused again
+        self._held: tuple[int, TradingState] | None = None
 
     @property
     def target(self) -> int:
@@ -178,6 +182,8 @@ class TradingEngine:
             result = self.pipeline.execute_with_safety(decision.orders, context)
             sent = result.executed
             fills += self._book(sent)
+            if result.risk_check is not None and result.risk_check.refused_by_state:
+                self._held = (self._target, result.risk_check.state)
         return BarOutcome(
             bar, self._target, previous, decision, result, (*queued, *sent), tuple(fills)
         )
@@ -185,12 +191,16 @@ class TradingEngine:
     def _quiet(
         self, target: int, previous: int, *, queued: bool, position: Decimal | None = None
     ) -> bool:
-        """Return True when a bar leaves nothing to do: no fills, same target, right state."""
+        """Return True when a bar leaves nothing to do: no fills, same target, and the position
+        in its state or its order held back by the trading state."""
+        if queued or target != previous:
+            return False
         if position is None:
             position = self.ledger.position(self.symbol)
-        return (
-            not queued and target == previous and self._wanted(previous) == position_state(position)
-        )
+        if self._wanted(previous) == position_state(position):
+            return True
+        risk = self.pipeline.risk_limits
+        return self._held is not None and risk is not None and self._held == (target, risk.state)
 
     def _mark_quiet(
         self, columns: BarColumns, ticks: npt.NDArray[np.int64], start: int, stop: int

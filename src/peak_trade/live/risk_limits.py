@@ -36,6 +36,8 @@ class TradingState(StrEnum):
     HALTED = "halted"
 
 
+_HALTED_RULE, _REDUCING_RULE = "trading_halted", "trading_reducing"
+_STATE_RULES = frozenset({_HALTED_RULE, _REDUCING_RULE})
 _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
@@ -63,6 +65,12 @@ class RiskCheckResult:
     def reasons(self) -> list[str]:
         """Return each denial as "rule: reason"."""
         return [str(denial) for denial in self.denials]
+
+    @property
+    def refused_by_state(self) -> bool:
+        """Return True when only the trading state (halted, reducing-only) refused the batch:
+        the same batch is refused again until the state changes."""
+        return bool(self.denials) and all(d.rule in _STATE_RULES for d in self.denials)
 
 
 def _valid_price(price: Decimal | None) -> Decimal | None:
@@ -135,7 +143,7 @@ class LiveRiskLimits:
         self, trade: ProposedTrade, held: Decimal, price: Decimal | None
     ) -> Denial | None:
         if self.state is TradingState.HALTED:
-            return Denial("trading_halted", "trading is halted; no order may go out")
+            return Denial(_HALTED_RULE, "trading is halted; no order may go out")
         if price is None:
             return Denial(
                 "price_unknown",
@@ -143,7 +151,7 @@ class LiveRiskLimits:
             )
         if self.state is TradingState.REDUCING and not is_reducing(held, trade.quantity):
             return Denial(
-                "trading_reducing",
+                _REDUCING_RULE,
                 "trading is reducing-only; this order would not shrink a position",
             )
         return None

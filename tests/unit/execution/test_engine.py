@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from peak_trade.core.peak_config import PeakConfig
+from peak_trade.core.types import Bar
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
 from peak_trade.execution.wiring import build_engine
+from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderFill
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
 from peak_trade.testing.fakes import ScriptedParams, ScriptedStrategy
@@ -62,3 +65,43 @@ def test_on_bar_of_a_quiet_bar_reports_the_unchanged_target_and_no_orders() -> N
     assert quiet.result is None
     assert quiet.fills == ()
     assert engine.ledger.position(engine.symbol) > Decimal(0)
+
+
+def _attempts(engine: TradingEngine, bars: list[Bar]) -> list[tuple[int, str]]:
+    """Run bars one by one; return (bar index, status) of every bar that sent orders."""
+    sent = []
+    for i, bar in enumerate(bars):
+        outcome = engine.step(bar)
+        if outcome is not None and outcome.result is not None:
+            sent.append((i, outcome.result.status.value))
+    return sent
+
+
+def test_an_order_the_trading_state_refused_waits_for_the_state_or_target_to_change() -> None:
+    # Arrange: reducing-only from the start, so the entry of bar 5 is refused
+    engine = _engine()
+    risk = engine.pipeline.risk_limits
+    assert risk is not None
+    risk.set_trading_state(TradingState.REDUCING, "operator", BARS[0].time)
+
+    # Act / Assert: one refusal, then quiet bars while target and state stay (not one a bar)
+    assert _attempts(engine, BARS[:25]) == [(5, "blocked_by_risk")]
+    assert engine.ledger.trades == 0
+    # the target goes flat (bar 25) and long again (bar 50): tried again, refused again
+    assert _attempts(engine, BARS[25:55]) == [(25, "blocked_by_risk")]
+    # the operator lifts the limit: tried on the next bar, filled on the one after
+    risk.set_trading_state(TradingState.ACTIVE, "operator", BARS[55].time)
+    assert _attempts(engine, BARS[55:60]) == [(0, "success")]
+    assert engine.ledger.position(engine.symbol) > 0
+
+
+def test_an_order_refused_by_another_rule_is_tried_on_every_bar() -> None:
+    engine = _engine()
+    risk = engine.pipeline.risk_limits
+    assert risk is not None
+    risk.config = replace(risk.config, max_order_notional=Decimal(1))
+
+    attempts = _attempts(engine, BARS[:25])
+
+    assert [i for i, _ in attempts] == list(range(5, 25))  # every bar of the long target
+    assert {status for _, status in attempts} == {"blocked_by_risk"}

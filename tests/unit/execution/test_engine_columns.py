@@ -14,6 +14,7 @@ from peak_trade.core.types import Bar
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
 from peak_trade.execution.wiring import build_engine
+from peak_trade.live.risk_limits import TradingState
 from peak_trade.strategies.base import Strategy, Targets
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
 from peak_trade.testing.fakes import ScriptedParams, ScriptedStrategy
@@ -64,9 +65,17 @@ def _by_columns(engine: TradingEngine, bars: list[Bar], size: int) -> list[Quiet
     return items
 
 
+@pytest.mark.parametrize("reducing", [False, True])
 @pytest.mark.parametrize("size", [1, 4, 7, len(BARS)])
-def test_run_columns_matches_step_by_step_in_fills_ledger_and_order_ids(size: int) -> None:
+def test_run_columns_matches_step_by_step_in_fills_ledger_and_order_ids(
+    size: int, reducing: bool
+) -> None:
     stepped, batched = _engine(allow_short=True), _engine(allow_short=True)
+    if reducing:  # entries refused by the trading state, exits let through
+        for engine in (stepped, batched):
+            risk = engine.pipeline.risk_limits
+            assert risk is not None
+            risk.set_trading_state(TradingState.REDUCING, "operator", BARS[0].time)
     outcomes = [o for o in (stepped.step(bar) for bar in BARS) if o is not None]
 
     items = _by_columns(batched, BARS, size)
