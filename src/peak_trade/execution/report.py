@@ -10,18 +10,32 @@ import csv
 import json
 import shutil
 import tempfile
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.recorder import BarBlock
 from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
 
-__all__ = ["REPORT_FILES", "pyplot", "staged_directory", "write_report", "write_session_record"]
+Floats = npt.NDArray[np.float64]
+_PLOT_POINTS = 2_000  # a 10-inch figure at 100 dpi is 1,000 pixels wide
+
+__all__ = [
+    "REPORT_FILES",
+    "envelope",
+    "pyplot",
+    "staged_directory",
+    "write_report",
+    "write_session_record",
+]
 
 REPORT_FILES = ("summary.json", "trades.csv", "equity.csv", "equity.png")
 
@@ -59,10 +73,10 @@ def write_report(
     )
     with staged_directory(target) as staging:
         _write_trades(staging / "trades.csv", fills, stats)
-        times, equity, drawdown = _write_equity(staging / "equity.csv", bars, stats)
+        span, equity, drawdown = _write_equity(staging / "equity.csv", bars, stats)
         summary["stats"] = stats.result()
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        _plot(staging / "equity.png", times, equity, drawdown, summary)
+        _plot(staging / "equity.png", span, equity, drawdown, summary)
     return target
 
 
@@ -94,10 +108,11 @@ def _write_trades(path: Path, fills: Iterable[JournalEvent], stats: PerformanceS
 
 def _write_equity(
     path: Path, bars: Iterable[BarBlock], stats: PerformanceStats
-) -> tuple[list[str], list[float], list[float]]:
-    times: list[str] = []
-    equity: list[float] = []
-    drawdown: list[float] = []
+) -> tuple[tuple[str, str], array[float], array[float]]:
+    """Write equity.csv; return the first and last bar times, the equity and the drawdowns."""
+    first, last = "", ""
+    equity: array[float] = array("d")
+    drawdown: array[float] = array("d")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("time", "close", "target", "position", "cash", "equity", "drawdown"))
@@ -112,25 +127,46 @@ def _write_equity(
                 )
             )
             stats.add_bars(block.equity, float(block.position) != 0)
-            times += block.times
-            equity += block.equity
-            drawdown += (-down for down in block.drawdown)
-    return times, equity, drawdown
+            first, last = first or block.times[0], block.times[-1]
+            equity.extend(block.equity)
+            drawdown.extend(-down for down in block.drawdown)
+    return (first, last), equity, drawdown
+
+
+def envelope(
+    equity: Floats, drawdown: Floats, points: int = _PLOT_POINTS
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """Return at most `points` x positions with the lowest and highest equity and the deepest
+    drawdown of the bars each stands for: a plot that loses no peak or trough, at any length."""
+    n = len(equity)
+    size = max(1, -(-n // points))  # bars per point, rounded up
+    if size == 1:
+        return np.arange(n, dtype=np.float64), equity, equity, drawdown
+    starts = np.arange(0, n, size)
+    return (
+        starts.astype(np.float64),
+        np.minimum.reduceat(equity, starts),
+        np.maximum.reduceat(equity, starts),
+        np.minimum.reduceat(drawdown, starts),
+    )
 
 
 def _plot(
     path: Path,
-    times: list[str],
-    equity: list[float],
-    drawdown: list[float],
+    span: tuple[str, str],
+    equity: array[float],
+    drawdown: array[float],
     summary: dict[str, Any],
 ) -> None:
     plt = pyplot()
     figure, (top, bottom) = plt.subplots(
         2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    steps = range(len(equity))
-    top.plot(steps, equity, color="tab:blue", linewidth=1.0)
+    steps, low, high, deepest = envelope(np.frombuffer(equity), np.frombuffer(drawdown))
+    if low is high:  # one point a bar
+        top.plot(steps, low, color="tab:blue", linewidth=1.0)
+    else:  # each point spans several bars: draw their range
+        top.fill_between(steps, low, high, color="tab:blue", edgecolor="tab:blue", linewidth=0.8)
     top.set_ylabel(f"equity ({summary['ledger']['currency']})")
     config = summary["config"]
     kind = "backtest" if summary.get("kind") == "backtest" else config["mode"]
@@ -139,11 +175,11 @@ def _plot(
         f"{config['timeframe']} ({kind})"
     )
     top.grid(alpha=0.3)
-    bottom.fill_between(steps, drawdown, 0, color="tab:red", alpha=0.4)
+    bottom.fill_between(steps, deepest, 0, color="tab:red", alpha=0.4)
     bottom.set_ylabel("drawdown")
     bottom.grid(alpha=0.3)
-    if times:
-        bottom.set_xlabel(f"bars from {times[0]} to {times[-1]}")
+    if equity:
+        bottom.set_xlabel(f"bars from {span[0]} to {span[1]}")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
