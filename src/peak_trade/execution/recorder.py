@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from peak_trade.core.types import Bar
 from peak_trade.execution.engine import BarOutcome, QuietRun
-from peak_trade.execution.journal import Journal, JournalEvent, to_json
+from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderFill, OrderStatus
@@ -216,18 +216,20 @@ class _QuietBars:
         """Return the `bars` payload as `to_json` would encode it, without scanning the columns.
 
         `columns` holds the _COLUMNS one after the other as little-endian float64, `t_us` the
-        times as little-endian int64 microseconds, both base64. Base64 text never needs
-        escaping in JSON, so it is joined in as it is; the other fields go through `to_json`.
-        Keys come out sorted, as there.
+        times as little-endian int64 microseconds, both base64. Neither base64 text nor the
+        text of a Decimal (digits, sign, point, exponent) ever needs escaping in JSON, so they
+        are joined in as they are, Decimals as strings as `to_json` writes them; `n` and
+        `target` are whole numbers. Keys come out sorted, as there.
         """
         n = self.size
-        items = [
-            f'"columns":"{_base64(self.values[:, :n].tobytes())}"',
-            f'"t_us":"{_base64(self.times[:n].tobytes())}"',
-        ]
-        fields = {"n": n, "target": self.target, "cash": self.cash, "position": self.position}
-        items += [to_json({key: value})[1:-1] for key, value in fields.items()]
-        return "{" + ",".join(sorted(items)) + "}"
+        return (
+            f'{{"cash":"{self.cash}",'
+            f'"columns":"{_base64(self.values[:, :n].tobytes())}",'
+            f'"n":{int(n)},'
+            f'"position":"{self.position}",'
+            f'"t_us":"{_base64(self.times[:n].tobytes())}",'
+            f'"target":{int(self.target)}}}'
+        )
 
 
 def _base64(data: bytes) -> str:
