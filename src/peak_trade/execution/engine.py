@@ -182,8 +182,9 @@ class TradingEngine:
             result = self.pipeline.execute_with_safety(decision.orders, context)
             sent = result.executed
             fills += self._book(sent)
-            if result.risk_check is not None and result.risk_check.refused_by_state:
-                self._held = (self._target, result.risk_check.state)
+            check, self._held = result.risk_check, None
+            if check is not None and check.refused_by_state:
+                self._held = (self._target, check.state)
         return BarOutcome(
             bar, self._target, previous, decision, result, (*queued, *sent), tuple(fills)
         )
