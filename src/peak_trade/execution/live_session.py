@@ -318,11 +318,14 @@ class LiveSessionRunner:
             self._metrics.polls += 1
             self._record_feed_events()
         self._check_staleness()
+        engine, metrics, recorder = self._engine, self._metrics, self._recorder
+        risk = engine.pipeline.risk_limits
+        if risk is not None:  # changes made between polls (an operator's) come before the bars
+            recorder.trading_states(risk.events)
         if not batch:
-            self._recorder.commit()
+            recorder.commit()
             return None
         results: list[OrderExecutionResult] = []
-        engine, metrics, recorder = self._engine, self._metrics, self._recorder
         ledger, symbol = engine.ledger, engine.symbol
         steps = engine.run_columns(batch) if isinstance(batch, BarColumns) else self._steps(batch)
         for item in steps:
@@ -336,9 +339,8 @@ class LiveSessionRunner:
             if self.on_marks is not None or self.on_step_callback is not None:
                 self._follow(item)
         metrics.update_money(ledger, symbol)
-        risk = self._engine.pipeline.risk_limits
         if risk is not None:
-            self._recorder.trading_states(risk.events)
+            recorder.trading_states(risk.events)
         self._uncommitted += 1
         if self._uncommitted >= self.commit_every:
             self._recorder.commit()

@@ -8,11 +8,14 @@ the code disagree and the run is not resumed.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from datetime import datetime
 from typing import Any
 
 from peak_trade.core.errors import InvariantError, SessionRuntimeError
 from peak_trade.data.ports import CandleFeed
 from peak_trade.execution.engine import TradingEngine
+from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.execution.recorder import (
     BAR_KINDS,
@@ -21,6 +24,7 @@ from peak_trade.execution.recorder import (
     bar_rows,
     fill_payload,
 )
+from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 
 __all__ = ["replay_journal"]
 
@@ -28,34 +32,46 @@ __all__ = ["replay_journal"]
 def replay_journal(
     engine: TradingEngine, recorder: SessionRecorder, feed: CandleFeed
 ) -> LiveSessionMetrics:
-    """Replay a run's journal into `engine`, move `feed` past it, and return the metrics."""
+    """Replay a run's journal into `engine`, move `feed` past it, and return the metrics.
+
+    The trading state goes through the changes the journal holds, in order: the ones order
+    checks make (drawdown, kill switch) are made again at the same bars, the others (an
+    operator's, a stale feed's) are restored where the journal has them. The kill switch reads
+    as it did during the run, not as its file is now. The replay writes nothing the journal
+    holds already.
+    """
     warm = next(iter(recorder.events("warmup")), None)
     if warm is None:
         raise SessionRuntimeError(
             f"run {recorder.run_id} never finished its warmup; start it again instead of resuming"
         )
-    journaled = recorder.events(*BAR_KINDS)
+    events = recorder.events(*BAR_KINDS, "trading_state")
+    states = [_change(event) for event in events if event.kind == "trading_state"]
     fills = [event.payload for event in recorder.events("fill")]
     bars = [bar_from_payload(row) for row in warm.payload["bars"]]
     metrics = LiveSessionMetrics()
     replayed: list[dict[str, Any]] = []
     last = bars[-1].time if bars else None
-    states = [_state(event.payload) for event in recorder.events("trading_state")]
-    with recorder.muted():  # the journal holds the safety decisions the replay makes again
+    risk = engine.pipeline.risk_limits
+    with recorder.muted(), risk.replaying(states) if risk is not None else nullcontext():
         engine.warm_up(bars)
-        for row in bar_rows(journaled):
-            bar = bar_from_payload(row)
-            outcome = engine.on_bar(bar)
-            metrics.record(outcome)
-            replayed.extend(fill_payload(fill) for fill in outcome.fills)
-            last = bar.time
+        for event in events:
+            if event.kind == "trading_state":
+                change = _change(event)
+                if risk is not None and not risk.rederives(change):
+                    risk.restore(change)
+                continue
+            for row in bar_rows((event,)):
+                bar = bar_from_payload(row)
+                outcome = engine.on_bar(bar)
+                metrics.record(outcome)
+                replayed.extend(fill_payload(fill) for fill in outcome.fills)
+                last = bar.time
     metrics.last_bar_time = last
     metrics.update_money(engine.ledger, engine.symbol)
     _check_fills(replayed, fills, recorder.run_id)
-    risk = engine.pipeline.risk_limits
     if risk is not None:  # write only the state changes the journal does not hold yet
-        again = [(e.previous.value, e.state.value, e.reason) for e in risk.events]
-        recorder.states_written(_common_prefix(again, states))
+        recorder.states_written(_common_prefix(risk.events, states))
         recorder.trading_states(risk.events)
         recorder.commit()
     skip_through = getattr(feed, "skip_through", None)
@@ -64,14 +80,16 @@ def replay_journal(
     return metrics
 
 
-def _state(payload: dict[str, Any]) -> tuple[str, str, str]:
-    return payload["from"], payload["to"], payload["reason"]
+def _change(event: JournalEvent) -> TradingStateChanged:
+    p = event.payload
+    moment = datetime.fromisoformat(str(event.ts_event))
+    return TradingStateChanged(moment, TradingState(p["from"]), TradingState(p["to"]), p["reason"])
 
 
-def _common_prefix(a: list[tuple[str, str, str]], b: list[tuple[str, str, str]]) -> int:
+def _common_prefix(a: list[TradingStateChanged], b: list[TradingStateChanged]) -> int:
     same = 0
     for x, y in zip(a, b, strict=False):
-        if x != y:
+        if (x.previous, x.state, x.reason) != (y.previous, y.state, y.reason):
             break
         same += 1
     return same

@@ -8,7 +8,8 @@ change is a `TradingStateChanged` event. A trade whose price is unknown is denie
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -37,6 +38,8 @@ class TradingState(StrEnum):
 
 
 _HALTED_RULE, _REDUCING_RULE = "trading_halted", "trading_reducing"
+# How the state changes that order checks make begin (see LiveRiskLimits.rederives).
+_KILL_SWITCH_REASON, _DRAWDOWN_REASON = "kill switch file ", "drawdown "
 _STATE_RULES = frozenset({_HALTED_RULE, _REDUCING_RULE})
 _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
@@ -87,6 +90,8 @@ class LiveRiskLimits:
         self.state = TradingState.ACTIVE
         self.events: list[TradingStateChanged] = []
         self._kill_switch = kill_switch
+        self._replaying = False
+        self._journaled_halt: TradingStateChanged | None = None
 
     def trip(self, state: TradingState, reason: str, ts: datetime) -> None:
         """Raise the state to `state` if it is stricter than the current one."""
@@ -95,6 +100,31 @@ class LiveRiskLimits:
     def set_trading_state(self, state: TradingState, reason: str, ts: datetime) -> None:
         """Set the state as an operator; this may also lower it."""
         self._change(state, f"operator: {reason}", ts)
+
+    def restore(self, change: TradingStateChanged) -> None:
+        """Make a journaled change again, as it was (replaying a run): any direction."""
+        self._change(change.state, change.reason, change.ts)
+
+    @staticmethod
+    def rederives(change: TradingStateChanged) -> bool:
+        """Return True for a change that order checks make by themselves when a run is replayed
+        (drawdown, kill switch), False for one that must be restored (operator, stale feed)."""
+        return change.reason.startswith((_KILL_SWITCH_REASON, _DRAWDOWN_REASON))
+
+    @contextmanager
+    def replaying(self, journal: Sequence[TradingStateChanged]) -> Iterator[None]:
+        """Within: the kill switch reads as when the run was journaled, not as the file is now.
+
+        It trips at the bar the journal says it tripped, with the same reason; a switch that
+        never tripped in the run stays off, even if the file exists now (it is read again on
+        the first check after the replay).
+        """
+        halts = (c for c in journal if c.reason.startswith(_KILL_SWITCH_REASON))
+        self._replaying, self._journaled_halt = True, next(halts, None)
+        try:
+            yield
+        finally:
+            self._replaying, self._journaled_halt = False, None
 
     def check_orders(
         self, trades: Sequence[ProposedTrade], account: AccountSnapshot, ts: datetime
@@ -157,17 +187,20 @@ class LiveRiskLimits:
         return None
 
     def _update_state(self, account: AccountSnapshot, ts: datetime) -> None:
-        if self._kill_switch is not None and self._kill_switch():
-            self._escalate(
-                TradingState.HALTED, f"kill switch file {self.config.kill_switch_file} exists", ts
-            )
+        if self._replaying:
+            halt = self._journaled_halt
+            if halt is not None and ts >= halt.ts:
+                self._escalate(TradingState.HALTED, halt.reason, ts)
+        elif self._kill_switch is not None and self._kill_switch():
+            reason = f"{_KILL_SWITCH_REASON}{self.config.kill_switch_file} exists"
+            self._escalate(TradingState.HALTED, reason, ts)
         if not self.config.enabled:
             return
         limit = self.config.max_drawdown_pct
         if limit is not None and account.drawdown_pct > limit:
             self._escalate(
                 TradingState.REDUCING,
-                f"drawdown {account.drawdown_pct:.2f}% exceeds max_drawdown_pct {limit}%",
+                f"{_DRAWDOWN_REASON}{account.drawdown_pct:.2f}% exceeds max_drawdown_pct {limit}%",
                 ts,
             )
 

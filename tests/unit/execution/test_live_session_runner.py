@@ -22,6 +22,7 @@ from peak_trade.execution.live_session import (
     engine_settings,
 )
 from peak_trade.execution.wiring import build_engine
+from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderStatus
 from peak_trade.testing.builders import START, bars_from_closes
 from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
@@ -412,3 +413,54 @@ def test_a_run_whose_warmup_fails_leaves_no_journal(tmp_path: Path) -> None:
     journal.close()
 
     assert not (tmp_path / "j.sqlite").exists()  # not even its run_started
+
+
+@pytest.mark.parametrize("switch_at_resume", [True, False])
+def test_a_run_halted_by_its_kill_switch_resumes_halted_whether_the_file_is_there_or_not(
+    tmp_path: Path, switch_at_resume: bool
+) -> None:
+    # Arrange: the kill switch appears after 300 bars; entries after it are refused
+    switch = tmp_path / "STOP"
+    cfg = PeakConfig.from_mapping({"live_risk": {"kill_switch_file": str(switch)}})
+    config = LiveSessionConfig(data_source="synthetic", run_id="ks", synthetic_bars=2_000)
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        runner = LiveSessionRunner.from_config(config, cfg, journal=journal)
+        runner.warmup()
+        runner.run_n_steps(300)
+        switch.touch()
+        runner.run_n_steps(300)
+        before = _states(journal, "ks"), journal.count("ks", "fill")
+        assert journal.count("ks", "order_denied") > 0
+        if not switch_at_resume:
+            switch.unlink()
+
+        # Act
+        resumed = LiveSessionRunner.resume("ks", journal, cfg)
+
+        # Assert: the same fills (or resume would have refused), halted, nothing written twice
+        risk = resumed.engine.pipeline.risk_limits
+        assert risk is not None
+        assert risk.state is TradingState.HALTED
+        assert (_states(journal, "ks"), journal.count("ks", "fill")) == before
+        assert resumed.engine.ledger.trades == before[1]
+
+
+def test_an_operators_state_change_is_restored_where_the_journal_has_it(tmp_path: Path) -> None:
+    config = LiveSessionConfig(data_source="synthetic", run_id="op", synthetic_bars=2_000)
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+        runner.warmup()
+        runner.run_n_steps(200)
+        risk = runner.engine.pipeline.risk_limits
+        assert risk is not None
+        risk.set_trading_state(TradingState.REDUCING, "maintenance", START)
+        runner.run_n_steps(300)
+        before = _states(journal, "op"), journal.count("op", "fill")
+
+        resumed = LiveSessionRunner.resume("op", journal, PeakConfig.default())
+
+        restored = resumed.engine.pipeline.risk_limits
+        assert restored is not None
+        assert restored.state is TradingState.REDUCING
+        assert before[0] == [("reducing", "operator: maintenance")]
+        assert (_states(journal, "op"), journal.count("op", "fill")) == before

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peak_trade.live.risk_limits import LiveRiskLimits, RiskCheckResult, TradingState
+from peak_trade.live.risk_limits import (
+    LiveRiskLimits,
+    RiskCheckResult,
+    TradingState,
+    TradingStateChanged,
+)
 from peak_trade.live.risk_rules import ProposedTrade, RiskLimitsConfig, is_reducing
 from peak_trade.portfolio.ledger import AccountSnapshot
 from peak_trade.testing.builders import START
@@ -152,6 +158,35 @@ def test_kill_switch_halts_everything() -> None:
     result = risk.check_orders([_buy("-0.01")], _account(positions={BTC: "0.01"}), START)
     assert result.state is TradingState.HALTED
     assert result.reasons == ["trading_halted: trading is halted; no order may go out"]
+    assert risk.events[-1].reason == "kill switch file STOP exists"
+
+
+def test_replaying_reads_the_kill_switch_as_the_journal_has_it_not_as_the_file_is() -> None:
+    # Arrange: the file exists now, but the journaled run tripped it only at START + 1 h
+    risk = LiveRiskLimits(RiskLimitsConfig(kill_switch_file="STOP"), kill_switch=lambda: True)
+    later = START + timedelta(hours=1)
+    halt = TradingStateChanged(
+        later, TradingState.ACTIVE, TradingState.HALTED, "kill switch file OLD exists"
+    )
+
+    # Act / Assert
+    with risk.replaying([halt]):
+        assert risk.check_orders([_buy("0.01")], _account(), START).allowed
+        assert not risk.check_orders([_buy("0.01")], _account(), later).allowed
+    assert risk.events == [halt]  # at the same bar, with the journal's own reason
+    assert risk.rederives(halt)
+    assert not risk.rederives(
+        TradingStateChanged(START, TradingState.ACTIVE, TradingState.REDUCING, "operator: x")
+    )
+
+
+def test_a_kill_switch_that_never_tripped_in_the_run_stays_off_while_replaying() -> None:
+    risk = LiveRiskLimits(RiskLimitsConfig(kill_switch_file="STOP"), kill_switch=lambda: True)
+
+    with risk.replaying([]):
+        assert risk.check_orders([_buy("0.01")], _account(), START).allowed
+    # after the replay the file is read again
+    assert not risk.check_orders([_buy("0.01")], _account(), START).allowed
     assert risk.events[-1].reason == "kill switch file STOP exists"
 
 
