@@ -142,8 +142,8 @@ def test_a_history_file_that_does_not_reach_krakens_data_is_refused(
         _feed(kraken, history=str(short)).warmup(750)
 
 
-def _session(kraken: Exchange, tmp_path: Path, **changes: object) -> LiveSessionRunner:
-    cfg = PeakConfig.from_mapping(
+def _cfg(kraken: Exchange) -> PeakConfig:
+    return PeakConfig.from_mapping(
         {
             "exchange": {
                 "kraken": {
@@ -154,9 +154,12 @@ def _session(kraken: Exchange, tmp_path: Path, **changes: object) -> LiveSession
             }
         }
     )
+
+
+def _session(kraken: Exchange, tmp_path: Path, **changes: object) -> LiveSessionRunner:
     config = LiveSessionConfig(data_source="kraken", **changes)  # type: ignore[arg-type]
     journal = Journal(tmp_path / "j.sqlite", clock=kraken.clock)
-    return LiveSessionRunner.from_config(config, cfg, clock=kraken.clock, journal=journal)
+    return LiveSessionRunner.from_config(config, _cfg(kraken), clock=kraken.clock, journal=journal)
 
 
 def test_a_kraken_session_trades_closed_bars_on_time(kraken: Exchange, tmp_path: Path) -> None:
@@ -206,6 +209,28 @@ def test_a_stale_feed_switches_trading_to_reducing(kraken: Exchange, tmp_path: P
     assert risk.state is TradingState.REDUCING
     assert "no new candle for" in risk.events[-1].reason
     assert runner.recorder.events("trading_state")
+
+
+def test_a_run_a_stale_feed_set_reducing_resumes_reducing(kraken: Exchange, tmp_path: Path) -> None:
+    # Arrange: the exchange stops producing; the stale check trips REDUCING, journaled
+    runner = _session(kraken, tmp_path)
+    runner.warmup()
+    kraken.emulator.bars = kraken.emulator.bars[: HISTORY + 3]
+    runner.run_n_steps(3, sleep_between=True)
+    kraken.clock.advance(timedelta(minutes=5))
+    runner.step_once()
+    runner.recorder.commit()
+    journal = runner.recorder.journal
+    assert journal is not None
+
+    # Act: the session is rebuilt from its journal (a replay cannot see the feed's staleness)
+    resumed = LiveSessionRunner.resume(runner.run_id, journal, _cfg(kraken), clock=kraken.clock)
+
+    # Assert: restored where the journal has it, and not written twice
+    risk = resumed.pipeline.risk_limits
+    assert risk is not None
+    assert risk.state is TradingState.REDUCING
+    assert len(resumed.recorder.events("trading_state")) == 1
 
 
 def test_book_fills_are_priced_from_krakens_depth(kraken: Exchange, tmp_path: Path) -> None:
