@@ -4,8 +4,9 @@ A file needs an open-time column (`time`, `timestamp`, `open_time`, `date` or `d
 ISO-8601 text, where text without an offset is read as UTC, or Unix seconds or milliseconds)
 and `open`, `high`, `low`, `close`, `volume`. Every row is checked; duplicate or backward
 times, spacing that does not fit the timeframe and malformed candles are errors that name
-their rows and times. Gaps are allowed (exchanges omit candles without trades) but each one is
-reported in `ReplayData.gaps` and in the log, never skipped silently.
+their rows and times; so is a file whose bars are most often one longer timeframe apart (its
+candles are of that timeframe). Gaps are allowed (exchanges omit candles without trades) but
+each one is reported in `ReplayData.gaps` and in the log, never skipped silently.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pandas as pd
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
-from peak_trade.core.types import Bar, Timeframe
+from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe
 from peak_trade.data.ports import IteratorFeed
 
 __all__ = ["Gap", "ReplayData", "load_replay", "replay_feed", "write_replay"]
@@ -201,6 +202,7 @@ def _check_spacing(source: Path, seconds: np.ndarray, timeframe: Timeframe) -> l
                 f"row {_row(int(i))} at {_iso(seconds[i])}" for i in rows[:_MAX_LISTED]
             )
             raise DataError(f"{source}: {what} in {rows.size} row(s): {listed}")
+    _check_timeframe(source, deltas, timeframe)
     return [
         Gap(
             after=_time(seconds[i]),
@@ -209,6 +211,23 @@ def _check_spacing(source: Path, seconds: np.ndarray, timeframe: Timeframe) -> l
         )
         for i in np.flatnonzero(deltas > step)
     ]
+
+
+def _check_timeframe(source: Path, deltas: np.ndarray, timeframe: Timeframe) -> None:
+    """Refuse a file whose bars are most often one longer timeframe apart: its candles are of
+    that timeframe, and read as shorter ones they would be all gaps and skew every statistic."""
+    if deltas.size == 0:
+        return
+    spacings, counts = np.unique(deltas, return_counts=True)
+    usual = int(spacings[np.argmax(counts)])
+    if usual == timeframe.seconds:
+        return
+    named = {minutes * 60: name for name, minutes in TIMEFRAMES.items()}
+    if usual in named:
+        raise DataError(
+            f"{source}: its bars are {named[usual]} apart (most of them), not "
+            f"{timeframe.name}; replay it with --timeframe {named[usual]}"
+        )
 
 
 def _row(index: int) -> int:

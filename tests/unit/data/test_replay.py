@@ -111,6 +111,25 @@ def test_gaps_are_reported_with_their_times(
     assert "2 missing bar(s) between 2024-01-01 00:01" in caplog.text
 
 
+def test_a_file_of_longer_candles_is_refused_with_the_timeframe_it_holds(tmp_path: Path) -> None:
+    # 5-minute candles, one of them missing: read as 1m they would be four gaps in five
+    path = _csv(tmp_path, [_row(m) for m in (0, 5, 10, 20, 25, 30)])
+
+    with pytest.raises(
+        DataError,
+        match=r"bars are 5m apart \(most of them\), not 1m; replay it "
+        r"with --timeframe 5m",
+    ):
+        load_replay(path, ONE_MINUTE)
+    assert len(load_replay(path, Timeframe("5m"))) == 6
+
+
+def test_sparse_bars_of_the_right_timeframe_are_gaps_not_an_error(tmp_path: Path) -> None:
+    # an illiquid market: most candles one minute apart, some missing, a 7-minute hole
+    data = load_replay(_csv(tmp_path, [_row(m) for m in (0, 1, 2, 4, 5, 12, 13)]), ONE_MINUTE)
+    assert [gap.missing_bars for gap in data.gaps] == [1, 6]
+
+
 def test_missing_columns_are_named(tmp_path: Path) -> None:
     path = _csv(tmp_path, ["2024-01-01T00:00:00Z,100,1"], header="when,close,volume\n")
     with pytest.raises(DataError) as caught:
