@@ -18,6 +18,8 @@ import pytest
 
 from peak_trade.cli.session import build_parser, session_config_from
 from peak_trade.core.peak_config import PeakConfig
+from peak_trade.data.replay import write_replay
+from peak_trade.data.synthetic import SyntheticMarket
 
 REPO = Path(__file__).parents[2]
 SCRIPT = REPO / "scripts" / "run_execution_session.py"
@@ -451,3 +453,23 @@ def test_script_started_by_a_bare_python_runs_in_the_project_venv(tmp_path: Path
     else:
         assert result.returncode == 1
         assert "Run `make venv`" in result.stderr
+
+
+def test_cli_duration_with_no_sleep_takes_the_bars_without_waiting(tmp_path: Path) -> None:
+    bars = write_replay(tmp_path / "bars.csv", list(SyntheticMarket(seed=2, bars=300)))
+
+    result = _run(
+        "--data",
+        "replay",
+        "--data-path",
+        str(bars),
+        "--duration",
+        "0.5",
+        "--no-sleep",
+        "--json",
+        cwd=tmp_path,
+    )
+
+    summary = _summary(result)
+    assert summary["metrics"]["steps"] == 100  # all the bars after the warmup of 200
+    assert summary["stop_reason"] == "the feed has no more bars"

@@ -210,7 +210,7 @@ def _run(
             if steps > 0:
                 runner.run_n_steps(steps, sleep_between=sleep)
         elif args.duration is not None:
-            runner.run_for_duration(args.duration)
+            runner.run_for_duration(args.duration, sleep_between=sleep)
         else:
             runner.run_forever(sleep_between=sleep)
 

@@ -376,15 +376,17 @@ class LiveSessionRunner:
         plan = {"steps": n, "sleep_between": sleep_between}
         return self._loop(plan, lambda: self._metrics.steps >= target, sleep_between)
 
-    def run_for_duration(self, minutes: float) -> list[OrderExecutionResult]:
-        """Trade for `minutes` of clock time (or until the run is stopped)."""
+    def run_for_duration(
+        self, minutes: float, sleep_between: bool = True
+    ) -> list[OrderExecutionResult]:
+        """Trade for `minutes` of clock time (or until the run is stopped or the feed ends);
+        without `sleep_between`, as fast as bars come."""
         if minutes <= 0:
             raise ConfigError(f"duration must be > 0 minutes, was {minutes}")
         self._require_warmup("run_for_duration()")
         end = self._clock.now() + timedelta(minutes=minutes)
-        return self._loop(
-            {"duration_minutes": minutes}, lambda: self._clock.now() >= end, True, deadline=end
-        )
+        plan = {"duration_minutes": minutes, "sleep_between": sleep_between}
+        return self._loop(plan, lambda: self._clock.now() >= end, sleep_between, deadline=end)
 
     def run_forever(self, sleep_between: bool = True) -> list[OrderExecutionResult]:
         """Trade until shutdown(), SIGINT, SIGTERM or the end of a finite feed."""

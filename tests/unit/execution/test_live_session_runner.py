@@ -272,6 +272,18 @@ def test_run_for_duration_stops_at_the_deadline_without_overshooting() -> None:
     assert clock.now() == START + timedelta(minutes=5)
 
 
+def test_run_for_duration_without_sleeping_takes_bars_as_fast_as_they_come() -> None:
+    clock = ManualClock(START)  # stands still unless the run waits
+    runner = _runner(clock=clock, polls=[[bar] for bar in BARS[WARM : WARM + 40]])
+    runner.warmup()
+
+    runner.run_for_duration(5, sleep_between=False)
+
+    assert runner.metrics.steps == 40  # all of them, not the 5 that waiting allows
+    assert clock.now() == START
+    assert runner.stop_reason == "the feed has no more bars"
+
+
 def test_run_forever_ends_when_a_finite_feed_runs_out() -> None:
     runner = _runner(polls=[[bar] for bar in BARS[WARM : WARM + 7]])
     runner.warmup()
