@@ -10,16 +10,19 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from peak_trade.cli.session import build_parser, session_config_from
+from peak_trade.cli.session import build_parser, remaining_duration, session_config_from
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
+from peak_trade.execution.journal import JournalEvent
 
 REPO = Path(__file__).parents[2]
 SCRIPT = REPO / "scripts" / "run_execution_session.py"
@@ -473,3 +476,16 @@ def test_cli_duration_with_no_sleep_takes_the_bars_without_waiting(tmp_path: Pat
     summary = _summary(result)
     assert summary["metrics"]["steps"] == 100  # all the bars after the warmup of 200
     assert summary["stop_reason"] == "the feed has no more bars"
+
+
+def test_a_resumed_duration_run_gets_the_minutes_its_plan_has_left() -> None:
+    start = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    plan = JournalEvent(3, "r", "run_plan", start.isoformat(), start.isoformat(), {})
+
+    def left(payload: dict[str, Any], minutes_later: float) -> float | None:
+        event = replace(plan, payload=payload)
+        return remaining_duration(event, start + timedelta(minutes=minutes_later))
+
+    assert left({"duration_minutes": 60, "sleep_between": True}, 20) == 40.0
+    assert left({"duration_minutes": 60}, 90) == 0.0  # over: nothing more to run
+    assert left({"steps": 500}, 20) is None  # planned by steps, not by time

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from peak_trade.cli.session_output import (
 )
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
-from peak_trade.execution.journal import Journal
+from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
 from peak_trade.execution.recorder import BAR_KINDS, bar_blocks
 from peak_trade.execution.report import write_report, write_session_record
@@ -180,8 +181,12 @@ def run_session(args: argparse.Namespace) -> int:
     if args.resume:
         journal = Journal(args.journal)
         runner = LiveSessionRunner.resume(args.resume, journal, cfg)
-        plan = _first_plan(runner)
+        plans = runner.recorder.events("run_plan")
+        plan = plans[0].payload if plans else {}
         steps = args.steps or _remaining_steps(plan, runner)
+        duration = args.duration
+        if duration is None and plans:
+            duration = remaining_duration(plans[0], datetime.now(UTC))
         sleep = sleep and bool(plan.get("sleep_between", True))
     else:
         session_config = session_config_from(args, cfg)
@@ -191,33 +196,38 @@ def run_session(args: argparse.Namespace) -> int:
         journal = Journal(args.journal)
         runner = LiveSessionRunner.from_config(session_config, cfg, journal=journal)
         runner.warmup()
-        steps = args.steps
+        steps, duration = args.steps, args.duration
     try:
-        _run(runner, args, steps, sleep)
+        _run(runner, steps, duration, sleep)
     finally:
         summary = finish_run(runner, journal, args)
     show_summary(summary, as_json=args.json)
     return EXIT_OK
 
 
-def _run(
-    runner: LiveSessionRunner, args: argparse.Namespace, steps: int | None, sleep: bool
-) -> None:
+def _run(runner: LiveSessionRunner, steps: int | None, duration: float | None, sleep: bool) -> None:
+    """Run `steps` bars, else `duration` minutes, else until stopped; nothing if none is owed."""
     with progress_callback(steps) as callback:
         runner.on_step_callback = callback
         runner.keep_results = False  # the journal and the summary hold them
         if steps is not None:
             if steps > 0:
                 runner.run_n_steps(steps, sleep_between=sleep)
-        elif args.duration is not None:
-            runner.run_for_duration(args.duration, sleep_between=sleep)
+        elif duration is not None:
+            if duration > 0:
+                runner.run_for_duration(duration, sleep_between=sleep)
         else:
             runner.run_forever(sleep_between=sleep)
 
 
-def _first_plan(runner: LiveSessionRunner) -> dict[str, object]:
-    plans = runner.recorder.events("run_plan")
-    return plans[0].payload if plans else {}
+def remaining_duration(plan: JournalEvent, now: datetime) -> float | None:
+    """Return the minutes a run planned by duration still has at `now` (0 once they are over);
+    None when the plan was not a duration."""
+    minutes = plan.payload.get("duration_minutes")
+    if minutes is None or plan.ts_event is None:
+        return None
+    spent = (now - datetime.fromisoformat(plan.ts_event)).total_seconds() / 60
+    return max(0.0, float(minutes) - spent)
 
 
 def _remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int | None:

@@ -570,5 +570,5 @@ def _finished(plan: dict[str, Any]) -> str:
     if "steps" in plan:
         return f"processed the {plan['steps']} requested bars"
     if "duration_minutes" in plan:
-        return f"ran for the requested {plan['duration_minutes']} minutes"
+        return f"ran for the requested {plan['duration_minutes']:.4g} minutes"
     return "stopped"
