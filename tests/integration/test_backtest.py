@@ -189,6 +189,41 @@ def test_backtest_input_errors_exit_2_and_leave_nothing(
     assert list(tmp_path.iterdir()) == []  # no journal, no report
 
 
+def test_a_report_folder_keeps_the_journal_and_files_it_already_holds(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    base = ("backtest", "--config", str(CONFIG), "--synthetic", "--bars", "600", "--json")
+    here = ("--report-dir", ".", "--journal", "journal.sqlite")
+
+    runs = [_json(run_peak(*base, *here, "--run-id", run, cwd=tmp_path)) for run in ("a", "b")]
+
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "equity.csv",
+        "equity.png",
+        "journal.sqlite",
+        "notes.txt",
+        "summary.json",
+        "trades.csv",
+    ]
+    journal = Journal(tmp_path / "journal.sqlite")
+    assert journal.run_ids() == ["a", "b"]  # both runs whole, the second report beside them
+    assert json.loads((tmp_path / "summary.json").read_text())["run_id"] == "b"
+    assert runs[1]["stats"]["trades"] == runs[0]["stats"]["trades"]
+
+
+def test_a_report_folder_that_is_a_file_fails_before_the_run(tmp_path: Path) -> None:
+    (tmp_path / "report").write_text("a file")
+
+    result = run_peak(
+        "backtest", "--config", str(CONFIG), "--synthetic", "--report-dir", "report", cwd=tmp_path
+    )
+
+    assert result.returncode == 2
+    assert "report folder report is a file; expected a folder" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no journal was started
+    assert (tmp_path / "report").read_text() == "a file"
+
+
 def test_summary_table_and_hints_print_brackets_as_text(tmp_path: Path) -> None:
     # Arrange: limits so small that every entry is denied, which earns a hint naming [live_risk]
     text = CONFIG.read_text().replace("max_order_notional = 2000.0", "max_order_notional = 1.0", 1)

@@ -48,6 +48,8 @@ SWEEP = (
 
 
 def test_sweep_command_writes_a_ranked_table_and_a_heatmap(tmp_path: Path) -> None:
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "notes.txt").write_text("mine")  # a file of the user's, kept
     done = run_peak(
         *SWEEP,
         "--workers",
@@ -71,6 +73,7 @@ def test_sweep_command_writes_a_ranked_table_and_a_heatmap(tmp_path: Path) -> No
         (row["fast_window"], row["slow_window"]) for row in ranked
     ]
     assert (tmp_path / "sweep" / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "sweep" / "notes.txt").read_text() == "mine"
 
 
 def test_a_sweep_on_a_local_ray_instance_gives_the_same_table(tmp_path: Path) -> None:

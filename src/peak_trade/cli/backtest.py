@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from peak_trade.cli.arguments import fraction, non_negative_int, positive_float, positive_int
-from peak_trade.cli.session import finish_run, show_summary
+from peak_trade.cli.session import finish_run, report_target, show_summary
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError
@@ -20,6 +20,7 @@ from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.execution.report import check_report_folder
 
 __all__ = ["add_backtest_arguments", "run_backtest"]
 
@@ -114,6 +115,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
     journal = Journal(args.journal, clock=clock)
     runner = LiveSessionRunner.from_config(session, cfg, clock=clock, journal=journal)
+    check_report_folder(report_target(args, runner.run_id))
     runner.configure_backtest()
     runner.warmup()
     if runner.metrics.last_bar_time is not None:

@@ -32,7 +32,11 @@ from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
 from peak_trade.execution.recorder import BAR_KINDS, bar_blocks
-from peak_trade.execution.report import write_report, write_session_record
+from peak_trade.execution.report import (
+    check_report_folder,
+    write_report,
+    write_session_record,
+)
 from peak_trade.strategies.registry import list_strategy_specs
 
 __all__ = ["add_session_arguments", "build_parser", "main", "run_session"]
@@ -181,6 +185,7 @@ def run_session(args: argparse.Namespace) -> int:
     if args.resume:
         journal = Journal(args.journal)
         runner = LiveSessionRunner.resume(args.resume, journal, cfg)
+        check_report_folder(report_target(args, runner.run_id))
         plans = runner.recorder.events("run_plan")
         plan = plans[0].payload if plans else {}
         steps = args.steps or _remaining_steps(plan, runner)
@@ -195,6 +200,7 @@ def run_session(args: argparse.Namespace) -> int:
             return EXIT_OK
         journal = Journal(args.journal)
         runner = LiveSessionRunner.from_config(session_config, cfg, journal=journal)
+        check_report_folder(report_target(args, runner.run_id))
         runner.warmup()
         steps, duration = args.steps, args.duration
     try:
@@ -237,6 +243,12 @@ def _remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int 
     return max(0, int(str(plan["steps"])) - runner.metrics.steps)
 
 
+def report_target(args: argparse.Namespace, run_id: str) -> Path:
+    """Return the folder the run's report goes to."""
+    path: Path = args.report_dir or Path("reports") / run_id
+    return path
+
+
 def finish_run(
     runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace, kind: str = "session"
 ) -> dict[str, Any]:
@@ -244,7 +256,7 @@ def finish_run(
     journal.commit()
     run_id = runner.run_id
     summary = runner.get_summary() | {"kind": kind}
-    target = args.report_dir or Path("reports") / run_id
+    target = report_target(args, run_id)
     bars = bar_blocks(journal.events(run_id, *BAR_KINDS))
     report = write_report(target, summary, journal.events(run_id, "fill"), bars)
     if not getattr(args, "no_registry", True):

@@ -17,7 +17,7 @@ from rich.table import Table
 from peak_trade.cli.arguments import fraction, positive_float, positive_int
 from peak_trade.core.peak_config import load_config
 from peak_trade.core.types import TIMEFRAMES
-from peak_trade.execution.report import pyplot, staged_directory
+from peak_trade.execution.report import check_report_folder, pyplot, staged_files
 from peak_trade.execution.sweep import build_tasks, parse_grid, rank, run_sweep
 
 __all__ = ["DESCRIPTION", "add_sweep_arguments", "run_sweep_command"]
@@ -27,6 +27,7 @@ DESCRIPTION = (
     "parallel (local processes or a Ray cluster), and rank them."
 )
 METRICS = ("sharpe", "sortino", "total_return_pct", "cagr_pct", "profit_factor", "win_rate_pct")
+SWEEP_FILES = ("results.csv", "heatmap.png")
 COLUMNS = (
     "total_return_pct",
     "sharpe",
@@ -96,10 +97,11 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         "run_id": "sweep",
     }
     tasks = build_tasks(args.strategy, grid, cfg, session)
-    results = _run(tasks, args)
-    ranked = rank(results, args.metric)
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     target = args.report_dir or Path("reports") / "sweeps" / f"{args.strategy}_{stamp}"
+    check_report_folder(target)
+    results = _run(tasks, args)
+    ranked = rank(results, args.metric)
     _write(target, ranked, list(grid), args.metric)
     if args.json:
         print(json.dumps({"metric": args.metric, "report_dir": str(target), "results": ranked}))
@@ -128,7 +130,7 @@ def _run(tasks: list[Any], args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _write(target: Path, ranked: list[dict[str, Any]], names: list[str], metric: str) -> None:
-    with staged_directory(target) as staging:
+    with staged_files(target, SWEEP_FILES) as staging:
         with (staging / "results.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(("rank", *names, *COLUMNS))

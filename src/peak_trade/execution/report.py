@@ -1,13 +1,15 @@
 """The session report: summary.json, trades.csv, equity.csv and equity.png in one folder.
 
-Files are written into a temporary folder next to the target and moved into place at the end,
-so a report is either complete or absent, never half-written.
+Files are written into a temporary folder inside the target and moved into place at the end,
+so a report is either complete or absent, never half-written; the folder's other files (a
+journal kept beside the report, the user's own) are never touched.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import tempfile
 from array import array
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from peak_trade.core.errors import ConfigError, InvariantError
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.recorder import BarBlock
@@ -30,9 +33,10 @@ _PLOT_POINTS = 2_000  # a 10-inch figure at 100 dpi is 1,000 pixels wide
 
 __all__ = [
     "REPORT_FILES",
+    "check_report_folder",
     "envelope",
     "pyplot",
-    "staged_directory",
+    "staged_files",
     "write_report",
     "write_session_record",
 ]
@@ -40,19 +44,42 @@ __all__ = [
 REPORT_FILES = ("summary.json", "trades.csv", "equity.csv", "equity.png")
 
 
+def check_report_folder(target: Path) -> None:
+    """Raise ConfigError unless a report can be written into `target` (checked before a run,
+    so that a run is not wasted on a report that cannot be written)."""
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"report folder {target} is a file; expected a folder")
+    folder = target
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write the report into {target}: {folder} is not writable")
+
+
 @contextmanager
-def staged_directory(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `target`; on success it replaces `target` whole."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+def staged_files(target: Path, names: Iterable[str]) -> Iterator[Path]:
+    """Yield a temporary folder inside `target` to write the files `names` into.
+
+    On success each written file replaces its namesake in `target`, and a name not written
+    is removed there (no stale file of an earlier report stays beside the new one); nothing
+    else in `target` is touched. On failure `target` is left as it was.
+    """
+    check_report_folder(target)
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=target))
     try:
         yield staging
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
+        owned = set(names)
+        stray = sorted(p.name for p in staging.iterdir() if p.name not in owned)
+        if stray:
+            raise InvariantError(f"report files not declared: {', '.join(stray)}")
+        for name in owned:
+            if (staging / name).exists():
+                (staging / name).replace(target / name)
+            else:
+                (target / name).unlink(missing_ok=True)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def write_report(
@@ -71,7 +98,7 @@ def write_report(
         start_equity=float(summary["ledger"]["start_balance"]),
         bars_per_year=Timeframe(summary["config"]["timeframe"]).bars_per_year(),
     )
-    with staged_directory(target) as staging:
+    with staged_files(target, REPORT_FILES) as staging:
         _write_trades(staging / "trades.csv", fills, stats)
         span, equity, drawdown = _write_equity(staging / "equity.csv", bars, stats)
         summary["stats"] = stats.result()

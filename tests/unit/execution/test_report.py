@@ -1,10 +1,89 @@
-"""The report's plot data: a long run is drawn from an envelope that keeps every extreme."""
+"""The report's plot data, and how report files reach their folder."""
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from peak_trade.execution.report import envelope
+import numpy as np
+import pytest
+
+from peak_trade.core.errors import ConfigError, InvariantError
+from peak_trade.execution.report import envelope, staged_files
+
+NAMES = ("summary.json", "equity.png")
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def _report(target: Path, files: dict[str, bytes], failure: Exception | None = None) -> None:
+    """Write `files` as a report into `target`, raising `failure` after writing them."""
+    with staged_files(target, NAMES) as staging:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        if failure is not None:
+            raise failure
+
+
+def test_report_files_replace_their_namesakes_and_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / "journal.sqlite").write_bytes(b"the run's journal")
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "summary.json").write_text("old")
+
+    _report(tmp_path, {"summary.json": b"new", "equity.png": b"png"})
+
+    assert _contents(tmp_path) == {
+        "journal.sqlite": b"the run's journal",
+        "notes.txt": b"mine",
+        "summary.json": b"new",
+        "equity.png": b"png",
+    }
+
+
+def test_a_report_file_not_written_this_time_is_removed(tmp_path: Path) -> None:
+    (tmp_path / "equity.png").write_bytes(b"from an earlier report")
+
+    _report(tmp_path, {"summary.json": b"new"})
+
+    assert _contents(tmp_path) == {"summary.json": b"new"}
+
+
+def test_a_failed_report_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text("old")
+    (tmp_path / "notes.txt").write_text("mine")
+
+    with pytest.raises(RuntimeError, match="plot failed"):
+        _report(tmp_path, {"summary.json": b"new"}, RuntimeError("plot failed"))
+
+    assert _contents(tmp_path) == {"summary.json": b"old", "notes.txt": b"mine"}
+
+
+def test_a_file_not_declared_is_refused_before_anything_moves(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text("old")
+
+    with pytest.raises(InvariantError, match=r"not declared: other\.csv"):
+        _report(tmp_path, {"summary.json": b"new", "other.csv": b"?"})
+
+    assert _contents(tmp_path) == {"summary.json": b"old"}
+
+
+def test_a_report_folder_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+    target = tmp_path / "report"
+    target.write_text("a file")
+
+    with pytest.raises(ConfigError, match="is a file; expected a folder"):
+        _report(target, {"summary.json": b"new"})
+
+    assert target.read_text() == "a file"
+
+
+def test_a_new_report_folder_is_created_with_its_parents(tmp_path: Path) -> None:
+    target = tmp_path / "reports" / "run-1"
+
+    _report(target, {"summary.json": b"{}"})
+
+    assert _contents(target) == {"summary.json": b"{}"}
 
 
 def test_a_short_run_is_drawn_bar_by_bar() -> None:
