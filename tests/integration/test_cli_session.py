@@ -344,7 +344,7 @@ def test_resume_of_an_unknown_run_lists_the_known_ones(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_stops_run_forever_on_a_slow_feed_within_a_second(
+def test_signal_stops_run_forever_without_waiting_out_the_poll(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
     journal = tmp_path / "slow.sqlite"
@@ -353,7 +353,7 @@ def test_signal_stops_run_forever_on_a_slow_feed_within_a_second(
             "--data",
             "synthetic",
             "--poll-interval",
-            "30",
+            "3600",
             "--run-id",
             "slow",
             "--journal",
@@ -373,13 +373,11 @@ def test_signal_stops_run_forever_on_a_slow_feed_within_a_second(
     deadline = time.monotonic() + 60
     while _bars_in_journal(journal, "slow") < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.2)  # now inside the 30 s wait for the next poll
-    sent = time.monotonic()
+    time.sleep(0.2)  # now inside the hour's wait for the next poll
     process.send_signal(sig)
-    stdout, stderr = process.communicate(timeout=30)
-    elapsed = time.monotonic() - sent
+    # A run that waited out the poll would still be waiting when this gives up.
+    stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
-    assert elapsed < 1.0 + 0.5  # the stop itself within a second, plus writing the report
     summary = json.loads(stdout)
     assert summary["stop_reason"] == f"received {sig.name}"
     assert summary["metrics"]["steps"] == 1
