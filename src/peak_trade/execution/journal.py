@@ -84,6 +84,11 @@ class Journal:
         self._now: datetime | None = None
         self._now_text = ""
         self._db: sqlite3.Connection | None = None
+        if self.path.is_dir():
+            raise ConfigError(
+                f"cannot open the journal {self.path}: it is a folder; expected a journal "
+                "file such as journal/session.sqlite"
+            )
         if self.path.exists():
             self._db = self._open()
         else:

@@ -102,3 +102,16 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
         Journal(blocker / "j.sqlite")
     with pytest.raises(ConfigError, match=r"cannot open the journal .*is not a writable folder"):
         Journal(blocker / "deeper" / "j.sqlite")
+
+
+def test_a_folder_given_as_the_journal_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="it is a folder; expected a journal file"):
+        Journal(tmp_path)
+
+
+def test_a_file_that_is_not_a_journal_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    data = tmp_path / "bars.csv"
+    data.write_text("time,open\n")
+    with pytest.raises(ConfigError, match=r"bars\.csv: file is not a database"):
+        Journal(data)
+    assert data.read_text() == "time,open\n"
