@@ -163,19 +163,24 @@ def _write_equity(
 def envelope(
     equity: Floats, drawdown: Floats, points: int = _PLOT_POINTS
 ) -> tuple[Floats, Floats, Floats, Floats]:
-    """Return at most `points` x positions with the lowest and highest equity and the deepest
-    drawdown of the bars each stands for: a plot that loses no peak or trough, at any length."""
+    """Return at most `points` + 1 x positions with the lowest and highest equity and the
+    deepest drawdown of the bars each stands for: a plot that loses no peak or trough, at any
+    length. Each point holds from its x to the next one's (draw it with step="post"); a last
+    point at the last bar repeats the last stretch's values, so the plot reaches the end."""
     n = len(equity)
     size = max(1, -(-n // points))  # bars per point, rounded up
     if size == 1:
         return np.arange(n, dtype=np.float64), equity, equity, drawdown
     starts = np.arange(0, n, size)
-    return (
-        starts.astype(np.float64),
+    parts = (
         np.minimum.reduceat(equity, starts),
         np.maximum.reduceat(equity, starts),
         np.minimum.reduceat(drawdown, starts),
     )
+    if starts[-1] == n - 1:
+        return (starts.astype(np.float64), *parts)
+    low, high, deepest = (np.append(part, part[-1]) for part in parts)
+    return np.append(starts, n - 1).astype(np.float64), low, high, deepest
 
 
 def _plot(
@@ -193,7 +198,9 @@ def _plot(
     if low is high:  # one point a bar
         top.plot(steps, low, color="tab:blue", linewidth=1.0)
     else:  # each point spans several bars: draw their range
-        top.fill_between(steps, low, high, color="tab:blue", edgecolor="tab:blue", linewidth=0.8)
+        top.fill_between(
+            steps, low, high, step="post", color="tab:blue", edgecolor="tab:blue", linewidth=0.8
+        )
     top.set_ylabel(f"equity ({summary['ledger']['currency']})")
     config = summary["config"]
     kind = "backtest" if summary.get("kind") == "backtest" else config["mode"]
@@ -202,7 +209,9 @@ def _plot(
         f"{config['timeframe']} ({kind})"
     )
     top.grid(alpha=0.3)
-    bottom.fill_between(steps, deepest, 0, color="tab:red", alpha=0.4)
+    bottom.fill_between(
+        steps, deepest, 0, step=None if low is high else "post", color="tab:red", alpha=0.4
+    )
     bottom.set_ylabel("drawdown")
     bottom.grid(alpha=0.3)
     if equity:

@@ -105,13 +105,22 @@ def test_a_long_run_keeps_the_extremes_of_each_stretch_of_bars() -> None:
 
     steps, low, high, deepest = envelope(equity, drawdown, points=1_000)
 
-    # 11 bars a point (10,001 / 1,000 rounded up), the last point holds what is left
-    assert len(steps) == 910
+    # 11 bars a point (10,001 / 1,000 rounded up): 910 stretches, the last one 2 bars long,
+    # and a closing point at the last bar that repeats it
+    assert len(steps) == 911
     assert steps[:3].tolist() == [0.0, 11.0, 22.0]
+    assert steps[-2:].tolist() == [9_999.0, 10_000.0]
     assert (low[0], high[0], deepest[0]) == (
         equity[:11].min(),
         equity[:11].max(),
         drawdown[:11].min(),
     )
     assert (low.min(), high.max(), deepest.min()) == (equity.min(), equity.max(), drawdown.min())
-    assert high[-1] == equity[steps[-1].astype(int) :].max()
+    assert high[-2] == high[-1] == equity[9_999:].max()
+
+
+def test_an_envelope_whose_last_stretch_is_one_bar_needs_no_closing_point() -> None:
+    equity = np.arange(1.0, 8.0)  # 7 bars, 3 a point: stretches at 0, 3 and 6
+    steps, low, high, _ = envelope(equity, -equity, points=3)
+    assert steps.tolist() == [0.0, 3.0, 6.0]
+    assert (low.tolist(), high.tolist()) == ([1.0, 4.0, 7.0], [3.0, 6.0, 7.0])
