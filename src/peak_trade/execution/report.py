@@ -35,6 +35,7 @@ __all__ = [
     "REPORT_FILES",
     "check_report_folder",
     "envelope",
+    "equity_rows",
     "pyplot",
     "staged_files",
     "write_report",
@@ -136,28 +137,40 @@ def _write_trades(path: Path, fills: Iterable[JournalEvent], stats: PerformanceS
 def _write_equity(
     path: Path, bars: Iterable[BarBlock], stats: PerformanceStats
 ) -> tuple[tuple[str, str], array[float], array[float]]:
-    """Write equity.csv; return the first and last bar times, the equity and the drawdowns."""
+    """Write equity.csv; return the first and last bar times, the equity and the drawdowns
+    (as the journal has them: the amount below the peak, >= 0)."""
     first, last = "", ""
     equity: array[float] = array("d")
     drawdown: array[float] = array("d")
     with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("time", "close", "target", "position", "cash", "equity", "drawdown"))
+        handle.write(_EQUITY_HEADER)
         for block in bars:
-            # equity and drawdown as floats, as a run of quiet bars journals them, so every
-            # row looks alike; cash and position stay exact decimal text.
-            same = (block.target, block.position, block.cash)
-            writer.writerows(
-                (t, close, *same, value, down)
-                for t, close, value, down in zip(
-                    block.times, block.close, block.equity, block.drawdown, strict=True
-                )
-            )
+            handle.write(equity_rows(block))
             stats.add_bars(block.equity, float(block.position) != 0)
             first, last = first or block.times[0], block.times[-1]
             equity.extend(block.equity)
-            drawdown.extend(-down for down in block.drawdown)
+            drawdown.extend(block.drawdown)
     return (first, last), equity, drawdown
+
+
+_EQUITY_HEADER = "time,close,target,position,cash,equity,drawdown\r\n"
+
+
+def equity_rows(block: BarBlock) -> str:
+    """Return a block's rows of equity.csv, as csv.writer writes them.
+
+    Equity and drawdown are floats, as a run of quiet bars journals them, so every row looks
+    alike; cash and position stay exact decimal text. No field can hold a comma, quote or line
+    break (ISO times, numbers, decimal text), so none is quoted; floats are their repr, as
+    csv.writer writes them, and rows end in CR LF, its default.
+    """
+    same = f",{block.target},{block.position},{block.cash},"
+    return "".join(
+        f"{t},{close!r}{same}{value!r},{down!r}\r\n"
+        for t, close, value, down in zip(
+            block.times, block.close, block.equity, block.drawdown, strict=True
+        )
+    )
 
 
 def envelope(
@@ -194,7 +207,8 @@ def _plot(
     figure, (top, bottom) = plt.subplots(
         2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
-    steps, low, high, deepest = envelope(np.frombuffer(equity), np.frombuffer(drawdown))
+    below = np.negative(np.frombuffer(drawdown))  # drawn downward from 0
+    steps, low, high, deepest = envelope(np.frombuffer(equity), below)
     if low is high:  # one point a bar
         top.plot(steps, low, color="tab:blue", linewidth=1.0)
     else:  # each point spans several bars: draw their range

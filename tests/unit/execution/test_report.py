@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from peak_trade.core.errors import ConfigError, InvariantError
-from peak_trade.execution.report import envelope, staged_files
+from peak_trade.execution.recorder import BarBlock
+from peak_trade.execution.report import envelope, equity_rows, staged_files
 
 NAMES = ("summary.json", "equity.png")
 
@@ -124,3 +130,45 @@ def test_an_envelope_whose_last_stretch_is_one_bar_needs_no_closing_point() -> N
     steps, low, high, _ = envelope(equity, -equity, points=3)
     assert steps.tolist() == [0.0, 3.0, 6.0]
     assert (low.tolist(), high.tolist()) == ([1.0, 4.0, 7.0], [3.0, 6.0, 7.0])
+
+
+_floats = st.floats(allow_nan=False, allow_infinity=False)
+_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=8).map(str)
+
+
+@given(
+    rows=st.lists(st.tuples(_floats, _floats, _floats), min_size=1, max_size=20),
+    target=st.sampled_from([-1, 0, 1]),
+    cash=_decimals,
+    position=_decimals,
+)
+def test_equity_rows_are_what_csv_writer_writes(
+    rows: list[tuple[float, float, float]], target: int, cash: str, position: str
+) -> None:
+    times = [f"2024-01-01T00:{i:02d}:00+00:00" for i in range(len(rows))]
+    close, equity, drawdown = (list(column) for column in zip(*rows, strict=True))
+    block = BarBlock(times, close, equity, drawdown, target, cash, position)
+
+    expected = io.StringIO(newline="")
+    csv.writer(expected).writerows(
+        (t, c, target, position, cash, e, d)
+        for t, c, e, d in zip(times, close, equity, drawdown, strict=True)
+    )
+
+    assert equity_rows(block) == expected.getvalue()
+
+
+def test_equity_rows_keep_decimal_text_and_float_repr() -> None:
+    block = BarBlock(
+        ["2024-01-01T00:00:00+00:00"],
+        [42000.5],
+        [10000.1],
+        [0.0],
+        1,
+        "123.45",
+        str(Decimal("0.00100000")),
+    )
+    assert (
+        equity_rows(block)
+        == "2024-01-01T00:00:00+00:00,42000.5,1,0.00100000,123.45,10000.1,0.0\r\n"
+    )
