@@ -116,13 +116,17 @@ def _expand(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def _columns(payload: dict[str, Any]) -> tuple[list[list[float]], list[int]]:
-    """Return a `bars` payload's _COLUMNS as lists and its times in microseconds."""
+def _columns(
+    payload: dict[str, Any], names: Sequence[str] = _COLUMNS
+) -> tuple[list[list[float]], list[int]]:
+    """Return the `names` columns of a `bars` payload as lists, and its times in microseconds."""
+    rows = [_COLUMNS.index(name) for name in names]
     if "columns" in payload:
         block = _decode(payload["columns"], "<f8").reshape(len(_COLUMNS), -1)
-        return [column.tolist() for column in block], _decode(payload["t_us"], "<i8").tolist()
+        times = _decode(payload["t_us"], "<i8").tolist()
+        return [block[row].tolist() for row in rows], times
     # a journal written before the columns were packed into one block
-    return [_unpack(payload[name]) for name in _COLUMNS], _unpack(payload["t_us"], "q")
+    return [_unpack(payload[_COLUMNS[row]]) for row in rows], _unpack(payload["t_us"], "q")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +164,12 @@ def bar_blocks(events: Iterable[JournalEvent]) -> Iterator[BarBlock]:
                 p["position"],
             )
         elif event.kind == "bars":
-            columns, micros = _columns(p)
+            (close, equity, drawdown), micros = _columns(p, ("c", "equity", "drawdown"))
             yield BarBlock(
                 _iso_times(micros),
-                columns[_COLUMNS.index("c")],
-                columns[_COLUMNS.index("equity")],
-                columns[_COLUMNS.index("drawdown")],
+                close,
+                equity,
+                drawdown,
                 p["target"],
                 p["cash"],
                 p["position"],
