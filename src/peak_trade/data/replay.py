@@ -33,6 +33,7 @@ _TIME_COLUMNS: Final = ("time", "timestamp", "open_time", "date", "datetime")
 _PRICE_COLUMNS: Final = ("open", "high", "low", "close", "volume")
 _MAX_LISTED: Final = 5
 _CHUNK: Final = 4096
+_READ_ROWS: Final = 262_144
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +77,38 @@ class ReplayData:
             yield columns.slice(start, start + size)
 
 
-def load_replay(path: str | Path, timeframe: Timeframe) -> ReplayData:
-    """Read and validate a CSV or Parquet candle file."""
+def load_replay(
+    path: str | Path, timeframe: Timeframe, *, read_rows: int = _READ_ROWS
+) -> ReplayData:
+    """Read and validate a CSV or Parquet candle file.
+
+    The file is parsed `read_rows` rows at a time into the columns it is kept as (48 bytes a
+    bar), so its text or a whole-file DataFrame never sits in memory.
+    """
     source = Path(path)
-    frame = _read_frame(source)
-    if frame.empty:
+    names: tuple[object, list[object]] | None = None
+    times: list[np.ndarray] = []
+    prices: list[np.ndarray] = []
+    rows = 0
+    for frame in _read_frames(source, read_rows):
+        names = names or _column_names(frame, source)
+        times.append(_parse_times(frame[names[0]], source, rows))
+        prices.append(_parse_prices(frame, names[1], source))
+        rows += len(frame)
+    if rows == 0:
         raise DataError(f"{source}: no candle rows")
+    seconds, table = np.concatenate(times), np.concatenate(prices)
+    _check_rows(source, seconds, table)
+    gaps = _check_spacing(source, seconds, timeframe)
+    for gap in gaps[:_MAX_LISTED]:
+        _LOG.warning("%s: %s", source, gap)
+    if len(gaps) > _MAX_LISTED:
+        _LOG.warning("%s: %d more gaps", source, len(gaps) - _MAX_LISTED)
+    return ReplayData(source, timeframe, seconds, table, tuple(gaps))
+
+
+def _column_names(frame: pd.DataFrame, source: Path) -> tuple[object, list[object]]:
+    """Return the frame's time column and its open, high, low, close, volume columns."""
     columns = {str(name).strip().lower(): name for name in frame.columns}
     time_key = next((name for name in _TIME_COLUMNS if name in columns), None)
     missing = [name for name in _PRICE_COLUMNS if name not in columns]
@@ -91,15 +118,7 @@ def load_replay(path: str | Path, timeframe: Timeframe) -> ReplayData:
             f"{source}: missing column(s) {', '.join(wanted + missing)}; "
             f"found {list(frame.columns)}"
         )
-    seconds = _parse_times(frame[columns[time_key]], source)
-    prices = _parse_prices(frame, [columns[name] for name in _PRICE_COLUMNS], source)
-    _check_rows(source, seconds, prices)
-    gaps = _check_spacing(source, seconds, timeframe)
-    for gap in gaps[:_MAX_LISTED]:
-        _LOG.warning("%s: %s", source, gap)
-    if len(gaps) > _MAX_LISTED:
-        _LOG.warning("%s: %d more gaps", source, len(gaps) - _MAX_LISTED)
-    return ReplayData(source, timeframe, seconds, prices, tuple(gaps))
+    return columns[time_key], [columns[name] for name in _PRICE_COLUMNS]
 
 
 def replay_feed(path: str | Path, symbol: str, timeframe: Timeframe) -> IteratorFeed:
@@ -129,28 +148,36 @@ def write_replay(path: str | Path, bars: Sequence[Bar]) -> Path:
     return target
 
 
-def _read_frame(source: Path) -> pd.DataFrame:
+def _read_frames(source: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """Yield the file's rows as frames of up to `rows` rows."""
     if not source.is_file():
         raise DataError(f"replay file not found: {source.resolve()}")
     suffix = source.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".txt"):
+        raise DataError(
+            f"{source}: expected a .csv or .parquet file, found {suffix or 'no extension'!r}"
+        )
     try:
         if suffix == ".parquet":
-            return pd.read_parquet(source)
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(source)
-    except (ValueError, OSError) as error:
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(source).iter_batches(batch_size=rows):
+                yield batch.to_pandas()
+        else:
+            with pd.read_csv(source, chunksize=rows) as reader:
+                yield from reader
+    except (ValueError, OSError) as error:  # pyarrow's errors are ValueErrors or OSErrors
         raise DataError(f"{source}: cannot be read as {suffix[1:]}: {error}") from None
-    raise DataError(
-        f"{source}: expected a .csv or .parquet file, found {suffix or 'no extension'!r}"
-    )
 
 
-def _parse_times(column: pd.Series, source: Path) -> np.ndarray:
+def _parse_times(column: pd.Series, source: Path, offset: int) -> np.ndarray:
+    """Return the times of a frame whose first row is row `offset` of the file."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():
-            raise DataError(f"{source}: row {_row(int(np.argmax(bad)))}: time is not a number")
+            row = _row(offset + int(np.argmax(bad)))
+            raise DataError(f"{source}: row {row}: time is not a number")
         # Unix milliseconds are over 1e11; Unix seconds stay below that until the year 5138.
         return np.where(values > 1e11, values // 1000, values).astype(np.int64)
     try:
@@ -158,7 +185,8 @@ def _parse_times(column: pd.Series, source: Path) -> np.ndarray:
     except (ValueError, TypeError) as error:
         raise DataError(f"{source}: times must be ISO-8601 or Unix seconds: {error}") from None
     if times.isna().any():
-        raise DataError(f"{source}: row {_row(int(np.argmax(times.isna())))}: time is empty")
+        row = _row(offset + int(np.argmax(times.isna())))
+        raise DataError(f"{source}: row {row}: time is empty")
     seconds: np.ndarray = times.astype("datetime64[s, UTC]").astype("int64").to_numpy()
     return seconds
 

@@ -47,6 +47,29 @@ def test_written_bars_read_back_identically(tmp_path: Path, suffix: str) -> None
         assert got.high == pytest.approx(want.high, rel=1e-9)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_file_read_in_pieces_is_the_file_read_whole(tmp_path: Path, suffix: str) -> None:
+    path = write_replay(tmp_path / f"bars{suffix}", list(SyntheticMarket(seed=4, bars=250)))
+    whole = load_replay(path, ONE_MINUTE, read_rows=1_000)
+    for rows in (1, 7, 64):
+        pieces = load_replay(path, ONE_MINUTE, read_rows=rows)
+        assert pieces.seconds.tolist() == whole.seconds.tolist()
+        assert pieces.prices.tolist() == whole.prices.tolist()
+
+
+def test_errors_in_a_later_piece_name_the_row_of_the_file(tmp_path: Path) -> None:
+    rows = [_row(minute) for minute in range(10)]
+    rows[8] = "," + rows[8].split(",", 1)[1]  # row 9 has no time
+    with pytest.raises(DataError, match="row 9: time is empty"):
+        load_replay(_csv(tmp_path, rows), ONE_MINUTE, read_rows=3)
+    rows[8] = _row(8, close=-1.0)
+    with pytest.raises(DataError, match="row 9: bad candle"):
+        load_replay(_csv(tmp_path, rows), ONE_MINUTE, read_rows=3)
+    rows[8] = _row(7)
+    with pytest.raises(DataError, match="duplicate time in 1 row"):
+        load_replay(_csv(tmp_path, rows), ONE_MINUTE, read_rows=3)
+
+
 def test_unix_seconds_and_milliseconds_are_both_read(tmp_path: Path) -> None:
     rows = ["1704067200,100,101,99,100,1", "1704067260000,100,101,99,100,1"]
     data = load_replay(_csv(tmp_path, rows), ONE_MINUTE)
