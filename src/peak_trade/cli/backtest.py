@@ -18,6 +18,7 @@ from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe
+from peak_trade.data.ports import IteratorFeed
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
 from peak_trade.execution.report import check_report_folder
@@ -120,7 +121,8 @@ def run_backtest(args: argparse.Namespace) -> int:
     runner.warmup()
     if runner.metrics.last_bar_time is not None:
         clock.set(runner.metrics.last_bar_time + timeframe.delta)
-    total = args.bars - args.warmup_candles if args.synthetic else None
+    feed = runner.feed
+    total = feed.remaining if isinstance(feed, IteratorFeed) else None
     try:
         with progress_callback(total) as draw:
 

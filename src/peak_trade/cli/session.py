@@ -213,7 +213,7 @@ def run_session(args: argparse.Namespace) -> int:
 
 def _run(runner: LiveSessionRunner, steps: int | None, duration: float | None, sleep: bool) -> None:
     """Run `steps` bars, else `duration` minutes, else until stopped; nothing if none is owed."""
-    with progress_callback(steps) as callback:
+    with progress_callback(steps, start=runner.metrics.steps) as callback:
         runner.on_step_callback = callback
         runner.keep_results = False  # the journal and the summary hold them
         if steps is not None:

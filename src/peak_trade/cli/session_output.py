@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -134,9 +134,14 @@ def print_dry_run(runner: LiveSessionRunner, cfg: PeakConfig) -> None:
 
 
 @contextmanager
-def progress_callback(total: int | None) -> Iterator[Callable[[int, Bar], None] | None]:
-    """Yield a step callback that draws a progress bar on stderr, if stderr is a terminal."""
-    if total is None or not sys.stderr.isatty():
+def progress_callback(
+    total: int | None, start: int = 0, stream: TextIO | None = None
+) -> Iterator[Callable[[int, Bar], None] | None]:
+    """Yield a step callback that draws a progress bar on `stream` (stderr), if that is a
+    terminal. The callback gets the run's step count, which a run of quiet bars advances by
+    many at once; `start` is the count before this run (the bars a resumed run replayed)."""
+    out = sys.stderr if stream is None else stream
+    if total is None or not out.isatty():
         yield None
         return
     progress = Progress(
@@ -144,13 +149,13 @@ def progress_callback(total: int | None) -> Iterator[Callable[[int, Bar], None] 
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=Console(file=sys.stderr),
+        console=Console(file=out),
         transient=True,
     )
     task = progress.add_task("session", total=total)
 
-    def advance(step: int, bar: Bar) -> None:
-        progress.advance(task)
+    def show(step: int, bar: Bar) -> None:
+        progress.update(task, completed=step - start)
 
     with progress:
-        yield advance
+        yield show

@@ -49,9 +49,15 @@ class IteratorFeed:
     """
 
     def __init__(
-        self, symbol: str, timeframe: Timeframe, bars: Iterator[Bar | BarColumns], source: str
+        self,
+        symbol: str,
+        timeframe: Timeframe,
+        bars: Iterator[Bar | BarColumns],
+        source: str,
+        length: int | None = None,
     ) -> None:
         self._symbol = symbol
+        self.length = length  # bars in the stream, warmup included, when known in advance
         self._timeframe = timeframe
         self._items = bars
         self._source = source
@@ -75,6 +81,11 @@ class IteratorFeed:
     def exhausted(self) -> bool:
         """Return True once the stream has no more bars."""
         return self._exhausted
+
+    @property
+    def remaining(self) -> int | None:
+        """Return how many bars are still to come, if the stream's length is known."""
+        return None if self.length is None else max(0, self.length - self.delivered)
 
     def warmup(self, count: int) -> list[Bar]:
         """Take the first `count` bars; raise DataError if the stream holds fewer."""

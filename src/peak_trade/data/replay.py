@@ -124,7 +124,8 @@ def _column_names(frame: pd.DataFrame, source: Path) -> tuple[object, list[objec
 def replay_feed(path: str | Path, symbol: str, timeframe: Timeframe) -> IteratorFeed:
     """Return a feed that replays a validated candle file."""
     data = load_replay(path, timeframe)
-    return IteratorFeed(symbol, timeframe, data.chunks(), source=f"replay file {data.path}")
+    source = f"replay file {data.path}"
+    return IteratorFeed(symbol, timeframe, data.chunks(), source=source, length=len(data))
 
 
 def write_replay(path: str | Path, bars: Sequence[Bar]) -> Path:

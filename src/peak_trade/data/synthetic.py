@@ -179,4 +179,5 @@ def synthetic_feed(
     market = SyntheticMarket(
         seed=seed, timeframe=timeframe, start=start, start_price=start_price, bars=bars
     )
-    return IteratorFeed(symbol, timeframe, market.chunks(), source=f"synthetic feed (seed {seed})")
+    source = f"synthetic feed (seed {seed})"
+    return IteratorFeed(symbol, timeframe, market.chunks(), source=source, length=bars)

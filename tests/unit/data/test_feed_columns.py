@@ -66,3 +66,18 @@ def test_synthetic_columns_equal_its_bars() -> None:
         columns.extend(part.bars())
 
     assert columns == list(SyntheticMarket(seed=11, timeframe=Timeframe("5m"), bars=5000))
+
+
+def test_a_finite_feed_knows_how_many_bars_are_still_to_come() -> None:
+    feed = synthetic_feed("BTC/EUR", Timeframe("1m"), seed=3, bars=500)
+    feed.bars_per_poll = 120
+    assert feed.remaining == 500
+    feed.warmup(200)
+    assert feed.remaining == 300
+    polled = feed.poll_columns()
+    assert polled is not None
+    assert feed.remaining == 300 - len(polled) == 180
+
+    endless = synthetic_feed("BTC/EUR", Timeframe("1m"), seed=3)
+    endless.warmup(10)
+    assert endless.remaining is None

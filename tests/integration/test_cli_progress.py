@@ -1,0 +1,41 @@
+"""The progress bar of long commands counts bars, however many a step takes at once."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from peak_trade.cli.session_output import progress_callback
+from peak_trade.core.types import Bar
+
+BAR = Bar(datetime(2024, 1, 1, tzinfo=UTC), 100.0, 101.0, 99.0, 100.0, 1.0)
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, so that the bar is drawn into it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _drawn(total: int, start: int, steps: list[int]) -> str:
+    screen = Terminal()
+    with progress_callback(total, start=start, stream=screen) as show:
+        assert show is not None
+        for step in steps:
+            show(step, BAR)
+    return screen.getvalue()
+
+
+def test_the_bar_follows_the_step_count_when_quiet_runs_take_many_bars_at_once() -> None:
+    # a backtest reports a run of 400 quiet bars as one step of the count
+    assert "1000/1000" in _drawn(1_000, 0, [1, 401, 402, 1_000])
+
+
+def test_a_resumed_run_counts_from_the_bars_it_replayed() -> None:
+    assert "50/50" in _drawn(50, 120, [121, 150, 170])
+
+
+def test_nothing_is_drawn_when_the_stream_is_not_a_terminal() -> None:
+    with progress_callback(10, stream=io.StringIO()) as show:
+        assert show is None
