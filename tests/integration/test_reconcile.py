@@ -54,6 +54,9 @@ def test_a_backtest_journaled_in_packed_runs_reconciles_bar_by_bar(tmp_path: Pat
     assert changed.first is not None
     assert changed.first.item == "target"
     assert changed.first.why == "the strategy saw different data or state"
+    # the run's settings are in its journal, so the likely cause is named
+    assert same.settings_changed == ""
+    assert changed.settings_changed == "[strategy.ma_crossover] fast_window 20 → 5"
 
 
 def test_a_kill_switch_only_the_session_saw_is_the_first_divergence(tmp_path: Path) -> None:
@@ -117,6 +120,16 @@ def test_reconcile_command_reports_and_refuses_unknown_runs(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     assert "clean: 500 bars replayed, no difference" in done.stdout
+    assert "note:" not in done.stdout
+    (tmp_path / "other.toml").write_text(
+        config.read_text().replace("max_order_notional = 2000.0", "max_order_notional = 1.0")
+    )
+    other = run_peak("reconcile", "clean", "--config", "other.toml", cwd=tmp_path, timeout=120)
+    assert other.returncode == 0, other.stderr
+    assert (
+        "note: the config is not the one the run had "
+        "([live_risk] max_order_notional 2000.0 → 1.0)" in other.stdout
+    )
     missing = run_peak(
         "reconcile",
         "other",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -68,7 +69,13 @@ def _real(text: str) -> float:
 def run_guarded(action: Callable[[], int], prefix: str = "") -> int:
     """Run a command; map Peak Trade's errors to exit codes: 2 usage or config, 1 failure."""
     try:
-        return action()
+        code = action()
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
+        return code
+    except BrokenPipeError:
+        # Whoever read stdout went away (`| head`): stop quietly; the run's files are written.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except ConfigError as error:
         print(f"{prefix}error: {error}", file=sys.stderr)
         return 2

@@ -45,6 +45,11 @@ def run_reconcile(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict()))
         return 0
+    if report.settings_changed:
+        print(
+            f"note: the config is not the one the run had ({report.settings_changed}); "
+            "differences may come from that. Reconcile with --config naming the run's file."
+        )
     if report.first is None:
         print(
             f"{report.run_id}: {report.bars:,} bars replayed, no difference: the session did "

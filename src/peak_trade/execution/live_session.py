@@ -8,10 +8,11 @@ goes to the journal; `resume` rebuilds a run from it after a crash.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import FrameType
@@ -35,7 +36,7 @@ from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Bar, Instrument, Timeframe
 from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
-from peak_trade.execution.journal import Journal
+from peak_trade.execution.journal import Journal, to_json
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.execution.pipeline import ExecutionPipeline
 from peak_trade.execution.recorder import SessionRecorder
@@ -58,6 +59,8 @@ __all__ = [
     "SessionRuntimeError",
     "SessionSetupError",
     "engine_settings",
+    "settings_changes",
+    "trading_settings",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -148,10 +151,13 @@ class LiveSessionRunner:
                 f"the journal {journal.path} already holds a run {run_id!r}; choose another "
                 f"--run-id or --journal (a session run continues with --resume {run_id})"
             )
-        runner = cls._assemble(session_config, peak_config, clock, journal, on_step_callback)
+        cfg = peak_config or load_config(session_config.config_path)
+        runner = cls._assemble(session_config, cfg, clock, journal, on_step_callback)
         if journal is not None:
             runner._recorder.started(
-                session_config.to_dict() | {"run_id": runner.run_id}, runner._clock.now()
+                session_config.to_dict() | {"run_id": runner.run_id},
+                runner._clock.now(),
+                trading_settings(cfg, session_config.strategy_key),
             )
         return runner
 
@@ -159,12 +165,11 @@ class LiveSessionRunner:
     def _assemble(
         cls,
         session_config: LiveSessionConfig,
-        peak_config: PeakConfig | None,
+        cfg: PeakConfig,
         clock: Clock | None,
         journal: Journal | None,
         on_step_callback: StepCallback | None = None,
     ) -> LiveSessionRunner:
-        cfg = peak_config or load_config(session_config.config_path)
         strategy = create_strategy_from_config(session_config.strategy_key, cfg)
         _check_warmup(session_config, strategy)
         timeframe = Timeframe(session_config.timeframe)
@@ -213,8 +218,19 @@ class LiveSessionRunner:
             raise LiveModeNotAllowedError(
                 "resume refuses mode 'live': Peak Trade never sends real orders"
             )
-        runner = cls._assemble(config, peak_config, clock, journal)
-        runner._restore()
+        cfg = peak_config or load_config(config.config_path)
+        runner = cls._assemble(config, cfg, clock, journal)
+        try:
+            runner._restore()
+        except InvariantError as error:
+            then = started.payload.get("settings")
+            changed = settings_changes(then, trading_settings(cfg, config.strategy_key))
+            if not changed:
+                raise
+            raise ConfigError(
+                f"{error}: the config is not the one the run had ({changed}); resume with "
+                "the run's settings"
+            ) from error
         return runner
 
     # --- properties ---------------------------------------------------------------------------
@@ -537,6 +553,31 @@ class LiveSessionRunner:
         self._warm = True
         self._recorder.resumed(self._metrics.steps, self._clock.now())
         _LOG.info("resumed %s after %d bars", self._run_id, self._metrics.steps)
+
+
+def trading_settings(cfg: PeakConfig, strategy_key: str) -> dict[str, Any]:
+    """Return the config sections that decide a run's trades besides its session config:
+    `[live_risk]` and the strategy's parameters, as the journal holds them (JSON values)."""
+    settings = {
+        "live_risk": cfg.get("live_risk", {}),
+        f"strategy.{strategy_key}": cfg.get(f"strategy.{strategy_key}", {}),
+    }
+    loaded: dict[str, Any] = json.loads(to_json(settings))
+    return loaded
+
+
+def settings_changes(then: Mapping[str, Any] | None, now: Mapping[str, Any]) -> str:
+    """Return the settings that differ, as "[section] key was → is" ("" if none, or if the
+    run's settings were not journaled)."""
+    if not then:
+        return ""
+    changes = []
+    for section in sorted(set(then) | set(now)):
+        old, new = then.get(section) or {}, now.get(section) or {}
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                changes.append(f"[{section}] {key} {old.get(key)!r} → {new.get(key)!r}")
+    return ", ".join(changes)
 
 
 def _check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:

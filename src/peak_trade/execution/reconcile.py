@@ -19,7 +19,12 @@ from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.engine import BarOutcome, TradingEngine
 from peak_trade.execution.journal import Journal, JournalEvent
-from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
+from peak_trade.execution.live_session import (
+    LiveSessionConfig,
+    engine_settings,
+    settings_changes,
+    trading_settings,
+)
 from peak_trade.execution.recorder import BAR_KINDS, bar_from_payload, bar_rows
 from peak_trade.execution.wiring import build_engine
 from peak_trade.strategies.registry import create_strategy_from_config
@@ -48,6 +53,8 @@ class ReconcileReport:
     bars: int = 0
     bars_with_differences: int = 0
     differences: list[Difference] = field(default_factory=list)
+    # the `[live_risk]` and strategy settings that differ from the run's ("" if none)
+    settings_changed: str = ""
 
     @property
     def first(self) -> Difference | None:
@@ -62,6 +69,7 @@ class ReconcileReport:
             "bars_with_differences": self.bars_with_differences,
             "first": None if self.first is None else vars_of(self.first),
             "differences": [vars_of(d) for d in self.differences],
+            "settings_changed": self.settings_changed,
         }
 
 
@@ -85,12 +93,16 @@ def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> R
         if k in LiveSessionConfig.__dataclass_fields__
     }
     session = LiveSessionConfig(**fields)
-    engine = _backtest_engine(session, cfg or load_config(session.config_path))
+    cfg = cfg or load_config(session.config_path)
+    engine = _backtest_engine(session, cfg)
     warm = next(journal.events(run_id, "warmup"), None)
     if warm is None:
         raise ConfigError(f"run {run_id} has no warmup in the journal; nothing to reconcile")
     engine.warm_up([bar_from_payload(row) for row in warm.payload["bars"]])
     report = ReconcileReport(run_id)
+    report.settings_changed = settings_changes(
+        started.payload.get("settings"), trading_settings(cfg, session.strategy_key)
+    )
     step = Timeframe(session.timeframe).delta
     previous: datetime | None = None
     for row, events in _by_bar(journal, run_id):

@@ -315,10 +315,15 @@ class SessionRecorder:
                 "drawdown": ledger.peak_equity - ledger.equity,
             }
 
-    def started(self, config: dict[str, Any], ts: datetime) -> None:
-        """Record the run's full config (written with the warmup: a run that never warms up
-        leaves nothing)."""
-        self._add("run_started", ts, {"config": config})
+    def started(
+        self, config: dict[str, Any], ts: datetime, settings: dict[str, Any] | None = None
+    ) -> None:
+        """Record the run's full config and the config-file settings that decide its trades
+        (written with the warmup: a run that never warms up leaves nothing)."""
+        payload: dict[str, Any] = {"config": config}
+        if settings is not None:
+            payload["settings"] = settings
+        self._add("run_started", ts, payload)
 
     def discard(self) -> None:
         """Drop what is queued and not written yet."""

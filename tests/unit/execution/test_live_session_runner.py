@@ -20,6 +20,7 @@ from peak_trade.execution.live_session import (
     LiveSessionRunner,
     SessionRuntimeError,
     engine_settings,
+    settings_changes,
 )
 from peak_trade.execution.wiring import build_engine
 from peak_trade.live.risk_limits import TradingState
@@ -411,6 +412,34 @@ def test_resume_writes_a_trading_state_change_once_and_a_new_one_when_it_appears
     assert [state for state, _ in before[0]] == ["reducing"]
     assert before[1] == []
     assert after == (before[0], before[0])
+
+
+def test_a_resume_that_trades_differently_names_the_settings_that_changed(
+    tmp_path: Path,
+) -> None:
+    config = LiveSessionConfig(data_source="synthetic", run_id="run", synthetic_bars=900)
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+        runner.warmup()
+        runner.run_n_steps(45)  # one entry and its exit
+        assert journal.count("run", "fill") == 2
+        faster = PeakConfig.from_mapping({"strategy": {"ma_crossover": {"fast_window": 5}}})
+
+        with pytest.raises(ConfigError) as refused:
+            LiveSessionRunner.resume("run", journal, faster)
+
+    message = str(refused.value)
+    assert "the config is not the one the run had" in message
+    assert "[strategy.ma_crossover] fast_window 20 → 5" in message
+    assert "resume with the run's settings" in message
+
+
+def test_settings_changes_list_each_changed_key_once() -> None:
+    then = {"live_risk": {"max_order_notional": 2000.0, "enabled": True}, "strategy.x": {"w": 3}}
+    now = {"live_risk": {"max_order_notional": 1.0, "enabled": True}, "strategy.x": {"w": 3}}
+    assert settings_changes(then, now) == "[live_risk] max_order_notional 2000.0 → 1.0"
+    assert settings_changes(then, then) == ""
+    assert settings_changes(None, now) == ""  # a journal written before settings were kept
 
 
 def test_a_run_whose_warmup_fails_leaves_no_journal(tmp_path: Path) -> None:

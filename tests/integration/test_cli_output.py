@@ -1,8 +1,11 @@
-"""The progress bar of long commands counts bars, however many a step takes at once."""
+"""What commands write to the terminal: a progress bar that counts bars, however many a step
+takes at once, and a quiet stop when the reader of their output goes away."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 from peak_trade.cli.session_output import progress_callback
@@ -39,3 +42,14 @@ def test_a_resumed_run_counts_from_the_bars_it_replayed() -> None:
 def test_nothing_is_drawn_when_the_stream_is_not_a_terminal() -> None:
     with progress_callback(10, stream=io.StringIO()) as show:
         assert show is None
+
+
+def test_a_reader_that_goes_away_stops_the_command_without_a_traceback() -> None:
+    command = [sys.executable, "-m", "peak_trade.cli.main", "strategies"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        process.stdout.close()  # as `| head` does once it has what it wants
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert b"Traceback" not in stderr
+    assert b"BrokenPipeError" not in stderr
