@@ -94,7 +94,9 @@ def test_a_kraken_rejection_in_testnet_is_explained(
 
 
 def test_reconcile_command_reports_and_refuses_unknown_runs(tmp_path: Path) -> None:
-    config = Path(__file__).parents[2] / "config" / "config.toml"
+    shipped = Path(__file__).parents[2] / "config" / "config.toml"
+    config = tmp_path / "config.toml"
+    config.write_text(shipped.read_text())
     session = run_peak(
         "session",
         "--config",
@@ -121,10 +123,15 @@ def test_reconcile_command_reports_and_refuses_unknown_runs(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert "clean: 500 bars replayed, no difference" in done.stdout
     assert "note:" not in done.stdout
-    (tmp_path / "other.toml").write_text(
-        config.read_text().replace("max_order_notional = 2000.0", "max_order_notional = 1.0")
+    # The config file is edited after the run: reconcile still uses the run's own settings...
+    config.write_text(
+        shipped.read_text().replace("max_order_notional = 2000.0", "max_order_notional = 1.0")
     )
-    other = run_peak("reconcile", "clean", "--config", "other.toml", cwd=tmp_path, timeout=120)
+    edited = run_peak("reconcile", "clean", cwd=tmp_path, timeout=120)
+    assert edited.returncode == 0, edited.stderr
+    assert "clean: 500 bars replayed, no difference" in edited.stdout
+    # ...unless told to use the edited file, and then it says what differs
+    other = run_peak("reconcile", "clean", "--config", str(config), cwd=tmp_path, timeout=120)
     assert other.returncode == 0, other.stderr
     assert (
         "note: the config is not the one the run had "

@@ -29,7 +29,9 @@ def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
         help="journal file (default: journal/peak_trade.sqlite)",
     )
     parser.add_argument(
-        "--config", type=Path, help="config file (default: the one the session used)"
+        "--config",
+        type=Path,
+        help="config file to reconcile against (default: the session's own settings)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
@@ -48,7 +50,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
     if report.settings_changed:
         print(
             f"note: the config is not the one the run had ({report.settings_changed}); "
-            "differences may come from that. Reconcile with --config naming the run's file."
+            "differences may come from that. Without --config, the run's own settings are used."
         )
     if report.first is None:
         print(

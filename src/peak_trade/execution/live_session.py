@@ -43,7 +43,13 @@ from peak_trade.execution.recorder import SessionRecorder
 from peak_trade.execution.resume import replay_journal
 from peak_trade.execution.session_config import LiveSessionConfig
 from peak_trade.execution.summary import hints, ledger_summary
-from peak_trade.execution.wiring import EngineSettings, build_engine, build_feed, kraken_market
+from peak_trade.execution.wiring import (
+    EngineSettings,
+    build_engine,
+    build_feed,
+    kraken_market,
+    limits_from,
+)
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult
 from peak_trade.orders.shadow import FillPrice
@@ -61,6 +67,7 @@ __all__ = [
     "engine_settings",
     "settings_changes",
     "trading_settings",
+    "with_settings",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -219,18 +226,13 @@ class LiveSessionRunner:
                 "resume refuses mode 'live': Peak Trade never sends real orders"
             )
         cfg = peak_config or load_config(config.config_path)
-        runner = cls._assemble(config, cfg, clock, journal)
-        try:
-            runner._restore()
-        except InvariantError as error:
-            then = started.payload.get("settings")
-            changed = settings_changes(then, trading_settings(cfg, config.strategy_key))
-            if not changed:
-                raise
-            raise ConfigError(
-                f"{error}: the config is not the one the run had ({changed}); resume with "
-                "the run's settings"
-            ) from error
+        then: dict[str, Any] | None = started.payload.get("settings")
+        # The run is replayed under the settings it traded with, so an edited config file
+        # cannot change its past; journals from before settings were kept use the file's.
+        runner = cls._assemble(config, with_settings(cfg, then) if then else cfg, clock, journal)
+        runner._restore()
+        if then is not None:
+            runner._adopt_limits(cfg, then)
         return runner
 
     # --- properties ---------------------------------------------------------------------------
@@ -547,6 +549,29 @@ class LiveSessionRunner:
         if not self._warm:
             raise SessionRuntimeError(f"warmup() must be called before {method}")
 
+    def _adopt_limits(self, cfg: PeakConfig, then: dict[str, Any]) -> None:
+        """After a resume's replay: check orders against the config's `[live_risk]` from now on
+        if it differs from the limits the run had (journaled once); a strategy keeps the
+        parameters it started with."""
+        now = trading_settings(cfg, self._config.strategy_key)
+        last = [e.payload["live_risk"] for e in self._recorder.events("risk_limits")]
+        limits = last[-1] if last else then["live_risk"]
+        risk = self._engine.pipeline.risk_limits
+        if risk is not None and now["live_risk"] != limits:
+            changes = settings_changes({"live_risk": limits}, {"live_risk": now["live_risk"]})
+            risk.adopt(*limits_from(cfg.live_risk))
+            self._recorder.risk_limits(now["live_risk"], changes, self._clock.now())
+            _LOG.warning(
+                "run %s checks orders against the edited limits: %s", self._run_id, changes
+            )
+        key = f"strategy.{self._config.strategy_key}"
+        if now[key] != then[key]:
+            _LOG.warning(
+                "run %s keeps the strategy parameters it started with; the config's differ: %s",
+                self._run_id,
+                settings_changes({key: then[key]}, {key: now[key]}),
+            )
+
     def _restore(self) -> None:
         self._metrics = replay_journal(self._engine, self._recorder, self._feed)
         self._metrics.start_time = self._clock.now()
@@ -564,6 +589,18 @@ def trading_settings(cfg: PeakConfig, strategy_key: str) -> dict[str, Any]:
     }
     loaded: dict[str, Any] = json.loads(to_json(settings))
     return loaded
+
+
+def with_settings(cfg: PeakConfig, settings: Mapping[str, Any]) -> PeakConfig:
+    """Return `cfg` with the sections in `settings` (as `trading_settings` gives them)."""
+    data = cfg.root.model_dump(mode="json")
+    for name, values in settings.items():
+        section, _, key = name.partition(".")
+        if key:
+            data[section][key] = values
+        else:
+            data[section] = values
+    return PeakConfig.from_mapping(data, path=cfg.path)
 
 
 def settings_changes(then: Mapping[str, Any] | None, now: Mapping[str, Any]) -> str:

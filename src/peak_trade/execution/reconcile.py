@@ -24,6 +24,7 @@ from peak_trade.execution.live_session import (
     engine_settings,
     settings_changes,
     trading_settings,
+    with_settings,
 )
 from peak_trade.execution.recorder import BAR_KINDS, bar_from_payload, bar_rows
 from peak_trade.execution.wiring import build_engine
@@ -85,7 +86,11 @@ def vars_of(difference: Difference) -> dict[str, str]:
 
 
 def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> ReconcileReport:
-    """Replay run `run_id` from `journal` as a backtest and compare it bar by bar."""
+    """Replay run `run_id` from `journal` as a backtest and compare it bar by bar.
+
+    Without `cfg`, the backtest uses the run's config file with the `[live_risk]` and strategy
+    settings the run journaled; `cfg` replaces them (and the report names what differs).
+    """
     started = journal.run_started(run_id)
     fields = {
         k: v
@@ -93,16 +98,17 @@ def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> R
         if k in LiveSessionConfig.__dataclass_fields__
     }
     session = LiveSessionConfig(**fields)
-    cfg = cfg or load_config(session.config_path)
+    then = started.payload.get("settings")
+    if cfg is None:  # the run's own settings, where the journal has them
+        cfg = load_config(session.config_path)
+        cfg = with_settings(cfg, then) if then else cfg
     engine = _backtest_engine(session, cfg)
     warm = next(journal.events(run_id, "warmup"), None)
     if warm is None:
         raise ConfigError(f"run {run_id} has no warmup in the journal; nothing to reconcile")
     engine.warm_up([bar_from_payload(row) for row in warm.payload["bars"]])
     report = ReconcileReport(run_id)
-    report.settings_changed = settings_changes(
-        started.payload.get("settings"), trading_settings(cfg, session.strategy_key)
-    )
+    report.settings_changed = settings_changes(then, trading_settings(cfg, session.strategy_key))
     step = Timeframe(session.timeframe).delta
     previous: datetime | None = None
     for row, events in _by_bar(journal, run_id):

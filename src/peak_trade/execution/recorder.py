@@ -342,6 +342,11 @@ class SessionRecorder:
         self._add("warmup", last, {"bars": [bar_payload(bar) for bar in bars]})
         self.commit()
 
+    def risk_limits(self, live_risk: dict[str, Any], changes: str, ts: datetime) -> None:
+        """Record that the run checks orders against other `[live_risk]` limits from here on."""
+        self._add("risk_limits", ts, {"live_risk": live_risk, "changes": changes})
+        self.commit()
+
     def resumed(self, bars: int, ts: datetime) -> None:
         """Record that the run was rebuilt from its journal."""
         self._add("run_resumed", ts, {"bars_replayed": bars})

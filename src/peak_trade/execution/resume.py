@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
+from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.errors import InvariantError, SessionRuntimeError
 from peak_trade.data.ports import CandleFeed
 from peak_trade.execution.engine import TradingEngine
@@ -24,6 +25,7 @@ from peak_trade.execution.recorder import (
     bar_rows,
     fill_payload,
 )
+from peak_trade.execution.wiring import limits_from
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 
 __all__ = ["replay_journal"]
@@ -36,7 +38,8 @@ def replay_journal(
 
     The trading state goes through the changes the journal holds, in order: the ones order
     checks make (drawdown, kill switch) are made again at the same bars, the others (an
-    operator's, a stale feed's) are restored where the journal has them. The kill switch reads
+    operator's, a stale feed's) are restored where the journal has them; so are the limits an
+    earlier resume took from an edited `[live_risk]`. The kill switch reads
     as it did during the run, not as its file is now. The replay writes nothing the journal
     holds already.
     """
@@ -45,7 +48,7 @@ def replay_journal(
         raise SessionRuntimeError(
             f"run {recorder.run_id} never finished its warmup; start it again instead of resuming"
         )
-    events = recorder.events(*BAR_KINDS, "trading_state")
+    events = recorder.events(*BAR_KINDS, "trading_state", "risk_limits")
     states = [_change(event) for event in events if event.kind == "trading_state"]
     fills = [event.payload for event in recorder.events("fill")]
     bars = [bar_from_payload(row) for row in warm.payload["bars"]]
@@ -60,6 +63,11 @@ def replay_journal(
                 change = _change(event)
                 if risk is not None and not risk.rederives(change):
                     risk.restore(change)
+                continue
+            if event.kind == "risk_limits":  # an earlier resume took other limits from here on
+                if risk is not None:
+                    section = LiveRiskSection.model_validate(event.payload["live_risk"])
+                    risk.adopt(*limits_from(section))
                 continue
             for row in bar_rows((event,)):
                 bar = bar_from_payload(row)

@@ -8,12 +8,14 @@ loads neither.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peak_trade.core.clock import Clock, SystemClock
+from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.peak_config import PeakConfig
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from peak_trade.kraken.market import KrakenMarket
     from peak_trade.kraken.parsing import Level
 
-__all__ = ["EngineSettings", "build_engine", "build_feed", "kraken_market"]
+__all__ = ["EngineSettings", "build_engine", "build_feed", "kraken_market", "limits_from"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +138,17 @@ def kraken_market(cfg: PeakConfig, symbol: str, *, with_keys: bool) -> KrakenMar
 
 
 def _risk_limits(cfg: PeakConfig) -> LiveRiskLimits:
-    config = RiskLimitsConfig.from_section(cfg.live_risk)
-    kill_switch = None
-    if config.kill_switch_file:
-        path = Path(config.kill_switch_file)
-        kill_switch = path.exists
+    config, kill_switch = limits_from(cfg.live_risk)
     return LiveRiskLimits(config, kill_switch=kill_switch)
+
+
+def limits_from(
+    section: LiveRiskSection,
+) -> tuple[RiskLimitsConfig, Callable[[], bool] | None]:
+    """Return the limits of a `[live_risk]` section and its kill switch (None without a file)."""
+    config = RiskLimitsConfig.from_section(section)
+    kill_switch = Path(config.kill_switch_file).exists if config.kill_switch_file else None
+    return config, kill_switch
 
 
 def build_feed(

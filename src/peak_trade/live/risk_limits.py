@@ -93,6 +93,11 @@ class LiveRiskLimits:
         self._replaying = False
         self._journaled_halt: TradingStateChanged | None = None
 
+    def adopt(self, config: RiskLimitsConfig, kill_switch: Callable[[], bool] | None) -> None:
+        """Check against other limits from now on (a run resumed under an edited
+        `[live_risk]`); the trading state stays as it is."""
+        self.config, self._kill_switch = config, kill_switch
+
     def trip(self, state: TradingState, reason: str, ts: datetime) -> None:
         """Raise the state to `state` if it is stricter than the current one."""
         self._escalate(state, reason, ts)

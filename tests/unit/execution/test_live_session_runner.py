@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -388,10 +390,15 @@ def _states(journal: Journal, run_id: str) -> list[tuple[str, str]]:
     return [(e.payload["to"], e.payload["reason"]) for e in journal.events(run_id, "trading_state")]
 
 
-def test_resume_writes_a_trading_state_change_once_and_a_new_one_when_it_appears(
+def _limits(journal: Journal, run_id: str) -> list[str]:
+    return [e.payload["changes"] for e in journal.events(run_id, "risk_limits")]
+
+
+def test_a_run_resumed_under_an_edited_limit_replays_its_own_and_trades_under_the_new(
     tmp_path: Path,
 ) -> None:
-    # Arrange: run "dd" trips REDUCING on its drawdown, run "plain" has no drawdown limit
+    # Arrange: run "dd" trips REDUCING under a tight drawdown limit; "plain" runs under the
+    # default limits and trips nothing
     tight = PeakConfig.from_mapping({"live_risk": {"max_drawdown_pct": 0.01}})
     with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
         for run_id, cfg in (("dd", tight), ("plain", PeakConfig.default())):
@@ -401,37 +408,96 @@ def test_resume_writes_a_trading_state_change_once_and_a_new_one_when_it_appears
             runner.run_n_steps(45)  # one entry and its exit
         before = _states(journal, "dd"), _states(journal, "plain")
 
-        # Act: resume both twice under the tight limit
+        # Act: resume both twice with the tight limit in the config file
         for _ in range(2):
             for run_id in ("dd", "plain"):
                 LiveSessionRunner.resume(run_id, journal, tight)
         after = _states(journal, "dd"), _states(journal, "plain")
+        limits = _limits(journal, "dd"), _limits(journal, "plain")
 
-    # Assert: the change "dd" journaled is not written again; the one the tight limit makes
-    # in "plain" on replay is new, and written once
+        # ...then trade on under it, and resume once more
+        resumed = LiveSessionRunner.resume("plain", journal, tight)
+        resumed.run_n_steps(45)
+        fills = journal.count("plain", "fill")
+        again = LiveSessionRunner.resume("plain", journal, tight)
+
+    # Assert: each run replays under the limits it had, so nothing is tripped after the fact;
+    # "plain" takes the tight limit from its resume on (journaled once) and trips it trading on
     assert [state for state, _ in before[0]] == ["reducing"]
-    assert before[1] == []
-    assert after == (before[0], before[0])
+    assert after == before == (before[0], [])
+    assert limits == ([], ["[live_risk] max_drawdown_pct None → 0.01"])
+    assert [state for state, _ in _states_of(resumed)] == ["reducing"]
+    # the last resume replays the switch to the tight limit where the journal has it: same
+    # fills, or it would have refused
+    assert again.engine.ledger.trades == fills
+    assert _limits_count(again) == 1
 
 
-def test_a_resume_that_trades_differently_names_the_settings_that_changed(
-    tmp_path: Path,
+def _states_of(runner: LiveSessionRunner) -> list[tuple[str, str]]:
+    risk = runner.engine.pipeline.risk_limits
+    assert risk is not None
+    return [(event.state.value, event.reason) for event in risk.events]
+
+
+def _limits_count(runner: LiveSessionRunner) -> int:
+    return len(runner.recorder.events("risk_limits"))
+
+
+def test_a_resumed_run_keeps_the_strategy_parameters_it_started_with(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = LiveSessionConfig(data_source="synthetic", run_id="run", synthetic_bars=900)
-    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+    def run(run_id: str) -> LiveSessionRunner:
+        config = LiveSessionConfig(data_source="synthetic", run_id=run_id, synthetic_bars=2_000)
         runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
         runner.warmup()
-        runner.run_n_steps(45)  # one entry and its exit
-        assert journal.count("run", "fill") == 2
-        faster = PeakConfig.from_mapping({"strategy": {"ma_crossover": {"fast_window": 5}}})
+        return runner
 
-        with pytest.raises(ConfigError) as refused:
-            LiveSessionRunner.resume("run", journal, faster)
+    faster = PeakConfig.from_mapping({"strategy": {"ma_crossover": {"fast_window": 5}}})
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        run("whole").run_n_steps(600)
+        run("cut").run_n_steps(300)
+        at_cut = journal.count("cut", "fill")
+        LiveSessionRunner.resume("cut", journal, faster).run_n_steps(300)
+        whole, cut = ([e.payload for e in journal.events(r, "fill")] for r in ("whole", "cut"))
 
-    message = str(refused.value)
-    assert "the config is not the one the run had" in message
-    assert "[strategy.ma_crossover] fast_window 20 → 5" in message
-    assert "resume with the run's settings" in message
+    assert 0 < at_cut < len(whole)  # fills both before and after the cut
+    assert cut == whole
+    assert "keeps the strategy parameters it started with" in caplog.text
+    assert "[strategy.ma_crossover] fast_window 20 → 5" in caplog.text
+
+
+def test_a_journal_without_settings_resumes_under_the_config_file(tmp_path: Path) -> None:
+    # Arrange: a run as journals held it before settings were kept: run_started has no settings
+    tight = PeakConfig.from_mapping({"live_risk": {"max_drawdown_pct": 0.01}})
+    config = LiveSessionConfig(data_source="synthetic", run_id="old", synthetic_bars=900)
+    with Journal(tmp_path / "new.sqlite", clock=ManualClock(START)) as journal:
+        runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+        runner.warmup()
+        runner.run_n_steps(45)
+    _copy_without_settings(tmp_path / "new.sqlite", tmp_path / "old.sqlite")
+
+    # Act: resume it twice under the tight limit
+    with Journal(tmp_path / "old.sqlite", clock=ManualClock(START)) as journal:
+        for _ in range(2):
+            LiveSessionRunner.resume("old", journal, tight)
+        states, limits = _states(journal, "old"), _limits(journal, "old")
+
+    # Assert: replayed under the file's limit, as before: its change is journaled once
+    assert [state for state, _ in states] == ["reducing"]
+    assert limits == []
+
+
+def _copy_without_settings(source: Path, target: Path) -> None:
+    rows = sqlite3.connect(source).execute(
+        "SELECT run_id, kind, ts_event, ts_init, payload FROM events ORDER BY seq"
+    )
+    with Journal(target) as journal:
+        for run_id, kind, ts_event, _, payload in rows:
+            data = json.loads(payload)
+            data.pop("settings", None)
+            moment = datetime.fromisoformat(ts_event) if ts_event else None
+            journal.append(run_id, kind, moment, data)
+        journal.commit()
 
 
 def test_settings_changes_list_each_changed_key_once() -> None:
