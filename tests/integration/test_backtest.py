@@ -177,6 +177,8 @@ def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_chan
         (["--synthetic", "--strategy", "nope"], "unknown strategy 'nope'"),
         (["--synthetic", "--bars", "100"], "holds only 100 bars, but warmup needs 200"),
         (["--synthetic", "--symbol", "BTCEUR"], "expected BASE/QUOTE, e.g. BTC/EUR"),
+        (["--data-path", "a.csv", "--bars", "500"], "--bars is for --synthetic only"),
+        (["--data-path", "a.csv", "--seed", "3", "--bars", "9"], "--bars and --seed are for"),
     ],
 )
 def test_backtest_input_errors_exit_2_and_leave_nothing(

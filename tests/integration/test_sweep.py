@@ -139,3 +139,23 @@ def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Pat
         "exposure_pct",
     ):
         assert point[key] == pytest.approx(report[key], rel=1e-9), key
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--grid", "fast_windw=10"], "unknown key; did you mean 'fast_window'?"),
+        (["--grid", "fast_window=60", "--grid", "slow_window=50"], "must be < slow_window"),
+        (["--data-path", "a.csv", "--bars", "500", "--grid", "fast_window=5"], "--bars is for"),
+    ],
+)
+def test_sweep_input_errors_exit_2_before_any_work(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    config = str(REPO / "config" / "config.toml")
+    synthetic = [] if "--data-path" in args else ["--synthetic", "--bars", "3000"]
+    done = run_peak("sweep", "--config", config, *synthetic, *args, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # no report folder

@@ -66,6 +66,25 @@ def _real(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, was {text!r}") from None
 
 
+SYNTHETIC_SEED, SYNTHETIC_BARS = 7, 20_000
+
+
+def synthetic_source(args: argparse.Namespace) -> tuple[int, int | None]:
+    """Return the synthetic market's seed and bar count (None for a replay file), refusing
+    --bars and --seed beside --data-path, where they would mean nothing."""
+    if not args.synthetic:
+        given = [flag for flag in ("--bars", "--seed") if getattr(args, flag[2:]) is not None]
+        if given:
+            verb = "are" if len(given) > 1 else "is"
+            raise ConfigError(
+                f"{' and '.join(given)} {verb} for --synthetic only; a replay uses every bar "
+                f"of {args.data_path}"
+            )
+        return SYNTHETIC_SEED, None
+    seed = SYNTHETIC_SEED if args.seed is None else args.seed
+    return seed, SYNTHETIC_BARS if args.bars is None else args.bars
+
+
 def run_guarded(action: Callable[[], int], prefix: str = "") -> int:
     """Run a command; map Peak Trade's errors to exit codes: 2 usage or config, 1 failure."""
     try:

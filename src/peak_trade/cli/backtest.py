@@ -11,7 +11,13 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from peak_trade.cli.arguments import fraction, non_negative_int, positive_float, positive_int
+from peak_trade.cli.arguments import (
+    fraction,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    synthetic_source,
+)
 from peak_trade.cli.session import finish_run, report_target, show_summary
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock
@@ -43,10 +49,9 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     a(
         "--bars",
         type=positive_int,
-        default=20_000,
         help="with --synthetic: bars in all, warmup included (default: 20000)",
     )
-    a("--seed", type=int, default=7, help="with --synthetic (default: 7)")
+    a("--seed", type=int, help="with --synthetic (default: 7)")
     a(
         "--config",
         type=Path,
@@ -75,6 +80,7 @@ def backtest_config(
     args: argparse.Namespace, config_path: str
 ) -> tuple[LiveSessionConfig, PeakConfig]:
     """Return the session config of a backtest and the loaded PeakConfig."""
+    seed, bars = synthetic_source(args)
     cfg = load_config(args.config)
     shadow = cfg.shadow
     fill_price = args.fill_price or shadow.fill_price
@@ -98,8 +104,8 @@ def backtest_config(
         run_id=args.run_id or _run_id(args.strategy),
         data_source="synthetic" if args.synthetic else "replay",
         data_path=args.data_path,
-        seed=args.seed,
-        synthetic_bars=args.bars if args.synthetic else None,
+        seed=seed,
+        synthetic_bars=bars,
         journal_path=str(args.journal),
     )
     return session, cfg

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from peak_trade.cli.arguments import fraction, positive_float, positive_int
+from peak_trade.cli.arguments import fraction, positive_float, positive_int, synthetic_source
 from peak_trade.core.peak_config import load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.report import check_report_folder, pyplot, staged_files
@@ -54,8 +54,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-path", help="CSV or Parquet candles")
     source.add_argument("--synthetic", action="store_true", help="use the synthetic market")
-    a("--bars", type=positive_int, default=20_000, help="with --synthetic (default: 20000)")
-    a("--seed", type=int, default=7, help="with --synthetic (default: 7)")
+    a("--bars", type=positive_int, help="with --synthetic (default: 20000)")
+    a("--seed", type=int, help="with --synthetic (default: 7)")
     a("--symbol", default="BTC/EUR")
     a("--timeframe", "-t", default="1m", choices=list(TIMEFRAMES))
     a(
@@ -76,6 +76,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Validate the grid, run it, write results.csv (and heatmap.png for two parameters)."""
+    seed, bars = synthetic_source(args)
     cfg = load_config(args.config)
     grid = parse_grid(args.grid)
     shadow = cfg.shadow
@@ -92,8 +93,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         "fill_price": shadow.fill_price if shadow.fill_price != "book" else "next_open",
         "data_source": "synthetic" if args.synthetic else "replay",
         "data_path": args.data_path,
-        "seed": args.seed,
-        "synthetic_bars": args.bars if args.synthetic else None,
+        "seed": seed,
+        "synthetic_bars": bars,
         "run_id": "sweep",
     }
     tasks = build_tasks(args.strategy, grid, cfg, session)
