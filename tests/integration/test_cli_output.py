@@ -1,5 +1,6 @@
 """What commands write to the terminal: a progress bar that counts bars, however many a step
-takes at once, and a quiet stop when the reader of their output goes away."""
+takes at once, a quiet stop when the reader of their output goes away, and misspelt flags
+named with the nearest real one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+import pytest
+
+from peak_trade.cli.main import build_parser
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.types import Bar
 
@@ -53,3 +57,27 @@ def test_a_reader_that_goes_away_stops_the_command_without_a_traceback() -> None
     assert process.returncode == 1
     assert b"Traceback" not in stderr
     assert b"BrokenPipeError" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # the typo, not the missing --synthetic it leaves, is what is wrong
+        (["backtest", "--synthetc"], "unrecognized argument --synthetc; did you mean --synthetic?"),
+        (["session", "--stepz", "5"], "unrecognized argument --stepz; did you mean --steps?"),
+        (["backtest", "--synthetic", "--barz=5"], "did you mean --bars?"),
+        (["--verbose", "strategies"], "unrecognized argument --verbose"),
+    ],
+)
+def test_a_misspelt_flag_is_named_with_the_nearest_real_one(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(argv)
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_abbreviated_flags_still_work() -> None:
+    args = build_parser().parse_args(["backtest", "--synth", "--bars", "300", "--warmup", "10"])
+    assert (args.synthetic, args.bars, args.warmup_candles) == (True, 300, 10)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from peak_trade.core.errors import ConfigError, PeakTradeError
 
 __all__ = [
+    "PeakArgumentParser",
     "fraction",
     "non_negative_int",
     "positive_float",
@@ -64,6 +67,41 @@ def _real(text: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, was {text!r}") from None
+
+
+class PeakArgumentParser(argparse.ArgumentParser):
+    """argparse that names a misspelt flag, with the nearest real one, whatever else it would
+    have said (a typo in `--synthetic` otherwise reads as "--synthetic is required")."""
+
+    _tokens: list[str]
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        self._tokens = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        problems = self._unknown_flags()
+        super().error("; ".join(problems) if problems else message)
+
+    def _unknown_flags(self) -> list[str]:
+        tokens = getattr(self, "_tokens", [])
+        parser: argparse.ArgumentParser = self
+        for action in self._actions:  # a command's own flags, if one is named
+            if isinstance(action, argparse._SubParsersAction):
+                named = next((t for t in tokens if t in action.choices), None)
+                parser = action.choices[named] if named is not None else parser
+        known = [flag for action in parser._actions for flag in action.option_strings]
+        problems = []
+        for token in tokens:
+            flag = token.split("=", 1)[0]
+            if not flag.startswith("--") or any(k.startswith(flag) for k in known):
+                continue  # a value, or a flag (abbreviated, as argparse allows)
+            close = difflib.get_close_matches(flag, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(f"unrecognized argument {flag}{hint}")
+        return problems
 
 
 SYNTHETIC_SEED, SYNTHETIC_BARS = 7, 20_000

@@ -13,7 +13,7 @@ from peak_trade.cli import backtest as backtest_cli
 from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
 from peak_trade.cli import sweep as sweep_cli
-from peak_trade.cli.arguments import run_guarded, setup_logging
+from peak_trade.cli.arguments import PeakArgumentParser, run_guarded, setup_logging
 from peak_trade.cli.session_output import strategy_lines
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.errors import ConfigError
@@ -30,7 +30,7 @@ _LOG = logging.getLogger("peak_trade")
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of `peak-trade`."""
-    parser = argparse.ArgumentParser(
+    parser = PeakArgumentParser(
         prog="peak-trade",
         description="Peak Trade: take a strategy from backtest to safe shadow and testnet runs.",
     )

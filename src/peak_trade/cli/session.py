@@ -14,6 +14,7 @@ from typing import Any
 from dotenv import load_dotenv
 
 from peak_trade.cli.arguments import (
+    PeakArgumentParser,
     fraction,
     non_negative_int,
     positive_float,
@@ -138,7 +139,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser(prog: str = "run_execution_session.py") -> argparse.ArgumentParser:
     """Return the parser of the session command."""
-    parser = argparse.ArgumentParser(
+    parser = PeakArgumentParser(
         prog=prog,
         description=DESCRIPTION,
         epilog=EPILOG,
