@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sqlite3
 import subprocess
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from peak_trade.cli.session_output import print_summary
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.execution.journal import Journal
@@ -112,6 +115,17 @@ def test_backtest_on_synthetic_bars_writes_report_with_stats(tmp_path: Path) -> 
     saved = json.loads((report / "summary.json").read_text())
     assert saved["stats"] == stats
     assert (report / "equity.png").stat().st_size > 1000
+    _position_reads_in_base_units(saved)
+
+
+def _position_reads_in_base_units(summary: dict[str, Any]) -> None:
+    # a flat position reads 0 whatever scale it carries; a held one loses only trailing zeros
+    for stored, shown in (("0E-8", "0 BTC"), ("0.00000000", "0 BTC"), ("0.01230000", "0.0123 BTC")):
+        summary["ledger"]["position"] = stored
+        screen = io.StringIO()
+        with redirect_stdout(screen):
+            print_summary(summary)
+        assert re.search(rf"position\s+│\s+{re.escape(shown)} │", screen.getvalue()), shown
 
 
 def test_backtest_journal_is_the_same_byte_for_byte_on_a_rerun(

@@ -58,7 +58,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         ("rejected by the venue", f"{m['orders_rejected']:,}"),
         ("entries skipped by sizing", f"{m['orders_skipped']:,}"),
         ("fill rate", f"{m['fill_rate']:.1%}"),
-        ("position", f"{Decimal(ledger['position']):f}"),
+        # normalized: a flat position reads 0 whether or not the run ever traded
+        (
+            "position",
+            f"{Decimal(ledger['position']).normalize():f} {config['symbol'].split('/')[0]}",
+        ),
         ("equity", _money(ledger["equity"], cur)),
         (
             "realized / unrealized PnL",
