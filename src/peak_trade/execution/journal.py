@@ -3,8 +3,11 @@
 Rows are written in one transaction per step, so after a crash (even `kill -9`) the file holds
 whole steps only. Triggers refuse UPDATE and DELETE. The file is created by the first commit:
 a command that fails before it writes anything leaves no journal behind. Payloads are JSON
-with sorted keys; Decimals are written as text and floats by their shortest repr, so bars read
-back exactly.
+with sorted keys; Decimals are written as text and floats by their shortest round-trip form, so
+bars read back exactly. They are encoded with orjson (some six times faster than the standard
+library's encoder, which matters when a backtest journals thousands of orders): times as
+ISO 8601 text, enums by value; a non-finite float is written as null, and other types (a
+dataclass, a set) are refused.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.errors import ConfigError, SessionRuntimeError
@@ -57,21 +61,22 @@ class JournalEvent:
 def _default(value: object) -> object:
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot journal a {type(value).__name__}")
 
 
-_ENCODER = json.JSONEncoder(default=_default, sort_keys=True, separators=(",", ":"))
+# datetimes, enums and numpy numbers are encoded natively (as isoformat(), by value, as
+# numbers); a dataclass is refused rather than journaled field by field
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def to_json(payload: Mapping[str, Any]) -> str:
     """Encode a payload as the journal does: sorted keys, exact numbers."""
-    return _ENCODER.encode(payload)
+    try:
+        return orjson.dumps(payload, default=_default, option=_OPTIONS).decode()
+    except orjson.JSONEncodeError as error:
+        raise TypeError(f"cannot journal {sorted(payload)}: {error}") from None
 
 
 class Journal:

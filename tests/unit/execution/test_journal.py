@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +14,8 @@ import pytest
 
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError
-from peak_trade.execution.journal import Journal
+from peak_trade.execution.journal import Journal, to_json
+from peak_trade.orders.base import OrderStatus
 from peak_trade.testing.builders import START
 
 
@@ -42,6 +46,40 @@ def test_events_round_trip_exactly_in_order(tmp_path: Path) -> None:
         assert [e.kind for e in journal.events("r1", "fill")] == ["fill"]
         assert journal.count("r1", "bar") == 1
         assert journal.run_ids() == ["r1", "r2"]
+
+
+def test_payload_values_are_encoded_as_text_or_exact_numbers() -> None:
+    payload = {
+        "t": START + timedelta(microseconds=5),
+        "status": OrderStatus.FILLED,
+        "quantity": Decimal("0E-8"),
+        "price": 0.1,
+        "small": 1e-05,
+        "path": Path("journal/a.sqlite"),
+        "undefined": math.nan,
+    }
+    text = to_json(payload)
+    assert list(json.loads(text)) == sorted(payload)  # sorted keys, whatever the order given
+    assert json.loads(text) == {
+        "t": (START + timedelta(microseconds=5)).isoformat(),
+        "status": "filled",
+        "quantity": "0E-8",
+        "price": 0.1,
+        "small": 1e-05,
+        "path": "journal/a.sqlite",
+        "undefined": None,  # standard JSON has no NaN
+    }
+
+
+@dataclass(frozen=True)
+class _Unjournaled:
+    value: int
+
+
+@pytest.mark.parametrize("value", [_Unjournaled(1), {1, 2}, object()])
+def test_a_value_the_journal_cannot_encode_is_refused_with_its_keys(value: object) -> None:
+    with pytest.raises(TypeError, match=r"cannot journal \['a', 'b'\]"):
+        to_json({"b": value, "a": 1})
 
 
 def test_rows_cannot_be_changed_or_deleted(tmp_path: Path) -> None:
