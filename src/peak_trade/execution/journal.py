@@ -88,6 +88,8 @@ class Journal:
         self._pending: list[tuple[str, str, str | None, str, str]] = []
         self._now: datetime | None = None
         self._now_text = ""
+        self._event_time: datetime | None = None
+        self._event_text: str | None = None
         self._db: sqlite3.Connection | None = None
         if self.path.is_dir():
             raise ConfigError(
@@ -137,15 +139,10 @@ class Journal:
         now = self._clock.now()
         if now != self._now:  # a backtest's clock stands still for all events of a bar
             self._now, self._now_text = now, now.isoformat()
-        self._pending.append(
-            (
-                run_id,
-                kind,
-                ts_event.isoformat() if ts_event else None,
-                self._now_text,
-                text,
-            )
-        )
+        if ts_event is not self._event_time:  # the events of one bar share its time
+            self._event_time = ts_event
+            self._event_text = ts_event.isoformat() if ts_event else None
+        self._pending.append((run_id, kind, self._event_text, self._now_text, text))
 
     def commit(self) -> None:
         """Write the queued events in one transaction."""
