@@ -14,6 +14,8 @@ from peak_trade.testing.cli import run_peak
 from peak_trade.testing.kraken_emulator import Fault
 from tests.integration.conftest import KEY, SECRET, Exchange
 
+SHIPPED = Path(__file__).parents[2] / "config" / "config.toml"
+
 
 def _run(journal: Journal, cfg: PeakConfig, steps: int, **changes: object) -> LiveSessionRunner:
     config = LiveSessionConfig(data_source="synthetic", run_id="r", seed=3, **changes)  # type: ignore[arg-type]
@@ -57,6 +59,41 @@ def test_a_backtest_journaled_in_packed_runs_reconciles_bar_by_bar(tmp_path: Pat
     # the run's settings are in its journal, so the likely cause is named
     assert same.settings_changed == ""
     assert changed.settings_changed == "[strategy.ma_crossover] fast_window 20 → 5"
+
+
+def test_a_run_resumed_under_edited_limits_reconciles_under_them_from_its_resume(
+    tmp_path: Path,
+) -> None:
+    # Arrange: 300 bars under the default limits, then a resume under a limit that denies
+    # every entry, and 900 more bars
+    tight = PeakConfig.from_mapping({"live_risk": {"max_order_notional": 1.0}})
+    with Journal(tmp_path / "j.sqlite") as journal:
+        first = _run(journal, PeakConfig.default(), 300, config_path=str(SHIPPED))
+        fills_before = first.metrics.orders_executed
+        resumed = LiveSessionRunner.resume("r", journal, tight)
+        resumed.run_n_steps(900)
+        denied = journal.count("r", "order_denied")
+        cut = next(iter(journal.events("r", "risk_limits")))
+
+        # Act: with the run's own settings, and with the config it started under
+        own = reconcile(journal, "r")
+        start = reconcile(journal, "r", PeakConfig.default())
+
+    # Assert: the backtest takes the edited limit where the run did, and agrees bar by bar
+    assert fills_before > 2
+    assert denied > 2
+    assert own.bars == 1_200
+    assert own.differences == []
+    last_bar = first.metrics.last_bar_time
+    assert last_bar is not None
+    assert own.limits_changed == [(last_bar.isoformat(), cut.payload["changes"])]
+    assert "max_order_notional" in cut.payload["changes"]
+    # under the start limits only, the first entry after the resume is where they part
+    assert start.first is not None
+    assert start.first.item == "denial"
+    assert start.first.bar_time > own.limits_changed[0][0]
+    assert "max_order_notional" in start.first.session
+    assert start.limits_changed == own.limits_changed
 
 
 def test_a_kill_switch_only_the_session_saw_is_the_first_divergence(tmp_path: Path) -> None:
@@ -136,6 +173,19 @@ def test_reconcile_command_reports_and_refuses_unknown_runs(tmp_path: Path) -> N
     assert (
         "note: the config is not the one the run had "
         "([live_risk] max_order_notional 2000.0 → 1.0)" in other.stdout
+    )
+    # A resume under the edited file takes its limit from there on; reconcile does the same
+    resumed = run_peak(
+        "session", "--config", str(config), "--resume", "clean", "--no-sleep", cwd=tmp_path
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    after = run_peak("reconcile", "clean", cwd=tmp_path, timeout=120)
+    assert after.returncode == 0, after.stderr
+    assert "clean: 500 bars replayed, no difference" in after.stdout
+    assert (
+        "note: the run was resumed after the bar of 2024-01-01T11:39:00+00:00 and checked "
+        "orders against edited limits from there ([live_risk] max_order_notional 2000.0 → 1.0); "
+        "so does the backtest" in after.stdout
     )
     missing = run_peak(
         "reconcile",

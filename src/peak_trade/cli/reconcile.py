@@ -52,6 +52,13 @@ def run_reconcile(args: argparse.Namespace) -> int:
             f"note: the config is not the one the run had ({report.settings_changed}); "
             "differences may come from that. Without --config, the run's own settings are used."
         )
+    for after, changes in report.limits_changed:
+        where = f"after the bar of {after}" if after else "before its first bar"
+        taken = "so does the backtest" if args.config is None else "--config replaces them here"
+        print(
+            f"note: the run was resumed {where} and checked orders against edited limits "
+            f"from there ({changes}); {taken}"
+        )
     if report.first is None:
         print(
             f"{report.run_id}: {report.bars:,} bars replayed, no difference: the session did "

@@ -5,6 +5,8 @@ engine, and every bar's target, orders, denials, fills and ledger are compared w
 session recorded. A shadow session reconciles with no difference; where a run diverges, the
 first divergent bar is reported with its likely cause: a risk denial the backtest did not
 make, a venue rejection, a fill priced differently (the order book), or a feed gap before it.
+A run resumed under an edited `[live_risk]` checked its orders against the edited limits from
+its resume on (a `risk_limits` event); the backtest takes them at the same bar.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
@@ -27,7 +30,7 @@ from peak_trade.execution.live_session import (
     with_settings,
 )
 from peak_trade.execution.recorder import BAR_KINDS, bar_from_payload, bar_rows
-from peak_trade.execution.wiring import build_engine
+from peak_trade.execution.wiring import build_engine, limits_from
 from peak_trade.strategies.registry import create_strategy_from_config
 
 __all__ = ["Difference", "ReconcileReport", "reconcile"]
@@ -56,6 +59,8 @@ class ReconcileReport:
     differences: list[Difference] = field(default_factory=list)
     # the `[live_risk]` and strategy settings that differ from the run's ("" if none)
     settings_changed: str = ""
+    # (time of the last bar before it, changes) for each `[live_risk]` a resume took on
+    limits_changed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def first(self) -> Difference | None:
@@ -71,6 +76,9 @@ class ReconcileReport:
             "first": None if self.first is None else vars_of(self.first),
             "differences": [vars_of(d) for d in self.differences],
             "settings_changed": self.settings_changed,
+            "limits_changed": [
+                {"after_bar": after, "changes": changes} for after, changes in self.limits_changed
+            ],
         }
 
 
@@ -89,7 +97,8 @@ def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> R
     """Replay run `run_id` from `journal` as a backtest and compare it bar by bar.
 
     Without `cfg`, the backtest uses the run's config file with the `[live_risk]` and strategy
-    settings the run journaled; `cfg` replaces them (and the report names what differs).
+    settings the run journaled, and takes on any `[live_risk]` a resume of the run took on, at
+    the same bar; `cfg` replaces them all (and the report names what differs).
     """
     started = journal.run_started(run_id)
     fields = {
@@ -99,6 +108,7 @@ def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> R
     }
     session = LiveSessionConfig(**fields)
     then = started.payload.get("settings")
+    own = cfg is None
     if cfg is None:  # the run's own settings, where the journal has them
         cfg = load_config(session.config_path)
         cfg = with_settings(cfg, then) if then else cfg
@@ -112,6 +122,9 @@ def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> R
     step = Timeframe(session.timeframe).delta
     previous: datetime | None = None
     for row, events in _by_bar(journal, run_id):
+        if row is None:  # what was journaled before the first bar
+            _adopt_limits(engine, events, report, "", own)
+            continue
         bar = bar_from_payload(row)
         gap = int((bar.time - previous) / step) - 1 if previous is not None else 0
         previous = bar.time
@@ -122,7 +135,28 @@ def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> R
             report.bars_with_differences += 1
             room = _MAX_LISTED - len(report.differences)
             report.differences.extend(found[: max(room, 0)])
+        _adopt_limits(engine, events, report, row["t"], own)
     return report
+
+
+def _adopt_limits(
+    engine: TradingEngine,
+    events: list[JournalEvent],
+    report: ReconcileReport,
+    after: str,
+    own: bool,
+) -> None:
+    """Check orders against the limits of each `risk_limits` event, as the run did."""
+    risk = engine.pipeline.risk_limits
+    for event in events:
+        if event.kind != "risk_limits":
+            continue
+        report.limits_changed.append((after, event.payload["changes"]))
+        if own and risk is not None:  # the kill switch stays out, as at the start
+            section = LiveRiskSection.model_validate(
+                event.payload["live_risk"] | {"kill_switch_file": None}
+            )
+            risk.adopt(*limits_from(section))
 
 
 def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngine:
@@ -141,20 +175,22 @@ def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngi
     return build_engine(strategy, settings, cfg)
 
 
-def _by_bar(journal: Journal, run_id: str) -> Iterator[tuple[dict[str, Any], list[JournalEvent]]]:
-    """Yield each traded bar's payload with the order events journaled after it."""
-    current: tuple[dict[str, Any], list[JournalEvent]] | None = None
-    kinds = (*BAR_KINDS, "order", "order_denied", "fill", "order_rejected")
+def _by_bar(
+    journal: Journal, run_id: str
+) -> Iterator[tuple[dict[str, Any] | None, list[JournalEvent]]]:
+    """Yield each traded bar's payload with the order and limit events journaled after it;
+    first (None, events) for those journaled before the first bar."""
+    current: tuple[dict[str, Any] | None, list[JournalEvent]] = (None, [])
+    kinds = (*BAR_KINDS, "order", "order_denied", "fill", "order_rejected", "risk_limits")
     for event in journal.events(run_id, *kinds):
         if event.kind not in BAR_KINDS:
-            if current is not None:
-                current[1].append(event)
+            current[1].append(event)
             continue
         for row in bar_rows((event,)):
-            if current is not None:
+            if current[0] is not None or current[1]:
                 yield current
             current = (row, [])
-    if current is not None:
+    if current[0] is not None or current[1]:
         yield current
 
 
