@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import BollingerBandsParams
-from peak_trade.strategies.base import FLAT, LONG, Strategy
+from peak_trade.strategies import kernels
+from peak_trade.strategies.base import FLAT, Strategy, Targets
 from peak_trade.strategies.indicators import BollingerBands
 
 __all__ = ["BollingerBandsStrategy"]
@@ -25,6 +27,8 @@ class BollingerBandsStrategy(Strategy[BollingerBandsParams]):
     def __init__(self, params: BollingerBandsParams) -> None:
         super().__init__(params)
         self._bands = BollingerBands(params.bb_period, params.bb_std)
+        self._rule = np.array([params.bb_std, params.entry_threshold, params.exit_threshold])
+        self._held = np.array([float(FLAT)])  # the target, as the compiled rule keeps it
 
     @property
     def required_bars(self) -> int:
@@ -32,14 +36,19 @@ class BollingerBandsStrategy(Strategy[BollingerBandsParams]):
         return self.params.bb_period
 
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
-        """Consume a bar and enter or leave around the bands."""
-        if math.isnan(self._bands.update(close)):
-            return self.target
-        bands, p = self._bands, self.params
-        if self.target == FLAT and close <= bands.lower * p.entry_threshold:
-            self.target = LONG
-        elif self.target == LONG and close >= bands.lower + p.exit_threshold * (
-            bands.upper - bands.lower
-        ):
-            self.target = FLAT
+        """Consume a bar and enter or leave around the bands (compiled: `bollinger_step`)."""
+        bands = self._bands
+        self.target = kernels.bollinger_step(
+            bands.std_state, bands.bands, self._rule, self._held, close
+        )
         return self.target
+
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
+        """Consume every row in compiled code; the same rule as `update`, row by row."""
+        bands = self._bands
+        targets = kernels.bollinger_columns(
+            bands.std_state, bands.bands, self._rule, self._held, columns.close
+        )
+        if targets.size:
+            self.target = int(targets[-1])
+        return targets, None

@@ -11,6 +11,9 @@ import math
 from collections import deque
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
+
 from peak_trade.strategies import kernels
 
 __all__ = [
@@ -30,10 +33,6 @@ __all__ = [
 
 NAN: Final = math.nan
 _REFRESH: Final = 4096
-# The rolling variance update loses precision faster than a running sum (each step subtracts
-# nearly equal squares), so its window is rebuilt exactly more often.
-_VARIANCE_REFRESH: Final = 128
-_COLLAPSE: Final = 1e-3
 _EPSILON: Final = 1e-14  # TA-Lib treats magnitudes below this as zero
 
 
@@ -63,47 +62,29 @@ class SMA:
 
 
 class RollingStd:
-    """Population standard deviation (TA-Lib STDDEV, nbdev 1) and mean over `period` values."""
+    """Population standard deviation (TA-Lib STDDEV, nbdev 1) and mean over `period` values
+    (compiled: `kernels.std_push`)."""
 
-    __slots__ = ("_m2", "_updates", "_window", "mean", "period", "value")
+    __slots__ = ("period", "state")
 
     def __init__(self, period: int) -> None:
         _check_period(period, 2)
         self.period = period
-        self._window: deque[float] = deque(maxlen=period)
-        self._m2 = 0.0
-        self._updates = 0
-        self.mean = NAN
-        self.value = NAN
+        self.state = kernels.std_state(period)
+
+    @property
+    def mean(self) -> float:
+        """Return the mean of the window, NaN until it is full."""
+        return float(self.state[kernels.STD_MEAN])
+
+    @property
+    def value(self) -> float:
+        """Return the latest standard deviation, NaN until the window is full."""
+        return float(self.state[kernels.STD_VALUE])
 
     def update(self, x: float) -> float:
         """Add a value and return the standard deviation, NaN until warmed up."""
-        window = self._window
-        n = self.period
-        if len(window) < n:
-            window.append(x)
-            if len(window) == n:
-                self._rebuild()
-            return self.value
-        old = window[0]
-        window.append(x)
-        mean, previous_m2 = self.mean, self._m2
-        new_mean = mean + (x - old) / n
-        self._m2 += (x - old) * (x - new_mean + old - mean)
-        self.mean = new_mean
-        self._updates += 1
-        # A collapse of the spread (a jump leaving the window) cancels large terms: rebuild.
-        if self._updates % _VARIANCE_REFRESH == 0 or self._m2 < previous_m2 * _COLLAPSE:
-            self._rebuild()
-        self.value = math.sqrt(self._m2 / n) if self._m2 > 0 else 0.0
-        return self.value
-
-    def _rebuild(self) -> None:
-        window = self._window
-        mean = math.fsum(window) / len(window)
-        self._m2 = math.fsum((v - mean) ** 2 for v in window)
-        self.mean = mean
-        self.value = math.sqrt(self._m2 / len(window))
+        return kernels.std_push(self.state, x)
 
 
 class EMA:
@@ -353,23 +334,39 @@ class ADX:
 
 
 class BollingerBands:
-    """SMA middle band with bands `deviations` population standard deviations away."""
+    """SMA middle band with bands `deviations` population standard deviations away
+    (compiled: `kernels.bands_push`)."""
 
-    __slots__ = ("_std", "deviations", "lower", "middle", "upper")
+    __slots__ = ("_std", "bands", "deviations")
 
     def __init__(self, period: int = 20, deviations: float = 2.0) -> None:
         self._std = RollingStd(period)
         self.deviations = deviations
-        self.upper = self.middle = self.lower = NAN
+        self.bands = np.full(kernels.BANDS, NAN)
+
+    @property
+    def std_state(self) -> npt.NDArray[np.float64]:
+        """Return the state array of the deviation behind the bands (for compiled rules)."""
+        return self._std.state
+
+    @property
+    def upper(self) -> float:
+        """Return the upper band, NaN until warm."""
+        return float(self.bands[0])
+
+    @property
+    def middle(self) -> float:
+        """Return the middle band, NaN until warm."""
+        return float(self.bands[1])
+
+    @property
+    def lower(self) -> float:
+        """Return the lower band, NaN until warm."""
+        return float(self.bands[2])
 
     def update(self, x: float) -> float:
         """Add a close and return the middle band (NaN until warm)."""
-        std = self._std.update(x)
-        if not math.isnan(std):
-            self.middle = self._std.mean
-            self.upper = self.middle + self.deviations * std
-            self.lower = self.middle - self.deviations * std
-        return self.middle
+        return kernels.bands_push(self._std.state, self.bands, self.deviations, x)
 
 
 class ZScore:

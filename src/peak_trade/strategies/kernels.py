@@ -18,13 +18,22 @@ import numpy.typing as npt
 from peak_trade.core.compiled import compiled
 
 __all__ = [
+    "BANDS",
     "MA_CROSS_STATE",
     "REFRESH",
+    "STD_MEAN",
+    "STD_VALUE",
+    "VARIANCE_REFRESH",
+    "bands_push",
+    "bollinger_columns",
+    "bollinger_step",
     "exact_sum",
     "ma_cross_columns",
     "ma_cross_step",
     "sma_push",
     "sma_state",
+    "std_push",
+    "std_state",
 ]
 
 Floats = npt.NDArray[np.float64]
@@ -41,6 +50,21 @@ SMA_VALUE: Final = _VALUE
 _MAX_PARTIALS: Final = 2100
 # ma_crossover state: fast minus slow on the previous bar (NaN before the first), the target.
 MA_CROSS_STATE: Final = 2
+# Rolling standard deviation state: the sum of squared deviations (M2), updates since the
+# window filled, index of the oldest value, values held, the mean, the deviation (NaN until
+# the window is full), then the window itself.
+_M2, _STD_UPDATES, _STD_OLDEST, _STD_HELD, _MEAN, _STD = 0, 1, 2, 3, 4, 5
+_STD_HEADER: Final = 6
+STD_MEAN: Final = _MEAN
+STD_VALUE: Final = _STD
+# The rolling variance update loses precision faster than a running sum (each step subtracts
+# nearly equal squares), so its window is rebuilt exactly more often; and at once when the
+# spread collapses (a jump leaving the window cancels large terms).
+VARIANCE_REFRESH: Final = 128
+_COLLAPSE: Final = 1e-3
+# Bollinger bands: upper, middle, lower (NaN until warm).
+BANDS: Final = 3
+_UPPER, _MIDDLE, _LOWER = 0, 1, 2
 
 
 def sma_state(period: int) -> Floats:
@@ -153,4 +177,101 @@ def ma_cross_columns(
     targets = np.empty(prices.shape[0], dtype=np.int64)
     for k in range(prices.shape[0]):
         targets[k] = ma_cross_step(fast, slow, cross, prices[k])
+    return targets
+
+
+def std_state(period: int) -> Floats:
+    """Return the state array of a rolling standard deviation over `period` values."""
+    state = np.zeros(_STD_HEADER + period)
+    state[_MEAN] = math.nan
+    state[_STD] = math.nan
+    return state
+
+
+@compiled
+def std_push(state: Floats, x: float) -> float:
+    """Add a value; return the population standard deviation, NaN until the window is full.
+
+    Welford's update over a sliding window (TA-Lib STDDEV with nbdev 1); the mean is kept in
+    the state too.
+    """
+    n = state.shape[0] - _STD_HEADER
+    held = int(state[_STD_HELD])
+    if held < n:
+        state[_STD_HEADER + held] = x
+        state[_STD_HELD] = held + 1
+        if held + 1 == n:
+            _std_rebuild(state)
+        return float(state[_STD])
+    oldest = int(state[_STD_OLDEST])
+    old = state[_STD_HEADER + oldest]
+    state[_STD_HEADER + oldest] = x
+    state[_STD_OLDEST] = (oldest + 1) % n
+    mean, previous_m2 = state[_MEAN], state[_M2]
+    new_mean = mean + (x - old) / n
+    m2 = previous_m2 + (x - old) * (x - new_mean + old - mean)
+    state[_MEAN] = new_mean
+    state[_M2] = m2
+    state[_STD_UPDATES] += 1
+    if state[_STD_UPDATES] % VARIANCE_REFRESH == 0 or m2 < previous_m2 * _COLLAPSE:
+        _std_rebuild(state)
+        m2 = state[_M2]
+    state[_STD] = math.sqrt(m2 / n) if m2 > 0.0 else 0.0
+    return float(state[_STD])
+
+
+@compiled
+def _std_rebuild(state: Floats) -> None:
+    """Work out the mean and M2 of the full window exactly (correctly rounded sums)."""
+    window = state[_STD_HEADER:]
+    n = window.shape[0]
+    mean = exact_sum(window) / n
+    squares = np.empty(n)
+    for k in range(n):
+        d = window[k] - mean
+        squares[k] = d * d
+    state[_MEAN] = mean
+    state[_M2] = exact_sum(squares)
+    state[_STD] = math.sqrt(state[_M2] / n)
+
+
+@compiled
+def bands_push(std: Floats, bands: Floats, deviations: float, x: float) -> float:
+    """Add a close to Bollinger bands `deviations` deviations wide; return the middle band."""
+    spread = std_push(std, x)
+    if not math.isnan(spread):
+        middle = std[_MEAN]
+        bands[_MIDDLE] = middle
+        bands[_UPPER] = middle + deviations * spread
+        bands[_LOWER] = middle - deviations * spread
+    return float(bands[_MIDDLE])
+
+
+@compiled
+def bollinger_step(std: Floats, bands: Floats, rule: Floats, held: Floats, close: float) -> int:
+    """Feed a close; long at or below the lower band x entry, flat at the exit level.
+
+    `rule` holds the deviations, the entry threshold and the exit threshold (the fraction of
+    the way from the lower to the upper band); `held[0]` the target, updated here.
+    """
+    target = int(held[0])
+    if math.isnan(bands_push(std, bands, rule[0], close)):
+        return target
+    lower, upper = bands[_LOWER], bands[_UPPER]
+    if target == 0 and close <= lower * rule[1]:
+        target = 1
+    elif target == 1 and close >= lower + rule[2] * (upper - lower):
+        target = 0
+    held[0] = target
+    return target
+
+
+@compiled
+def bollinger_columns(
+    std: Floats, bands: Floats, rule: Floats, held: Floats, closes: Floats
+) -> npt.NDArray[np.int64]:
+    """Run `bollinger_step` over a column of closes; return the target after each."""
+    targets = np.empty(closes.shape[0], dtype=np.int64)
+    for k in range(closes.shape[0]):
+        targets[k] = bollinger_step(std, bands, rule, held, closes[k])
     return targets
