@@ -156,65 +156,26 @@ class MACD:
 
 
 class RSI:
-    """Relative strength index; Wilder smoothing as TA-Lib, or plain rolling means."""
+    """Relative strength index; Wilder smoothing as TA-Lib, or plain rolling means
+    (compiled: `kernels.rsi_push`)."""
 
-    __slots__ = (
-        "_count",
-        "_gain",
-        "_gains",
-        "_loss",
-        "_losses",
-        "_previous",
-        "_wilder",
-        "period",
-        "value",
-    )
+    __slots__ = ("gains", "losses", "period", "state")
 
     def __init__(self, period: int = 14, wilder: bool = True) -> None:
         _check_period(period, 2)
         self.period = period
-        self._wilder = wilder
-        self._previous = NAN
-        self._count = 0
-        self._gain = 0.0
-        self._loss = 0.0
-        self._gains = SMA(period)
-        self._losses = SMA(period)
-        self.value = NAN
+        self.state = kernels.rsi_state(wilder)
+        self.gains = kernels.sma_state(period)  # the rolling means without Wilder smoothing
+        self.losses = kernels.sma_state(period)
+
+    @property
+    def value(self) -> float:
+        """Return the latest RSI, NaN until warm."""
+        return float(self.state[kernels.RSI_VALUE])
 
     def update(self, x: float) -> float:
         """Add a close and return the RSI in [0, 100], NaN for the first `period` closes."""
-        previous, self._previous = self._previous, x
-        if math.isnan(previous):
-            return NAN
-        change = x - previous
-        gain, loss = (change, 0.0) if change > 0 else (0.0, -change)
-        self._count += 1
-        if not self._wilder:
-            avg_gain, avg_loss = self._gains.update(gain), self._losses.update(loss)
-            if not math.isnan(avg_gain):
-                # Running sums of non-negative values can end a hair below zero; clamp them.
-                self.value = _rsi(max(avg_gain, 0.0), max(avg_loss, 0.0))
-            return self.value
-        n = self.period
-        if self._count <= n:
-            self._gain += gain
-            self._loss += loss
-            if self._count < n:
-                return NAN
-            self._gain /= n
-            self._loss /= n
-        else:
-            self._gain = (self._gain * (n - 1) + gain) / n
-            self._loss = (self._loss * (n - 1) + loss) / n
-        self.value = _rsi(self._gain, self._loss)
-        return self.value
-
-
-def _rsi(avg_gain: float, avg_loss: float) -> float:
-    total = avg_gain + avg_loss
-    # The ratio first, as TA-Lib does: 100 * (g / (g + l)) cannot exceed 100 by rounding.
-    return 100.0 * (avg_gain / total) if abs(total) >= _EPSILON else 0.0
+        return kernels.rsi_push(self.state, self.gains, self.losses, x)
 
 
 class TrueRange:

@@ -21,6 +21,8 @@ __all__ = [
     "BANDS",
     "MA_CROSS_STATE",
     "REFRESH",
+    "RSI_STATE",
+    "RSI_VALUE",
     "STD_MEAN",
     "STD_VALUE",
     "VARIANCE_REFRESH",
@@ -30,6 +32,10 @@ __all__ = [
     "exact_sum",
     "ma_cross_columns",
     "ma_cross_step",
+    "rsi_push",
+    "rsi_reversion_columns",
+    "rsi_reversion_step",
+    "rsi_state",
     "sma_push",
     "sma_state",
     "std_push",
@@ -62,6 +68,15 @@ STD_VALUE: Final = _STD
 # spread collapses (a jump leaving the window cancels large terms).
 VARIANCE_REFRESH: Final = 128
 _COLLAPSE: Final = 1e-3
+# RSI state: the previous value (NaN before the first), changes seen, the average gain and loss
+# (Wilder's; their sums while seeding), the RSI (NaN until warm), 1.0 for Wilder smoothing
+# (else plain rolling means, kept in two SMA states beside this one).
+_PREVIOUS, _CHANGES, _GAIN, _LOSS, _RSI, _WILDER = 0, 1, 2, 3, 4, 5
+RSI_STATE: Final = 6
+RSI_VALUE: Final = _RSI
+_EPSILON: Final = 1e-14  # TA-Lib treats magnitudes below this as zero
+# The rsi_reversion rule: lower, upper, exit_lower, exit_upper, 1.0 with the trend filter.
+_LOWER_LEVEL, _UPPER_LEVEL, _EXIT_LOWER, _EXIT_UPPER, _TREND_FILTER = 0, 1, 2, 3, 4
 # Bollinger bands: upper, middle, lower (NaN until warm).
 BANDS: Final = 3
 _UPPER, _MIDDLE, _LOWER = 0, 1, 2
@@ -274,4 +289,102 @@ def bollinger_columns(
     targets = np.empty(closes.shape[0], dtype=np.int64)
     for k in range(closes.shape[0]):
         targets[k] = bollinger_step(std, bands, rule, held, closes[k])
+    return targets
+
+
+def rsi_state(wilder: bool) -> Floats:
+    """Return the state array of an RSI, before any value."""
+    state = np.zeros(RSI_STATE)
+    state[_PREVIOUS] = math.nan
+    state[_RSI] = math.nan
+    state[_WILDER] = 1.0 if wilder else 0.0
+    return state
+
+
+@compiled
+def rsi_push(state: Floats, gains: Floats, losses: Floats, x: float) -> float:
+    """Add a close; return the RSI in [0, 100], NaN for the first `period` closes.
+
+    The period is that of the SMA states `gains` and `losses`, which hold the rolling means
+    without Wilder smoothing (and are left alone with it). Wilder's averages are seeded with
+    the mean of the first `period` changes, as TA-Lib does.
+    """
+    previous = state[_PREVIOUS]
+    state[_PREVIOUS] = x
+    if math.isnan(previous):
+        return math.nan
+    change = x - previous
+    gain, loss = (change, 0.0) if change > 0.0 else (0.0, -change)
+    state[_CHANGES] += 1
+    if state[_WILDER] == 0.0:
+        avg_gain, avg_loss = sma_push(gains, gain), sma_push(losses, loss)
+        if not math.isnan(avg_gain):
+            # Running sums of non-negative values can end a hair below zero; clamp them.
+            state[_RSI] = _rsi(max(avg_gain, 0.0), max(avg_loss, 0.0))
+        return float(state[_RSI])
+    n = gains.shape[0] - _SMA_HEADER
+    count = state[_CHANGES]
+    if count <= n:
+        state[_GAIN] += gain
+        state[_LOSS] += loss
+        if count < n:
+            return math.nan
+        state[_GAIN] /= n
+        state[_LOSS] /= n
+    else:
+        state[_GAIN] = (state[_GAIN] * (n - 1) + gain) / n
+        state[_LOSS] = (state[_LOSS] * (n - 1) + loss) / n
+    state[_RSI] = _rsi(state[_GAIN], state[_LOSS])
+    return float(state[_RSI])
+
+
+@compiled
+def _rsi(avg_gain: float, avg_loss: float) -> float:
+    total = avg_gain + avg_loss
+    # The ratio first, as TA-Lib does: 100 * (g / (g + l)) cannot exceed 100 by rounding.
+    return 100.0 * (avg_gain / total) if abs(total) >= _EPSILON else 0.0
+
+
+@compiled
+def rsi_reversion_step(
+    rsi: Floats, gains: Floats, losses: Floats, trend: Floats, rule: Floats, held: Floats, x: float
+) -> int:
+    """Feed a price; walk the flat/long/short machine of `rsi_reversion`.
+
+    Long below the lower level, short above the upper, each left at its exit level (for the
+    opposite side at once if it qualifies); with the trend filter (the SMA state `trend`), a
+    long needs the price above the trend and a short below it. `held[0]` keeps the target.
+    """
+    target = int(held[0])
+    value = rsi_push(rsi, gains, losses, x)
+    filtered = rule[_TREND_FILTER] != 0.0
+    level = sma_push(trend, x) if filtered else math.nan
+    if math.isnan(value) or (filtered and math.isnan(level)):
+        return target
+    long_entry = value < rule[_LOWER_LEVEL] and (not filtered or x > level)
+    short_entry = value > rule[_UPPER_LEVEL] and (not filtered or x < level)
+    if target == 1 and value >= rule[_EXIT_LOWER]:
+        target = -1 if short_entry else 0
+    elif target == -1 and value <= rule[_EXIT_UPPER]:
+        target = 1 if long_entry else 0
+    elif target == 0:
+        target = 1 if long_entry else -1 if short_entry else 0
+    held[0] = target
+    return target
+
+
+@compiled
+def rsi_reversion_columns(
+    rsi: Floats,
+    gains: Floats,
+    losses: Floats,
+    trend: Floats,
+    rule: Floats,
+    held: Floats,
+    prices: Floats,
+) -> npt.NDArray[np.int64]:
+    """Run `rsi_reversion_step` over a column of prices; return the target after each."""
+    targets = np.empty(prices.shape[0], dtype=np.int64)
+    for k in range(prices.shape[0]):
+        targets[k] = rsi_reversion_step(rsi, gains, losses, trend, rule, held, prices[k])
     return targets

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import RsiReversionParams
-from peak_trade.strategies.base import FLAT, LONG, SHORT, Strategy, pick_price
+from peak_trade.strategies import kernels
+from peak_trade.strategies.base import FLAT, Strategy, Targets, pick_price
 from peak_trade.strategies.indicators import RSI, SMA
 
 __all__ = ["RsiReversionStrategy"]
@@ -22,6 +24,18 @@ class RsiReversionStrategy(Strategy[RsiReversionParams]):
         super().__init__(params)
         self._rsi = RSI(params.rsi_window, wilder=params.use_wilder)
         self._trend = SMA(params.trend_ma_window) if params.use_trend_filter else None
+        # without the filter, the compiled rule is handed an SMA state it leaves alone
+        self._trend_state = (self._trend or SMA(1)).state
+        self._rule = np.array(
+            [
+                params.lower,
+                params.upper,
+                params.exit_lower,
+                params.exit_upper,
+                1.0 if params.use_trend_filter else 0.0,
+            ]
+        )
+        self._held = np.array([float(FLAT)])  # the target, as the compiled rule keeps it
 
     @property
     def required_bars(self) -> int:
@@ -30,21 +44,27 @@ class RsiReversionStrategy(Strategy[RsiReversionParams]):
         return max(self.params.rsi_window + 1, trend)
 
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
-        """Consume a bar and walk the flat/long/short state machine."""
-        p = self.params
-        price = pick_price(p.price_col, open_, high, low, close)
-        rsi = self._rsi.update(price)
-        trend = self._trend.update(price) if self._trend is not None else math.nan
-        if math.isnan(rsi) or (self._trend is not None and math.isnan(trend)):
-            return self.target
-        trend_up = self._trend is None or price > trend
-        trend_down = self._trend is None or price < trend
-        long_entry = rsi < p.lower and trend_up
-        short_entry = rsi > p.upper and trend_down
-        if self.target == LONG and rsi >= p.exit_lower:
-            self.target = SHORT if short_entry else FLAT
-        elif self.target == SHORT and rsi <= p.exit_upper:
-            self.target = LONG if long_entry else FLAT
-        elif self.target == FLAT:
-            self.target = LONG if long_entry else SHORT if short_entry else FLAT
+        """Consume a bar and walk the flat/long/short state machine (compiled:
+        `kernels.rsi_reversion_step`)."""
+        price = pick_price(self.params.price_col, open_, high, low, close)
+        rsi = self._rsi
+        self.target = kernels.rsi_reversion_step(
+            rsi.state, rsi.gains, rsi.losses, self._trend_state, self._rule, self._held, price
+        )
         return self.target
+
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
+        """Consume every row in compiled code; the same rule as `update`, row by row."""
+        rsi = self._rsi
+        targets = kernels.rsi_reversion_columns(
+            rsi.state,
+            rsi.gains,
+            rsi.losses,
+            self._trend_state,
+            self._rule,
+            self._held,
+            getattr(columns, self.params.price_col),
+        )
+        if targets.size:
+            self.target = int(targets[-1])
+        return targets, None

@@ -12,12 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peak_trade.core.bar_columns import BarColumns
-from peak_trade.core.strategy_params import BollingerBandsParams, MACrossoverParams
+from peak_trade.core.strategy_params import (
+    BollingerBandsParams,
+    MACrossoverParams,
+    RsiReversionParams,
+)
 from peak_trade.strategies import kernels
 from peak_trade.strategies.base import Strategy
 from peak_trade.strategies.bollinger_bands import BollingerBandsStrategy
 from peak_trade.strategies.indicators import SMA, RollingStd
 from peak_trade.strategies.ma_crossover import MACrossoverStrategy
+from peak_trade.strategies.rsi_reversion import RsiReversionStrategy
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
 
 # (math.fsum raises on an intermediate overflow; prices are nowhere near it)
@@ -69,7 +74,18 @@ def _bollinger() -> Strategy[BollingerBandsParams]:
     return BollingerBandsStrategy(BollingerBandsParams(bb_period=12, entry_threshold=1.0))
 
 
-@pytest.mark.parametrize("make", [_ma_crossover, _bollinger])
+def _rsi_wilder() -> Strategy[RsiReversionParams]:
+    return RsiReversionStrategy(RsiReversionParams(rsi_window=6))
+
+
+def _rsi_rolling_with_trend() -> Strategy[RsiReversionParams]:
+    params = RsiReversionParams(
+        rsi_window=5, use_wilder=False, use_trend_filter=True, trend_ma_window=30, price_col="high"
+    )
+    return RsiReversionStrategy(params)
+
+
+@pytest.mark.parametrize("make", [_ma_crossover, _bollinger, _rsi_wilder, _rsi_rolling_with_trend])
 @settings(max_examples=50, deadline=None)
 @given(seed=st.integers(0, 10_000), chunk=st.integers(1, 97))
 def test_a_compiled_rule_on_columns_equals_bar_by_bar(
@@ -87,4 +103,4 @@ def test_a_compiled_rule_on_columns_equals_bar_by_bar(
 
     assert targets == expected
     assert by_columns.target == by_bar.target
-    assert 1 in expected  # the rule entered at least once
+    assert 1 in expected  # the rule went long at least once
