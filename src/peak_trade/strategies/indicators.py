@@ -179,7 +179,8 @@ class RSI:
 
 
 class TrueRange:
-    """True range: the bar's range extended to the previous close (NaN on the first bar)."""
+    """True range: the bar's range extended to the previous close (NaN on the first bar;
+    compiled: `kernels.true_range`)."""
 
     __slots__ = ("_close", "value")
 
@@ -192,7 +193,7 @@ class TrueRange:
         previous, self._close = self._close, close
         if math.isnan(previous):
             return NAN
-        self.value = max(high - low, abs(high - previous), abs(low - previous))
+        self.value = kernels.true_range(high, low, previous)
         return self.value
 
 
@@ -226,72 +227,34 @@ class ATR:
 
 
 class ADX:
-    """Directional movement: +DI, -DI and ADX exactly as TA-Lib seeds and smooths them."""
+    """Directional movement: +DI, -DI and ADX exactly as TA-Lib seeds and smooths them
+    (compiled: `kernels.adx_push`)."""
 
-    __slots__ = (
-        "_count",
-        "_dx_sum",
-        "_high",
-        "_low",
-        "_minus_dm",
-        "_plus_dm",
-        "_range",
-        "_tr",
-        "minus_di",
-        "period",
-        "plus_di",
-        "value",
-    )
+    __slots__ = ("period", "state")
 
     def __init__(self, period: int = 14) -> None:
         _check_period(period, 2)
         self.period = period
-        self._range = TrueRange()
-        self._high = self._low = NAN
-        self._count = 0
-        self._plus_dm = self._minus_dm = self._tr = 0.0
-        self._dx_sum = 0.0
-        self.plus_di = self.minus_di = self.value = NAN
+        self.state = kernels.adx_state(period)
+
+    @property
+    def plus_di(self) -> float:
+        """Return the latest +DI, NaN until warm."""
+        return float(self.state[kernels.ADX_PLUS_DI])
+
+    @property
+    def minus_di(self) -> float:
+        """Return the latest -DI, NaN until warm."""
+        return float(self.state[kernels.ADX_MINUS_DI])
+
+    @property
+    def value(self) -> float:
+        """Return the latest ADX, NaN until warm."""
+        return float(self.state[kernels.ADX_VALUE])
 
     def update(self, high: float, low: float, close: float) -> float:
         """Add a bar; update `plus_di` and `minus_di` and return the ADX (NaN until warm)."""
-        previous_high, previous_low = self._high, self._low
-        self._high, self._low = high, low
-        tr = self._range.update(high, low, close)
-        if math.isnan(tr):
-            return NAN
-        up, down = high - previous_high, previous_low - low
-        plus_dm = up if up > 0 and up > down else 0.0
-        minus_dm = down if down > 0 and down > up else 0.0
-        self._count += 1
-        n = self.period
-        if self._count < n:
-            self._plus_dm += plus_dm
-            self._minus_dm += minus_dm
-            self._tr += tr
-            return NAN
-        self._plus_dm += plus_dm - self._plus_dm / n
-        self._minus_dm += minus_dm - self._minus_dm / n
-        self._tr += tr - self._tr / n
-        dx = self._directional_index()
-        if self._count < 2 * n - 1:
-            self._dx_sum += 0.0 if math.isnan(dx) else dx
-        elif self._count == 2 * n - 1:
-            self.value = (self._dx_sum + (0.0 if math.isnan(dx) else dx)) / n
-        elif not math.isnan(dx):
-            self.value = (self.value * (n - 1) + dx) / n
-        return self.value
-
-    def _directional_index(self) -> float:
-        if abs(self._tr) < _EPSILON:
-            self.plus_di = self.minus_di = 0.0
-            return NAN
-        self.plus_di = 100.0 * self._plus_dm / self._tr
-        self.minus_di = 100.0 * self._minus_dm / self._tr
-        total = self.plus_di + self.minus_di
-        if abs(total) < _EPSILON:
-            return NAN
-        return 100.0 * abs(self.plus_di - self.minus_di) / total
+        return kernels.adx_push(self.state, high, low, close)
 
 
 class BollingerBands:

@@ -18,6 +18,9 @@ import numpy.typing as npt
 from peak_trade.core.compiled import compiled
 
 __all__ = [
+    "ADX_MINUS_DI",
+    "ADX_PLUS_DI",
+    "ADX_VALUE",
     "BANDS",
     "MA_CROSS_STATE",
     "REFRESH",
@@ -26,6 +29,8 @@ __all__ = [
     "STD_MEAN",
     "STD_VALUE",
     "VARIANCE_REFRESH",
+    "adx_push",
+    "adx_state",
     "bands_push",
     "bollinger_columns",
     "bollinger_step",
@@ -40,6 +45,9 @@ __all__ = [
     "sma_state",
     "std_push",
     "std_state",
+    "trend_following_columns",
+    "trend_following_step",
+    "true_range",
 ]
 
 Floats = npt.NDArray[np.float64]
@@ -77,6 +85,15 @@ RSI_VALUE: Final = _RSI
 _EPSILON: Final = 1e-14  # TA-Lib treats magnitudes below this as zero
 # The rsi_reversion rule: lower, upper, exit_lower, exit_upper, 1.0 with the trend filter.
 _LOWER_LEVEL, _UPPER_LEVEL, _EXIT_LOWER, _EXIT_UPPER, _TREND_FILTER = 0, 1, 2, 3, 4
+# ADX state: the previous high, low and close, bars with a true range, the smoothed +DM, -DM
+# and true range, the sum of the first DX values, +DI, -DI, the ADX, the period.
+_A_HIGH, _A_LOW, _A_CLOSE, _A_COUNT, _A_PLUS_DM, _A_MINUS_DM, _A_TR, _A_DX_SUM = range(8)
+_A_PLUS_DI, _A_MINUS_DI, _A_VALUE, _A_PERIOD = 8, 9, 10, 11
+ADX_PLUS_DI: Final = _A_PLUS_DI
+ADX_MINUS_DI: Final = _A_MINUS_DI
+ADX_VALUE: Final = _A_VALUE
+# The trend_following rule: adx_threshold, exit_threshold, 1.0 with the SMA filter.
+_ADX_THRESHOLD, _ADX_EXIT, _MA_FILTER = 0, 1, 2
 # Bollinger bands: upper, middle, lower (NaN until warm).
 BANDS: Final = 3
 _UPPER, _MIDDLE, _LOWER = 0, 1, 2
@@ -387,4 +404,108 @@ def rsi_reversion_columns(
     targets = np.empty(prices.shape[0], dtype=np.int64)
     for k in range(prices.shape[0]):
         targets[k] = rsi_reversion_step(rsi, gains, losses, trend, rule, held, prices[k])
+    return targets
+
+
+@compiled
+def true_range(high: float, low: float, previous_close: float) -> float:
+    """Return the bar's range extended to the previous close (NaN without one)."""
+    if math.isnan(previous_close):
+        return math.nan
+    return max(high - low, abs(high - previous_close), abs(low - previous_close))
+
+
+def adx_state(period: int) -> Floats:
+    """Return the state array of an ADX over `period` bars, before any bar."""
+    state = np.zeros(_A_PERIOD + 1)
+    state[_A_HIGH] = state[_A_LOW] = state[_A_CLOSE] = math.nan
+    state[_A_PLUS_DI] = state[_A_MINUS_DI] = state[_A_VALUE] = math.nan
+    state[_A_PERIOD] = period
+    return state
+
+
+@compiled
+def adx_push(state: Floats, high: float, low: float, close: float) -> float:
+    """Add a bar; update +DI and -DI and return the ADX (NaN until warm), seeded and smoothed
+    exactly as TA-Lib does."""
+    previous_high, previous_low = state[_A_HIGH], state[_A_LOW]
+    state[_A_HIGH], state[_A_LOW] = high, low
+    tr = true_range(high, low, state[_A_CLOSE])
+    state[_A_CLOSE] = close
+    if math.isnan(tr):
+        return math.nan
+    up, down = high - previous_high, previous_low - low
+    plus_dm = up if up > 0 and up > down else 0.0
+    minus_dm = down if down > 0 and down > up else 0.0
+    state[_A_COUNT] += 1
+    count, n = state[_A_COUNT], state[_A_PERIOD]
+    if count < n:
+        state[_A_PLUS_DM] += plus_dm
+        state[_A_MINUS_DM] += minus_dm
+        state[_A_TR] += tr
+        return math.nan
+    state[_A_PLUS_DM] += plus_dm - state[_A_PLUS_DM] / n
+    state[_A_MINUS_DM] += minus_dm - state[_A_MINUS_DM] / n
+    state[_A_TR] += tr - state[_A_TR] / n
+    dx = _directional_index(state)
+    if count < 2 * n - 1:
+        state[_A_DX_SUM] += 0.0 if math.isnan(dx) else dx
+    elif count == 2 * n - 1:
+        state[_A_VALUE] = (state[_A_DX_SUM] + (0.0 if math.isnan(dx) else dx)) / n
+    elif not math.isnan(dx):
+        state[_A_VALUE] = (state[_A_VALUE] * (n - 1) + dx) / n
+    return float(state[_A_VALUE])
+
+
+@compiled
+def _directional_index(state: Floats) -> float:
+    """Set +DI and -DI from the smoothed movements; return DX (NaN where undefined)."""
+    tr = state[_A_TR]
+    if abs(tr) < _EPSILON:
+        state[_A_PLUS_DI] = state[_A_MINUS_DI] = 0.0
+        return math.nan
+    plus = state[_A_PLUS_DI] = 100.0 * state[_A_PLUS_DM] / tr
+    minus = state[_A_MINUS_DI] = 100.0 * state[_A_MINUS_DM] / tr
+    total = plus + minus
+    if abs(total) < _EPSILON:
+        return math.nan
+    return float(100.0 * abs(plus - minus) / total)
+
+
+@compiled
+def trend_following_step(
+    adx: Floats, trend: Floats, rule: Floats, held: Floats, high: float, low: float, close: float
+) -> int:
+    """Feed a bar; long while ADX is above its threshold with +DI leading (and the close above
+    the SMA state `trend` with the filter), flat once ADX falls below the exit level or -DI
+    leads; the exit wins when both hold. `held[0]` keeps the target."""
+    target = int(held[0])
+    value = adx_push(adx, high, low, close)
+    filtered = rule[_MA_FILTER] != 0.0
+    level = sma_push(trend, close) if filtered else math.nan
+    if math.isnan(value) or (filtered and math.isnan(level)):
+        return target
+    plus, minus = adx[_A_PLUS_DI], adx[_A_MINUS_DI]
+    if value < rule[_ADX_EXIT] or minus > plus:
+        target = 0
+    elif value > rule[_ADX_THRESHOLD] and plus > minus and (not filtered or close > level):
+        target = 1
+    held[0] = target
+    return target
+
+
+@compiled
+def trend_following_columns(
+    adx: Floats,
+    trend: Floats,
+    rule: Floats,
+    held: Floats,
+    high: Floats,
+    low: Floats,
+    close: Floats,
+) -> npt.NDArray[np.int64]:
+    """Run `trend_following_step` over columns of bars; return the target after each."""
+    targets = np.empty(close.shape[0], dtype=np.int64)
+    for k in range(close.shape[0]):
+        targets[k] = trend_following_step(adx, trend, rule, held, high[k], low[k], close[k])
     return targets

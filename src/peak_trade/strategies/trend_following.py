@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import TrendFollowingParams
-from peak_trade.strategies.base import FLAT, LONG, Strategy
+from peak_trade.strategies import kernels
+from peak_trade.strategies.base import FLAT, Strategy, Targets
 from peak_trade.strategies.indicators import ADX, SMA
 
 __all__ = ["TrendFollowingStrategy"]
@@ -22,6 +24,11 @@ class TrendFollowingStrategy(Strategy[TrendFollowingParams]):
         super().__init__(params)
         self._adx = ADX(params.adx_period)
         self._trend = SMA(params.ma_period) if params.use_ma_filter else None
+        # without the filter, the compiled rule is handed an SMA state it leaves alone
+        self._trend_state = (self._trend or SMA(1)).state
+        filtered = 1.0 if params.use_ma_filter else 0.0
+        self._rule = np.array([params.adx_threshold, params.exit_threshold, filtered])
+        self._held = np.array([float(FLAT)])  # the target, as the compiled rule keeps it
 
     @property
     def required_bars(self) -> int:
@@ -30,17 +37,24 @@ class TrendFollowingStrategy(Strategy[TrendFollowingParams]):
         return max(2 * self.params.adx_period, trend)
 
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
-        """Consume a bar; the exit condition wins when entry and exit hold on the same bar."""
-        p = self.params
-        adx = self._adx.update(high, low, close)
-        trend = self._trend.update(close) if self._trend is not None else math.nan
-        if math.isnan(adx) or (self._trend is not None and math.isnan(trend)):
-            return self.target
-        plus, minus = self._adx.plus_di, self._adx.minus_di
-        exit_now = adx < p.exit_threshold or minus > plus
-        entry = adx > p.adx_threshold and plus > minus and (self._trend is None or close > trend)
-        if exit_now:
-            self.target = FLAT
-        elif entry:
-            self.target = LONG
+        """Consume a bar; the exit condition wins when entry and exit hold on the same bar
+        (compiled: `kernels.trend_following_step`)."""
+        self.target = kernels.trend_following_step(
+            self._adx.state, self._trend_state, self._rule, self._held, high, low, close
+        )
         return self.target
+
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
+        """Consume every row in compiled code; the same rule as `update`, row by row."""
+        targets = kernels.trend_following_columns(
+            self._adx.state,
+            self._trend_state,
+            self._rule,
+            self._held,
+            columns.high,
+            columns.low,
+            columns.close,
+        )
+        if targets.size:
+            self.target = int(targets[-1])
+        return targets, None

@@ -16,6 +16,7 @@ from peak_trade.core.strategy_params import (
     BollingerBandsParams,
     MACrossoverParams,
     RsiReversionParams,
+    TrendFollowingParams,
 )
 from peak_trade.strategies import kernels
 from peak_trade.strategies.base import Strategy
@@ -23,6 +24,7 @@ from peak_trade.strategies.bollinger_bands import BollingerBandsStrategy
 from peak_trade.strategies.indicators import SMA, RollingStd
 from peak_trade.strategies.ma_crossover import MACrossoverStrategy
 from peak_trade.strategies.rsi_reversion import RsiReversionStrategy
+from peak_trade.strategies.trend_following import TrendFollowingStrategy
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
 
 # (math.fsum raises on an intermediate overflow; prices are nowhere near it)
@@ -85,7 +87,28 @@ def _rsi_rolling_with_trend() -> Strategy[RsiReversionParams]:
     return RsiReversionStrategy(params)
 
 
-@pytest.mark.parametrize("make", [_ma_crossover, _bollinger, _rsi_wilder, _rsi_rolling_with_trend])
+def _trend_following() -> Strategy[TrendFollowingParams]:
+    params = TrendFollowingParams(
+        adx_period=5, adx_threshold=20.0, exit_threshold=15.0, ma_period=10
+    )
+    return TrendFollowingStrategy(params)
+
+
+def _trend_following_unfiltered() -> Strategy[TrendFollowingParams]:
+    return TrendFollowingStrategy(TrendFollowingParams(adx_period=4, use_ma_filter=False))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _ma_crossover,
+        _bollinger,
+        _rsi_wilder,
+        _rsi_rolling_with_trend,
+        _trend_following,
+        _trend_following_unfiltered,
+    ],
+)
 @settings(max_examples=50, deadline=None)
 @given(seed=st.integers(0, 10_000), chunk=st.integers(1, 97))
 def test_a_compiled_rule_on_columns_equals_bar_by_bar(
