@@ -88,71 +88,69 @@ class RollingStd:
 
 
 class EMA:
-    """Exponential average with k = 2 / (period + 1), seeded with the SMA of the first values."""
+    """Exponential average with k = 2 / (period + 1), seeded with the SMA of the first values
+    (compiled: `kernels.ema_push`)."""
 
-    __slots__ = ("_alpha", "_seed", "period", "value")
+    __slots__ = ("period", "state")
 
     def __init__(self, period: int) -> None:
         _check_period(period)
         self.period = period
-        self._alpha = 2.0 / (period + 1)
-        self._seed: list[float] | None = []
-        self.value = NAN
+        self.state = kernels.ema_state(period)
+
+    @property
+    def value(self) -> float:
+        """Return the latest average, NaN until seeded."""
+        return float(self.state[kernels.EMA_VALUE])
 
     def update(self, x: float) -> float:
         """Add a value and return the average, NaN until `period` values were seen."""
-        seed = self._seed
-        if seed is None:
-            self.value += (x - self.value) * self._alpha
-        else:
-            seed.append(x)
-            if len(seed) == self.period:
-                self.value = math.fsum(seed) / self.period
-                self._seed = None
-        return self.value
+        return kernels.ema_push(self.state, x)
 
     def seed_with(self, average: float) -> None:
         """Start from `average` instead of waiting for `period` values."""
-        self.value = average
-        self._seed = None
+        kernels.ema_seed_with(self.state, average)
 
 
 class MACD:
-    """MACD line, signal line and histogram as TA-Lib computes them.
+    """MACD line, signal line and histogram as TA-Lib computes them (compiled:
+    `kernels.macd_push`).
 
     TA-Lib seeds the fast EMA late, with the SMA of the `fast` values that end where the slow
     EMA's seed ends, so both lines start on the same bar; this class does the same.
     """
 
-    __slots__ = ("_count", "_fast", "_recent", "_signal", "_slow", "histogram", "signal", "value")
+    __slots__ = ("fast", "signal_ema", "slow", "state")
 
     def __init__(self, fast: int = 12, slow: int = 26, signal: int = 9) -> None:
         _check_period(fast, 2)
         if fast >= slow:
             raise ValueError(f"fast must be < slow, was fast={fast}, slow={slow}")
-        self._fast = EMA(fast)
-        self._slow = EMA(slow)
-        self._signal = EMA(signal)
-        self._recent: deque[float] = deque(maxlen=fast)
-        self._count = 0
-        self.value = self.signal = self.histogram = NAN
+        self.fast = EMA(fast)
+        self.slow = EMA(slow)
+        self.signal_ema = EMA(signal)
+        self.state = kernels.macd_state(fast)
+
+    @property
+    def value(self) -> float:
+        """Return the latest MACD line, NaN until warm."""
+        return float(self.state[kernels.MACD_VALUE])
+
+    @property
+    def signal(self) -> float:
+        """Return the latest signal line, NaN until warm."""
+        return float(self.state[kernels.MACD_SIGNAL])
+
+    @property
+    def histogram(self) -> float:
+        """Return the latest MACD line minus the signal line, NaN until warm."""
+        return float(self.state[kernels.MACD_HISTOGRAM])
 
     def update(self, x: float) -> float:
         """Add a close and return the MACD line (NaN until the slow EMA is seeded)."""
-        self._count += 1
-        slow = self._slow.update(x)
-        if self._count < self._slow.period:
-            self._recent.append(x)
-            return NAN
-        if self._count == self._slow.period:
-            self._recent.append(x)
-            self._fast.seed_with(math.fsum(self._recent) / self._fast.period)
-        else:
-            self._fast.update(x)
-        self.value = self._fast.value - slow
-        self.signal = self._signal.update(self.value)
-        self.histogram = self.value - self.signal
-        return self.value
+        return kernels.macd_push(
+            self.state, self.fast.state, self.slow.state, self.signal_ema.state, x
+        )
 
 
 class RSI:
@@ -346,19 +344,21 @@ class DonchianChannel:
 
 
 class RateOfChange:
-    """Fractional change over `period` values: x / x[period ago] - 1 (TA-Lib ROCR - 1)."""
+    """Fractional change over `period` values: x / x[period ago] - 1 (TA-Lib ROCR - 1;
+    compiled: `kernels.roc_push`)."""
 
-    __slots__ = ("_window", "period", "value")
+    __slots__ = ("period", "state")
 
     def __init__(self, period: int = 20) -> None:
         _check_period(period)
         self.period = period
-        self._window: deque[float] = deque(maxlen=period + 1)
-        self.value = NAN
+        self.state = kernels.roc_state(period)
+
+    @property
+    def value(self) -> float:
+        """Return the latest change, NaN for the first `period` values."""
+        return float(self.state[kernels.ROC_VALUE])
 
     def update(self, x: float) -> float:
         """Add a value and return the change, NaN for the first `period` values."""
-        self._window.append(x)
-        if len(self._window) > self.period:
-            self.value = x / self._window[0] - 1.0
-        return self.value
+        return kernels.roc_push(self.state, x)

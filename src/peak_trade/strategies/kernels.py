@@ -22,8 +22,14 @@ __all__ = [
     "ADX_PLUS_DI",
     "ADX_VALUE",
     "BANDS",
+    "EMA_VALUE",
+    "MACD_HISTOGRAM",
+    "MACD_SIGNAL",
+    "MACD_STATE",
+    "MACD_VALUE",
     "MA_CROSS_STATE",
     "REFRESH",
+    "ROC_VALUE",
     "RSI_STATE",
     "RSI_VALUE",
     "STD_MEAN",
@@ -34,9 +40,20 @@ __all__ = [
     "bands_push",
     "bollinger_columns",
     "bollinger_step",
+    "ema_push",
+    "ema_seed_with",
+    "ema_state",
     "exact_sum",
     "ma_cross_columns",
     "ma_cross_step",
+    "macd_columns",
+    "macd_push",
+    "macd_state",
+    "macd_step",
+    "momentum_columns",
+    "momentum_step",
+    "roc_push",
+    "roc_state",
     "rsi_push",
     "rsi_reversion_columns",
     "rsi_reversion_step",
@@ -94,6 +111,22 @@ ADX_MINUS_DI: Final = _A_MINUS_DI
 ADX_VALUE: Final = _A_VALUE
 # The trend_following rule: adx_threshold, exit_threshold, 1.0 with the SMA filter.
 _ADX_THRESHOLD, _ADX_EXIT, _MA_FILTER = 0, 1, 2
+# EMA state: the average (NaN until seeded), values seen while seeding (the period once
+# seeded), the smoothing factor 2 / (period + 1), then the seed values.
+_E_VALUE, _E_HELD, _E_ALPHA = 0, 1, 2
+_EMA_HEADER: Final = 3
+EMA_VALUE: Final = _E_VALUE
+# MACD state: values seen, the MACD line, the signal line, the histogram (NaN until warm),
+# then the last `fast` values, which seed the fast EMA late (as TA-Lib does).
+_M_COUNT, _M_VALUE, _M_SIGNAL, _M_HISTOGRAM = 0, 1, 2, 3
+MACD_STATE: Final = 4
+MACD_VALUE: Final = _M_VALUE
+MACD_SIGNAL: Final = _M_SIGNAL
+MACD_HISTOGRAM: Final = _M_HISTOGRAM
+# Rate of change state: the change (NaN until warm), values seen, then the last period + 1.
+_R_VALUE, _R_COUNT = 0, 1
+_ROC_HEADER: Final = 2
+ROC_VALUE: Final = _R_VALUE
 # Bollinger bands: upper, middle, lower (NaN until warm).
 BANDS: Final = 3
 _UPPER, _MIDDLE, _LOWER = 0, 1, 2
@@ -508,4 +541,149 @@ def trend_following_columns(
     targets = np.empty(close.shape[0], dtype=np.int64)
     for k in range(close.shape[0]):
         targets[k] = trend_following_step(adx, trend, rule, held, high[k], low[k], close[k])
+    return targets
+
+
+def ema_state(period: int) -> Floats:
+    """Return the state array of an EMA over `period` values, before any value."""
+    state = np.zeros(_EMA_HEADER + period)
+    state[_E_VALUE] = math.nan
+    state[_E_ALPHA] = 2.0 / (period + 1)
+    return state
+
+
+@compiled
+def ema_push(state: Floats, x: float) -> float:
+    """Add a value; return the average, NaN until `period` values seeded it with their mean."""
+    n = state.shape[0] - _EMA_HEADER
+    held = int(state[_E_HELD])
+    if held >= n:
+        state[_E_VALUE] += (x - state[_E_VALUE]) * state[_E_ALPHA]
+    else:
+        state[_EMA_HEADER + held] = x
+        state[_E_HELD] = held + 1
+        if held + 1 == n:
+            state[_E_VALUE] = exact_sum(state[_EMA_HEADER:]) / n
+    return float(state[_E_VALUE])
+
+
+@compiled
+def ema_seed_with(state: Floats, average: float) -> None:
+    """Start the EMA from `average` instead of waiting for its seed values."""
+    state[_E_VALUE] = average
+    state[_E_HELD] = state.shape[0] - _EMA_HEADER
+
+
+def macd_state(fast: int) -> Floats:
+    """Return the state array of a MACD whose fast EMA has period `fast`, before any value."""
+    state = np.zeros(MACD_STATE + fast)
+    state[_M_VALUE] = state[_M_SIGNAL] = state[_M_HISTOGRAM] = math.nan
+    return state
+
+
+@compiled
+def macd_push(state: Floats, fast: Floats, slow: Floats, signal: Floats, x: float) -> float:
+    """Add a close; return the MACD line (NaN until the slow EMA is seeded).
+
+    `fast`, `slow` and `signal` are EMA states. The fast EMA is seeded late, with the mean of
+    the `fast` closes that end where the slow EMA's seed ends, so both lines start on the same
+    bar, as in TA-Lib.
+    """
+    count = int(state[_M_COUNT]) + 1
+    state[_M_COUNT] = count
+    slow_value = ema_push(slow, x)
+    slow_n = slow.shape[0] - _EMA_HEADER
+    fast_n = fast.shape[0] - _EMA_HEADER
+    if count <= slow_n:
+        state[MACD_STATE + (count - 1) % fast_n] = x
+        if count < slow_n:
+            return math.nan
+        ema_seed_with(fast, exact_sum(state[MACD_STATE:]) / fast_n)
+    else:
+        ema_push(fast, x)
+    value = fast[_E_VALUE] - slow_value
+    state[_M_VALUE] = value
+    state[_M_SIGNAL] = ema_push(signal, value)
+    state[_M_HISTOGRAM] = value - state[_M_SIGNAL]
+    return float(value)
+
+
+@compiled
+def macd_step(
+    state: Floats, fast: Floats, slow: Floats, signal: Floats, cross: Floats, close: float
+) -> int:
+    """Feed a close; a histogram cross above zero sets the target long, below zero flat.
+
+    `cross` holds the previous histogram (NaN before the first) and the target.
+    """
+    macd_push(state, fast, slow, signal, close)
+    gap = state[_M_HISTOGRAM]
+    if not math.isnan(gap):
+        previous = cross[0]
+        cross[0] = gap
+        if not math.isnan(previous):
+            if gap > 0.0 >= previous:
+                cross[1] = 1.0
+            elif gap < 0.0 <= previous:
+                cross[1] = 0.0
+    return int(cross[1])
+
+
+@compiled
+def macd_columns(
+    state: Floats, fast: Floats, slow: Floats, signal: Floats, cross: Floats, closes: Floats
+) -> npt.NDArray[np.int64]:
+    """Run `macd_step` over a column of closes; return the target after each."""
+    targets = np.empty(closes.shape[0], dtype=np.int64)
+    for k in range(closes.shape[0]):
+        targets[k] = macd_step(state, fast, slow, signal, cross, closes[k])
+    return targets
+
+
+def roc_state(period: int) -> Floats:
+    """Return the state array of a rate of change over `period` values, before any value."""
+    state = np.zeros(_ROC_HEADER + period + 1)
+    state[_R_VALUE] = math.nan
+    return state
+
+
+@compiled
+def roc_push(state: Floats, x: float) -> float:
+    """Add a value; return x / (the value `period` values ago) - 1, NaN until there is one."""
+    size = state.shape[0] - _ROC_HEADER  # period + 1
+    count = int(state[_R_COUNT])
+    state[_ROC_HEADER + count % size] = x
+    count += 1
+    state[_R_COUNT] = count
+    if count >= size:
+        state[_R_VALUE] = x / state[_ROC_HEADER + count % size] - 1.0
+    return float(state[_R_VALUE])
+
+
+@compiled
+def momentum_step(state: Floats, rule: Floats, held: Floats, close: float) -> int:
+    """Feed a close; long once the rate of change rises above rule[0], flat below rule[1].
+
+    `held[0]` keeps the target.
+    """
+    target = int(held[0])
+    change = roc_push(state, close)
+    if math.isnan(change):
+        return target
+    if target == 0 and change > rule[0]:
+        target = 1
+    elif target == 1 and change < rule[1]:
+        target = 0
+    held[0] = target
+    return target
+
+
+@compiled
+def momentum_columns(
+    state: Floats, rule: Floats, held: Floats, closes: Floats
+) -> npt.NDArray[np.int64]:
+    """Run `momentum_step` over a column of closes; return the target after each."""
+    targets = np.empty(closes.shape[0], dtype=np.int64)
+    for k in range(closes.shape[0]):
+        targets[k] = momentum_step(state, rule, held, closes[k])
     return targets

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import MACDParams
-from peak_trade.strategies.base import FLAT, LONG, Strategy
+from peak_trade.strategies import kernels
+from peak_trade.strategies.base import FLAT, Strategy, Targets
 from peak_trade.strategies.indicators import MACD
 
 __all__ = ["MACDStrategy"]
@@ -21,7 +25,7 @@ class MACDStrategy(Strategy[MACDParams]):
     def __init__(self, params: MACDParams) -> None:
         super().__init__(params)
         self._macd = MACD(params.fast_ema, params.slow_ema, params.signal_ema)
-        self._previous_gap = math.nan
+        self._cross = np.array([math.nan, float(FLAT)])  # the previous histogram, the target
 
     @property
     def required_bars(self) -> int:
@@ -29,15 +33,20 @@ class MACDStrategy(Strategy[MACDParams]):
         return self.params.slow_ema + self.params.signal_ema
 
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
-        """Consume a bar; a cross above the signal line sets long, a cross below sets flat."""
-        self._macd.update(close)
-        gap = self._macd.histogram
-        if math.isnan(gap):
-            return self.target
-        previous, self._previous_gap = self._previous_gap, gap
-        if not math.isnan(previous):
-            if gap > 0 >= previous:
-                self.target = LONG
-            elif gap < 0 <= previous:
-                self.target = FLAT
+        """Consume a bar; a cross above the signal line sets long, a cross below sets flat
+        (compiled: `kernels.macd_step`)."""
+        m = self._macd
+        self.target = kernels.macd_step(
+            m.state, m.fast.state, m.slow.state, m.signal_ema.state, self._cross, close
+        )
         return self.target
+
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
+        """Consume every row in compiled code; the same rule as `update`, row by row."""
+        m = self._macd
+        targets = kernels.macd_columns(
+            m.state, m.fast.state, m.slow.state, m.signal_ema.state, self._cross, columns.close
+        )
+        if targets.size:
+            self.target = int(targets[-1])
+        return targets, None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import MomentumParams
-from peak_trade.strategies.base import FLAT, LONG, Strategy
+from peak_trade.strategies import kernels
+from peak_trade.strategies.base import FLAT, Strategy, Targets
 from peak_trade.strategies.indicators import RateOfChange
 
 __all__ = ["MomentumStrategy"]
@@ -21,6 +23,8 @@ class MomentumStrategy(Strategy[MomentumParams]):
     def __init__(self, params: MomentumParams) -> None:
         super().__init__(params)
         self._change = RateOfChange(params.lookback_period)
+        self._rule = np.array([params.entry_threshold, params.exit_threshold])
+        self._held = np.array([float(FLAT)])  # the target, as the compiled rule keeps it
 
     @property
     def required_bars(self) -> int:
@@ -28,12 +32,16 @@ class MomentumStrategy(Strategy[MomentumParams]):
         return self.params.lookback_period + 1
 
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
-        """Consume a bar and enter or leave on the rate of change."""
-        momentum = self._change.update(close)
-        if math.isnan(momentum):
-            return self.target
-        if self.target == FLAT and momentum > self.params.entry_threshold:
-            self.target = LONG
-        elif self.target == LONG and momentum < self.params.exit_threshold:
-            self.target = FLAT
+        """Consume a bar and enter or leave on the rate of change (compiled:
+        `kernels.momentum_step`)."""
+        self.target = kernels.momentum_step(self._change.state, self._rule, self._held, close)
         return self.target
+
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
+        """Consume every row in compiled code; the same rule as `update`, row by row."""
+        targets = kernels.momentum_columns(
+            self._change.state, self._rule, self._held, columns.close
+        )
+        if targets.size:
+            self.target = int(targets[-1])
+        return targets, None

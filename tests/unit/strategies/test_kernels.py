@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import (
     BollingerBandsParams,
+    MACDParams,
     MACrossoverParams,
+    MomentumParams,
     RsiReversionParams,
     TrendFollowingParams,
 )
@@ -23,6 +25,8 @@ from peak_trade.strategies.base import Strategy
 from peak_trade.strategies.bollinger_bands import BollingerBandsStrategy
 from peak_trade.strategies.indicators import SMA, RollingStd
 from peak_trade.strategies.ma_crossover import MACrossoverStrategy
+from peak_trade.strategies.macd import MACDStrategy
+from peak_trade.strategies.momentum import MomentumStrategy
 from peak_trade.strategies.rsi_reversion import RsiReversionStrategy
 from peak_trade.strategies.trend_following import TrendFollowingStrategy
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
@@ -98,6 +102,15 @@ def _trend_following_unfiltered() -> Strategy[TrendFollowingParams]:
     return TrendFollowingStrategy(TrendFollowingParams(adx_period=4, use_ma_filter=False))
 
 
+def _macd() -> Strategy[MACDParams]:
+    return MACDStrategy(MACDParams(fast_ema=4, slow_ema=11, signal_ema=3))
+
+
+def _momentum() -> Strategy[MomentumParams]:
+    params = MomentumParams(lookback_period=7, entry_threshold=0.002, exit_threshold=-0.001)
+    return MomentumStrategy(params)
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -107,6 +120,8 @@ def _trend_following_unfiltered() -> Strategy[TrendFollowingParams]:
         _rsi_rolling_with_trend,
         _trend_following,
         _trend_following_unfiltered,
+        _macd,
+        _momentum,
     ],
 )
 @settings(max_examples=50, deadline=None)
