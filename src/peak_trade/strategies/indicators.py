@@ -292,7 +292,8 @@ class BollingerBands:
 
 
 class ZScore:
-    """Distance of the value from its rolling mean in rolling (population) standard deviations."""
+    """Distance of the value from its rolling mean in rolling (population) standard deviations
+    (compiled: `kernels.zscore_push`)."""
 
     __slots__ = ("_std", "value")
 
@@ -300,12 +301,14 @@ class ZScore:
         self._std = RollingStd(period)
         self.value = NAN
 
+    @property
+    def std_state(self) -> npt.NDArray[np.float64]:
+        """Return the state array of the deviation behind the z-score (for compiled rules)."""
+        return self._std.state
+
     def update(self, x: float) -> float:
         """Add a value and return its z-score; NaN until warm or when the window is flat."""
-        std = self._std.update(x)
-        if math.isnan(std):
-            return NAN
-        self.value = (x - self._std.mean) / std if std > _EPSILON * abs(self._std.mean) else NAN
+        self.value = kernels.zscore_push(self._std.state, x)
         return self.value
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "STD_MEAN",
     "STD_VALUE",
     "VARIANCE_REFRESH",
+    "ZSCORE_STATE",
     "adx_push",
     "adx_state",
     "bands_push",
@@ -50,8 +51,12 @@ __all__ = [
     "macd_push",
     "macd_state",
     "macd_step",
+    "mean_reversion_columns",
+    "mean_reversion_step",
     "momentum_columns",
     "momentum_step",
+    "percentile_push",
+    "percentile_state",
     "roc_push",
     "roc_state",
     "rsi_push",
@@ -65,6 +70,7 @@ __all__ = [
     "trend_following_columns",
     "trend_following_step",
     "true_range",
+    "zscore_push",
 ]
 
 Floats = npt.NDArray[np.float64]
@@ -127,6 +133,14 @@ MACD_HISTOGRAM: Final = _M_HISTOGRAM
 _R_VALUE, _R_COUNT = 0, 1
 _ROC_HEADER: Final = 2
 ROC_VALUE: Final = _R_VALUE
+# Rolling percentile state: values seen, then the window in arrival order (a ring), then the
+# same values sorted.
+_P_COUNT = 0
+_PERCENTILE_HEADER: Final = 1
+# The mean_reversion rule: entry and exit z-score, 1.0 with the volatility filter, the highest
+# volatility percentile it lets trade at. Its memory: the target, the previous close.
+_Z_ENTRY, _Z_EXIT, _VOL_FILTER, _VOL_PERCENTILE = 0, 1, 2, 3
+ZSCORE_STATE: Final = 2  # the target, the previous close
 # Bollinger bands: upper, middle, lower (NaN until warm).
 BANDS: Final = 3
 _UPPER, _MIDDLE, _LOWER = 0, 1, 2
@@ -686,4 +700,84 @@ def momentum_columns(
     targets = np.empty(closes.shape[0], dtype=np.int64)
     for k in range(closes.shape[0]):
         targets[k] = momentum_step(state, rule, held, closes[k])
+    return targets
+
+
+@compiled
+def zscore_push(std: Floats, x: float) -> float:
+    """Add a value to the deviation state `std`; return its distance from the rolling mean in
+    deviations, NaN until warm or where the window is flat."""
+    spread = std_push(std, x)
+    if math.isnan(spread):
+        return math.nan
+    mean = std[_MEAN]
+    return (x - mean) / spread if spread > _EPSILON * abs(mean) else math.nan
+
+
+def percentile_state(window: int) -> Floats:
+    """Return the state array of a rolling percentile rank over `window` values."""
+    return np.zeros(_PERCENTILE_HEADER + 2 * window)
+
+
+@compiled
+def percentile_push(state: Floats, x: float) -> float:
+    """Add a value; return the share of the window at or below it, in percent."""
+    window = (state.shape[0] - _PERCENTILE_HEADER) // 2
+    ring = state[_PERCENTILE_HEADER : _PERCENTILE_HEADER + window]
+    ordered = state[_PERCENTILE_HEADER + window :]
+    count = int(state[_P_COUNT])
+    held = min(count, window)
+    slot = count % window
+    if held == window:  # drop the oldest value from the sorted copy
+        at = np.searchsorted(ordered[:held], ring[slot], side="right") - 1
+        ordered[at : held - 1] = ordered[at + 1 : held].copy()
+        held -= 1
+    ring[slot] = x
+    at = np.searchsorted(ordered[:held], x, side="right")
+    ordered[at + 1 : held + 1] = ordered[at:held].copy()
+    ordered[at] = x
+    held += 1
+    state[_P_COUNT] = count + 1
+    return float(100.0 * np.searchsorted(ordered[:held], x, side="right") / held)
+
+
+@compiled
+def mean_reversion_step(
+    z_std: Floats, vol_std: Floats, rank: Floats, rule: Floats, memory: Floats, close: float
+) -> int:
+    """Feed a close; long when the z-score falls below the entry level (and, with the filter,
+    the volatility of returns ranks at or below its percentile), flat above the exit level.
+
+    `z_std` and `vol_std` are deviation states (of closes, and of returns), `rank` a
+    percentile state; `memory` holds the target and the previous close.
+    """
+    target = int(memory[0])
+    z = zscore_push(z_std, close)
+    previous = memory[1]
+    memory[1] = close
+    calm = True
+    if rule[_VOL_FILTER] != 0.0:
+        calm = False
+        if not math.isnan(previous):
+            vol = std_push(vol_std, close / previous - 1.0)
+            if not math.isnan(vol):
+                calm = percentile_push(rank, vol) <= rule[_VOL_PERCENTILE]
+    if math.isnan(z):
+        return target
+    if target == 0 and z < rule[_Z_ENTRY] and calm:
+        target = 1
+    elif target == 1 and z > rule[_Z_EXIT]:
+        target = 0
+    memory[0] = target
+    return target
+
+
+@compiled
+def mean_reversion_columns(
+    z_std: Floats, vol_std: Floats, rank: Floats, rule: Floats, memory: Floats, closes: Floats
+) -> npt.NDArray[np.int64]:
+    """Run `mean_reversion_step` over a column of closes; return the target after each."""
+    targets = np.empty(closes.shape[0], dtype=np.int64)
+    for k in range(closes.shape[0]):
+        targets[k] = mean_reversion_step(z_std, vol_std, rank, rule, memory, closes[k])
     return targets

@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 import math
-from bisect import bisect_right, insort
-from collections import deque
 
+import numpy as np
+
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import MeanReversionParams
-from peak_trade.strategies.base import FLAT, LONG, Strategy
+from peak_trade.strategies import kernels
+from peak_trade.strategies.base import FLAT, Strategy, Targets
 from peak_trade.strategies.indicators import RollingStd, ZScore
 
 __all__ = ["MeanReversionStrategy", "RollingPercentile"]
 
 
 class RollingPercentile:
-    """Percentile rank of each value among the last `window` values (itself included)."""
+    """Percentile rank of each value among the last `window` values (itself included;
+    compiled: `kernels.percentile_push`)."""
 
-    __slots__ = ("_order", "_sorted", "window")
+    __slots__ = ("state", "window")
 
     def __init__(self, window: int) -> None:
         self.window = window
-        self._order: deque[float] = deque()
-        self._sorted: list[float] = []
+        self.state = kernels.percentile_state(window)
 
     def update(self, x: float) -> float:
         """Add a value and return the share of the window at or below it, in percent."""
-        if len(self._order) == self.window:
-            old = self._order.popleft()
-            del self._sorted[bisect_right(self._sorted, old) - 1]
-        self._order.append(x)
-        insort(self._sorted, x)
-        return 100.0 * bisect_right(self._sorted, x) / len(self._sorted)
+        return kernels.percentile_push(self.state, x)
 
 
 class MeanReversionStrategy(Strategy[MeanReversionParams]):
@@ -47,36 +44,44 @@ class MeanReversionStrategy(Strategy[MeanReversionParams]):
     def __init__(self, params: MeanReversionParams) -> None:
         super().__init__(params)
         self._z = ZScore(params.lookback)
-        self._previous_close = math.nan
-        self._vol = RollingStd(params.vol_window) if params.use_vol_filter else None
+        # without the filter, the compiled rule is handed a deviation state it leaves alone
+        self._vol = RollingStd(params.vol_window if params.use_vol_filter else 2)
         self._rank = RollingPercentile(params.vol_rank_window)
+        self._rule = np.array(
+            [
+                params.entry_threshold,
+                params.exit_threshold,
+                1.0 if params.use_vol_filter else 0.0,
+                params.max_vol_percentile,
+            ]
+        )
+        self._memory = np.array([float(FLAT), math.nan])  # the target, the previous close
 
     @property
     def required_bars(self) -> int:
         """Return the bars of the first z-score, and of the first volatility rank if filtered."""
-        if self._vol is None:
+        if not self.params.use_vol_filter:
             return self.params.lookback
         return max(self.params.lookback, self.params.vol_window + 1)
 
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
-        """Consume a bar and enter or leave on the z-score."""
-        z = self._z.update(close)
-        calm = self._volatility_allows(close)
-        if math.isnan(z):
-            return self.target
-        if self.target == FLAT and z < self.params.entry_threshold and calm:
-            self.target = LONG
-        elif self.target == LONG and z > self.params.exit_threshold:
-            self.target = FLAT
+        """Consume a bar and enter or leave on the z-score (compiled:
+        `kernels.mean_reversion_step`)."""
+        self.target = kernels.mean_reversion_step(
+            self._z.std_state, self._vol.state, self._rank.state, self._rule, self._memory, close
+        )
         return self.target
 
-    def _volatility_allows(self, close: float) -> bool:
-        previous, self._previous_close = self._previous_close, close
-        if self._vol is None:
-            return True
-        if math.isnan(previous):
-            return False
-        vol = self._vol.update(close / previous - 1.0)
-        if math.isnan(vol):
-            return False
-        return self._rank.update(vol) <= self.params.max_vol_percentile
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
+        """Consume every row in compiled code; the same rule as `update`, row by row."""
+        targets = kernels.mean_reversion_columns(
+            self._z.std_state,
+            self._vol.state,
+            self._rank.state,
+            self._rule,
+            self._memory,
+            columns.close,
+        )
+        if targets.size:
+            self.target = int(targets[-1])
+        return targets, None

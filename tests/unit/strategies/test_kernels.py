@@ -16,6 +16,7 @@ from peak_trade.core.strategy_params import (
     BollingerBandsParams,
     MACDParams,
     MACrossoverParams,
+    MeanReversionParams,
     MomentumParams,
     RsiReversionParams,
     TrendFollowingParams,
@@ -26,6 +27,7 @@ from peak_trade.strategies.bollinger_bands import BollingerBandsStrategy
 from peak_trade.strategies.indicators import SMA, RollingStd
 from peak_trade.strategies.ma_crossover import MACrossoverStrategy
 from peak_trade.strategies.macd import MACDStrategy
+from peak_trade.strategies.mean_reversion import MeanReversionStrategy
 from peak_trade.strategies.momentum import MomentumStrategy
 from peak_trade.strategies.rsi_reversion import RsiReversionStrategy
 from peak_trade.strategies.trend_following import TrendFollowingStrategy
@@ -111,6 +113,22 @@ def _momentum() -> Strategy[MomentumParams]:
     return MomentumStrategy(params)
 
 
+def _mean_reversion() -> Strategy[MeanReversionParams]:
+    return MeanReversionStrategy(MeanReversionParams(lookback=10, entry_threshold=-1.5))
+
+
+def _mean_reversion_filtered() -> Strategy[MeanReversionParams]:
+    params = MeanReversionParams(
+        lookback=10,
+        entry_threshold=-1.0,
+        use_vol_filter=True,
+        vol_window=5,
+        vol_rank_window=20,
+        max_vol_percentile=80.0,
+    )
+    return MeanReversionStrategy(params)
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -122,6 +140,8 @@ def _momentum() -> Strategy[MomentumParams]:
         _trend_following_unfiltered,
         _macd,
         _momentum,
+        _mean_reversion,
+        _mean_reversion_filtered,
     ],
 )
 @settings(max_examples=50, deadline=None)
