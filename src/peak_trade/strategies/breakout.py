@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import numpy.typing as npt
+
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import BreakoutParams
-from peak_trade.strategies.base import FLAT, LONG, SHORT, Strategy, pick_price
+from peak_trade.strategies import kernels
+from peak_trade.strategies.base import FLAT, Strategy, Targets, pick_price
 from peak_trade.strategies.indicators import ATR, SMA, DonchianChannel
 
 __all__ = ["BreakoutStrategy"]
@@ -31,10 +36,28 @@ class BreakoutStrategy(Strategy[BreakoutParams]):
         self._atr = ATR(params.atr_lookback)
         self._atr_mean = SMA(2 * params.atr_lookback)
         mode = params.effective_risk_mode
-        self._may_long = mode in ("symmetric", "long_only")
-        self._may_short = mode in ("symmetric", "short_only")
-        self._entry = math.nan
-        self._extreme = math.nan  # highest high while long, lowest low while short
+
+        def flag(on: bool) -> float:
+            return 1.0 if on else 0.0
+
+        def fraction(value: float | None) -> float:
+            return math.nan if value is None else value
+
+        self._rule = np.array(
+            [
+                flag(mode in ("symmetric", "long_only")),
+                flag(mode in ("symmetric", "short_only")),
+                flag(params.use_atr_filter),
+                fraction(params.atr_multiplier),
+                fraction(params.stop_loss_pct),
+                fraction(params.take_profit_pct),
+                fraction(params.trailing_stop_pct),
+                flag(params.exit_on_opposite_breakout),
+            ]
+        )
+        # the target, the entry price, the extreme (highest high while long, lowest low while
+        # short), as the compiled rule keeps them
+        self._memory = np.array([float(FLAT), math.nan, math.nan])
 
     @property
     def required_bars(self) -> int:
@@ -49,67 +72,40 @@ class BreakoutStrategy(Strategy[BreakoutParams]):
         return needed
 
     def update(self, open_: float, high: float, low: float, close: float, volume: float) -> int:
-        """Consume a bar: check exits against the levels of the bars before it, then entries."""
-        upper, lower = self._upper.upper, self._lower.lower  # levels of the previous bars
-        self._upper.update(high, high)
-        self._lower.update(low, low)
-        atr_ok = self._atr_allows(high, low, close)
-        if math.isnan(upper) or math.isnan(lower):
-            return self.target
+        """Consume a bar: check exits against the levels of the bars before it, then entries
+        (compiled: `kernels.breakout_step`)."""
         price = pick_price(self.params.price_col, open_, high, low, close)
-        if self.target == LONG:
-            self._manage_long(high, low, price, lower)
-        elif self.target == SHORT:
-            self._manage_short(high, low, price, upper)
-        elif atr_ok and self._may_long and price > upper:
-            self._enter(LONG, price, high)
-        elif atr_ok and self._may_short and price < lower:
-            self._enter(SHORT, price, low)
+        self.target = kernels.breakout_step(*self._states(), price, high, low, close)
         return self.target
 
-    def _enter(self, side: int, price: float, extreme: float) -> None:
-        self.target, self._entry, self._extreme = side, price, extreme
+    def update_columns(self, columns: BarColumns) -> tuple[Targets, Exception | None]:
+        """Consume every row in compiled code; the same rule as `update`, row by row."""
+        targets = kernels.breakout_columns(
+            *self._states(),
+            getattr(columns, self.params.price_col),
+            columns.high,
+            columns.low,
+            columns.close,
+        )
+        if targets.size:
+            self.target = int(targets[-1])
+        return targets, None
 
-    def _manage_long(self, high: float, low: float, price: float, lower: float) -> None:
-        p = self.params
-        stopped = (p.stop_loss_pct is not None and low <= self._entry * (1 - p.stop_loss_pct)) or (
-            p.take_profit_pct is not None and high >= self._entry * (1 + p.take_profit_pct)
+    def _states(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+    ]:
+        return (
+            self._upper.state,
+            self._lower.state,
+            self._atr.state,
+            self._atr_mean.state,
+            self._rule,
+            self._memory,
         )
-        trailed = p.trailing_stop_pct is not None and low <= self._extreme * (
-            1 - p.trailing_stop_pct
-        )
-        self._extreme = max(self._extreme, high)
-        if stopped or trailed:
-            self.target = FLAT
-        elif p.exit_on_opposite_breakout and price < lower:
-            if self._may_short:
-                self._enter(SHORT, price, low)
-            else:
-                self.target = FLAT
-
-    def _manage_short(self, high: float, low: float, price: float, upper: float) -> None:
-        p = self.params
-        stopped = (p.stop_loss_pct is not None and high >= self._entry * (1 + p.stop_loss_pct)) or (
-            p.take_profit_pct is not None and low <= self._entry * (1 - p.take_profit_pct)
-        )
-        trailed = p.trailing_stop_pct is not None and high >= self._extreme * (
-            1 + p.trailing_stop_pct
-        )
-        self._extreme = min(self._extreme, low)
-        if stopped or trailed:
-            self.target = FLAT
-        elif p.exit_on_opposite_breakout and price > upper:
-            if self._may_long:
-                self._enter(LONG, price, high)
-            else:
-                self.target = FLAT
-
-    def _atr_allows(self, high: float, low: float, close: float) -> bool:
-        atr = self._atr.update(high, low, close)
-        mean = self._atr_mean.update(atr) if not math.isnan(atr) else math.nan
-        if not self.params.use_atr_filter:
-            return True
-        if math.isnan(atr):
-            return False
-        multiplier = self.params.atr_multiplier
-        return multiplier is None or (not math.isnan(mean) and atr >= multiplier * mean)

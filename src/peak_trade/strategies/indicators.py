@@ -8,7 +8,6 @@ exactly from their window every `_REFRESH` updates so rounding cannot drift over
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import Final
 
 import numpy as np
@@ -196,32 +195,24 @@ class TrueRange:
 
 
 class ATR:
-    """Average true range with Wilder smoothing, seeded with the mean of the first ranges."""
+    """Average true range with Wilder smoothing, seeded with the mean of the first ranges
+    (compiled: `kernels.atr_push`)."""
 
-    __slots__ = ("_count", "_range", "_sum", "period", "value")
+    __slots__ = ("period", "state")
 
     def __init__(self, period: int = 14) -> None:
         _check_period(period, 2)
         self.period = period
-        self._range = TrueRange()
-        self._count = 0
-        self._sum = 0.0
-        self.value = NAN
+        self.state = kernels.atr_state(period)
+
+    @property
+    def value(self) -> float:
+        """Return the latest ATR, NaN until warm."""
+        return float(self.state[kernels.ATR_VALUE])
 
     def update(self, high: float, low: float, close: float) -> float:
         """Add a bar and return the ATR, NaN for the first `period` bars."""
-        tr = self._range.update(high, low, close)
-        if math.isnan(tr):
-            return NAN
-        self._count += 1
-        n = self.period
-        if self._count < n:
-            self._sum += tr
-        elif self._count == n:
-            self.value = (self._sum + tr) / n
-        else:
-            self.value = (self.value * (n - 1) + tr) / n
-        return self.value
+        return kernels.atr_push(self.state, high, low, close)
 
 
 class ADX:
@@ -313,37 +304,29 @@ class ZScore:
 
 
 class DonchianChannel:
-    """Highest high and lowest low of the last `period` bars (current bar included)."""
+    """Highest high and lowest low of the last `period` bars (current bar included;
+    compiled: `kernels.donchian_push`)."""
 
-    __slots__ = ("_count", "_highs", "_lows", "lower", "period", "upper")
+    __slots__ = ("period", "state")
 
     def __init__(self, period: int = 20) -> None:
         _check_period(period)
         self.period = period
-        self._count = 0
-        self._highs: deque[tuple[int, float]] = deque()
-        self._lows: deque[tuple[int, float]] = deque()
-        self.upper = self.lower = NAN
+        self.state = kernels.donchian_state(period)
+
+    @property
+    def upper(self) -> float:
+        """Return the highest high of the window, NaN until `period` bars were seen."""
+        return float(self.state[kernels.DONCHIAN_UPPER])
+
+    @property
+    def lower(self) -> float:
+        """Return the lowest low of the window, NaN until `period` bars were seen."""
+        return float(self.state[kernels.DONCHIAN_LOWER])
 
     def update(self, high: float, low: float) -> float:
         """Add a bar and return the upper level (NaN until `period` bars were seen)."""
-        i = self._count
-        self._count += 1
-        highs, lows = self._highs, self._lows
-        while highs and highs[-1][1] <= high:
-            highs.pop()
-        highs.append((i, high))
-        while lows and lows[-1][1] >= low:
-            lows.pop()
-        lows.append((i, low))
-        oldest = i - self.period + 1
-        if highs[0][0] < oldest:
-            highs.popleft()
-        if lows[0][0] < oldest:
-            lows.popleft()
-        if self._count >= self.period:
-            self.upper, self.lower = highs[0][1], lows[0][1]
-        return self.upper
+        return kernels.donchian_push(self.state, high, low)
 
 
 class RateOfChange:

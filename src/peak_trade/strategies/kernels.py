@@ -21,7 +21,11 @@ __all__ = [
     "ADX_MINUS_DI",
     "ADX_PLUS_DI",
     "ADX_VALUE",
+    "ATR_VALUE",
     "BANDS",
+    "BREAKOUT_MEMORY",
+    "DONCHIAN_LOWER",
+    "DONCHIAN_UPPER",
     "EMA_VALUE",
     "MACD_HISTOGRAM",
     "MACD_SIGNAL",
@@ -38,9 +42,15 @@ __all__ = [
     "ZSCORE_STATE",
     "adx_push",
     "adx_state",
+    "atr_push",
+    "atr_state",
     "bands_push",
     "bollinger_columns",
     "bollinger_step",
+    "breakout_columns",
+    "breakout_step",
+    "donchian_push",
+    "donchian_state",
     "ema_push",
     "ema_seed_with",
     "ema_state",
@@ -141,6 +151,24 @@ _PERCENTILE_HEADER: Final = 1
 # volatility percentile it lets trade at. Its memory: the target, the previous close.
 _Z_ENTRY, _Z_EXIT, _VOL_FILTER, _VOL_PERCENTILE = 0, 1, 2, 3
 ZSCORE_STATE: Final = 2  # the target, the previous close
+# Donchian channel state: bars seen, the upper and lower level (NaN until warm), the period,
+# then the start and length of two monotonic queues (candidate highs, candidate lows), then
+# the queues as rings of period + 1 slots: the highs' bar numbers and values, the lows'.
+_D_COUNT, _D_UPPER, _D_LOWER, _D_PERIOD, _D_HIGH_START, _D_HIGHS, _D_LOW_START, _D_LOWS = range(8)
+_DONCHIAN_HEADER: Final = 8
+DONCHIAN_UPPER: Final = _D_UPPER
+DONCHIAN_LOWER: Final = _D_LOWER
+# ATR state: the previous close, bars with a true range, their sum while seeding, the ATR
+# (NaN until warm), the period.
+_T_CLOSE, _T_COUNT, _T_SUM, _T_VALUE, _T_PERIOD = range(5)
+ATR_VALUE: Final = _T_VALUE
+# The breakout rule: 1.0 where longs and where shorts are allowed, 1.0 with the ATR filter,
+# the ATR multiplier, stop-loss, take-profit and trailing-stop fractions (NaN where unset),
+# 1.0 to leave on the opposite breakout. Its memory: the target, the entry price, the
+# extreme (highest high while long, lowest low while short).
+_MAY_LONG, _MAY_SHORT, _ATR_FILTER, _ATR_MULTIPLIER, _STOP_LOSS, _TAKE_PROFIT = range(6)
+_TRAILING_STOP, _OPPOSITE_EXIT = 6, 7
+BREAKOUT_MEMORY: Final = 3
 # Bollinger bands: upper, middle, lower (NaN until warm).
 BANDS: Final = 3
 _UPPER, _MIDDLE, _LOWER = 0, 1, 2
@@ -780,4 +808,201 @@ def mean_reversion_columns(
     targets = np.empty(closes.shape[0], dtype=np.int64)
     for k in range(closes.shape[0]):
         targets[k] = mean_reversion_step(z_std, vol_std, rank, rule, memory, closes[k])
+    return targets
+
+
+def donchian_state(period: int) -> Floats:
+    """Return the state array of a Donchian channel over `period` bars, before any bar."""
+    state = np.zeros(_DONCHIAN_HEADER + 4 * (period + 1))
+    state[_D_UPPER] = state[_D_LOWER] = math.nan
+    state[_D_PERIOD] = period
+    return state
+
+
+@compiled
+def donchian_push(state: Floats, high: float, low: float) -> float:
+    """Add a bar; return the highest high of the last `period` bars (current included), NaN
+    until `period` bars were seen. The lowest low is kept beside it.
+
+    Each level comes from a monotonic queue: a new high drops every earlier candidate at or
+    below it, so the front of the queue is the window's extreme (O(1) amortised per bar).
+    """
+    i = int(state[_D_COUNT])
+    state[_D_COUNT] = i + 1
+    period = int(state[_D_PERIOD])
+    size = period + 1
+    base = _DONCHIAN_HEADER
+    _queue_push(state, _D_HIGH_START, _D_HIGHS, base, base + size, size, i, high, 1.0)
+    _queue_push(state, _D_LOW_START, _D_LOWS, base + 2 * size, base + 3 * size, size, i, low, -1.0)
+    if i + 1 >= period:
+        state[_D_UPPER] = state[base + size + int(state[_D_HIGH_START])]
+        state[_D_LOWER] = state[base + 3 * size + int(state[_D_LOW_START])]
+    return float(state[_D_UPPER])
+
+
+@compiled
+def _queue_push(
+    state: Floats,
+    start_at: int,
+    length_at: int,
+    numbers: int,
+    values: int,
+    size: int,
+    i: int,
+    x: float,
+    sign: float,
+) -> None:
+    """Add bar `i`'s value `x` to a monotonic queue (sign 1: of highs, -1: of lows) held in
+    rings of `size` slots at `numbers` and `values`; drop the front once it leaves the window
+    of the last size - 1 bars."""
+    start, length = int(state[start_at]), int(state[length_at])
+    while length > 0 and sign * state[values + (start + length - 1) % size] <= sign * x:
+        length -= 1
+    slot = (start + length) % size
+    state[numbers + slot] = i
+    state[values + slot] = x
+    length += 1
+    if state[numbers + start] < i - (size - 1) + 1:
+        start = (start + 1) % size
+        length -= 1
+    state[start_at], state[length_at] = start, length
+
+
+def atr_state(period: int) -> Floats:
+    """Return the state array of an ATR over `period` bars, before any bar."""
+    state = np.zeros(_T_PERIOD + 1)
+    state[_T_CLOSE] = state[_T_VALUE] = math.nan
+    state[_T_PERIOD] = period
+    return state
+
+
+@compiled
+def atr_push(state: Floats, high: float, low: float, close: float) -> float:
+    """Add a bar; return the ATR with Wilder smoothing, seeded with the mean of the first
+    `period` true ranges (NaN before)."""
+    tr = true_range(high, low, state[_T_CLOSE])
+    state[_T_CLOSE] = close
+    if math.isnan(tr):
+        return math.nan
+    state[_T_COUNT] += 1
+    count, n = state[_T_COUNT], state[_T_PERIOD]
+    if count < n:
+        state[_T_SUM] += tr
+    elif count == n:
+        state[_T_VALUE] = (state[_T_SUM] + tr) / n
+    else:
+        state[_T_VALUE] = (state[_T_VALUE] * (n - 1) + tr) / n
+    return float(state[_T_VALUE])
+
+
+@compiled
+def breakout_step(
+    upper: Floats,
+    lower: Floats,
+    atr: Floats,
+    atr_mean: Floats,
+    rule: Floats,
+    memory: Floats,
+    price: float,
+    high: float,
+    low: float,
+    close: float,
+) -> int:
+    """Feed a bar: check exits against the levels of the bars before it, then entries.
+
+    Long above the previous high level, short below the previous low level (as `rule`
+    allows, and with the ATR filter only while ATR >= multiplier x its mean). A position
+    leaves on its stop-loss, take-profit or trailing stop (checked against the bar's low and
+    high), or on the opposite breakout, which flips it where that side is allowed.
+    """
+    high_level, low_level = upper[_D_UPPER], lower[_D_LOWER]  # of the previous bars
+    donchian_push(upper, high, high)
+    donchian_push(lower, low, low)
+    calm = _atr_allows(atr, atr_mean, rule, high, low, close)
+    target = int(memory[0])
+    if math.isnan(high_level) or math.isnan(low_level):
+        return target
+    if target == 1:
+        _manage(memory, rule, 1.0, high, low, price, low_level)
+    elif target == -1:
+        _manage(memory, rule, -1.0, high, low, price, high_level)
+    elif calm and rule[_MAY_LONG] != 0.0 and price > high_level:
+        memory[0], memory[1], memory[2] = 1.0, price, high
+    elif calm and rule[_MAY_SHORT] != 0.0 and price < low_level:
+        memory[0], memory[1], memory[2] = -1.0, price, low
+    return int(memory[0])
+
+
+@compiled
+def _manage(
+    memory: Floats,
+    rule: Floats,
+    side: float,
+    high: float,
+    low: float,
+    price: float,
+    opposite_level: float,
+) -> None:
+    """Manage an open position (side 1 long, -1 short) on one bar."""
+    entry, extreme = memory[1], memory[2]
+    adverse, favourable = (low, high) if side > 0 else (high, low)
+    stop, take, trail = rule[_STOP_LOSS], rule[_TAKE_PROFIT], rule[_TRAILING_STOP]
+    if side > 0:
+        stopped = (not math.isnan(stop) and adverse <= entry * (1 - stop)) or (
+            not math.isnan(take) and favourable >= entry * (1 + take)
+        )
+        trailed = not math.isnan(trail) and adverse <= extreme * (1 - trail)
+        memory[2] = max(extreme, high)
+        crossed = price < opposite_level
+    else:
+        stopped = (not math.isnan(stop) and adverse >= entry * (1 + stop)) or (
+            not math.isnan(take) and favourable <= entry * (1 - take)
+        )
+        trailed = not math.isnan(trail) and adverse >= extreme * (1 + trail)
+        memory[2] = min(extreme, low)
+        crossed = price > opposite_level
+    if stopped or trailed:
+        memory[0] = 0.0
+    elif rule[_OPPOSITE_EXIT] != 0.0 and crossed:
+        flip = rule[_MAY_SHORT] if side > 0 else rule[_MAY_LONG]
+        if flip != 0.0:
+            memory[0], memory[1], memory[2] = -side, price, (low if side > 0 else high)
+        else:
+            memory[0] = 0.0
+
+
+@compiled
+def _atr_allows(
+    atr: Floats, atr_mean: Floats, rule: Floats, high: float, low: float, close: float
+) -> bool:
+    """Update the ATR and its mean; return whether the ATR filter lets an entry through."""
+    value = atr_push(atr, high, low, close)
+    mean = sma_push(atr_mean, value) if not math.isnan(value) else math.nan
+    if rule[_ATR_FILTER] == 0.0:
+        return True
+    if math.isnan(value):
+        return False
+    multiplier = rule[_ATR_MULTIPLIER]
+    return math.isnan(multiplier) or (not math.isnan(mean) and value >= multiplier * mean)
+
+
+@compiled
+def breakout_columns(
+    upper: Floats,
+    lower: Floats,
+    atr: Floats,
+    atr_mean: Floats,
+    rule: Floats,
+    memory: Floats,
+    prices: Floats,
+    high: Floats,
+    low: Floats,
+    close: Floats,
+) -> npt.NDArray[np.int64]:
+    """Run `breakout_step` over columns of bars; return the target after each."""
+    targets = np.empty(close.shape[0], dtype=np.int64)
+    for k in range(close.shape[0]):
+        targets[k] = breakout_step(
+            upper, lower, atr, atr_mean, rule, memory, prices[k], high[k], low[k], close[k]
+        )
     return targets

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.strategy_params import (
     BollingerBandsParams,
+    BreakoutParams,
     MACDParams,
     MACrossoverParams,
     MeanReversionParams,
@@ -24,6 +25,7 @@ from peak_trade.core.strategy_params import (
 from peak_trade.strategies import kernels
 from peak_trade.strategies.base import Strategy
 from peak_trade.strategies.bollinger_bands import BollingerBandsStrategy
+from peak_trade.strategies.breakout import BreakoutStrategy
 from peak_trade.strategies.indicators import SMA, RollingStd
 from peak_trade.strategies.ma_crossover import MACrossoverStrategy
 from peak_trade.strategies.macd import MACDStrategy
@@ -129,6 +131,31 @@ def _mean_reversion_filtered() -> Strategy[MeanReversionParams]:
     return MeanReversionStrategy(params)
 
 
+def _breakout_with_stops() -> Strategy[BreakoutParams]:
+    params = BreakoutParams(
+        lookback_breakout=8,
+        lookback_low=11,
+        stop_loss_pct=0.01,
+        take_profit_pct=0.02,
+        trailing_stop_pct=0.005,
+        price_col="high",
+    )
+    return BreakoutStrategy(params)
+
+
+def _breakout_atr_long_only() -> Strategy[BreakoutParams]:
+    params = BreakoutParams(
+        lookback_breakout=6,
+        use_atr_filter=True,
+        atr_lookback=4,
+        atr_multiplier=0.9,
+        risk_mode="long_only",
+        exit_on_opposite_breakout=False,
+        trailing_stop_pct=0.01,
+    )
+    return BreakoutStrategy(params)
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -142,6 +169,8 @@ def _mean_reversion_filtered() -> Strategy[MeanReversionParams]:
         _momentum,
         _mean_reversion,
         _mean_reversion_filtered,
+        _breakout_with_stops,
+        _breakout_atr_long_only,
     ],
 )
 @settings(max_examples=50, deadline=None)
