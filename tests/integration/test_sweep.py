@@ -76,6 +76,22 @@ def test_sweep_command_writes_a_ranked_table_and_a_heatmap(tmp_path: Path) -> No
     assert (tmp_path / "sweep" / "notes.txt").read_text() == "mine"
 
 
+def test_a_parameter_that_changes_nothing_is_named(tmp_path: Path) -> None:
+    # breakout reads atr_lookback only with its ATR filter, which is off by default
+    grid = ("--grid", "lookback_breakout=10,30", "--grid", "atr_lookback=7,14")
+    config = ("--config", str(REPO / "config" / "config.toml"))
+    common = ("sweep", *config, "--strategy", "breakout", *grid, "--synthetic", "--bars", "3000")
+    where = ("--workers", "1", "--report-dir", str(tmp_path / "sweep"))
+
+    printed = run_peak(*common, *where, cwd=tmp_path, timeout=300)
+    as_json = run_peak(*common, *where, "--json", cwd=tmp_path, timeout=300)
+
+    assert printed.returncode == 0, printed.stderr
+    assert "note: atr_lookback made no difference" in printed.stdout
+    assert "lookback_breakout made no difference" not in printed.stdout
+    assert json.loads(as_json.stdout)["inert_parameters"] == ["atr_lookback"]
+
+
 def test_a_sweep_on_a_local_ray_instance_gives_the_same_table(tmp_path: Path) -> None:
     def sweep(*where: str, folder: str) -> list[dict[str, str]]:
         done = run_peak(

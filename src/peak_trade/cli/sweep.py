@@ -18,7 +18,7 @@ from peak_trade.cli.arguments import fraction, positive_float, positive_int, syn
 from peak_trade.core.peak_config import load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.report import check_report_folder, pyplot, staged_files
-from peak_trade.execution.sweep import build_tasks, parse_grid, rank, run_sweep
+from peak_trade.execution.sweep import build_tasks, inert_parameters, parse_grid, rank, run_sweep
 
 __all__ = ["DESCRIPTION", "add_sweep_arguments", "run_sweep_command"]
 
@@ -104,10 +104,25 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     results = _run(tasks, args)
     ranked = rank(results, args.metric)
     _write(target, ranked, list(grid), args.metric)
+    inert = inert_parameters(ranked, list(grid))
     if args.json:
-        print(json.dumps({"metric": args.metric, "report_dir": str(target), "results": ranked}))
+        print(
+            json.dumps(
+                {
+                    "metric": args.metric,
+                    "report_dir": str(target),
+                    "results": ranked,
+                    "inert_parameters": inert,
+                }
+            )
+        )
     else:
         _print(ranked, list(grid), args.metric, target)
+        for name in inert:
+            print(
+                f"note: {name} made no difference: each of its values gave the same results; "
+                "the strategy may not use it with these settings (a filter that is off?)"
+            )
     return 0
 
 

@@ -24,7 +24,15 @@ from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunn
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.strategies.registry import create_strategy_from_config, get_strategy_spec
 
-__all__ = ["SweepTask", "build_tasks", "parse_grid", "rank", "run_sweep", "run_task"]
+__all__ = [
+    "SweepTask",
+    "build_tasks",
+    "inert_parameters",
+    "parse_grid",
+    "rank",
+    "run_sweep",
+    "run_task",
+]
 
 Progress = Callable[[int, int], None]
 
@@ -206,3 +214,22 @@ def rank(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
         return (False, -float(value))
 
     return sorted(results, key=key)
+
+
+def inert_parameters(results: list[dict[str, Any]], names: Sequence[str]) -> list[str]:
+    """Return the grid parameters whose values made no difference: wherever the other
+    parameters are the same, every value of it gave exactly the same results."""
+    inert = []
+    for name in names:
+        others = [n for n in names if n != name]
+        outcomes: dict[tuple[Any, ...], set[tuple[Any, ...]]] = {}
+        values = set()
+        for row in results:
+            values.add(row[name])
+            outcome = tuple(
+                (key, repr(row[key])) for key in sorted(row) if key not in names and key != "index"
+            )
+            outcomes.setdefault(tuple(row[n] for n in others), set()).add(outcome)
+        if len(values) > 1 and all(len(seen) == 1 for seen in outcomes.values()):
+            inert.append(name)
+    return inert

@@ -6,7 +6,7 @@ import pytest
 
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.execution.sweep import build_tasks, parse_grid, rank
+from peak_trade.execution.sweep import build_tasks, inert_parameters, parse_grid, rank
 
 SESSION = {
     "data_source": "synthetic",
@@ -90,3 +90,26 @@ def test_rank_puts_the_best_first_and_undefined_last() -> None:
         {"sharpe": -2.0},
     ]
     assert [row["sharpe"] for row in rank(rows, "sharpe")] == [3.0, 1.0, -2.0, None]
+
+
+def test_a_parameter_that_changed_no_result_is_named_inert() -> None:
+    # atr_lookback changes nothing anywhere; lookback changes the trades; window changes them
+    # for one lookback only, which is enough to count
+    rows = [
+        {"index": i, "lookback": lb, "atr_lookback": atr, "window": w, "trades": trades}
+        for i, (lb, atr, w, trades) in enumerate(
+            [
+                (10, 7, 1, 5),
+                (10, 14, 1, 5),
+                (20, 7, 1, 3),
+                (20, 14, 1, 3),
+                (10, 7, 2, 5),
+                (10, 14, 2, 5),
+                (20, 7, 2, 4),
+                (20, 14, 2, 4),
+            ]
+        )
+    ]
+
+    assert inert_parameters(rows, ["lookback", "atr_lookback", "window"]) == ["atr_lookback"]
+    assert inert_parameters(rows[:1], ["lookback"]) == []  # one value proves nothing
