@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -138,6 +139,8 @@ class TradingEngine:
 
     def run_columns(self, columns: BarColumns) -> Iterator[QuietRun | BarOutcome]:
         """Process many closed bars; yield each run of quiet bars and each other bar's outcome."""
+        if len(columns):
+            self._watch(columns.time(0))
         targets, failure = self._ask_strategy_columns(columns)
         ticks = price_ticks(columns.close[: len(targets)], self.rules.instrument.price_decimals)
         i = 0
@@ -157,6 +160,7 @@ class TradingEngine:
 
     def _step(self, bar: Bar, ask: Callable[[], int]) -> BarOutcome | None:
         self.bars_seen += 1
+        self._watch(bar.time)
         queued = self.pipeline.process_bar(bar)
         fills = self._book(queued) if queued else []
         close = self._price(bar.close)
@@ -188,6 +192,12 @@ class TradingEngine:
         return BarOutcome(
             bar, self._target, previous, decision, result, (*queued, *sent), tuple(fills)
         )
+
+    def _watch(self, ts: datetime) -> None:
+        """Let the risk layer read its kill switch at this bar (once per column batch)."""
+        risk = self.pipeline.risk_limits
+        if risk is not None:
+            risk.watch(ts)
 
     def _quiet(
         self, target: int, previous: int, *, queued: bool, position: Decimal | None = None

@@ -12,7 +12,7 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import FrameType
@@ -50,7 +50,7 @@ from peak_trade.execution.wiring import (
     kraken_market,
     limits_from,
 )
-from peak_trade.live.risk_limits import TradingState
+from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 from peak_trade.orders.base import OrderExecutionResult
 from peak_trade.orders.shadow import FillPrice
 from peak_trade.portfolio.ledger import RunMarks
@@ -339,7 +339,7 @@ class LiveSessionRunner:
         engine, metrics, recorder = self._engine, self._metrics, self._recorder
         risk = engine.pipeline.risk_limits
         if risk is not None:  # changes made between polls (an operator's) come before the bars
-            recorder.trading_states(risk.events)
+            self._record_states(risk.events)
         if not batch:
             recorder.commit()
             return None
@@ -358,7 +358,7 @@ class LiveSessionRunner:
                 self._follow(item)
         metrics.update_money(ledger, symbol)
         if risk is not None:
-            recorder.trading_states(risk.events)
+            self._record_states(risk.events)
         self._uncommitted += 1
         if self._uncommitted >= self.commit_every:
             self._recorder.commit()
@@ -504,6 +504,17 @@ class LiveSessionRunner:
             self._recorder.feed_event(event.kind, event.detail, event.ts)
             _LOG.warning("feed %s: %s", event.kind, event.detail)
 
+    def _record_states(self, events: Sequence[TradingStateChanged]) -> None:
+        """Journal the trading-state changes not written yet, and warn of each."""
+        for event in self._recorder.trading_states(events):
+            _LOG.warning(
+                "trading state %s → %s at the bar of %s: %s",
+                event.previous.value,
+                event.state.value,
+                event.ts.isoformat(),
+                event.reason,
+            )
+
     def _check_staleness(self) -> None:
         stale_for = getattr(self._feed, "stale_for", None)
         limit = self._stale_after
@@ -518,7 +529,7 @@ class LiveSessionRunner:
                 f"no new candle for {late:.0f} s past its close (stale_after_seconds {limit:g})",
                 now,
             )
-            self._recorder.trading_states(risk.events)
+            self._record_states(risk.events)
 
     def _wait(self, deadline: datetime | None) -> None:
         seconds = self._config.poll_interval_seconds

@@ -433,15 +433,19 @@ class SessionRecorder:
         """Note that the journal already holds the first `count` trading-state changes."""
         self._states_written = count
 
-    def trading_states(self, events: Sequence[TradingStateChanged]) -> None:
-        """Record the trading-state changes not written yet."""
-        for event in events[self._states_written :]:
+    def trading_states(
+        self, events: Sequence[TradingStateChanged]
+    ) -> Sequence[TradingStateChanged]:
+        """Record the trading-state changes not written yet; return them."""
+        new = events[self._states_written :]
+        for event in new:
             self._add(
                 "trading_state",
                 event.ts,
                 {"from": event.previous, "to": event.state, "reason": event.reason},
             )
         self._states_written = len(events)
+        return new
 
     def feed_event(self, kind: str, detail: str, ts: datetime) -> None:
         """Record a feed retry, backfill, gap or error."""

@@ -2,8 +2,9 @@
 
 The state is ACTIVE, REDUCING (only orders that shrink a position pass) or HALTED (nothing
 passes). It only escalates during a session: a drawdown beyond `max_drawdown_pct` trips
-REDUCING, an existing kill-switch file trips HALTED, and an operator can set any state. Each
-change is a `TradingStateChanged` event. A trade whose price is unknown is denied (fail closed).
+REDUCING, an existing kill-switch file trips HALTED (read on every bar and every order check),
+and an operator can set any state. Each change is a `TradingStateChanged` event. A trade whose
+price is unknown is denied (fail closed).
 """
 
 from __future__ import annotations
@@ -191,7 +192,13 @@ class LiveRiskLimits:
             )
         return None
 
-    def _update_state(self, account: AccountSnapshot, ts: datetime) -> None:
+    def watch(self, ts: datetime) -> None:
+        """Read the kill switch at the bar of `ts`, whether or not an order is checked there:
+        a switch that appears while nothing trades halts the run at once, and says so."""
+        if self.state is not TradingState.HALTED:
+            self._read_kill_switch(ts)
+
+    def _read_kill_switch(self, ts: datetime) -> None:
         if self._replaying:
             halt = self._journaled_halt
             if halt is not None and ts >= halt.ts:
@@ -199,6 +206,9 @@ class LiveRiskLimits:
         elif self._kill_switch is not None and self._kill_switch():
             reason = f"{_KILL_SWITCH_REASON}{self.config.kill_switch_file} exists"
             self._escalate(TradingState.HALTED, reason, ts)
+
+    def _update_state(self, account: AccountSnapshot, ts: datetime) -> None:
+        self._read_kill_switch(ts)
         if not self.config.enabled:
             return
         limit = self.config.max_drawdown_pct

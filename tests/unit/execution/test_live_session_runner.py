@@ -550,6 +550,64 @@ def test_a_run_halted_by_its_kill_switch_resumes_halted_whether_the_file_is_ther
         assert resumed.engine.ledger.trades == before[1]
 
 
+def test_a_kill_switch_that_appears_while_nothing_trades_halts_at_the_next_bar(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Arrange: a flat strategy, so no order is ever checked
+    switch = tmp_path / "STOP"
+    cfg = PeakConfig.from_mapping({"live_risk": {"kill_switch_file": str(switch)}})
+    session = LiveSessionConfig(data_source="synthetic", warmup_candles=WARM, run_id="flat")
+    strategy = ScriptedStrategy(ScriptedParams(targets=(0,)))
+    engine = build_engine(strategy, engine_settings(session), cfg)
+    feed = ScriptedFeed(BARS[:WARM], [[bar] for bar in BARS[WARM:]])
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        runner = LiveSessionRunner(session, engine, feed, journal=journal)
+        runner.warmup()
+        runner.run_n_steps(3)
+
+        # Act
+        switch.touch()
+        runner.run_n_steps(1)
+
+        # Assert: halted at that bar, journaled and logged, though no order was checked
+        states = [(e.ts_event, e.payload["to"]) for e in journal.events("flat", "trading_state")]
+        assert journal.count("flat", "order") == 0
+    assert runner.get_summary()["trading_state"] == "halted"
+    assert states == [(BARS[WARM + 3].time.isoformat(), "halted")]
+    assert f"trading state active → halted at the bar of {BARS[WARM + 3].time.isoformat()}" in (
+        caplog.text
+    )
+
+
+def test_a_run_halted_while_flat_resumes_halted_without_its_kill_switch_file(
+    tmp_path: Path,
+) -> None:
+    # Arrange: run until flat, then the switch appears for a few bars and is removed
+    switch = tmp_path / "STOP"
+    cfg = PeakConfig.from_mapping({"live_risk": {"kill_switch_file": str(switch)}})
+    config = LiveSessionConfig(data_source="synthetic", run_id="flat", synthetic_bars=2_000)
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        runner = LiveSessionRunner.from_config(config, cfg, journal=journal)
+        runner.warmup()
+        runner.run_n_steps(300)
+        while runner.engine.ledger.position("BTC/EUR") != 0 or runner.engine.target != 0:
+            runner.run_n_steps(1)
+        switch.touch()
+        runner.run_n_steps(5)
+        switch.unlink()
+        before = _states(journal, "flat"), journal.count("flat", "fill")
+
+        # Act
+        resumed = LiveSessionRunner.resume("flat", journal, cfg)
+
+        # Assert: the replay halts at the journaled bar; nothing is written twice
+        risk = resumed.engine.pipeline.risk_limits
+        assert risk is not None
+        assert risk.state is TradingState.HALTED
+        assert before[0] == [("halted", f"kill switch file {switch} exists")]
+        assert (_states(journal, "flat"), journal.count("flat", "fill")) == before
+
+
 def test_an_operators_state_change_is_restored_where_the_journal_has_it(tmp_path: Path) -> None:
     config = LiveSessionConfig(data_source="synthetic", run_id="op", synthetic_bars=2_000)
     with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:

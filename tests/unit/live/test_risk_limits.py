@@ -180,6 +180,38 @@ def test_replaying_reads_the_kill_switch_as_the_journal_has_it_not_as_the_file_i
     )
 
 
+def test_the_kill_switch_is_read_on_every_bar_not_only_when_an_order_is_checked() -> None:
+    switch = {"on": False}
+    risk = LiveRiskLimits(
+        RiskLimitsConfig(kill_switch_file="STOP"), kill_switch=lambda: switch["on"]
+    )
+    later = START + timedelta(minutes=3)
+
+    risk.watch(START)
+    switch["on"] = True
+    risk.watch(later)
+
+    assert risk.state is TradingState.HALTED
+    assert [(e.ts, e.state, e.reason) for e in risk.events] == [
+        (later, TradingState.HALTED, "kill switch file STOP exists")
+    ]
+
+
+def test_while_replaying_the_bar_by_bar_watch_halts_at_the_journaled_bar() -> None:
+    risk = LiveRiskLimits(RiskLimitsConfig(kill_switch_file="STOP"), kill_switch=lambda: False)
+    later = START + timedelta(minutes=3)
+    halt = TradingStateChanged(
+        later, TradingState.ACTIVE, TradingState.HALTED, "kill switch file STOP exists"
+    )
+
+    with risk.replaying([halt]):
+        risk.watch(START)
+        assert risk.state is TradingState.ACTIVE
+        risk.watch(later)
+
+    assert risk.events == [halt]  # at the same bar, though the file is gone now
+
+
 def test_a_kill_switch_that_never_tripped_in_the_run_stays_off_while_replaying() -> None:
     risk = LiveRiskLimits(RiskLimitsConfig(kill_switch_file="STOP"), kill_switch=lambda: True)
 
