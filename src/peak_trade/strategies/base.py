@@ -75,6 +75,12 @@ class Strategy(ABC, Generic[P]):
             return targets, error
         return targets, None
 
+    def _ran_columns(self, targets: npt.NDArray[np.int64]) -> tuple[Targets, Exception | None]:
+        """Take the last of a compiled rule's column of targets as the held target."""
+        if targets.size:
+            self.target = int(targets[-1])
+        return targets, None
+
     def on_bar(self, bar: Bar) -> int:
         """Consume one closed bar and return the target position in {-1, 0, +1}."""
         return self.update(bar.open, bar.high, bar.low, bar.close, bar.volume)

@@ -49,6 +49,4 @@ class BollingerBandsStrategy(Strategy[BollingerBandsParams]):
         targets = kernels.bollinger_columns(
             bands.std_state, bands.bands, self._rule, self._held, columns.close
         )
-        if targets.size:
-            self.target = int(targets[-1])
-        return targets, None
+        return self._ran_columns(targets)

@@ -87,9 +87,7 @@ class BreakoutStrategy(Strategy[BreakoutParams]):
             columns.low,
             columns.close,
         )
-        if targets.size:
-            self.target = int(targets[-1])
-        return targets, None
+        return self._ran_columns(targets)
 
     def _states(
         self,

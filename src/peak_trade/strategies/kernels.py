@@ -265,15 +265,21 @@ def ma_cross_step(fast: Floats, slow: Floats, cross: Floats, price: float) -> in
     fast_value = sma_push(fast, price)
     slow_value = sma_push(slow, price)
     if not math.isnan(slow_value):
-        diff = fast_value - slow_value
-        previous = cross[0]
-        cross[0] = diff
-        if not math.isnan(previous):
-            if diff > 0.0 >= previous:
-                cross[1] = 1.0
-            elif diff < 0.0 <= previous:
-                cross[1] = 0.0
+        _cross_zero(cross, fast_value - slow_value)
     return int(cross[1])
+
+
+@compiled
+def _cross_zero(cross: Floats, value: float) -> None:
+    """Record `value` in `cross` (its previous value, the target): a rise through zero from
+    the bar before sets the target long, a fall through zero sets it flat."""
+    previous = cross[0]
+    cross[0] = value
+    if not math.isnan(previous):
+        if value > 0.0 >= previous:
+            cross[1] = 1.0
+        elif value < 0.0 <= previous:
+            cross[1] = 0.0
 
 
 @compiled
@@ -661,13 +667,7 @@ def macd_step(
     macd_push(state, fast, slow, signal, close)
     gap = state[_M_HISTOGRAM]
     if not math.isnan(gap):
-        previous = cross[0]
-        cross[0] = gap
-        if not math.isnan(previous):
-            if gap > 0.0 >= previous:
-                cross[1] = 1.0
-            elif gap < 0.0 <= previous:
-                cross[1] = 0.0
+        _cross_zero(cross, gap)
     return int(cross[1])
 
 

@@ -43,6 +43,4 @@ class MACrossoverStrategy(Strategy[MACrossoverParams]):
         """Consume every row in compiled code; the same rule as `update`, row by row."""
         prices = getattr(columns, self.params.price_col)
         targets = kernels.ma_cross_columns(self._fast.state, self._slow.state, self._cross, prices)
-        if targets.size:
-            self.target = int(targets[-1])
-        return targets, None
+        return self._ran_columns(targets)

@@ -47,6 +47,4 @@ class MACDStrategy(Strategy[MACDParams]):
         targets = kernels.macd_columns(
             m.state, m.fast.state, m.slow.state, m.signal_ema.state, self._cross, columns.close
         )
-        if targets.size:
-            self.target = int(targets[-1])
-        return targets, None
+        return self._ran_columns(targets)

@@ -82,6 +82,4 @@ class MeanReversionStrategy(Strategy[MeanReversionParams]):
             self._memory,
             columns.close,
         )
-        if targets.size:
-            self.target = int(targets[-1])
-        return targets, None
+        return self._ran_columns(targets)

@@ -42,6 +42,4 @@ class MomentumStrategy(Strategy[MomentumParams]):
         targets = kernels.momentum_columns(
             self._change.state, self._rule, self._held, columns.close
         )
-        if targets.size:
-            self.target = int(targets[-1])
-        return targets, None
+        return self._ran_columns(targets)

@@ -65,6 +65,4 @@ class RsiReversionStrategy(Strategy[RsiReversionParams]):
             self._held,
             getattr(columns, self.params.price_col),
         )
-        if targets.size:
-            self.target = int(targets[-1])
-        return targets, None
+        return self._ran_columns(targets)

@@ -55,6 +55,4 @@ class TrendFollowingStrategy(Strategy[TrendFollowingParams]):
             columns.low,
             columns.close,
         )
-        if targets.size:
-            self.target = int(targets[-1])
-        return targets, None
+        return self._ran_columns(targets)
