@@ -508,7 +508,8 @@ class LiveSessionRunner:
         """Journal the trading-state changes not written yet, and warn of each."""
         for event in self._recorder.trading_states(events):
             _LOG.warning(
-                "trading state %s → %s at the bar of %s: %s",
+                "%s: trading state %s → %s at the bar of %s: %s",
+                self._run_id,
                 event.previous.value,
                 event.state.value,
                 event.ts.isoformat(),

@@ -113,7 +113,10 @@ def build_tasks(
 
 def run_task(task: SweepTask) -> dict[str, Any]:
     """Run one grid point's backtest and return its parameters and statistics."""
-    config = LiveSessionConfig(**task.session)
+    # named by its grid point, which is what a warning from it must say
+    point = "_".join(f"{name}-{value}" for name, value in task.params.items())
+    run_id = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"sweep_{point}")
+    config = LiveSessionConfig(**(task.session | {"run_id": run_id}))
     cfg = PeakConfig.from_mapping(task.config)
     runner = LiveSessionRunner.from_config(
         config, cfg, clock=ManualClock(datetime(1970, 1, 1, tzinfo=UTC))

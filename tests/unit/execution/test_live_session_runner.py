@@ -574,8 +574,9 @@ def test_a_kill_switch_that_appears_while_nothing_trades_halts_at_the_next_bar(
         assert journal.count("flat", "order") == 0
     assert runner.get_summary()["trading_state"] == "halted"
     assert states == [(BARS[WARM + 3].time.isoformat(), "halted")]
-    assert f"trading state active → halted at the bar of {BARS[WARM + 3].time.isoformat()}" in (
-        caplog.text
+    assert (
+        f"flat: trading state active → halted at the bar of {BARS[WARM + 3].time.isoformat()}"
+        in caplog.text
     )
 
 
