@@ -2,7 +2,9 @@
 
 Each one matches TA-Lib's definition (seeding included) to a relative 1e-9; the parity tests in
 tests/unit/strategies/test_indicators_talib_parity.py hold them to it. Running sums are rebuilt
-exactly from their window every `_REFRESH` updates so rounding cannot drift over long runs.
+exactly from their window every `kernels.REFRESH` updates (the rolling variance every
+`kernels.VARIANCE_REFRESH`) so rounding cannot drift over long runs. The arithmetic is in the
+compiled kernels of `strategies.kernels`; these classes hold their state and name their values.
 """
 
 from __future__ import annotations
@@ -31,8 +33,6 @@ __all__ = [
 ]
 
 NAN: Final = math.nan
-_REFRESH: Final = 4096
-_EPSILON: Final = 1e-14  # TA-Lib treats magnitudes below this as zero
 
 
 def _check_period(period: int, minimum: int = 1) -> None:

@@ -1,10 +1,11 @@
 """Compiled cores of indicators and strategies: one implementation for a bar and for a column.
 
-Each rule is a kernel over a small state array. The Python classes (`indicators.SMA`,
-`MACrossoverStrategy`) keep their state in such an array and call the kernel for one value;
-a backtest calls the column kernel, which runs the very same kernel row by row without
-leaving compiled code. Kernels that call each other live in this one file (see
-`core.compiled`).
+Each indicator and each strategy rule is a kernel over small state arrays (`*_state` builds
+them). The Python classes (`indicators.SMA`, `indicators.RSI`, ..., and the strategies) keep
+their state in such arrays and call the kernel for one value; a backtest calls a strategy's
+column kernel (`*_columns`), which runs the very same step kernel row by row without leaving
+compiled code. Kernels that call each other live in this one file (see `core.compiled`);
+a change to it recompiles them all on their next use, a few seconds once.
 """
 
 from __future__ import annotations
