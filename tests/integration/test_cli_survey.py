@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from peak_trade.cli.main import main
+from peak_trade.cli.survey import survey_strategies
+from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.peak_config import load_config
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
-from peak_trade.strategies.registry import get_available_strategy_keys
+from peak_trade.strategies.registry import create_strategy_from_config, get_available_strategy_keys
 from peak_trade.testing.cli import run_peak
 
 REPO = Path(__file__).parents[2]
@@ -104,3 +107,26 @@ def test_strategies_lists_key_tier_and_description() -> None:
     assert result.returncode == 0
     assert re.search(r"^  ma_crossover +core +SMA crossover", result.stdout, re.MULTILINE)
     assert f"{len(get_available_strategy_keys())} strategies" in result.stdout
+
+
+def test_survey_counts_as_bar_by_bar_whatever_the_chunks() -> None:
+    # Arrange: the same bars in one chunk and in uneven small ones
+    cfg = load_config(CONFIG)
+    keys = get_available_strategy_keys()
+    bars = list(SyntheticMarket(seed=3, bars=3_000))
+    whole = BarColumns.from_bars(bars)
+    pieces = [whole.slice(start, start + 77) for start in range(0, len(bars), 77)]
+
+    # Act
+    at_once = survey_strategies(keys, [whole], cfg)
+    in_pieces = survey_strategies(keys, pieces, cfg)
+
+    # Assert: equal, and equal to counting one strategy's targets bar by bar
+    assert at_once == in_pieces
+    strategy = create_strategy_from_config("rsi_reversion", cfg)
+    targets = [strategy.on_bar(bar) for bar in bars]
+    changes = sum(t != p for t, p in zip(targets, [0, *targets[:-1]], strict=True))
+    row = next(r for r in at_once if r.strategy == "rsi_reversion")
+    assert (row.target_changes, row.bars) == (changes, 3_000)
+    assert row.short_share == sum(t < 0 for t in targets) / 3_000
+    assert changes > 10

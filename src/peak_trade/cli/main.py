@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from itertools import islice
 from pathlib import Path
 
 from peak_trade.cli import backtest as backtest_cli
@@ -16,9 +15,10 @@ from peak_trade.cli import sweep as sweep_cli
 from peak_trade.cli.arguments import PeakArgumentParser, run_guarded, setup_logging
 from peak_trade.cli.session_output import strategy_lines
 from peak_trade.cli.survey import print_survey, survey_strategies
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
-from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe, parse_symbol
+from peak_trade.core.types import TIMEFRAMES, Timeframe, parse_symbol
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.strategies.registry import get_available_strategy_keys
 
@@ -124,21 +124,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _bars(args: argparse.Namespace) -> Iterator[Bar]:
+def _chunks(args: argparse.Namespace) -> Iterator[BarColumns]:
+    """Return the surveyed bars as column chunks: the first --bars of the file or market."""
     timeframe = Timeframe(args.timeframe)
     if args.data == "replay":
         if args.data_path is None:
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet candle file)")
         from peak_trade.data.replay import load_replay  # pandas: only when a file is read
 
-        return islice(load_replay(args.data_path, timeframe).bars(), args.bars)
-    return iter(SyntheticMarket(seed=args.seed, timeframe=timeframe, bars=args.bars))
+        data = load_replay(args.data_path, timeframe)
+        return iter([data.columns().slice(0, min(args.bars, len(data)))])
+    return SyntheticMarket(seed=args.seed, timeframe=timeframe, bars=args.bars).chunks()
 
 
 def _run_survey(args: argparse.Namespace, cfg: PeakConfig) -> int:
     parse_symbol(args.symbol)
     keys = args.strategy or get_available_strategy_keys()
-    rows = survey_strategies(keys, _bars(args), cfg)
+    rows = survey_strategies(keys, _chunks(args), cfg)
     print_survey(rows, args, as_json=args.json)
     return EXIT_OK
 

@@ -8,11 +8,12 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.core.types import Bar
 from peak_trade.strategies.registry import create_strategy_from_config, get_strategy_spec
 
 __all__ = ["SurveyRow", "print_survey", "survey_strategies"]
@@ -37,25 +38,30 @@ class SurveyRow:
         return self.long_share + self.short_share
 
 
-def survey_strategies(keys: Sequence[str], bars: Iterable[Bar], cfg: PeakConfig) -> list[SurveyRow]:
-    """Feed the same bars to each strategy once and count its target changes and exposure."""
+def survey_strategies(
+    keys: Sequence[str], chunks: Iterable[BarColumns], cfg: PeakConfig
+) -> list[SurveyRow]:
+    """Feed the same bars (as column chunks) to each strategy once and count its target changes
+    and exposure. A strategy runs its compiled rule over each chunk, as in a backtest."""
     strategies = [create_strategy_from_config(key, cfg) for key in keys]
-    previous = [0] * len(keys)
-    changes = [0] * len(keys)
-    entries = [0] * len(keys)
-    longs = [0] * len(keys)
-    shorts = [0] * len(keys)
+    previous = np.zeros(len(keys), dtype=np.int64)
+    changes, entries, longs, shorts = (np.zeros(len(keys), dtype=np.int64) for _ in range(4))
     count = 0
-    for bar in bars:
-        count += 1
+    for columns in chunks:
+        count += len(columns)
         for i, strategy in enumerate(strategies):
-            target = strategy.on_bar(bar)
-            if target != previous[i]:
-                changes[i] += 1
-                entries[i] += target != 0
-                previous[i] = target
-            longs[i] += target > 0
-            shorts[i] += target < 0
+            found, error = strategy.update_columns(columns)
+            if error is not None:
+                raise error
+            targets = np.asarray(found, dtype=np.int64)
+            if not targets.size:
+                continue
+            moved = targets != np.concatenate(([previous[i]], targets[:-1]))
+            changes[i] += np.count_nonzero(moved)
+            entries[i] += np.count_nonzero(moved & (targets != 0))
+            longs[i] += np.count_nonzero(targets > 0)
+            shorts[i] += np.count_nonzero(targets < 0)
+            previous[i] = targets[-1]
     share = 1.0 / count if count else 0.0
     return [
         SurveyRow(
@@ -63,10 +69,10 @@ def survey_strategies(keys: Sequence[str], bars: Iterable[Bar], cfg: PeakConfig)
             tier=get_strategy_spec(key).tier,
             required_bars=strategies[i].required_bars,
             bars=count,
-            target_changes=changes[i],
-            entries=entries[i],
-            long_share=longs[i] * share,
-            short_share=shorts[i] * share,
+            target_changes=int(changes[i]),
+            entries=int(entries[i]),
+            long_share=int(longs[i]) * share,
+            short_share=int(shorts[i]) * share,
         )
         for i, key in enumerate(keys)
     ]
