@@ -6,18 +6,26 @@ about half a second and 100 MiB, so the compiler is loaded on a kernel's first c
 its module is imported: commands that never run a kernel (`--help`, `--list-strategies`) do
 without it. Compiled code is cached on disk next to the module.
 
-A kernel may call other kernels of its own module: on its first call, every kernel its module
-names is handed to numba as well. Keep kernels that call each other in one file; numba's disk
-cache notices a change to the file a kernel is in, not to the files of the kernels it calls.
+A kernel may call the kernels its module names (its own, or imported from another module): on
+its first call, each of them is handed to numba as well. numba's disk cache would notice a
+change to the file a kernel is in, but not to the files of the kernels it calls; so the cache
+lives in a folder named by a digest of every module that defines kernels
+(`__pycache__/numba-<digest>` in the package), and a change to any of them compiles them all
+again, once. Folders of older digests are removed. Where the package cannot be written, numba
+keeps its own cache location.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
-__all__ = ["compiled"]
+__all__ = ["cache_folder", "compiled"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -38,6 +46,7 @@ class _Kernel:
         if self.dispatcher is None:
             import numba
 
+            _use_cache_folder(numba)
             self.dispatcher = numba.njit(cache=True, nogil=True)(self.function)
             namespace = self.function.__globals__
             for name, value in list(namespace.items()):
@@ -49,3 +58,37 @@ class _Kernel:
 def compiled(function: _F) -> _F:
     """Return `function` compiled with numba (no Python objects inside) on its first call."""
     return cast(_F, _Kernel(function))
+
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+_MARK = b"@compiled"
+_chosen: list[Path] = []  # the folder in use, once chosen
+
+
+def cache_folder(package: Path = _PACKAGE) -> Path:
+    """Return the folder for the compiled kernels of `package`: named by a digest of the path
+    and text of every module in it that defines a kernel."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_bytes()
+        if _MARK in text:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + text + b"\0")
+    return package / "__pycache__" / f"numba-{digest.hexdigest()[:16]}"
+
+
+def _use_cache_folder(numba: Any) -> None:
+    """Point numba's cache at `cache_folder()` (once per process), removing older folders."""
+    if _chosen:
+        return
+    folder = cache_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError:  # a read-only install: numba's own cache location serves
+        _chosen.append(folder)
+        return
+    numba.config.CACHE_DIR = str(folder)
+    for old in folder.parent.glob("numba-*"):
+        if old != folder:
+            shutil.rmtree(old, ignore_errors=True)
+    _chosen.append(folder)

@@ -265,17 +265,17 @@ class BollingerBands:
     @property
     def upper(self) -> float:
         """Return the upper band, NaN until warm."""
-        return float(self.bands[0])
+        return float(self.bands[kernels.BANDS_UPPER])
 
     @property
     def middle(self) -> float:
         """Return the middle band, NaN until warm."""
-        return float(self.bands[1])
+        return float(self.bands[kernels.BANDS_MIDDLE])
 
     @property
     def lower(self) -> float:
         """Return the lower band, NaN until warm."""
-        return float(self.bands[2])
+        return float(self.bands[kernels.BANDS_LOWER])
 
     def update(self, x: float) -> float:
         """Add a close and return the middle band (NaN until warm)."""

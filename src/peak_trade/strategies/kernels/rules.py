@@ -1,0 +1,441 @@
+"""Compiled strategy rules: for each strategy, a step kernel for one bar and a column kernel
+that runs the same step over a column of bars without leaving compiled code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from peak_trade.core.compiled import compiled
+from peak_trade.strategies.kernels.oscillators import (
+    ADX_MINUS_DI,
+    ADX_PLUS_DI,
+    DONCHIAN_LOWER,
+    DONCHIAN_UPPER,
+    MACD_HISTOGRAM,
+    adx_push,
+    atr_push,
+    donchian_push,
+    macd_push,
+    rsi_push,
+)
+from peak_trade.strategies.kernels.windows import (
+    BANDS_LOWER,
+    BANDS_UPPER,
+    bands_push,
+    percentile_push,
+    roc_push,
+    sma_push,
+    std_push,
+    zscore_push,
+)
+
+__all__ = [
+    "MA_CROSS_STATE",
+    "bollinger_columns",
+    "bollinger_step",
+    "breakout_columns",
+    "breakout_step",
+    "ma_cross_columns",
+    "ma_cross_step",
+    "macd_columns",
+    "macd_step",
+    "mean_reversion_columns",
+    "mean_reversion_step",
+    "momentum_columns",
+    "momentum_step",
+    "rsi_reversion_columns",
+    "rsi_reversion_step",
+    "trend_following_columns",
+    "trend_following_step",
+]
+
+Floats = npt.NDArray[np.float64]
+
+# ma_crossover state: fast minus slow on the previous bar (NaN before the first), the target.
+MA_CROSS_STATE: Final = 2
+
+
+# The rsi_reversion rule: lower, upper, exit_lower, exit_upper, 1.0 with the trend filter.
+_LOWER_LEVEL, _UPPER_LEVEL, _EXIT_LOWER, _EXIT_UPPER, _TREND_FILTER = 0, 1, 2, 3, 4
+
+
+# The trend_following rule: adx_threshold, exit_threshold, 1.0 with the SMA filter.
+_ADX_THRESHOLD, _ADX_EXIT, _MA_FILTER = 0, 1, 2
+
+
+# The mean_reversion rule: entry and exit z-score, 1.0 with the volatility filter, the highest
+# volatility percentile it lets trade at. Its memory: the target, the previous close.
+_Z_ENTRY, _Z_EXIT, _VOL_FILTER, _VOL_PERCENTILE = 0, 1, 2, 3
+
+
+# The breakout rule: 1.0 where longs and where shorts are allowed, 1.0 with the ATR filter,
+# the ATR multiplier, stop-loss, take-profit and trailing-stop fractions (NaN where unset),
+# 1.0 to leave on the opposite breakout. Its memory: the target, the entry price, the
+# extreme (highest high while long, lowest low while short).
+_MAY_LONG, _MAY_SHORT, _ATR_FILTER, _ATR_MULTIPLIER, _STOP_LOSS, _TAKE_PROFIT = range(6)
+
+
+_TRAILING_STOP, _OPPOSITE_EXIT = 6, 7
+
+
+@compiled
+def ma_cross_step(fast: Floats, slow: Floats, cross: Floats, price: float) -> int:
+    """Feed one price to both averages; a cross-up sets the target long, a cross-down flat."""
+    fast_value = sma_push(fast, price)
+    slow_value = sma_push(slow, price)
+    if not math.isnan(slow_value):
+        _cross_zero(cross, fast_value - slow_value)
+    return int(cross[1])
+
+
+@compiled
+def _cross_zero(cross: Floats, value: float) -> None:
+    """Record `value` in `cross` (its previous value, the target): a rise through zero from
+    the bar before sets the target long, a fall through zero sets it flat."""
+    previous = cross[0]
+    cross[0] = value
+    if not math.isnan(previous):
+        if value > 0.0 >= previous:
+            cross[1] = 1.0
+        elif value < 0.0 <= previous:
+            cross[1] = 0.0
+
+
+@compiled
+def ma_cross_columns(
+    fast: Floats, slow: Floats, cross: Floats, prices: Floats
+) -> npt.NDArray[np.int64]:
+    """Run `ma_cross_step` over a column of prices; return the target after each."""
+    targets = np.empty(prices.shape[0], dtype=np.int64)
+    for k in range(prices.shape[0]):
+        targets[k] = ma_cross_step(fast, slow, cross, prices[k])
+    return targets
+
+
+@compiled
+def bollinger_step(std: Floats, bands: Floats, rule: Floats, held: Floats, close: float) -> int:
+    """Feed a close; long at or below the lower band x entry, flat at the exit level.
+
+    `rule` holds the deviations, the entry threshold and the exit threshold (the fraction of
+    the way from the lower to the upper band); `held[0]` the target, updated here.
+    """
+    target = int(held[0])
+    if math.isnan(bands_push(std, bands, rule[0], close)):
+        return target
+    lower, upper = bands[BANDS_LOWER], bands[BANDS_UPPER]
+    if target == 0 and close <= lower * rule[1]:
+        target = 1
+    elif target == 1 and close >= lower + rule[2] * (upper - lower):
+        target = 0
+    held[0] = target
+    return target
+
+
+@compiled
+def bollinger_columns(
+    std: Floats, bands: Floats, rule: Floats, held: Floats, closes: Floats
+) -> npt.NDArray[np.int64]:
+    """Run `bollinger_step` over a column of closes; return the target after each."""
+    targets = np.empty(closes.shape[0], dtype=np.int64)
+    for k in range(closes.shape[0]):
+        targets[k] = bollinger_step(std, bands, rule, held, closes[k])
+    return targets
+
+
+@compiled
+def rsi_reversion_step(
+    rsi: Floats, gains: Floats, losses: Floats, trend: Floats, rule: Floats, held: Floats, x: float
+) -> int:
+    """Feed a price; walk the flat/long/short machine of `rsi_reversion`.
+
+    Long below the lower level, short above the upper, each left at its exit level (for the
+    opposite side at once if it qualifies); with the trend filter (the SMA state `trend`), a
+    long needs the price above the trend and a short below it. `held[0]` keeps the target.
+    """
+    target = int(held[0])
+    value = rsi_push(rsi, gains, losses, x)
+    filtered = rule[_TREND_FILTER] != 0.0
+    level = sma_push(trend, x) if filtered else math.nan
+    if math.isnan(value) or (filtered and math.isnan(level)):
+        return target
+    long_entry = value < rule[_LOWER_LEVEL] and (not filtered or x > level)
+    short_entry = value > rule[_UPPER_LEVEL] and (not filtered or x < level)
+    if target == 1 and value >= rule[_EXIT_LOWER]:
+        target = -1 if short_entry else 0
+    elif target == -1 and value <= rule[_EXIT_UPPER]:
+        target = 1 if long_entry else 0
+    elif target == 0:
+        target = 1 if long_entry else -1 if short_entry else 0
+    held[0] = target
+    return target
+
+
+@compiled
+def rsi_reversion_columns(
+    rsi: Floats,
+    gains: Floats,
+    losses: Floats,
+    trend: Floats,
+    rule: Floats,
+    held: Floats,
+    prices: Floats,
+) -> npt.NDArray[np.int64]:
+    """Run `rsi_reversion_step` over a column of prices; return the target after each."""
+    targets = np.empty(prices.shape[0], dtype=np.int64)
+    for k in range(prices.shape[0]):
+        targets[k] = rsi_reversion_step(rsi, gains, losses, trend, rule, held, prices[k])
+    return targets
+
+
+@compiled
+def trend_following_step(
+    adx: Floats, trend: Floats, rule: Floats, held: Floats, high: float, low: float, close: float
+) -> int:
+    """Feed a bar; long while ADX is above its threshold with +DI leading (and the close above
+    the SMA state `trend` with the filter), flat once ADX falls below the exit level or -DI
+    leads; the exit wins when both hold. `held[0]` keeps the target."""
+    target = int(held[0])
+    value = adx_push(adx, high, low, close)
+    filtered = rule[_MA_FILTER] != 0.0
+    level = sma_push(trend, close) if filtered else math.nan
+    if math.isnan(value) or (filtered and math.isnan(level)):
+        return target
+    plus, minus = adx[ADX_PLUS_DI], adx[ADX_MINUS_DI]
+    if value < rule[_ADX_EXIT] or minus > plus:
+        target = 0
+    elif value > rule[_ADX_THRESHOLD] and plus > minus and (not filtered or close > level):
+        target = 1
+    held[0] = target
+    return target
+
+
+@compiled
+def trend_following_columns(
+    adx: Floats,
+    trend: Floats,
+    rule: Floats,
+    held: Floats,
+    high: Floats,
+    low: Floats,
+    close: Floats,
+) -> npt.NDArray[np.int64]:
+    """Run `trend_following_step` over columns of bars; return the target after each."""
+    targets = np.empty(close.shape[0], dtype=np.int64)
+    for k in range(close.shape[0]):
+        targets[k] = trend_following_step(adx, trend, rule, held, high[k], low[k], close[k])
+    return targets
+
+
+@compiled
+def macd_step(
+    state: Floats, fast: Floats, slow: Floats, signal: Floats, cross: Floats, close: float
+) -> int:
+    """Feed a close; a histogram cross above zero sets the target long, below zero flat.
+
+    `cross` holds the previous histogram (NaN before the first) and the target.
+    """
+    macd_push(state, fast, slow, signal, close)
+    gap = state[MACD_HISTOGRAM]
+    if not math.isnan(gap):
+        _cross_zero(cross, gap)
+    return int(cross[1])
+
+
+@compiled
+def macd_columns(
+    state: Floats, fast: Floats, slow: Floats, signal: Floats, cross: Floats, closes: Floats
+) -> npt.NDArray[np.int64]:
+    """Run `macd_step` over a column of closes; return the target after each."""
+    targets = np.empty(closes.shape[0], dtype=np.int64)
+    for k in range(closes.shape[0]):
+        targets[k] = macd_step(state, fast, slow, signal, cross, closes[k])
+    return targets
+
+
+@compiled
+def momentum_step(state: Floats, rule: Floats, held: Floats, close: float) -> int:
+    """Feed a close; long once the rate of change rises above rule[0], flat below rule[1].
+
+    `held[0]` keeps the target.
+    """
+    target = int(held[0])
+    change = roc_push(state, close)
+    if math.isnan(change):
+        return target
+    if target == 0 and change > rule[0]:
+        target = 1
+    elif target == 1 and change < rule[1]:
+        target = 0
+    held[0] = target
+    return target
+
+
+@compiled
+def momentum_columns(
+    state: Floats, rule: Floats, held: Floats, closes: Floats
+) -> npt.NDArray[np.int64]:
+    """Run `momentum_step` over a column of closes; return the target after each."""
+    targets = np.empty(closes.shape[0], dtype=np.int64)
+    for k in range(closes.shape[0]):
+        targets[k] = momentum_step(state, rule, held, closes[k])
+    return targets
+
+
+@compiled
+def mean_reversion_step(
+    z_std: Floats, vol_std: Floats, rank: Floats, rule: Floats, memory: Floats, close: float
+) -> int:
+    """Feed a close; long when the z-score falls below the entry level (and, with the filter,
+    the volatility of returns ranks at or below its percentile), flat above the exit level.
+
+    `z_std` and `vol_std` are deviation states (of closes, and of returns), `rank` a
+    percentile state; `memory` holds the target and the previous close.
+    """
+    target = int(memory[0])
+    z = zscore_push(z_std, close)
+    previous = memory[1]
+    memory[1] = close
+    calm = True
+    if rule[_VOL_FILTER] != 0.0:
+        calm = False
+        if not math.isnan(previous):
+            vol = std_push(vol_std, close / previous - 1.0)
+            if not math.isnan(vol):
+                calm = percentile_push(rank, vol) <= rule[_VOL_PERCENTILE]
+    if math.isnan(z):
+        return target
+    if target == 0 and z < rule[_Z_ENTRY] and calm:
+        target = 1
+    elif target == 1 and z > rule[_Z_EXIT]:
+        target = 0
+    memory[0] = target
+    return target
+
+
+@compiled
+def mean_reversion_columns(
+    z_std: Floats, vol_std: Floats, rank: Floats, rule: Floats, memory: Floats, closes: Floats
+) -> npt.NDArray[np.int64]:
+    """Run `mean_reversion_step` over a column of closes; return the target after each."""
+    targets = np.empty(closes.shape[0], dtype=np.int64)
+    for k in range(closes.shape[0]):
+        targets[k] = mean_reversion_step(z_std, vol_std, rank, rule, memory, closes[k])
+    return targets
+
+
+@compiled
+def breakout_step(
+    upper: Floats,
+    lower: Floats,
+    atr: Floats,
+    atr_mean: Floats,
+    rule: Floats,
+    memory: Floats,
+    price: float,
+    high: float,
+    low: float,
+    close: float,
+) -> int:
+    """Feed a bar: check exits against the levels of the bars before it, then entries.
+
+    Long above the previous high level, short below the previous low level (as `rule`
+    allows, and with the ATR filter only while ATR >= multiplier x its mean). A position
+    leaves on its stop-loss, take-profit or trailing stop (checked against the bar's low and
+    high), or on the opposite breakout, which flips it where that side is allowed.
+    """
+    high_level, low_level = upper[DONCHIAN_UPPER], lower[DONCHIAN_LOWER]  # of the previous bars
+    donchian_push(upper, high, high)
+    donchian_push(lower, low, low)
+    calm = _atr_allows(atr, atr_mean, rule, high, low, close)
+    target = int(memory[0])
+    if math.isnan(high_level) or math.isnan(low_level):
+        return target
+    if target == 1:
+        _manage(memory, rule, 1.0, high, low, price, low_level)
+    elif target == -1:
+        _manage(memory, rule, -1.0, high, low, price, high_level)
+    elif calm and rule[_MAY_LONG] != 0.0 and price > high_level:
+        memory[0], memory[1], memory[2] = 1.0, price, high
+    elif calm and rule[_MAY_SHORT] != 0.0 and price < low_level:
+        memory[0], memory[1], memory[2] = -1.0, price, low
+    return int(memory[0])
+
+
+@compiled
+def _manage(
+    memory: Floats,
+    rule: Floats,
+    side: float,
+    high: float,
+    low: float,
+    price: float,
+    opposite_level: float,
+) -> None:
+    """Manage an open position (side 1 long, -1 short) on one bar."""
+    entry, extreme = memory[1], memory[2]
+    adverse, favourable = (low, high) if side > 0 else (high, low)
+    stop, take, trail = rule[_STOP_LOSS], rule[_TAKE_PROFIT], rule[_TRAILING_STOP]
+    if side > 0:
+        stopped = (not math.isnan(stop) and adverse <= entry * (1 - stop)) or (
+            not math.isnan(take) and favourable >= entry * (1 + take)
+        )
+        trailed = not math.isnan(trail) and adverse <= extreme * (1 - trail)
+        memory[2] = max(extreme, high)
+        crossed = price < opposite_level
+    else:
+        stopped = (not math.isnan(stop) and adverse >= entry * (1 + stop)) or (
+            not math.isnan(take) and favourable <= entry * (1 - take)
+        )
+        trailed = not math.isnan(trail) and adverse >= extreme * (1 + trail)
+        memory[2] = min(extreme, low)
+        crossed = price > opposite_level
+    if stopped or trailed:
+        memory[0] = 0.0
+    elif rule[_OPPOSITE_EXIT] != 0.0 and crossed:
+        flip = rule[_MAY_SHORT] if side > 0 else rule[_MAY_LONG]
+        if flip != 0.0:
+            memory[0], memory[1], memory[2] = -side, price, (low if side > 0 else high)
+        else:
+            memory[0] = 0.0
+
+
+@compiled
+def _atr_allows(
+    atr: Floats, atr_mean: Floats, rule: Floats, high: float, low: float, close: float
+) -> bool:
+    """Update the ATR and its mean; return whether the ATR filter lets an entry through."""
+    value = atr_push(atr, high, low, close)
+    mean = sma_push(atr_mean, value) if not math.isnan(value) else math.nan
+    if rule[_ATR_FILTER] == 0.0:
+        return True
+    if math.isnan(value):
+        return False
+    multiplier = rule[_ATR_MULTIPLIER]
+    return math.isnan(multiplier) or (not math.isnan(mean) and value >= multiplier * mean)
+
+
+@compiled
+def breakout_columns(
+    upper: Floats,
+    lower: Floats,
+    atr: Floats,
+    atr_mean: Floats,
+    rule: Floats,
+    memory: Floats,
+    prices: Floats,
+    high: Floats,
+    low: Floats,
+    close: Floats,
+) -> npt.NDArray[np.int64]:
+    """Run `breakout_step` over columns of bars; return the target after each."""
+    targets = np.empty(close.shape[0], dtype=np.int64)
+    for k in range(close.shape[0]):
+        targets[k] = breakout_step(
+            upper, lower, atr, atr_mean, rule, memory, prices[k], high[k], low[k], close[k]
+        )
+    return targets
