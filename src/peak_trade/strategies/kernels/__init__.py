@@ -5,8 +5,9 @@ them). The Python classes (`indicators.SMA`, `indicators.RSI`, ..., and the stra
 their state in such arrays and call the kernel for one value; a backtest calls a strategy's
 column kernel (`*_columns`), which runs the very same step kernel row by row without leaving
 compiled code. `windows` holds the rolling-window indicators, `oscillators` the oscillators
-and ranges, `rules` the strategy rules; this package names them all. A change to any kernel
-file recompiles every kernel on its next use, a few seconds once (see `core.compiled`).
+and ranges, `rules` the trend and breakout rules and `reversion` the reversion rules; this
+package names them all. A change to any kernel file recompiles every kernel on its next use,
+a few seconds once (see `core.compiled`).
 """
 
 from __future__ import annotations
@@ -36,22 +37,24 @@ from peak_trade.strategies.kernels.oscillators import (
     rsi_state,
     true_range,
 )
-from peak_trade.strategies.kernels.rules import (
-    MA_CROSS_STATE,
+from peak_trade.strategies.kernels.reversion import (
     bollinger_columns,
     bollinger_step,
+    mean_reversion_columns,
+    mean_reversion_step,
+    rsi_reversion_columns,
+    rsi_reversion_step,
+)
+from peak_trade.strategies.kernels.rules import (
+    MA_CROSS_STATE,
     breakout_columns,
     breakout_step,
     ma_cross_columns,
     ma_cross_step,
     macd_columns,
     macd_step,
-    mean_reversion_columns,
-    mean_reversion_step,
     momentum_columns,
     momentum_step,
-    rsi_reversion_columns,
-    rsi_reversion_step,
     trend_following_columns,
     trend_following_step,
 )
