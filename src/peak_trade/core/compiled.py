@@ -12,7 +12,7 @@ change to the file a kernel is in, but not to the files of the kernels it calls;
 lives in a folder named by a digest of every module that defines kernels
 (`__pycache__/numba-<digest>` in the package), and a change to any of them compiles them all
 again, once. Folders of older digests are removed. Where the package cannot be written, numba
-keeps its own cache location.
+keeps its own cache location; a `$NUMBA_CACHE_DIR` of the user's is left as it is.
 """
 
 from __future__ import annotations
@@ -79,6 +79,9 @@ def cache_folder(package: Path = _PACKAGE) -> Path:
 def _use_cache_folder(numba: Any) -> None:
     """Point numba's cache at `cache_folder()` (once per process), removing older folders."""
     if _chosen:
+        return
+    if numba.config.CACHE_DIR:  # the user chose one ($NUMBA_CACHE_DIR): theirs to manage
+        _chosen.append(Path(numba.config.CACHE_DIR))
         return
     folder = cache_folder()
     try:
