@@ -63,8 +63,8 @@ class ReplayData:
         return len(self.seconds)
 
     def columns(self) -> BarColumns:
-        """Return every candle as columns."""
-        return BarColumns(self.seconds, *self.prices.T.copy())
+        """Return every candle as columns (views of the prices when they are column-major)."""
+        return BarColumns(self.seconds, *np.asfortranarray(self.prices).T)
 
     def bars(self, start: int = 0) -> Iterator[Bar]:
         """Yield the candles from row `start` on."""
@@ -97,7 +97,12 @@ def load_replay(
         rows += len(frame)
     if rows == 0:
         raise DataError(f"{source}: no candle rows")
-    seconds, table = np.concatenate(times), np.concatenate(prices)
+    seconds = np.concatenate(times)
+    # column-major, so that each price column is one contiguous array that bars are read from
+    table = np.empty((rows, len(_PRICE_COLUMNS)), order="F")
+    np.concatenate(prices, out=table)
+    times.clear()  # the chunks are copied: let them go before the checks need memory
+    prices.clear()
     _check_rows(source, seconds, table)
     gaps = _check_spacing(source, seconds, timeframe)
     for gap in gaps[:_MAX_LISTED]:

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -55,6 +56,20 @@ def test_a_file_read_in_pieces_is_the_file_read_whole(tmp_path: Path, suffix: st
         pieces = load_replay(path, ONE_MINUTE, read_rows=rows)
         assert pieces.seconds.tolist() == whole.seconds.tolist()
         assert pieces.prices.tolist() == whole.prices.tolist()
+
+
+def test_the_columns_of_a_loaded_file_are_views_of_its_prices_not_copies(tmp_path: Path) -> None:
+    # a long backtest holds the file's prices once, not once more as columns
+    data = load_replay(
+        write_replay(tmp_path / "bars.csv", list(SyntheticMarket(bars=50))), ONE_MINUTE
+    )
+
+    columns = data.columns()
+
+    for index, column in enumerate((columns.open, columns.high, columns.low, columns.close)):
+        assert np.shares_memory(column, data.prices)
+        assert column.flags.c_contiguous
+        assert column.tolist() == data.prices[:, index].tolist()
 
 
 def test_errors_in_a_later_piece_name_the_row_of_the_file(tmp_path: Path) -> None:
