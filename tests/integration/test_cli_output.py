@@ -1,16 +1,18 @@
 """What commands write to the terminal: a progress bar that counts bars, however many a step
-takes at once, a quiet stop when the reader of their output goes away, and misspelt flags
-named with the nearest real one."""
+takes at once, log lines printed above it rather than into it, a quiet stop when the reader of
+their output goes away, and misspelt flags named with the nearest real one."""
 
 from __future__ import annotations
 
 import io
+import logging
 import subprocess
 import sys
 from datetime import UTC, datetime
 
 import pytest
 
+from peak_trade.cli.arguments import log_handler
 from peak_trade.cli.main import build_parser
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.types import Bar
@@ -41,6 +43,34 @@ def test_the_bar_follows_the_step_count_when_quiet_runs_take_many_bars_at_once()
 
 def test_a_resumed_run_counts_from_the_bars_it_replayed() -> None:
     assert "50/50" in _drawn(50, 120, [121, 150, 170])
+
+
+def test_a_log_line_during_the_bar_is_printed_on_a_line_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Arrange: logging as the commands set it up, a terminal as stderr
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    logger = logging.getLogger("peak_trade.test_progress")
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "propagate", False)
+    logger.addHandler(log_handler())
+
+    # Act
+    with progress_callback(100, stream=screen) as show:
+        assert show is not None
+        show(40, BAR)
+        logger.warning("halted")
+        show(100, BAR)
+
+    # Assert: the bar's line is cleared before the log line, which ends its own line
+    text = screen.getvalue()
+    at = text.index("WARNING peak_trade.test_progress: halted")
+    line_start = text.rfind("\n", 0, at) + 1
+    before = text[line_start:at]
+    assert "\x1b[2K" in before or before.strip() == ""
+    assert "40/100" not in before.split("\x1b[2K")[-1]
+    assert text[text.index("halted", at) + len("halted")] == "\n"
 
 
 def test_nothing_is_drawn_when_the_stream_is_not_a_terminal() -> None:

@@ -15,6 +15,7 @@ from peak_trade.core.errors import ConfigError, PeakTradeError
 __all__ = [
     "PeakArgumentParser",
     "fraction",
+    "log_handler",
     "non_negative_int",
     "positive_float",
     "positive_int",
@@ -144,10 +145,26 @@ def run_guarded(action: Callable[[], int], prefix: str = "") -> int:
         return 1
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is at the time of writing: while a progress bar is drawn, rich puts
+    a proxy there that prints each log line above the bar instead of into it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def log_handler() -> logging.Handler:
+    """Return the handler the commands log with: stderr as it is at each line, timestamped."""
+    handler = logging.StreamHandler(_CurrentStderr())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    return handler
+
+
 def setup_logging(level: str) -> None:
     """Send logs to stderr at `level`; keep chatty libraries at WARNING."""
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=level, handlers=[log_handler()])
     for noisy in ("matplotlib", "PIL", "urllib3", "ccxt", "ray"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
