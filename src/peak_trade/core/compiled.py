@@ -62,7 +62,6 @@ def compiled(function: _F) -> _F:
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 _MARK = b"@compiled"
-_chosen: list[Path] = []  # the folder in use, once chosen
 
 
 def cache_folder(package: Path = _PACKAGE) -> Path:
@@ -76,22 +75,18 @@ def cache_folder(package: Path = _PACKAGE) -> Path:
     return package / "__pycache__" / f"numba-{digest.hexdigest()[:16]}"
 
 
+@functools.cache  # once per process
 def _use_cache_folder(numba: Any) -> None:
-    """Point numba's cache at `cache_folder()` (once per process), removing older folders."""
-    if _chosen:
-        return
+    """Point numba's cache at `cache_folder()`, removing older folders."""
     if numba.config.CACHE_DIR:  # the user chose one ($NUMBA_CACHE_DIR): theirs to manage
-        _chosen.append(Path(numba.config.CACHE_DIR))
         return
     folder = cache_folder()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=folder).close()
     except OSError:  # a read-only install: numba's own cache location serves
-        _chosen.append(folder)
         return
     numba.config.CACHE_DIR = str(folder)
     for old in folder.parent.glob("numba-*"):
         if old != folder:
             shutil.rmtree(old, ignore_errors=True)
-    _chosen.append(folder)
