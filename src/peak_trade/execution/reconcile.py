@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
@@ -30,7 +29,7 @@ from peak_trade.execution.live_session import (
     with_settings,
 )
 from peak_trade.execution.recorder import BAR_KINDS, bar_from_payload, bar_rows
-from peak_trade.execution.wiring import build_engine, limits_from
+from peak_trade.execution.wiring import build_engine, journaled_limits
 from peak_trade.strategies.registry import create_strategy_from_config
 
 __all__ = ["Difference", "ReconcileReport", "reconcile"]
@@ -153,10 +152,7 @@ def _adopt_limits(
             continue
         report.limits_changed.append((after, event.payload["changes"]))
         if own and risk is not None:  # the kill switch stays out, as at the start
-            section = LiveRiskSection.model_validate(
-                event.payload["live_risk"] | {"kill_switch_file": None}
-            )
-            risk.adopt(*limits_from(section))
+            risk.adopt(*journaled_limits(event.payload["live_risk"], kill_switch=False))
 
 
 def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngine:

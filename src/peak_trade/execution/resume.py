@@ -12,7 +12,6 @@ from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
-from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.errors import InvariantError, SessionRuntimeError
 from peak_trade.data.ports import CandleFeed
 from peak_trade.execution.engine import TradingEngine
@@ -25,7 +24,7 @@ from peak_trade.execution.recorder import (
     bar_rows,
     fill_payload,
 )
-from peak_trade.execution.wiring import limits_from
+from peak_trade.execution.wiring import journaled_limits
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 
 __all__ = ["replay_journal"]
@@ -66,8 +65,7 @@ def replay_journal(
                 continue
             if event.kind == "risk_limits":  # an earlier resume took other limits from here on
                 if risk is not None:
-                    section = LiveRiskSection.model_validate(event.payload["live_risk"])
-                    risk.adopt(*limits_from(section))
+                    risk.adopt(*journaled_limits(event.payload["live_risk"]))
                 continue
             for row in bar_rows((event,)):
                 bar = bar_from_payload(row)

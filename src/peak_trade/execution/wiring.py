@@ -8,7 +8,7 @@ loads neither.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +37,14 @@ if TYPE_CHECKING:
     from peak_trade.kraken.market import KrakenMarket
     from peak_trade.kraken.parsing import Level
 
-__all__ = ["EngineSettings", "build_engine", "build_feed", "kraken_market", "limits_from"]
+__all__ = [
+    "EngineSettings",
+    "build_engine",
+    "build_feed",
+    "journaled_limits",
+    "kraken_market",
+    "limits_from",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +156,15 @@ def limits_from(
     config = RiskLimitsConfig.from_section(section)
     kill_switch = Path(config.kill_switch_file).exists if config.kill_switch_file else None
     return config, kill_switch
+
+
+def journaled_limits(
+    live_risk: Mapping[str, Any], *, kill_switch: bool = True
+) -> tuple[RiskLimitsConfig, Callable[[], bool] | None]:
+    """Return the limits of a `[live_risk]` section as a `risk_limits` event journals it,
+    without its kill switch if `kill_switch` is False."""
+    values = dict(live_risk) if kill_switch else {**live_risk, "kill_switch_file": None}
+    return limits_from(LiveRiskSection.model_validate(values))
 
 
 def build_feed(
