@@ -11,7 +11,7 @@ from typing import Any, Final
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
 from peak_trade.core.types import TIMEFRAMES, parse_symbol
 
-__all__ = ["DATA_SOURCES", "FILL_PRICES", "MODES", "LiveSessionConfig"]
+__all__ = ["DATA_SOURCES", "FILL_PRICES", "MODES", "LiveSessionConfig", "run_id_from"]
 
 MODES: Final = ("shadow", "testnet")
 DATA_SOURCES: Final = ("synthetic", "replay", "kraken")
@@ -142,5 +142,14 @@ def _require(condition: bool, message: str, value: float) -> None:
         raise ConfigError(f"{message}, was {value}")
 
 
+def _name_char(c: str) -> bool:
+    return c.isalnum() or c in "-_."
+
+
 def _safe_name(name: str) -> bool:
-    return bool(name) and all(c.isalnum() or c in "-_." for c in name) and not name.startswith(".")
+    return bool(name) and all(map(_name_char, name)) and not name.startswith(".")
+
+
+def run_id_from(text: str) -> str:
+    """Return `text` as a valid run id: each character a run id may not hold becomes '-'."""
+    return "".join(c if _name_char(c) else "-" for c in text)

@@ -21,6 +21,7 @@ from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.execution.session_config import run_id_from
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.strategies.registry import create_strategy_from_config, get_strategy_spec
 
@@ -115,8 +116,7 @@ def run_task(task: SweepTask) -> dict[str, Any]:
     """Run one grid point's backtest and return its parameters and statistics."""
     # named by its grid point, which is what a warning from it must say
     point = "_".join(f"{name}-{value}" for name, value in task.params.items())
-    run_id = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"sweep_{point}")
-    config = LiveSessionConfig(**(task.session | {"run_id": run_id}))
+    config = LiveSessionConfig(**(task.session | {"run_id": run_id_from(f"sweep_{point}")}))
     cfg = PeakConfig.from_mapping(task.config)
     runner = LiveSessionRunner.from_config(
         config, cfg, clock=ManualClock(datetime(1970, 1, 1, tzinfo=UTC))

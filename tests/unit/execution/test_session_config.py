@@ -8,6 +8,7 @@ import pytest
 
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
 from peak_trade.execution.live_session import LiveSessionConfig
+from peak_trade.execution.session_config import run_id_from
 
 
 def test_config_valid_shadow_mode() -> None:
@@ -119,3 +120,10 @@ def test_config_rejects_bad_values_with_what_was_expected(
 def test_config_live_check_comes_first() -> None:
     with pytest.raises(LiveModeNotAllowedError):
         LiveSessionConfig(mode="live", symbol="INVALID", position_fraction=5.0)
+
+
+def test_any_text_becomes_a_run_id_the_config_accepts() -> None:
+    run_id = run_id_from("sweep_price_col-high_bb_std-0.5 x/y")
+
+    assert run_id == "sweep_price_col-high_bb_std-0.5-x-y"
+    assert LiveSessionConfig(run_id=run_id).run_id == run_id
