@@ -14,6 +14,7 @@ from peak_trade.core.compiled import compiled
 from peak_trade.strategies.kernels.oscillators import (
     rsi_push,
 )
+from peak_trade.strategies.kernels.rules import long_or_flat
 from peak_trade.strategies.kernels.windows import (
     BANDS_LOWER,
     BANDS_UPPER,
@@ -51,16 +52,10 @@ def bollinger_step(std: Floats, bands: Floats, rule: Floats, held: Floats, close
     `rule` holds the deviations, the entry threshold and the exit threshold (the fraction of
     the way from the lower to the upper band); `held[0]` the target, updated here.
     """
-    target = int(held[0])
     if math.isnan(bands_push(std, bands, rule[0], close)):
-        return target
+        return int(held[0])
     lower, upper = bands[BANDS_LOWER], bands[BANDS_UPPER]
-    if target == 0 and close <= lower * rule[1]:
-        target = 1
-    elif target == 1 and close >= lower + rule[2] * (upper - lower):
-        target = 0
-    held[0] = target
-    return target
+    return long_or_flat(held, close <= lower * rule[1], close >= lower + rule[2] * (upper - lower))
 
 
 @compiled
@@ -142,12 +137,7 @@ def mean_reversion_step(
                 calm = percentile_push(rank, vol) <= rule[_VOL_PERCENTILE]
     if math.isnan(z):
         return target
-    if target == 0 and z < rule[_Z_ENTRY] and calm:
-        target = 1
-    elif target == 1 and z > rule[_Z_EXIT]:
-        target = 0
-    memory[0] = target
-    return target
+    return long_or_flat(memory, z < rule[_Z_ENTRY] and calm, z > rule[_Z_EXIT])
 
 
 @compiled

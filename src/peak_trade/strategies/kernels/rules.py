@@ -32,6 +32,7 @@ __all__ = [
     "MA_CROSS_STATE",
     "breakout_columns",
     "breakout_step",
+    "long_or_flat",
     "ma_cross_columns",
     "ma_cross_step",
     "macd_columns",
@@ -167,13 +168,20 @@ def momentum_step(state: Floats, rule: Floats, held: Floats, close: float) -> in
 
     `held[0]` keeps the target.
     """
-    target = int(held[0])
     change = roc_push(state, close)
     if math.isnan(change):
-        return target
-    if target == 0 and change > rule[0]:
+        return int(held[0])
+    return long_or_flat(held, change > rule[0], change < rule[1])
+
+
+@compiled
+def long_or_flat(held: Floats, enter: bool, leave: bool) -> int:
+    """Move a long-or-flat target (`held[0]`): flat goes long on `enter`, long goes flat on
+    `leave`; return it. The rule of the strategies that only ever hold long or nothing."""
+    target = int(held[0])
+    if target == 0 and enter:
         target = 1
-    elif target == 1 and change < rule[1]:
+    elif target == 1 and leave:
         target = 0
     held[0] = target
     return target
