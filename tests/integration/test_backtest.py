@@ -17,7 +17,8 @@ from peak_trade.cli.session_output import print_summary
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.execution.journal import Journal
-from peak_trade.execution.recorder import BAR_KINDS, bar_rows
+from peak_trade.execution.recorder import BAR_KINDS, bar_rows, referenced_bars
+from peak_trade.execution.wiring import open_reference
 from peak_trade.testing.cli import run_peak
 
 REPO = Path(__file__).parents[2]
@@ -156,13 +157,47 @@ def test_backtest_journal_is_the_same_byte_for_byte_on_a_rerun(
         )
         db.close()
     assert rows[0] == rows[1]
-    # every bar of the file is in it: the warmup, then each traded bar (quiet runs batched)
+    # every bar of the file is in it: the warmup, then each traded bar (quiet runs by
+    # reference to the file, read again beside the journal)
     with Journal(tmp_path / "a" / "journal" / "backtest.sqlite") as journal:
         warmup = next(journal.events("same", "warmup")).payload["bars"]
-        traded = list(bar_rows(journal.events("same", *BAR_KINDS)))
+        source = referenced_bars(journal.events("same", "data_reference"), open_reference)
+        traded = list(bar_rows(journal.events("same", *BAR_KINDS), source))
     assert len(warmup) + len(traded) == 6_000
     assert traded[-1]["t"] == "2024-01-05T03:59:00+00:00"
     assert len(rows[0]) < len(traded)  # quiet bars share rows
+
+
+def test_a_backtest_journals_its_file_by_digest_and_reconciles_until_the_file_changes(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    # Arrange: a backtest over a copy of the file
+    data = tmp_path / "bars.csv"
+    data.write_bytes(bars_file.read_bytes())
+    args = ("--config", str(CONFIG), "--run-id", "bt")
+    _json(run_peak("backtest", *args, "--data-path", str(data), "--json", cwd=tmp_path))
+    journal_file = tmp_path / "journal" / "backtest.sqlite"
+    with Journal(journal_file) as journal:
+        reference = next(journal.events("bt", "data_reference")).payload["source"]
+        quiet = [event.payload for event in journal.events("bt", "bars")]
+
+    # Act: reconcile the run with its backtest, then again once a price in the file changed
+    same = run_peak("reconcile", "bt", "--journal", str(journal_file), "--json", cwd=tmp_path)
+    data.write_text(data.read_text().replace("\n2024-01-03T00:00:00", "\n2024-01-03T00:00:00 ", 1))
+    changed = run_peak("reconcile", "bt", "--journal", str(journal_file), cwd=tmp_path)
+
+    # Assert: the journal names the file by its digest, not by a copy of its quiet bars
+    assert reference["kind"] == "replay"
+    assert reference["path"] == str(data.resolve())
+    assert reference["rows"] == 6_000
+    assert len(reference["sha256"]) == 64
+    assert sum(p["n"] for p in quiet) > 5_000
+    assert all("columns" not in p for p in quiet)
+    report = _json(same)
+    assert report["bars"] == 6_000 - 200
+    assert report["differences"] == []
+    assert changed.returncode == 2
+    assert "the file changed since the run read it" in changed.stderr
 
 
 def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_changes_nothing(

@@ -258,7 +258,7 @@ def finish_run(
     run_id = runner.run_id
     summary = runner.get_summary() | {"kind": kind}
     target = report_target(args, run_id)
-    bars = bar_blocks(journal.events(run_id, *BAR_KINDS))
+    bars = bar_blocks(journal.events(run_id, *BAR_KINDS), runner.recorder.source())
     report = write_report(target, summary, journal.events(run_id, "fill"), bars)
     if not getattr(args, "no_registry", True):
         record = {

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
 from peak_trade.core.types import Bar, Timeframe
 
-__all__ = ["CandleFeed", "IteratorFeed"]
+__all__ = ["CandleFeed", "DataReference", "IteratorFeed"]
 
 
 class CandleFeed(Protocol):
@@ -40,6 +41,19 @@ class CandleFeed(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class DataReference:
+    """Where a finite feed's bars come from, and how to read the same bars again.
+
+    `identity` names them as plain values (a file and its SHA-256, or the synthetic market's
+    seed and length): a backtest journals it instead of a copy of every quiet bar.
+    `reopen()` yields all of the feed's bars again, warmup included, oldest first.
+    """
+
+    identity: Mapping[str, Any]
+    reopen: Callable[[], Iterator[BarColumns]]
+
+
 class IteratorFeed:
     """A feed over a finite or endless stream of closed bars, `bars_per_poll` bars per poll.
 
@@ -55,8 +69,10 @@ class IteratorFeed:
         bars: Iterator[Bar | BarColumns],
         source: str,
         length: int | None = None,
+        reference: DataReference | None = None,
     ) -> None:
         self._symbol = symbol
+        self.reference = reference  # set for a deterministic source (file or synthetic)
         self.length = length  # bars in the stream, warmup included, when known in advance
         self._timeframe = timeframe
         self._items = bars

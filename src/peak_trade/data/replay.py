@@ -11,12 +11,13 @@ each one is reported in `ReplayData.gaps` and in the log, never skipped silently
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -24,9 +25,18 @@ import pandas as pd
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
 from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe
-from peak_trade.data.ports import IteratorFeed
+from peak_trade.data.ports import DataReference, IteratorFeed
 
-__all__ = ["Gap", "ReplayData", "load_replay", "replay_feed", "write_replay"]
+__all__ = [
+    "Gap",
+    "ReplayData",
+    "file_digest",
+    "load_replay",
+    "open_replay",
+    "replay_feed",
+    "replay_identity",
+    "write_replay",
+]
 
 _LOG = logging.getLogger(__name__)
 _TIME_COLUMNS: Final = ("time", "timestamp", "open_time", "date", "datetime")
@@ -130,7 +140,44 @@ def replay_feed(path: str | Path, symbol: str, timeframe: Timeframe) -> Iterator
     """Return a feed that replays a validated candle file."""
     data = load_replay(path, timeframe)
     source = f"replay file {data.path}"
-    return IteratorFeed(symbol, timeframe, data.chunks(), source=source, length=len(data))
+    reference = DataReference(replay_identity(data), data.chunks)
+    return IteratorFeed(
+        symbol, timeframe, data.chunks(), source=source, length=len(data), reference=reference
+    )
+
+
+def replay_identity(data: ReplayData) -> dict[str, Any]:
+    """Return what names the bars of a loaded file: its path, rows and SHA-256."""
+    return {
+        "kind": "replay",
+        "path": str(data.path.resolve()),
+        "rows": len(data),
+        "timeframe": data.timeframe.name,
+        "sha256": file_digest(data.path),
+    }
+
+
+def open_replay(identity: Mapping[str, Any]) -> Iterator[BarColumns]:
+    """Yield the bars that `replay_identity` named, again; a DataError if the file changed."""
+    path = Path(str(identity["path"]))
+    if not path.is_file():
+        raise DataError(f"{path}: the run's data file is gone; its journal names the bars by it")
+    digest = file_digest(path)
+    if digest != identity["sha256"]:
+        raise DataError(
+            f"{path}: the file changed since the run read it (SHA-256 {digest[:12]}…, "
+            f"expected {str(identity['sha256'])[:12]}…); its journal names the bars by it"
+        )
+    return load_replay(path, Timeframe(str(identity["timeframe"]))).chunks()
+
+
+def file_digest(path: Path) -> str:
+    """Return the SHA-256 of a file, in hex."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def write_replay(path: str | Path, bars: Sequence[Bar]) -> Path:

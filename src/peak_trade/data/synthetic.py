@@ -7,10 +7,10 @@ consumed. Bars are generated lazily in fixed-size chunks, so memory stays flat.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -18,9 +18,16 @@ import numpy.typing as npt
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.compiled import compiled
 from peak_trade.core.types import Bar, Timeframe
-from peak_trade.data.ports import IteratorFeed
+from peak_trade.data.ports import DataReference, IteratorFeed
 
-__all__ = ["DEFAULT_START", "Regime", "SyntheticMarket", "synthetic_feed"]
+__all__ = [
+    "DEFAULT_START",
+    "Regime",
+    "SyntheticMarket",
+    "open_synthetic",
+    "synthetic_feed",
+    "synthetic_identity",
+]
 
 DEFAULT_START: Final = datetime(2024, 1, 1, tzinfo=UTC)
 _CHUNK: Final = 4096
@@ -180,4 +187,31 @@ def synthetic_feed(
         seed=seed, timeframe=timeframe, start=start, start_price=start_price, bars=bars
     )
     source = f"synthetic feed (seed {seed})"
-    return IteratorFeed(symbol, timeframe, market.chunks(), source=source, length=bars)
+    reference = DataReference(synthetic_identity(market), market.chunks)
+    return IteratorFeed(
+        symbol, timeframe, market.chunks(), source=source, length=bars, reference=reference
+    )
+
+
+def synthetic_identity(market: SyntheticMarket) -> dict[str, Any]:
+    """Return what names the bars of `market` (see `open_synthetic`)."""
+    return {
+        "kind": "synthetic",
+        "seed": market.seed,
+        "bars": market.bars,
+        "timeframe": market.timeframe.name,
+        "start": market.start.isoformat(),
+        "start_price": market.start_price,
+    }
+
+
+def open_synthetic(identity: Mapping[str, Any]) -> Iterator[BarColumns]:
+    """Yield the bars that `synthetic_identity` named, again."""
+    market = SyntheticMarket(
+        seed=int(identity["seed"]),
+        timeframe=Timeframe(str(identity["timeframe"])),
+        start=datetime.fromisoformat(str(identity["start"])),
+        start_price=float(identity["start_price"]),
+        bars=None if identity["bars"] is None else int(identity["bars"]),
+    )
+    return market.chunks()

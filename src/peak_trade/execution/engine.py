@@ -67,13 +67,18 @@ class BarOutcome:
 
 @dataclass(frozen=True, slots=True)
 class QuietRun:
-    """Rows `start` to `stop` of a column batch: bars on which only the marks changed."""
+    """Rows `start` to `stop` of a column batch: bars on which only the marks changed.
+
+    `peak` is the ledger's peak equity before the run's first bar: with the cash, position and
+    closes it gives every mark of the run again (`marks.run_marks`).
+    """
 
     columns: BarColumns
     start: int
     stop: int
     target: int
     marks: RunMarks
+    peak: Decimal
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -102,6 +107,12 @@ class TradingEngine:
         # (target, trading state) of an order the trading state refused: held back until
         # either changes, as the same order would be refused again
         self._held: tuple[int, TradingState] | None = None
+        self._peak_before = ledger.peak_equity  # before the last bar `_step` marked
+
+    @property
+    def price_decimals(self) -> int:
+        """Return the decimals of the traded instrument's prices (marks are whole ticks)."""
+        return self.rules.instrument.price_decimals
 
     @property
     def target(self) -> int:
@@ -164,6 +175,7 @@ class TradingEngine:
         queued = self.pipeline.process_bar(bar)
         fills = self._book(queued) if queued else []
         close = self._price(bar.close)
+        self._peak_before = self.ledger.peak_equity
         self.ledger.mark(self.symbol, close, bar.time)
         previous, self._target = self._target, ask()
         position = self.ledger.position(self.symbol)
@@ -217,17 +229,20 @@ class TradingEngine:
         self, columns: BarColumns, ticks: npt.NDArray[np.int64], start: int, stop: int
     ) -> QuietRun:
         self.bars_seen += stop - start
+        peak = self.ledger.peak_equity
         marks = self.ledger.mark_run(
             self.symbol,
             ticks[start:stop],
             self._price_step,
             columns.seconds[start:stop] // _SECONDS_PER_DAY,
         )
-        return QuietRun(columns, start, stop, self._target, marks)
+        return QuietRun(columns, start, stop, self._target, marks, peak)
 
     def quiet_row(self, columns: BarColumns, row: int) -> QuietRun:
         """Return a bar just found quiet as a run of one."""
-        return QuietRun(columns, row, row + 1, self._target, self.current_marks())
+        return QuietRun(
+            columns, row, row + 1, self._target, self.current_marks(), self._peak_before
+        )
 
     def current_marks(self) -> RunMarks:
         """Return the ledger's equity and drawdown now, as the marks of one bar."""

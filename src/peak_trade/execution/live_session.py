@@ -277,13 +277,17 @@ class LiveSessionRunner:
         """Return the candle feed."""
         return self._feed
 
-    def configure_backtest(self, bars_per_transaction: int = 1_000) -> None:
+    def configure_backtest(
+        self, bars_per_transaction: int = 1_000, *, refer_to_data: bool = True
+    ) -> None:
         """Tune the run for replaying finite data as fast as it goes.
 
         Journal transactions hold `bars_per_transaction` bars instead of one (a crashed backtest
         is simply run again), the feed hands over that many bars per poll where it can, and the
         run methods stop collecting order results (the journal and the summary hold them).
-        Run it with `run_forever()` (until the data ends) or `run_for_duration()`.
+        With `refer_to_data`, quiet bars of a file or the synthetic market are journaled by
+        reference to that data instead of copied (see `recorder`). Call it before `warmup()`;
+        run it with `run_forever()` (until the data ends) or `run_for_duration()`.
         """
         if bars_per_transaction < 1:
             raise ConfigError(f"bars_per_transaction must be >= 1, was {bars_per_transaction}")
@@ -291,6 +295,10 @@ class LiveSessionRunner:
         if isinstance(self._feed, IteratorFeed):
             self._feed.bars_per_poll = bars_per_transaction
             self.commit_every = 1
+            reference = self._feed.reference
+            if refer_to_data and reference is not None and not self._warm:
+                decimals = self._engine.price_decimals
+                self._recorder.refer_to(reference, decimals, self._clock.now())
         else:
             self.commit_every = bars_per_transaction
 

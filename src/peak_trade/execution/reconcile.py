@@ -28,8 +28,13 @@ from peak_trade.execution.live_session import (
     trading_settings,
     with_settings,
 )
-from peak_trade.execution.recorder import BAR_KINDS, bar_from_payload, bar_rows
-from peak_trade.execution.wiring import build_engine, journaled_limits
+from peak_trade.execution.recorder import (
+    BAR_KINDS,
+    bar_from_payload,
+    bar_rows,
+    referenced_bars,
+)
+from peak_trade.execution.wiring import build_engine, journaled_limits, open_reference
 from peak_trade.strategies.registry import create_strategy_from_config
 
 __all__ = ["Difference", "ReconcileReport", "reconcile"]
@@ -178,11 +183,12 @@ def _by_bar(
     first (None, events) for those journaled before the first bar."""
     current: tuple[dict[str, Any] | None, list[JournalEvent]] = (None, [])
     kinds = (*BAR_KINDS, "order", "order_denied", "fill", "order_rejected", "risk_limits")
+    source = referenced_bars(journal.events(run_id, "data_reference"), open_reference)
     for event in journal.events(run_id, *kinds):
         if event.kind not in BAR_KINDS:
             current[1].append(event)
             continue
-        for row in bar_rows((event,)):
+        for row in bar_rows((event,), source):
             if current[0] is not None or current[1]:
                 yield current
             current = (row, [])

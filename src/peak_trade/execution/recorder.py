@@ -8,13 +8,22 @@ numbers); cash, position and target are the same on every bar of the run and wri
 run of one quiet bar is written as an ordinary `bar` event, so a live session that commits
 every bar journals plain `bar` events. `bar_rows` reads both kinds back as per-bar payloads
 (and the one-string-per-column `bars` of older journals).
+
+A backtest reads a file or the synthetic market, which it can read again, so it journals its
+quiet bars by reference (`SessionRecorder.refer_to`): a `data_reference` event names the data
+(the file and its SHA-256, or the market's seed), and each run of quiet bars is one small `bars`
+event with its first and last time, its length, and the cash, position, target and peak equity
+it had. Nothing else about a quiet bar is new: its candle is in the data, and its equity and
+drawdown follow from the close, the cash, the position and the peak (`marks.run_marks`, the
+ledger's own rule). Every other bar, and every order, fill and denial, is journaled in full.
+Readers give such a journal its data back through `ReferencedBars`.
 """
 
 from __future__ import annotations
 
 import base64
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,23 +33,30 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.errors import DataError
+from peak_trade.core.money import price_ticks
 from peak_trade.core.types import Bar
+from peak_trade.data.ports import DataReference
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderFill, OrderStatus
+from peak_trade.portfolio import marks
 from peak_trade.portfolio.ledger import Ledger
 
 __all__ = [
     "BAR_KINDS",
     "BarBlock",
+    "ReferencedBars",
     "SessionRecorder",
     "bar_blocks",
     "bar_from_payload",
     "bar_payload",
     "bar_rows",
     "fill_payload",
+    "referenced_bars",
 ]
 
 # The journal kinds that hold traded bars: one bar, or a run of quiet bars.
@@ -97,13 +113,132 @@ def _decode(text: str, dtype: str) -> npt.NDArray[Any]:
     return np.frombuffer(base64.b64decode(text), dtype=dtype)
 
 
-def bar_rows(events: Iterable[JournalEvent]) -> Iterator[dict[str, Any]]:
-    """Yield one `bar` payload per traded bar, expanding `bars` events; other kinds pass by."""
+class ReferencedBars:
+    """The data a backtest journaled its quiet bars by reference to, read beside the journal.
+
+    `chunks` yields the run's bars in order, warmup included (`DataReference.reopen`); `take`
+    returns the bars of one referenced `bars` event and their marks, reading forward only.
+    """
+
+    def __init__(self, chunks: Iterator[BarColumns], price_decimals: int) -> None:
+        self._chunks = chunks
+        self._chunk: BarColumns | None = None
+        self._at = 0
+        self._decimals = price_decimals
+        self._step = Decimal(1).scaleb(-price_decimals)
+
+    def take(self, payload: dict[str, Any]) -> tuple[BarColumns, list[float], list[float]]:
+        """Return the bars of a referenced run, and the equity and drawdown at each."""
+        first, n = int(payload["first_us"]) // _MICROS, int(payload["n"])
+        parts: list[BarColumns] = []
+        got = 0
+        while got < n:
+            chunk = self._next_rows(first if not parts else None)
+            if chunk is None or (not parts and int(chunk.seconds[self._at]) != first):
+                raise DataError(
+                    f"the data has no run of {n} bars from {_iso(first)}, where the journal "
+                    "has one: it is not the data the run read"
+                )
+            stop = min(len(chunk), self._at + n - got)
+            parts.append(chunk.slice(self._at, stop))
+            got += stop - self._at
+            self._at = stop
+        bars = parts[0] if len(parts) == 1 else _concat(parts)
+        if int(bars.seconds[-1]) * _MICROS != int(payload["last_us"]):
+            raise DataError(
+                f"the data's run of {n} bars from {_iso(first)} ends at "
+                f"{_iso(int(bars.seconds[-1]))}, the journal's at "
+                f"{_iso(int(payload['last_us']) // _MICROS)}: it is not the data the run read"
+            )
+        equity, drawdown = marks.run_marks(
+            Decimal(payload["cash"]),
+            Decimal(payload["position"]),
+            self._step,
+            Decimal(payload["peak"]),
+            price_ticks(bars.close, self._decimals),
+        )
+        return bars, equity.tolist(), drawdown.tolist()
+
+    def _next_rows(self, start: int | None) -> BarColumns | None:
+        """Return the chunk holding the next bar to take (from time `start` on, if given:
+        the bars before it were traded and are journaled in full)."""
+        while True:
+            chunk = self._chunk
+            if chunk is not None and self._at < len(chunk):
+                if start is None:
+                    return chunk
+                self._at += int(np.searchsorted(chunk.seconds[self._at :], start))
+                if self._at < len(chunk):
+                    return chunk
+            self._chunk, self._at = next(self._chunks, None), 0
+            if self._chunk is None:
+                return None
+
+
+def _iso(seconds: int) -> str:
+    return _iso_times([seconds * _MICROS])[0]
+
+
+def _concat(parts: list[BarColumns]) -> BarColumns:
+    return BarColumns(
+        *(
+            np.concatenate([getattr(part, name) for part in parts])
+            for name in ("seconds", "open", "high", "low", "close", "volume")
+        )
+    )
+
+
+def referenced_bars(
+    events: Iterable[JournalEvent],
+    reopen: Callable[[dict[str, Any]], Iterator[BarColumns]],
+) -> ReferencedBars | None:
+    """Return the data of a run that journaled its quiet bars by reference, read again with
+    `reopen(identity)`; None for a run that copied them. `events`: the run's `data_reference`."""
+    for event in events:
+        if event.kind == "data_reference":
+            payload = event.payload
+            return ReferencedBars(reopen(payload["source"]), int(payload["price_decimals"]))
+    return None
+
+
+def _referenced(payload: dict[str, Any]) -> bool:
+    return "first_us" in payload
+
+
+def _need(source: ReferencedBars | None) -> ReferencedBars:
+    if source is None:
+        raise DataError(
+            "this run journaled its quiet bars by reference to its data (a backtest); "
+            "read it together with that data (recorder.referenced_bars)"
+        )
+    return source
+
+
+def bar_rows(
+    events: Iterable[JournalEvent], source: ReferencedBars | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield one `bar` payload per traded bar, expanding `bars` events; other kinds pass by.
+
+    A run that journaled its quiet bars by reference needs its data as `source`.
+    """
     for event in events:
         if event.kind == "bar":
             yield event.payload
+        elif event.kind == "bars" and _referenced(event.payload):
+            yield from _expand_referenced(event.payload, _need(source))
         elif event.kind == "bars":
             yield from _expand(event.payload)
+
+
+def _expand_referenced(payload: dict[str, Any], source: ReferencedBars) -> Iterator[dict[str, Any]]:
+    bars, equity, drawdown = source.take(payload)
+    constant = {k: payload[k] for k in ("target", "cash", "position")}
+    times = _iso_times((bars.seconds * _MICROS).tolist())
+    columns = (c.tolist() for c in (bars.open, bars.high, bars.low, bars.close, bars.volume))
+    for t, o, h, lo, c, v, e, d in zip(times, *columns, equity, drawdown, strict=True):
+        yield {"t": t, "o": o, "h": h, "l": lo, "c": c, "v": v, "equity": e, "drawdown": d} | (
+            constant
+        )
 
 
 def _expand(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -146,10 +281,13 @@ class BarBlock:
     position: str
 
 
-def bar_blocks(events: Iterable[JournalEvent]) -> Iterator[BarBlock]:
+def bar_blocks(
+    events: Iterable[JournalEvent], source: ReferencedBars | None = None
+) -> Iterator[BarBlock]:
     """Yield the traded bars of `bar` and `bars` events as blocks, one per event.
 
-    The same bars as `bar_rows`, without building a payload per bar: for reports.
+    The same bars as `bar_rows`, without building a payload per bar: for reports. A run that
+    journaled its quiet bars by reference needs its data as `source`.
     """
     for event in events:
         p = event.payload
@@ -159,6 +297,17 @@ def bar_blocks(events: Iterable[JournalEvent]) -> Iterator[BarBlock]:
                 [p["c"]],
                 [float(p["equity"])],
                 [float(p["drawdown"])],
+                p["target"],
+                p["cash"],
+                p["position"],
+            )
+        elif event.kind == "bars" and _referenced(p):
+            bars, equity, drawdown = _need(source).take(p)
+            yield BarBlock(
+                _iso_times((bars.seconds * _MICROS).tolist()),
+                bars.close.tolist(),
+                equity,
+                drawdown,
                 p["target"],
                 p["cash"],
                 p["position"],
@@ -240,6 +389,30 @@ def _base64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+class _ReferencedRun:
+    """A run of quiet bars journaled by reference: where it starts and ends, and its state."""
+
+    __slots__ = ("cash", "first", "last", "peak", "position", "size", "target")
+
+    def __init__(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
+        self.target, self.cash, self.position, self.peak = run.target, cash, position, run.peak
+        self.first = int(run.columns.seconds[run.start]) * _MICROS
+        self.last, self.size = 0, 0
+
+    def add(self, run: QuietRun) -> None:
+        self.last = int(run.columns.seconds[run.stop - 1]) * _MICROS
+        self.size += len(run)
+
+    def payload_json(self) -> str:
+        """Return the `bars` payload as `to_json` would encode it (sorted keys, Decimals as
+        strings; their text never needs escaping)."""
+        return (
+            f'{{"cash":"{self.cash}","first_us":{self.first},"last_us":{self.last},'
+            f'"n":{self.size},"peak":"{self.peak}","position":"{self.position}",'
+            f'"target":{int(self.target)}}}'
+        )
+
+
 class SessionRecorder:
     """Turns a session's steps into journal events; does nothing without a journal."""
 
@@ -248,6 +421,9 @@ class SessionRecorder:
         self.run_id = run_id
         self._states_written = 0
         self._quiet: _QuietBars | None = None
+        self._reference: DataReference | None = None
+        self._decimals = 0
+        self._referenced: _ReferencedRun | None = None
         self._buffers = (
             np.empty(MAX_BATCH, dtype="<i8"),
             np.empty((len(_COLUMNS), MAX_BATCH), dtype="<f8"),
@@ -262,13 +438,24 @@ class SessionRecorder:
         finally:
             self.journal = journal
 
+    def refer_to(self, reference: DataReference, price_decimals: int, ts: datetime) -> None:
+        """Journal runs of quiet bars by reference to `reference`'s data from now on, instead
+        of copying them (for a backtest: its file or synthetic market can be read again)."""
+        self._reference, self._decimals = reference, price_decimals
+        payload = {"source": dict(reference.identity), "price_decimals": price_decimals}
+        self._add("data_reference", ts, payload)
+
     def _add(self, kind: str, ts: datetime | None, payload: dict[str, Any]) -> None:
         if self.journal is not None:
-            if self._quiet is not None:
+            if self._quiet is not None or self._referenced is not None:
                 self._flush_quiet()
             self.journal.append(self.run_id, kind, ts, payload)
 
     def _flush_quiet(self) -> None:
+        referenced, self._referenced = self._referenced, None
+        if referenced is not None and self.journal is not None:
+            first = _EPOCH + referenced.first * _MICROSECOND
+            self.journal.append_json(self.run_id, "bars", first, referenced.payload_json())
         run, self._quiet = self._quiet, None
         if run is None or self.journal is None:
             return
@@ -286,6 +473,9 @@ class SessionRecorder:
         if self.journal is None:
             return
         cash, position = ledger.cash, ledger.position(symbol)
+        if self._reference is not None:
+            self._refer(run, cash, position)
+            return
         buffer = self._quiet
         # (`is` first: between fills the ledger hands out the same Decimal objects)
         if buffer is not None and (
@@ -315,6 +505,20 @@ class SessionRecorder:
                 "drawdown": ledger.peak_equity - ledger.equity,
             }
 
+    def _refer(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
+        """Extend the open referenced run by `run`, or start a new one if the state changed."""
+        open_run = self._referenced
+        if open_run is not None and (
+            open_run.target != run.target
+            or (open_run.cash is not cash and open_run.cash != cash)
+            or (open_run.position is not position and open_run.position != position)
+        ):
+            self._flush_quiet()
+            open_run = None
+        if open_run is None:
+            open_run = self._referenced = _ReferencedRun(run, cash, position)
+        open_run.add(run)
+
     def started(
         self, config: dict[str, Any], ts: datetime, settings: dict[str, Any] | None = None
     ) -> None:
@@ -327,7 +531,7 @@ class SessionRecorder:
 
     def discard(self) -> None:
         """Drop what is queued and not written yet."""
-        self._quiet = None
+        self._quiet = self._referenced = None
         if self.journal is not None:
             self.journal.discard()
 
@@ -471,6 +675,12 @@ class SessionRecorder:
         """Return this run's journaled events of the given kinds."""
         return [] if self.journal is None else list(self.journal.events(self.run_id, *kinds))
 
+    def source(self) -> ReferencedBars | None:
+        """Return this run's data, read again, if it journals quiet bars by reference."""
+        if self._reference is None:
+            return None
+        return ReferencedBars(self._reference.reopen(), self._decimals)
+
     def bars(self) -> list[dict[str, Any]]:
         """Return this run's committed bars as `bar` payloads, runs of quiet bars expanded."""
-        return list(bar_rows(self.events(*BAR_KINDS)))
+        return list(bar_rows(self.events(*BAR_KINDS), self.source()))

@@ -23,8 +23,9 @@ from peak_trade.execution.recorder import (
     bar_from_payload,
     bar_rows,
     fill_payload,
+    referenced_bars,
 )
-from peak_trade.execution.wiring import journaled_limits
+from peak_trade.execution.wiring import journaled_limits, open_reference
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 
 __all__ = ["replay_journal"]
@@ -48,6 +49,7 @@ def replay_journal(
             f"run {recorder.run_id} never finished its warmup; start it again instead of resuming"
         )
     events = recorder.events(*BAR_KINDS, "trading_state", "risk_limits")
+    source = referenced_bars(recorder.events("data_reference"), open_reference)
     states = [_change(event) for event in events if event.kind == "trading_state"]
     fills = [event.payload for event in recorder.events("fill")]
     bars = [bar_from_payload(row) for row in warm.payload["bars"]]
@@ -67,7 +69,7 @@ def replay_journal(
                 if risk is not None:
                     risk.adopt(*journaled_limits(event.payload["live_risk"]))
                 continue
-            for row in bar_rows((event,)):
+            for row in bar_rows((event,), source):
                 bar = bar_from_payload(row)
                 outcome = engine.on_bar(bar)
                 metrics.record(outcome)

@@ -259,13 +259,12 @@ class Ledger:
             self.bars_in_market += len(ticks)
         self._equity = None
         quantity = self.position(symbol)
+        other, peak = self._value(symbol, ZERO), self.peak_equity
         if quantity == 0:  # every close leaves the equity where it is
             self._update_drawdown()
-            level, down = float(self.equity), float(self.peak_equity - self.equity)
-            return RunMarks.of(np.full(len(ticks), level), np.full(len(ticks), down))
-        sign = 1 if quantity > 0 else -1
-        best = np.maximum.accumulate(ticks * sign) * sign  # the tick of the best close so far
-        other, step, peak = self._value(symbol, ZERO), quantity * price_step, self.peak_equity
+            return RunMarks(lambda: marks.run_marks(other, quantity, price_step, peak, ticks))
+        best = marks.best_ticks(ticks, 1 if quantity > 0 else -1)
+        step = quantity * price_step
         rough = np.asarray(float(other) + float(step) * ticks, dtype=np.float64)  # rises as equity
         records = (float(peak), float(self.max_drawdown), float(self.max_drawdown_pct))
         drawdowns, percents, new_peak = marks.shortlist(rough, records, ticks, best)

@@ -25,12 +25,37 @@ import numpy.typing as npt
 
 from peak_trade.core.compiled import compiled
 
-__all__ = ["run_floats", "shortlist"]
+__all__ = ["best_ticks", "run_floats", "run_marks", "shortlist"]
 
 _MARGIN: Final = 1e-9  # relative to the largest amount involved; a double errs by about 1e-16
 _SPLIT: Final = 2.0**27 + 1.0  # Dekker's splitter for doubles
 _DOUBLE_DOUBLE_ERROR: Final = 2.0**-98  # a generous bound on the sums below, relative
 _WIDE: Final = Context(prec=80)
+
+
+def best_ticks(ticks: npt.NDArray[np.int64], sign: int) -> npt.NDArray[np.int64]:
+    """Return the tick of the best close so far at each close, for a position of `sign`."""
+    return np.maximum.accumulate(ticks * sign) * sign
+
+
+def run_marks(
+    other: Decimal,
+    quantity: Decimal,
+    price_step: Decimal,
+    peak: Decimal,
+    ticks: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return float(equity) and float(drawdown) at each close of a run marked without fills.
+
+    Equity is `other` (cash and any other holdings) + `quantity` x the close, the close being
+    `ticks[k]` x `price_step`; `peak` is the peak equity before the run. The ledger's marks of
+    a run, and a journal reader's for a run it journaled by reference, are both this.
+    """
+    n = len(ticks)
+    if quantity == 0:  # every close leaves the equity where it is
+        return np.full(n, float(other)), np.full(n, float(max(peak, other) - other))
+    best = best_ticks(ticks, 1 if quantity > 0 else -1)
+    return run_floats(other, quantity * price_step, peak, ticks, best)
 
 
 def run_floats(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import sqlite3
 from array import array
+from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,16 +17,23 @@ import pytest
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import ManualClock
+from peak_trade.core.errors import DataError
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.core.types import Timeframe
-from peak_trade.data.ports import IteratorFeed
+from peak_trade.core.types import Bar, Timeframe
+from peak_trade.data.ports import DataReference, IteratorFeed
 from peak_trade.execution.journal import Journal, JournalEvent, to_json
 from peak_trade.execution.live_session import (
     LiveSessionConfig,
     LiveSessionRunner,
     engine_settings,
 )
-from peak_trade.execution.recorder import BAR_KINDS, MAX_BATCH, bar_blocks, bar_rows
+from peak_trade.execution.recorder import (
+    BAR_KINDS,
+    MAX_BATCH,
+    ReferencedBars,
+    bar_blocks,
+    bar_rows,
+)
 from peak_trade.execution.wiring import build_engine
 from peak_trade.testing.builders import START, bars_from_closes
 from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
@@ -200,11 +210,13 @@ def test_a_quiet_run_longer_than_the_batch_is_split_into_bars_events(tmp_path: P
     assert [row["c"] for row in rows] == [bar.close for bar in used[WARM:]]
 
 
-def _flatten(events: list[JournalEvent]) -> list[tuple[Any, ...]]:
+def _flatten(
+    events: list[JournalEvent], source: ReferencedBars | None = None
+) -> list[tuple[Any, ...]]:
     """The report's view of each bar, from blocks."""
     return [
         (t, close, block.target, block.position, block.cash, value, down)
-        for block in bar_blocks(events)
+        for block in bar_blocks(events, source)
         for t, close, value, down in zip(
             block.times, block.close, block.equity, block.drawdown, strict=True
         )
@@ -250,3 +262,127 @@ def test_bar_blocks_write_times_as_isoformat_does(times: list[int], second: str)
 
     assert block.times == [row["t"] for row in bar_rows([event])]
     assert block.times[1] == second
+
+
+# --- quiet bars journaled by reference to their data (backtests) ---------------------------
+
+# Up, down and sideways with many decimals: long and short runs reach new peaks and drawdowns.
+WAVY = bars_from_closes(
+    [50_000.0 + 900.0 * math.sin(i / 23) + 10.123456789 * (i % 7) for i in range(700)]
+)
+
+
+def _columns_run(tmp_path: Path, targets: tuple[int, ...], *, refer: bool) -> Journal:
+    """Backtest `targets` over WAVY as columns of 97 bars; journal by reference or by copy."""
+    session = LiveSessionConfig(data_source="synthetic", warmup_candles=WARM, allow_short=True)
+    strategy = ScriptedStrategy(ScriptedParams(targets=(0,) * WARM + targets))
+    engine = build_engine(strategy, engine_settings(session), PeakConfig.default())
+    used = WAVY[: WARM + len(targets)]
+
+    def chunks() -> Iterator[BarColumns]:
+        return iter([BarColumns.from_bars(used[i : i + 97]) for i in range(0, len(used), 97)])
+
+    reference = DataReference({"kind": "test", "bars": len(used)}, chunks)
+    feed = IteratorFeed("BTC/EUR", Timeframe("1m"), chunks(), "columns", reference=reference)
+    journal = Journal(tmp_path / f"{refer}.sqlite", clock=ManualClock(START))
+    runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
+    runner.configure_backtest(refer_to_data=refer)
+    runner.warmup()
+    runner.run_forever(sleep_between=False)
+    journal.commit()
+    return journal
+
+
+REFERENCE_TARGETS = (0,) * 40 + (1,) * 180 + (-1,) * 150 + (0,) * 60 + (1,) * 260
+
+
+def _source(used: list[Bar] = WAVY) -> ReferencedBars:
+    chunks = [BarColumns.from_bars(used[i : i + 131]) for i in range(0, len(used), 131)]
+    return ReferencedBars(iter(chunks), price_decimals=1)
+
+
+def test_a_backtest_journals_quiet_bars_by_reference_and_reads_back_every_bar_exactly(
+    tmp_path: Path,
+) -> None:
+    # Arrange / Act: the same backtest, quiet bars copied and journaled by reference
+    with _columns_run(tmp_path, REFERENCE_TARGETS, refer=False) as copied:
+        copied_rows = list(bar_rows(copied.events(copied.run_ids()[0], *BAR_KINDS)))
+    with _columns_run(tmp_path, REFERENCE_TARGETS, refer=True) as referred:
+        run = referred.run_ids()[0]
+        events = list(referred.events(run, *BAR_KINDS))
+        reference = next(referred.events(run, "data_reference")).payload
+        rows = list(bar_rows(events, _source()))
+
+    # Assert: no quiet bar's candle or marks are in the journal, yet every bar reads back,
+    # candle, target, cash, position, equity and drawdown, to the last bit
+    quiet = [event.payload for event in events if event.kind == "bars"]
+    assert len(quiet) >= 6
+    assert all(
+        set(p) == {"cash", "first_us", "last_us", "n", "peak", "position", "target"} for p in quiet
+    )
+    assert reference == {"source": {"kind": "test", "bars": WARM + 690}, "price_decimals": 1}
+    assert len(rows) == len(copied_rows) == len(REFERENCE_TARGETS)
+    for ours, theirs in zip(rows, copied_rows, strict=True):
+        assert [ours[k] for k in ("t", "o", "h", "l", "c", "v", "target")] == [
+            theirs[k] for k in ("t", "o", "h", "l", "c", "v", "target")
+        ]
+        assert Decimal(ours["cash"]) == Decimal(theirs["cash"])
+        assert Decimal(ours["position"]) == Decimal(theirs["position"])
+        assert float(ours["equity"]) == float(theirs["equity"])
+        assert float(ours["drawdown"]) == float(theirs["drawdown"])
+    assert {Decimal(row["position"]) > 0 for row in rows} == {True, False}
+    assert (
+        min(float(row["drawdown"]) for row in rows)
+        == 0.0
+        < max(float(row["drawdown"]) for row in rows)
+    )
+
+
+def test_a_report_reads_the_same_blocks_from_a_journal_by_reference(tmp_path: Path) -> None:
+    with _columns_run(tmp_path, REFERENCE_TARGETS, refer=False) as copied:
+        expected = _flatten(list(copied.events(copied.run_ids()[0], *BAR_KINDS)))
+    with _columns_run(tmp_path, REFERENCE_TARGETS, refer=True) as referred:
+        events = list(referred.events(referred.run_ids()[0], *BAR_KINDS))
+
+    assert _flatten(events, _source()) == expected
+
+
+def test_a_referenced_bars_payload_is_encoded_exactly_as_to_json_encodes_it(
+    tmp_path: Path,
+) -> None:
+    _columns_run(tmp_path, REFERENCE_TARGETS, refer=True).close()
+    db = sqlite3.connect(tmp_path / "True.sqlite")
+    texts = [row[0] for row in db.execute("SELECT payload FROM events WHERE kind = 'bars'")]
+    db.close()
+
+    assert texts
+    for text in texts:
+        assert to_json(json.loads(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (WAVY[:300], "no run of"),  # the data ends early
+        (WAVY[:100] + WAVY[101:], "ends at"),  # a bar is missing inside a quiet run
+        (bars_from_closes([1.0] * 700, start=START + timedelta(seconds=30)), "no run of"),
+    ],
+)
+def test_reading_a_journal_by_reference_with_other_data_is_refused(
+    tmp_path: Path, data: list[Bar], message: str
+) -> None:
+    with _columns_run(tmp_path, REFERENCE_TARGETS, refer=True) as journal:
+        events = list(journal.events(journal.run_ids()[0], *BAR_KINDS))
+
+    with pytest.raises(DataError, match=f"{message}.*not the data the run read"):
+        list(bar_rows(events, _source(data)))
+
+
+def test_reading_a_journal_by_reference_without_its_data_names_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    with _columns_run(tmp_path, REFERENCE_TARGETS, refer=True) as journal:
+        events = list(journal.events(journal.run_ids()[0], *BAR_KINDS))
+
+    with pytest.raises(DataError, match="by reference to its data"):
+        list(bar_blocks(events))
