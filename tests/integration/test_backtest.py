@@ -17,7 +17,7 @@ from peak_trade.cli.session_output import print_summary
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.execution.journal import Journal
-from peak_trade.execution.recorder import BAR_KINDS, bar_rows, referenced_bars
+from peak_trade.execution.journal_bars import BAR_KINDS, bar_rows, referenced_bars
 from peak_trade.execution.wiring import open_reference
 from peak_trade.testing.cli import run_peak
 

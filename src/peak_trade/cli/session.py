@@ -31,8 +31,8 @@ from peak_trade.cli.session_output import (
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.journal import Journal, JournalEvent
+from peak_trade.execution.journal_bars import BAR_KINDS, bar_blocks
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
-from peak_trade.execution.recorder import BAR_KINDS, bar_blocks
 from peak_trade.execution.report import (
     check_report_folder,
     write_report,

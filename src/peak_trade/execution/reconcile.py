@@ -21,18 +21,18 @@ from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.engine import BarOutcome, TradingEngine
 from peak_trade.execution.journal import Journal, JournalEvent
+from peak_trade.execution.journal_bars import (
+    BAR_KINDS,
+    bar_from_payload,
+    bar_rows,
+    referenced_bars,
+)
 from peak_trade.execution.live_session import (
     LiveSessionConfig,
     engine_settings,
     settings_changes,
     trading_settings,
     with_settings,
-)
-from peak_trade.execution.recorder import (
-    BAR_KINDS,
-    bar_from_payload,
-    bar_rows,
-    referenced_bars,
 )
 from peak_trade.execution.wiring import build_engine, journaled_limits, open_reference
 from peak_trade.strategies.registry import create_strategy_from_config

@@ -1,96 +1,47 @@
 """What a session writes to its journal, event by event.
 
-A bar on which nothing but the marks changed (no target change, no order, no skip, no fill) is
-a quiet bar. Quiet bars are buffered and written as one `bars` event per run of them: their
-open, high, low, close, volume, equity and drawdown as one block of little-endian float64 and
-their times as int64 microseconds, both base64 (exact, and far faster to encode than JSON
-numbers); cash, position and target are the same on every bar of the run and written once. A
-run of one quiet bar is written as an ordinary `bar` event, so a live session that commits
-every bar journals plain `bar` events. `bar_rows` reads both kinds back as per-bar payloads
-(and the one-string-per-column `bars` of older journals).
-
-A backtest reads a file or the synthetic market, which it can read again, so it journals its
-quiet bars by reference (`SessionRecorder.refer_to`): a `data_reference` event names the data
-(the file and its SHA-256, or the market's seed), and each run of quiet bars is one small `bars`
-event with its first and last time, its length, and the cash, position, target and peak equity
-it had. Nothing else about a quiet bar is new: its candle is in the data, and its equity and
-drawdown follow from the close, the cash, the position and the peak (`marks.run_marks`, the
-ledger's own rule). Every other bar, and every order, fill and denial, is journaled in full.
-Readers give such a journal its data back through `ReferencedBars`.
+Quiet bars (nothing but the marks changed: no target change, no order, no skip, no fill) are
+buffered and written as one `bars` event per run of them, copied as packed columns or, in a
+backtest, by reference to the data (`refer_to`); `journal_bars` describes both forms and reads
+them back. A run of one copied quiet bar is written as an ordinary `bar` event, so a live
+session that commits every bar journals plain `bar` events.
 """
 
 from __future__ import annotations
 
 import base64
-from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from peak_trade.core.bar_columns import BarColumns
-from peak_trade.core.errors import DataError
-from peak_trade.core.money import price_ticks
 from peak_trade.core.types import Bar
 from peak_trade.data.ports import DataReference
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.journal import Journal, JournalEvent
+from peak_trade.execution.journal_bars import (
+    BAR_KINDS,
+    COLUMNS,
+    EPOCH,
+    MICROS,
+    MICROSECOND,
+    ReferencedBars,
+    bar_payload,
+    bar_rows,
+)
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderFill, OrderStatus
-from peak_trade.portfolio import marks
 from peak_trade.portfolio.ledger import Ledger
 
-__all__ = [
-    "BAR_KINDS",
-    "BarBlock",
-    "ReferencedBars",
-    "SessionRecorder",
-    "bar_blocks",
-    "bar_from_payload",
-    "bar_payload",
-    "bar_rows",
-    "fill_payload",
-    "referenced_bars",
-]
+__all__ = ["MAX_BATCH", "SessionRecorder", "fill_payload"]
 
-# The journal kinds that hold traded bars: one bar, or a run of quiet bars.
-BAR_KINDS: Final = ("bar", "bars")
-# The most quiet bars one `bars` event holds.
+# The most quiet bars one copied `bars` event holds.
 MAX_BATCH: Final = 4096
-_COLUMNS: Final = ("o", "h", "l", "c", "v", "equity", "drawdown")
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
-_MICROS: Final = 1_000_000
-
-
-def bar_payload(bar: Bar) -> dict[str, Any]:
-    """Return a bar as journal fields."""
-    return {
-        "t": bar.time,
-        "o": bar.open,
-        "h": bar.high,
-        "l": bar.low,
-        "c": bar.close,
-        "v": bar.volume,
-    }
-
-
-def bar_from_payload(payload: dict[str, Any]) -> Bar:
-    """Rebuild a journaled bar exactly."""
-    return Bar(
-        datetime.fromisoformat(payload["t"]).astimezone(UTC),
-        payload["o"],
-        payload["h"],
-        payload["l"],
-        payload["c"],
-        payload["v"],
-    )
 
 
 def fill_payload(fill: OrderFill) -> dict[str, Any]:
@@ -103,235 +54,6 @@ def fill_payload(fill: OrderFill) -> dict[str, Any]:
         "fee": fill.fee,
         "market_price": fill.market_price,
     }
-
-
-def _unpack(text: str, code: str = "d") -> list[Any]:
-    return array(code, base64.b64decode(text)).tolist()
-
-
-def _decode(text: str, dtype: str) -> npt.NDArray[Any]:
-    return np.frombuffer(base64.b64decode(text), dtype=dtype)
-
-
-class ReferencedBars:
-    """The data a backtest journaled its quiet bars by reference to, read beside the journal.
-
-    `chunks` yields the run's bars in order, warmup included (`DataReference.reopen`); `take`
-    returns the bars of one referenced `bars` event and their marks, reading forward only.
-    """
-
-    def __init__(self, chunks: Iterator[BarColumns], price_decimals: int) -> None:
-        self._chunks = chunks
-        self._chunk: BarColumns | None = None
-        self._at = 0
-        self._decimals = price_decimals
-        self._step = Decimal(1).scaleb(-price_decimals)
-
-    def take(self, payload: dict[str, Any]) -> tuple[BarColumns, list[float], list[float]]:
-        """Return the bars of a referenced run, and the equity and drawdown at each."""
-        first, n = int(payload["first_us"]) // _MICROS, int(payload["n"])
-        parts: list[BarColumns] = []
-        got = 0
-        while got < n:
-            chunk = self._next_rows(first if not parts else None)
-            if chunk is None or (not parts and int(chunk.seconds[self._at]) != first):
-                raise DataError(
-                    f"the data has no run of {n} bars from {_iso(first)}, where the journal "
-                    "has one: it is not the data the run read"
-                )
-            stop = min(len(chunk), self._at + n - got)
-            parts.append(chunk.slice(self._at, stop))
-            got += stop - self._at
-            self._at = stop
-        bars = parts[0] if len(parts) == 1 else _concat(parts)
-        if int(bars.seconds[-1]) * _MICROS != int(payload["last_us"]):
-            raise DataError(
-                f"the data's run of {n} bars from {_iso(first)} ends at "
-                f"{_iso(int(bars.seconds[-1]))}, the journal's at "
-                f"{_iso(int(payload['last_us']) // _MICROS)}: it is not the data the run read"
-            )
-        equity, drawdown = marks.run_marks(
-            Decimal(payload["cash"]),
-            Decimal(payload["position"]),
-            self._step,
-            Decimal(payload["peak"]),
-            price_ticks(bars.close, self._decimals),
-        )
-        return bars, equity.tolist(), drawdown.tolist()
-
-    def _next_rows(self, start: int | None) -> BarColumns | None:
-        """Return the chunk holding the next bar to take (from time `start` on, if given:
-        the bars before it were traded and are journaled in full)."""
-        while True:
-            chunk = self._chunk
-            if chunk is not None and self._at < len(chunk):
-                if start is None:
-                    return chunk
-                self._at += int(np.searchsorted(chunk.seconds[self._at :], start))
-                if self._at < len(chunk):
-                    return chunk
-            self._chunk, self._at = next(self._chunks, None), 0
-            if self._chunk is None:
-                return None
-
-
-def _iso(seconds: int) -> str:
-    return _iso_times([seconds * _MICROS])[0]
-
-
-def _concat(parts: list[BarColumns]) -> BarColumns:
-    return BarColumns(
-        *(
-            np.concatenate([getattr(part, name) for part in parts])
-            for name in ("seconds", "open", "high", "low", "close", "volume")
-        )
-    )
-
-
-def referenced_bars(
-    events: Iterable[JournalEvent],
-    reopen: Callable[[dict[str, Any]], Iterator[BarColumns]],
-) -> ReferencedBars | None:
-    """Return the data of a run that journaled its quiet bars by reference, read again with
-    `reopen(identity)`; None for a run that copied them. `events`: the run's `data_reference`."""
-    for event in events:
-        if event.kind == "data_reference":
-            payload = event.payload
-            return ReferencedBars(reopen(payload["source"]), int(payload["price_decimals"]))
-    return None
-
-
-def _referenced(payload: dict[str, Any]) -> bool:
-    return "first_us" in payload
-
-
-def _need(source: ReferencedBars | None) -> ReferencedBars:
-    if source is None:
-        raise DataError(
-            "this run journaled its quiet bars by reference to its data (a backtest); "
-            "read it together with that data (recorder.referenced_bars)"
-        )
-    return source
-
-
-def bar_rows(
-    events: Iterable[JournalEvent], source: ReferencedBars | None = None
-) -> Iterator[dict[str, Any]]:
-    """Yield one `bar` payload per traded bar, expanding `bars` events; other kinds pass by.
-
-    A run that journaled its quiet bars by reference needs its data as `source`.
-    """
-    for event in events:
-        if event.kind == "bar":
-            yield event.payload
-        elif event.kind == "bars" and _referenced(event.payload):
-            yield from _expand_referenced(event.payload, _need(source))
-        elif event.kind == "bars":
-            yield from _expand(event.payload)
-
-
-def _expand_referenced(payload: dict[str, Any], source: ReferencedBars) -> Iterator[dict[str, Any]]:
-    bars, equity, drawdown = source.take(payload)
-    constant = {k: payload[k] for k in ("target", "cash", "position")}
-    times = _iso_times((bars.seconds * _MICROS).tolist())
-    columns = (c.tolist() for c in (bars.open, bars.high, bars.low, bars.close, bars.volume))
-    for t, o, h, lo, c, v, e, d in zip(times, *columns, equity, drawdown, strict=True):
-        yield {"t": t, "o": o, "h": h, "l": lo, "c": c, "v": v, "equity": e, "drawdown": d} | (
-            constant
-        )
-
-
-def _expand(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    columns, times = _columns(payload)
-    constant = {k: payload[k] for k in ("target", "cash", "position")}
-    for i, micros in enumerate(times):
-        row: dict[str, Any] = {"t": (_EPOCH + micros * _MICROSECOND).isoformat()}
-        row.update(zip(_COLUMNS, (column[i] for column in columns), strict=True))
-        row.update(constant)
-        yield row
-
-
-def _columns(
-    payload: dict[str, Any], names: Sequence[str] = _COLUMNS
-) -> tuple[list[list[float]], list[int]]:
-    """Return the `names` columns of a `bars` payload as lists, and its times in microseconds."""
-    rows = [_COLUMNS.index(name) for name in names]
-    if "columns" in payload:
-        block = _decode(payload["columns"], "<f8").reshape(len(_COLUMNS), -1)
-        times = _decode(payload["t_us"], "<i8").tolist()
-        return [block[row].tolist() for row in rows], times
-    # a journal written before the columns were packed into one block
-    return [_unpack(payload[_COLUMNS[row]]) for row in rows], _unpack(payload["t_us"], "q")
-
-
-@dataclass(frozen=True, slots=True)
-class BarBlock:
-    """Consecutive traded bars with the same target, cash and position, as columns.
-
-    `times` holds each bar's time as ISO text, exactly as a `bar` payload's `t`; `cash` and
-    `position` are the ledger's decimal text; `equity` and `drawdown` are floats.
-    """
-
-    times: list[str]
-    close: list[float]
-    equity: list[float]
-    drawdown: list[float]
-    target: int
-    cash: str
-    position: str
-
-
-def bar_blocks(
-    events: Iterable[JournalEvent], source: ReferencedBars | None = None
-) -> Iterator[BarBlock]:
-    """Yield the traded bars of `bar` and `bars` events as blocks, one per event.
-
-    The same bars as `bar_rows`, without building a payload per bar: for reports. A run that
-    journaled its quiet bars by reference needs its data as `source`.
-    """
-    for event in events:
-        p = event.payload
-        if event.kind == "bar":
-            yield BarBlock(
-                [p["t"]],
-                [p["c"]],
-                [float(p["equity"])],
-                [float(p["drawdown"])],
-                p["target"],
-                p["cash"],
-                p["position"],
-            )
-        elif event.kind == "bars" and _referenced(p):
-            bars, equity, drawdown = _need(source).take(p)
-            yield BarBlock(
-                _iso_times((bars.seconds * _MICROS).tolist()),
-                bars.close.tolist(),
-                equity,
-                drawdown,
-                p["target"],
-                p["cash"],
-                p["position"],
-            )
-        elif event.kind == "bars":
-            (close, equity, drawdown), micros = _columns(p, ("c", "equity", "drawdown"))
-            yield BarBlock(
-                _iso_times(micros),
-                close,
-                equity,
-                drawdown,
-                p["target"],
-                p["cash"],
-                p["position"],
-            )
-
-
-def _iso_times(micros: list[int]) -> list[str]:
-    """Return datetime.isoformat() of each UTC time given in microseconds since the epoch."""
-    if all(m % _MICROS == 0 for m in micros):  # whole seconds: isoformat leaves out the micros
-        stamps = np.array(micros, dtype=np.int64) // _MICROS
-        text = np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s")
-        return [f"{t}+00:00" for t in text.tolist()]
-    return [(_EPOCH + m * _MICROSECOND).isoformat() for m in micros]
 
 
 class _QuietBars:
@@ -354,7 +76,7 @@ class _QuietBars:
     def add(self, run: QuietRun, start: int, stop: int) -> None:
         columns, a, b = run.columns, run.start + start, run.start + stop
         at, to = self.size, self.size + stop - start
-        np.multiply(columns.seconds[a:b], _MICROS, out=self.times[at:to])
+        np.multiply(columns.seconds[a:b], MICROS, out=self.times[at:to])
         values = self.values
         values[0, at:to] = columns.open[a:b]
         values[1, at:to] = columns.high[a:b]
@@ -368,7 +90,7 @@ class _QuietBars:
     def payload_json(self) -> str:
         """Return the `bars` payload as `to_json` would encode it, without scanning the columns.
 
-        `columns` holds the _COLUMNS one after the other as little-endian float64, `t_us` the
+        `columns` holds the COLUMNS one after the other as little-endian float64, `t_us` the
         times as little-endian int64 microseconds, both base64. Neither base64 text nor the
         text of a Decimal (digits, sign, point, exponent) ever needs escaping in JSON, so they
         are joined in as they are, Decimals as strings as `to_json` writes them; `n` and
@@ -396,11 +118,11 @@ class _ReferencedRun:
 
     def __init__(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
         self.target, self.cash, self.position, self.peak = run.target, cash, position, run.peak
-        self.first = int(run.columns.seconds[run.start]) * _MICROS
+        self.first = int(run.columns.seconds[run.start]) * MICROS
         self.last, self.size = 0, 0
 
     def add(self, run: QuietRun) -> None:
-        self.last = int(run.columns.seconds[run.stop - 1]) * _MICROS
+        self.last = int(run.columns.seconds[run.stop - 1]) * MICROS
         self.size += len(run)
 
     def payload_json(self) -> str:
@@ -426,7 +148,7 @@ class SessionRecorder:
         self._referenced: _ReferencedRun | None = None
         self._buffers = (
             np.empty(MAX_BATCH, dtype="<i8"),
-            np.empty((len(_COLUMNS), MAX_BATCH), dtype="<f8"),
+            np.empty((len(COLUMNS), MAX_BATCH), dtype="<f8"),
         )
 
     @contextmanager
@@ -454,7 +176,7 @@ class SessionRecorder:
     def _flush_quiet(self) -> None:
         referenced, self._referenced = self._referenced, None
         if referenced is not None and self.journal is not None:
-            first = _EPOCH + referenced.first * _MICROSECOND
+            first = EPOCH + referenced.first * MICROSECOND
             self.journal.append_json(self.run_id, "bars", first, referenced.payload_json())
         run, self._quiet = self._quiet, None
         if run is None or self.journal is None:
@@ -462,7 +184,7 @@ class SessionRecorder:
         if run.size == 1:
             self.journal.append(self.run_id, "bar", run.single["t"], run.single)
         else:
-            first = _EPOCH + int(run.times[0]) * _MICROSECOND
+            first = EPOCH + int(run.times[0]) * MICROSECOND
             self.journal.append_json(self.run_id, "bars", first, run.payload_json())
 
     def quiet_run(self, run: QuietRun, ledger: Ledger, symbol: str) -> None:

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from peak_trade.core.errors import ConfigError, InvariantError
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import JournalEvent
-from peak_trade.execution.recorder import BarBlock
+from peak_trade.execution.journal_bars import BarBlock
 from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
 
 Floats = npt.NDArray[np.float64]
@@ -91,7 +91,7 @@ def write_report(
 ) -> Path:
     """Write the four report files for one run into `target` and return it.
 
-    `bars` are the run's traded bars, as `recorder.bar_blocks` reads them from the journal.
+    `bars` are the run's traded bars, as `journal_bars.bar_blocks` reads them from the journal.
 
     The performance statistics are computed on the way and added to `summary["stats"]`.
     """

@@ -16,15 +16,14 @@ from peak_trade.core.errors import InvariantError, SessionRuntimeError
 from peak_trade.data.ports import CandleFeed
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.journal import JournalEvent
-from peak_trade.execution.metrics import LiveSessionMetrics
-from peak_trade.execution.recorder import (
+from peak_trade.execution.journal_bars import (
     BAR_KINDS,
-    SessionRecorder,
     bar_from_payload,
     bar_rows,
-    fill_payload,
     referenced_bars,
 )
+from peak_trade.execution.metrics import LiveSessionMetrics
+from peak_trade.execution.recorder import SessionRecorder, fill_payload
 from peak_trade.execution.wiring import journaled_limits, open_reference
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 

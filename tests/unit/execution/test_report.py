@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peak_trade.core.errors import ConfigError, InvariantError
-from peak_trade.execution.recorder import BarBlock
+from peak_trade.execution.journal_bars import BarBlock
 from peak_trade.execution.report import envelope, equity_rows, staged_files
 
 NAMES = ("summary.json", "equity.png")
