@@ -153,3 +153,53 @@ def test_a_file_that_is_not_a_journal_is_refused_and_left_as_it_was(tmp_path: Pa
     with pytest.raises(ConfigError, match=r"bars\.csv: file is not a database"):
         Journal(data)
     assert data.read_text() == "time,open\n"
+
+
+def test_interleaved_runs_read_back_by_run_and_kind_in_the_order_written(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        for step in range(30):  # three runs, three kinds, ten commits
+            for run in ("a", "b", "c"):
+                journal.append(run, ("bar", "fill", "order")[step % 3], None, {"n": step})
+            if step % 3 == 2:
+                journal.commit()
+        journal.commit()
+        fills = [e.payload["n"] for e in journal.events("b", "fill")]
+        both = [(e.kind, e.payload["n"]) for e in journal.events("c", "bar", "order")]
+        seqs = [e.seq for e in journal.events("a")]
+
+    assert fills == list(range(1, 30, 3))
+    assert both == [(("bar", "fill", "order")[n % 3], n) for n in range(30) if n % 3 != 1]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 30
+
+
+def test_a_journal_with_the_earlier_schema_reads_and_appends_as_before(tmp_path: Path) -> None:
+    # Arrange: a file as journals were created before: AUTOINCREMENT, an index by kind
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, kind TEXT NOT NULL,
+            ts_event TEXT, ts_init TEXT NOT NULL, payload TEXT NOT NULL);
+        CREATE INDEX events_by_run ON events (run_id, kind, seq);
+        INSERT INTO events (run_id, kind, ts_event, ts_init, payload)
+            VALUES ('r', 'fill', NULL, '2024-01-01T00:00:00+00:00', '{"n":1}');
+        """
+    )
+    db.close()
+
+    # Act
+    with Journal(path, clock=ManualClock(START)) as journal:
+        journal.append("r", "fill", None, {"n": 2})
+        journal.append("r", "bar", None, {"n": 3})
+        journal.commit()
+        fills = [(e.seq, e.payload["n"]) for e in journal.events("r", "fill")]
+
+    # Assert: the old table and index are kept, and the new rows follow the old ones
+    db = sqlite3.connect(path)
+    schema = " ".join(row[0] for row in db.execute("SELECT sql FROM sqlite_master") if row[0])
+    db.close()
+    assert "AUTOINCREMENT" in schema
+    assert "(run_id, kind, seq)" in schema
+    assert fills == [(1, 1), (2, 2)]
