@@ -239,7 +239,12 @@ class Ledger:
         """
         if len(ticks) == 0:
             return RunMarks.of(np.empty(0), np.empty(0))
-        if ticks.min() <= 0:
+        quantity = self.position(symbol)
+        sign = position_sign(quantity)
+        other, peak, step = self._value(symbol, ZERO), self.peak_equity, quantity * price_step
+        records = (peak, self.max_drawdown, self.max_drawdown_pct)
+        low, best, drawdowns, percents, new_peak = marks.scan(ticks, sign, other, step, records)
+        if low <= 0:
             first = ticks[np.flatnonzero(ticks <= 0)[0]]
             raise InvariantError(
                 f"mark price for {symbol} must be > 0, was {_tick_price(first, price_step)}"
@@ -258,16 +263,9 @@ class Ledger:
         if any(p.quantity for p in self._positions.values()):
             self.bars_in_market += len(ticks)
         self._equity = None
-        quantity = self.position(symbol)
-        other, peak = self._value(symbol, ZERO), self.peak_equity
-        if quantity == 0:  # every close leaves the equity where it is
+        if sign == 0:  # every close leaves the equity where it is
             self._update_drawdown()
             return RunMarks(lambda: marks.run_marks(other, quantity, price_step, peak, ticks))
-        best = marks.best_ticks(ticks, 1 if quantity > 0 else -1)
-        step = quantity * price_step
-        rough = np.asarray(float(other) + float(step) * ticks, dtype=np.float64)  # rises as equity
-        records = (float(peak), float(self.max_drawdown), float(self.max_drawdown_pct))
-        drawdowns, percents, new_peak = marks.shortlist(rough, records, ticks, best)
         for k in drawdowns:
             self._update_drawdown(max(peak, value(best[k])), value(ticks[k]), False)
         for k in percents:
@@ -370,6 +368,11 @@ class Ledger:
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def position_sign(quantity: Decimal) -> int:
+    """Return -1, 0 or +1 for a short, flat or long quantity."""
+    return (quantity > 0) - (quantity < 0)
 
 
 def _day_of(day: np.int64) -> date:

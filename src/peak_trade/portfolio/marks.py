@@ -25,12 +25,13 @@ import numpy.typing as npt
 
 from peak_trade.core.compiled import compiled
 
-__all__ = ["best_ticks", "run_floats", "run_marks", "shortlist"]
+__all__ = ["best_ticks", "run_floats", "run_marks", "scan", "shortlist"]
 
 _MARGIN: Final = 1e-9  # relative to the largest amount involved; a double errs by about 1e-16
 _SPLIT: Final = 2.0**27 + 1.0  # Dekker's splitter for doubles
 _DOUBLE_DOUBLE_ERROR: Final = 2.0**-98  # a generous bound on the sums below, relative
 _WIDE: Final = Context(prec=80)
+_NO_TICKS: Final = np.empty(0, dtype=np.int64)
 
 
 def best_ticks(ticks: npt.NDArray[np.int64], sign: int) -> npt.NDArray[np.int64]:
@@ -90,6 +91,69 @@ def run_floats(
     for k in np.flatnonzero(undecided):
         drawdown[k] = float(max(peak, exact(best[k])) - exact(ticks[k]))
     return equity, drawdown
+
+
+def scan(
+    ticks: npt.NDArray[np.int64],
+    sign: int,
+    other: Decimal,
+    step: Decimal,
+    records: tuple[Decimal, Decimal, Decimal],
+) -> tuple[int, npt.NDArray[np.int64], list[int], list[int], bool]:
+    """Return what marking a run of closes needs, in one compiled pass over them.
+
+    `sign` is the position's (0 when flat), equity is `other + step x tick` and `records` the
+    peak, largest drawdown and largest drawdown % before the run. Returns the lowest tick, the
+    best tick so far at each close, and, for a held position, `shortlist`'s closes that may
+    set a new largest drawdown or drawdown % and whether the run may set a new peak.
+    """
+    if sign == 0:
+        return int(_lowest(ticks)), _NO_TICKS, [], [], False
+    peak, deepest, pct = records
+    low, best, drawdowns, percents, new_peak = _scan_kernel(
+        ticks, sign, float(other), float(step), float(peak), float(deepest), float(pct), _MARGIN
+    )
+    return (
+        int(low),
+        best,
+        _first_of_each(drawdowns, ticks, best),
+        _first_of_each(percents, ticks, best),
+        bool(new_peak),
+    )
+
+
+@compiled
+def _scan_kernel(
+    ticks: npt.NDArray[np.int64],
+    sign: int,
+    other: float,
+    step: float,
+    peak: float,
+    deepest_before: float,
+    pct_before: float,
+    relative_margin: float,
+) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:
+    n = ticks.shape[0]
+    low = _lowest(ticks)
+    best = np.empty(n, dtype=np.int64)
+    equity = np.empty(n)  # rises as equity: other + step x tick, as plain floats
+    top = ticks[0] * sign
+    for k in range(n):
+        top = max(top, ticks[k] * sign)
+        best[k] = top * sign
+        equity[k] = other + step * ticks[k]
+    deepest, percents, new_peak = _shortlist_kernel(
+        equity, peak, deepest_before, pct_before, relative_margin
+    )
+    return low, best, deepest, percents, new_peak
+
+
+@compiled
+def _lowest(ticks: npt.NDArray[np.int64]) -> int:
+    low = int(ticks[0])
+    for k in range(1, ticks.shape[0]):
+        low = min(low, int(ticks[k]))
+    return low
 
 
 def shortlist(
