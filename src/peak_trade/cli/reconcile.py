@@ -61,7 +61,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
         )
     if report.first is None:
         print(
-            f"{report.run_id}: {report.bars:,} bars replayed, no difference: the session did "
+            f"{report.run_id}: {report.bars:,} bars replayed, no difference: the run did "
             "exactly what its backtest does."
         )
         return 0

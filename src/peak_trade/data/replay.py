@@ -160,13 +160,18 @@ def replay_identity(data: ReplayData) -> dict[str, Any]:
 def open_replay(identity: Mapping[str, Any]) -> Iterator[BarColumns]:
     """Yield the bars that `replay_identity` named, again; a DataError if the file changed."""
     path = Path(str(identity["path"]))
+    expected = str(identity["sha256"])
+    kept = "its journal refers to the bars there instead of copying them"
     if not path.is_file():
-        raise DataError(f"{path}: the run's data file is gone; its journal names the bars by it")
+        raise DataError(
+            f"{path}: the run read its bars from this file, which is gone; {kept}, so put the "
+            f"file back (SHA-256 {expected[:12]}…) to read the run"
+        )
     digest = file_digest(path)
-    if digest != identity["sha256"]:
+    if digest != expected:
         raise DataError(
             f"{path}: the file changed since the run read it (SHA-256 {digest[:12]}…, "
-            f"expected {str(identity['sha256'])[:12]}…); its journal names the bars by it"
+            f"expected {expected[:12]}…); {kept}, so put the original back to read the run"
         )
     return load_replay(path, Timeframe(str(identity["timeframe"]))).chunks()
 

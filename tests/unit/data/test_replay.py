@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,9 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
 from peak_trade.core.types import Timeframe
-from peak_trade.data.replay import load_replay, replay_feed, write_replay
+from peak_trade.data.replay import (
+    load_replay,
+    open_replay,
+    replay_feed,
+    replay_identity,
+    write_replay,
+)
 from peak_trade.data.synthetic import SyntheticMarket
 
 ONE_MINUTE = Timeframe("1m")
@@ -216,3 +225,45 @@ def test_replay_feed_refuses_a_warmup_longer_than_the_file(tmp_path: Path) -> No
     feed = replay_feed(_csv(tmp_path, [_row(0), _row(1)]), "BTC/EUR", ONE_MINUTE)
     with pytest.raises(DataError, match="holds only 2 bars, but warmup needs 3"):
         feed.warmup(3)
+
+
+def _all_columns(chunks: Iterator[BarColumns]) -> tuple[list[int], list[float]]:
+    seconds: list[int] = []
+    closes: list[float] = []
+    for chunk in chunks:
+        seconds.extend(chunk.seconds.tolist())
+        closes.extend(chunk.close.tolist())
+    return seconds, closes
+
+
+def test_a_replay_feed_names_its_file_by_digest_and_reads_the_same_bars_again(
+    tmp_path: Path,
+) -> None:
+    path = write_replay(tmp_path / "c.csv", list(SyntheticMarket(seed=5, bars=9_000)))
+    feed = replay_feed(path, "BTC/EUR", ONE_MINUTE)
+    assert feed.reference is not None
+
+    identity = dict(feed.reference.identity)
+    again = _all_columns(open_replay(identity))
+
+    assert identity == {
+        "kind": "replay",
+        "path": str(path.resolve()),
+        "rows": 9_000,
+        "timeframe": "1m",
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+    assert again == _all_columns(feed.reference.reopen())
+    assert len(again[0]) == 9_000
+
+
+def test_reading_a_named_file_again_refuses_a_changed_or_missing_file(tmp_path: Path) -> None:
+    path = write_replay(tmp_path / "c.csv", list(SyntheticMarket(seed=5, bars=300)))
+    identity = replay_identity(load_replay(path, ONE_MINUTE))
+
+    path.write_text(path.read_text().replace(",", ", ", 1))
+    with pytest.raises(DataError, match=r"changed since the run read it .*put the original back"):
+        open_replay(identity)
+    path.unlink()
+    with pytest.raises(DataError, match=r"which is gone; .*put the file back"):
+        open_replay(identity)

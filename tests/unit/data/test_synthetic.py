@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from peak_trade.core.types import Timeframe
-from peak_trade.data.synthetic import SyntheticMarket, synthetic_feed
+from peak_trade.data.synthetic import SyntheticMarket, open_synthetic, synthetic_feed
 
 
 def test_same_seed_gives_the_same_bars() -> None:
@@ -93,3 +93,17 @@ def test_bad_arguments_are_refused() -> None:
         SyntheticMarket(start_price=-1)
     with pytest.raises(ValueError, match="bars must be >= 0, was -5"):
         SyntheticMarket(bars=-5)
+
+
+def test_a_synthetic_feed_names_its_market_and_the_name_gives_the_same_bars() -> None:
+    feed = synthetic_feed("BTC/EUR", Timeframe("5m"), seed=11, bars=5_000, start_price=321.5)
+    assert feed.reference is not None
+    identity = dict(feed.reference.identity)
+
+    again = list(open_synthetic(identity))
+    first = list(SyntheticMarket(11, Timeframe("5m"), bars=5_000, start_price=321.5).chunks())
+
+    assert identity["seed"] == 11
+    assert identity["bars"] == 5_000
+    assert [c.close.tolist() for c in again] == [c.close.tolist() for c in first]
+    assert [c.seconds.tolist() for c in again] == [c.seconds.tolist() for c in first]

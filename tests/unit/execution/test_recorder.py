@@ -29,7 +29,7 @@ from peak_trade.execution.live_session import (
     engine_settings,
 )
 from peak_trade.execution.recorder import MAX_BATCH
-from peak_trade.execution.wiring import build_engine
+from peak_trade.execution.wiring import build_engine, open_reference
 from peak_trade.testing.builders import START, bars_from_closes
 from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
 
@@ -381,3 +381,8 @@ def test_reading_a_journal_by_reference_without_its_data_names_what_is_missing(
 
     with pytest.raises(DataError, match="by reference to its data"):
         list(bar_blocks(events))
+
+
+def test_a_data_reference_of_an_unknown_kind_is_refused_by_name() -> None:
+    with pytest.raises(DataError, match="unknown kind of data, 'feather'"):
+        open_reference({"kind": "feather", "path": "x"})
