@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from peak_trade.cli.session_output import print_summary
+from peak_trade.data.reference import open_reference
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.journal_bars import BAR_KINDS, bar_rows, referenced_bars
-from peak_trade.execution.wiring import open_reference
 from peak_trade.testing.cli import run_peak
 
 REPO = Path(__file__).parents[2]
@@ -198,6 +198,26 @@ def test_a_backtest_journals_its_file_by_digest_and_reconciles_until_the_file_ch
     assert report["differences"] == []
     assert changed.returncode == 2
     assert "the file changed since the run read it" in changed.stderr
+
+
+def test_a_backtest_resumed_from_its_journal_reads_its_data_again_and_reports_the_same(
+    tmp_path: Path,
+) -> None:
+    # Arrange: a finished synthetic backtest, its report kept aside
+    args = ("--config", str(CONFIG), "--synthetic", "--bars", "3000", "--run-id", "bt")
+    _json(run_peak("backtest", *args, "--json", cwd=tmp_path))
+    report = tmp_path / "reports" / "bt"
+    before = {name: (report / name).read_bytes() for name in ("equity.csv", "trades.csv")}
+
+    # Act: resume it; the quiet bars come back from the regenerated market
+    journal = tmp_path / "journal" / "backtest.sqlite"
+    again = ("--resume", "bt", "--journal", str(journal), "--config", str(CONFIG), "--json")
+    resumed = run_peak("session", *again, cwd=tmp_path)
+
+    # Assert: nothing was left to trade, and the report written again is the same
+    summary = _json(resumed)
+    assert summary["metrics"]["steps"] == 3000 - 200
+    assert {name: (report / name).read_bytes() for name in before} == before
 
 
 def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_changes_nothing(

@@ -19,6 +19,7 @@ from typing import Any
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
+from peak_trade.data.reference import open_reference
 from peak_trade.execution.engine import BarOutcome, TradingEngine
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.journal_bars import (
@@ -34,7 +35,7 @@ from peak_trade.execution.live_session import (
     trading_settings,
     with_settings,
 )
-from peak_trade.execution.wiring import build_engine, journaled_limits, open_reference
+from peak_trade.execution.wiring import build_engine, journaled_limits
 from peak_trade.strategies.registry import create_strategy_from_config
 
 __all__ = ["Difference", "ReconcileReport", "reconcile"]

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from peak_trade.core.types import Bar
 from peak_trade.data.ports import DataReference
+from peak_trade.data.reference import open_reference
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.journal_bars import (
@@ -32,6 +33,7 @@ from peak_trade.execution.journal_bars import (
     ReferencedBars,
     bar_payload,
     bar_rows,
+    referenced_bars,
 )
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
@@ -398,10 +400,11 @@ class SessionRecorder:
         return [] if self.journal is None else list(self.journal.events(self.run_id, *kinds))
 
     def source(self) -> ReferencedBars | None:
-        """Return this run's data, read again, if it journals quiet bars by reference."""
-        if self._reference is None:
-            return None
-        return ReferencedBars(self._reference.reopen(), self._decimals)
+        """Return this run's data, read again, if it journals quiet bars by reference (this
+        process's run, or one resumed from a journal that names its data)."""
+        if self._reference is not None:
+            return ReferencedBars(self._reference.reopen(), self._decimals)
+        return referenced_bars(self.events("data_reference"), open_reference)
 
     def bars(self) -> list[dict[str, Any]]:
         """Return this run's committed bars as `bar` payloads, runs of quiet bars expanded."""

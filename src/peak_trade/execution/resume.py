@@ -14,6 +14,7 @@ from typing import Any
 
 from peak_trade.core.errors import InvariantError, SessionRuntimeError
 from peak_trade.data.ports import CandleFeed
+from peak_trade.data.reference import open_reference
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.journal_bars import (
@@ -24,7 +25,7 @@ from peak_trade.execution.journal_bars import (
 )
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.execution.recorder import SessionRecorder, fill_payload
-from peak_trade.execution.wiring import journaled_limits, open_reference
+from peak_trade.execution.wiring import journaled_limits
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 
 __all__ = ["replay_journal"]

@@ -8,21 +8,20 @@ loads neither.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.config_schema import LiveRiskSection
-from peak_trade.core.errors import ConfigError, DataError, LiveModeNotAllowedError
+from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Instrument, Timeframe
 from peak_trade.data.ports import CandleFeed
-from peak_trade.data.synthetic import open_synthetic, synthetic_feed
+from peak_trade.data.synthetic import synthetic_feed
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.pipeline import ExecutionPipeline
 from peak_trade.live.risk_limits import LiveRiskLimits
@@ -45,7 +44,6 @@ __all__ = [
     "journaled_limits",
     "kraken_market",
     "limits_from",
-    "open_reference",
 ]
 
 
@@ -204,15 +202,3 @@ def build_feed(
             history_path=data_path,
         )
     raise ConfigError(f"unknown data source {source!r}: expected synthetic, replay or kraken")
-
-
-def open_reference(identity: Mapping[str, Any]) -> Iterator[BarColumns]:
-    """Yield the bars a backtest's `data_reference` names, again (a DataError if they changed)."""
-    kind = identity.get("kind")
-    if kind == "synthetic":
-        return open_synthetic(identity)
-    if kind == "replay":
-        from peak_trade.data.replay import open_replay
-
-        return open_replay(identity)
-    raise DataError(f"the journal names its bars by an unknown kind of data, {kind!r}")

@@ -21,6 +21,7 @@ from peak_trade.core.errors import DataError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import DataReference, IteratorFeed
+from peak_trade.data.reference import open_reference
 from peak_trade.execution.journal import Journal, JournalEvent, to_json
 from peak_trade.execution.journal_bars import BAR_KINDS, ReferencedBars, bar_blocks, bar_rows
 from peak_trade.execution.live_session import (
@@ -29,7 +30,7 @@ from peak_trade.execution.live_session import (
     engine_settings,
 )
 from peak_trade.execution.recorder import MAX_BATCH
-from peak_trade.execution.wiring import build_engine, open_reference
+from peak_trade.execution.wiring import build_engine
 from peak_trade.testing.builders import START, bars_from_closes
 from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
 
