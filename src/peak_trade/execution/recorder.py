@@ -137,6 +137,18 @@ class _ReferencedRun:
         )
 
 
+def _continues(
+    run: _QuietBars | _ReferencedRun, target: int, cash: Decimal, position: Decimal
+) -> bool:
+    """Return True when quiet bars with this state extend the open run (`is` first: between
+    fills the ledger hands out the same Decimal objects)."""
+    return (
+        run.target == target
+        and (run.cash is cash or run.cash == cash)
+        and (run.position is position or run.position == position)
+    )
+
+
 class SessionRecorder:
     """Turns a session's steps into journal events; does nothing without a journal."""
 
@@ -201,12 +213,7 @@ class SessionRecorder:
             self._refer(run, cash, position)
             return
         buffer = self._quiet
-        # (`is` first: between fills the ledger hands out the same Decimal objects)
-        if buffer is not None and (
-            buffer.target != run.target
-            or (buffer.cash is not cash and buffer.cash != cash)
-            or (buffer.position is not position and buffer.position != position)
-        ):
+        if buffer is not None and not _continues(buffer, run.target, cash, position):
             self._flush_quiet()
             buffer = None
         done = 0
@@ -232,11 +239,7 @@ class SessionRecorder:
     def _refer(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
         """Extend the open referenced run by `run`, or start a new one if the state changed."""
         open_run = self._referenced
-        if open_run is not None and (
-            open_run.target != run.target
-            or (open_run.cash is not cash and open_run.cash != cash)
-            or (open_run.position is not position and open_run.position != position)
-        ):
+        if open_run is not None and not _continues(open_run, run.target, cash, position):
             self._flush_quiet()
             open_run = None
         if open_run is None:
