@@ -5,7 +5,7 @@ fixed, so it moves with the close alone. `run_floats` gives each close's equity 
 the float nearest to the exact Decimal (what float() of it gives): the sums are carried in
 double-double arithmetic (error-free products and sums), which pins them down to about 1e-30,
 and the few values that land that close to a rounding boundary (or on a power of two) are
-taken from the Decimal itself. `shortlist` finds the closes that could hold the run's largest
+taken from the Decimal itself. `scan` finds the closes that could hold the run's largest
 drawdown or drawdown percent from plain float equity: every close within a wide margin of the
 float maximum, a million times the error a double can make here, so no candidate is lost; the
 ledger decides among them in Decimal.
@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from peak_trade.core.compiled import compiled
 
-__all__ = ["best_ticks", "run_floats", "run_marks", "scan", "shortlist"]
+__all__ = ["best_ticks", "run_floats", "run_marks", "scan"]
 
 _MARGIN: Final = 1e-9  # relative to the largest amount involved; a double errs by about 1e-16
 _SPLIT: Final = 2.0**27 + 1.0  # Dekker's splitter for doubles
@@ -36,7 +36,10 @@ _NO_TICKS: Final = np.empty(0, dtype=np.int64)
 
 def best_ticks(ticks: npt.NDArray[np.int64], sign: int) -> npt.NDArray[np.int64]:
     """Return the tick of the best close so far at each close, for a position of `sign`."""
-    return np.maximum.accumulate(ticks * sign) * sign
+    if len(ticks) == 0:
+        return _NO_TICKS
+    best: npt.NDArray[np.int64] = _best_kernel(ticks, sign)
+    return best
 
 
 def run_marks(
@@ -103,9 +106,12 @@ def scan(
     """Return what marking a run of closes needs, in one compiled pass over them.
 
     `sign` is the position's (0 when flat), equity is `other + step x tick` and `records` the
-    peak, largest drawdown and largest drawdown % before the run. Returns the lowest tick, the
-    best tick so far at each close, and, for a held position, `shortlist`'s closes that may
-    set a new largest drawdown or drawdown % and whether the run may set a new peak.
+    peak, largest drawdown and largest drawdown % before the run. Returns the lowest tick and,
+    for a held position, the best tick so far at each close, the closes that may set a new
+    largest drawdown and drawdown %, and whether the run may set a new peak. A list is empty
+    when no close can beat its record. Each holds the first close of every distinct (best,
+    close) pair that qualifies, in order, so ties resolve as marking one by one does: the
+    earliest wins.
     """
     if sign == 0:
         return int(_lowest(ticks)), _NO_TICKS, [], [], False
@@ -134,18 +140,23 @@ def _scan_kernel(
     relative_margin: float,
 ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:
     n = ticks.shape[0]
-    low = _lowest(ticks)
-    best = np.empty(n, dtype=np.int64)
     equity = np.empty(n)  # rises as equity: other + step x tick, as plain floats
-    top = ticks[0] * sign
     for k in range(n):
-        top = max(top, ticks[k] * sign)
-        best[k] = top * sign
         equity[k] = other + step * ticks[k]
     deepest, percents, new_peak = _shortlist_kernel(
         equity, peak, deepest_before, pct_before, relative_margin
     )
-    return low, best, deepest, percents, new_peak
+    return _lowest(ticks), _best_kernel(ticks, sign), deepest, percents, new_peak
+
+
+@compiled
+def _best_kernel(ticks: npt.NDArray[np.int64], sign: int) -> npt.NDArray[np.int64]:
+    best = np.empty(ticks.shape[0], dtype=np.int64)
+    top = ticks[0] * sign
+    for k in range(ticks.shape[0]):
+        top = max(top, ticks[k] * sign)
+        best[k] = top * sign
+    return best
 
 
 @compiled
@@ -154,32 +165,6 @@ def _lowest(ticks: npt.NDArray[np.int64]) -> int:
     for k in range(1, ticks.shape[0]):
         low = min(low, int(ticks[k]))
     return low
-
-
-def shortlist(
-    equity: npt.NDArray[np.float64],
-    records: tuple[float, float, float],
-    ticks: npt.NDArray[np.int64],
-    best: npt.NDArray[np.int64],
-) -> tuple[list[int], list[int], bool]:
-    """Return the closes that may set a new largest drawdown and drawdown %, and whether the
-    run may set a new peak.
-
-    `equity` holds the run's equity at each close (as floats, rising with it), `records` the
-    peak, largest drawdown and largest drawdown % before the run, and `best[k]` the tick of the
-    best close up to k. A list is empty when no close can beat its record. Each list holds the
-    first close of every distinct (best, close) pair that qualifies, in order, so ties resolve
-    as marking one by one does: the earliest wins.
-    """
-    peak, deepest_before, pct_before = records
-    deepest, percents, new_peak = _shortlist_kernel(
-        equity, peak, deepest_before, pct_before, _MARGIN
-    )
-    return (
-        _first_of_each(deepest, ticks, best),
-        _first_of_each(percents, ticks, best),
-        new_peak,
-    )
 
 
 @functools.lru_cache(maxsize=16)  # cash and position stay the same from run to run between fills
