@@ -68,7 +68,10 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
         "--journal",
         type=Path,
         default=Path("journal/backtest.sqlite"),
-        help="journal file (default: journal/backtest.sqlite)",
+        help=(
+            "journal file (default: journal/backtest.sqlite); it names the data instead of "
+            "copying quiet bars, so keep a --data-path file to reconcile the run later"
+        ),
     )
     a("--run-id", help="name of the run (default: generated)")
     a("--report-dir", type=Path, help="report folder (default: reports/<run_id>)")
