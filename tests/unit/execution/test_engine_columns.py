@@ -9,12 +9,14 @@ import pytest
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import StrategyError
+from peak_trade.core.money import price_ticks
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
 from peak_trade.execution.wiring import build_engine
 from peak_trade.live.risk_limits import TradingState
+from peak_trade.portfolio import marks
 from peak_trade.strategies.base import Strategy, Targets
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
 from peak_trade.testing.fakes import ScriptedParams, ScriptedStrategy
@@ -158,3 +160,49 @@ def test_run_columns_refuses_a_bad_target_from_a_compiled_rule_on_its_bar() -> N
         list(engine.run_columns(BarColumns.from_bars(BARS[:12])))
     assert engine.ledger.bars_marked == 9
     assert engine.ledger.position(engine.symbol) > 0  # the long before it was traded
+
+
+def _check_marks_again(engine: TradingEngine, run: QuietRun) -> None:
+    """The run's marks follow from the ledger's cash and position during it, its closes and
+    the peak before it, by the rule a journal reader uses."""
+    instrument = engine.rules.instrument
+    closes = run.columns.close[run.start : run.stop]
+    ticks = price_ticks(closes, instrument.price_decimals)
+    ledger = engine.ledger
+    equity, drawdown = marks.run_marks(
+        ledger.cash, ledger.position(engine.symbol), instrument.price_step, run.peak, ticks
+    )
+    assert equity.tolist() == run.marks.equity.tolist()
+    assert drawdown.tolist() == run.marks.drawdown.tolist()
+
+
+# Long through a rise, with dips, so quiet runs set new peaks and fall back from them.
+RISING_SCRIPT = (0,) * 5 + (1,) * 60 + (0,) * 10 + (1,) * 25
+RISING = bars_from_closes(
+    [50_000 + 40.0 * i - 300.0 * (i % 9 == 0) + 0.37 * (i % 4) for i in range(len(RISING_SCRIPT))]
+)
+
+
+def test_every_quiet_run_carries_the_peak_before_it_that_gives_its_marks_again() -> None:
+    # Arrange / Act: the script over columns, and bar by bar (each quiet bar a run of one)
+    scripted = ScriptedParams(targets=RISING_SCRIPT)
+    engine = _engine(ScriptedStrategy(scripted), position_fraction=1.0)
+    stepped = _engine(ScriptedStrategy(scripted), position_fraction=1.0)
+    runs = 0
+    for item in engine.run_columns(BarColumns.from_bars(RISING)):
+        if isinstance(item, QuietRun):
+            _check_marks_again(engine, item)
+            runs += 1
+    rows = 0
+    for bar in RISING:
+        peak = stepped.ledger.peak_equity
+        if stepped.step(bar) is None:
+            row = stepped.quiet_row(BarColumns.from_bars([bar]), 0)
+            assert row.peak == peak
+            _check_marks_again(stepped, row)
+            rows += 1
+
+    # Assert: long and flat stretches were checked, and the run set new peaks
+    assert runs >= 4
+    assert rows >= 70
+    assert engine.ledger.peak_equity > Decimal(10_200)
