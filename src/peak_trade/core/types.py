@@ -85,8 +85,21 @@ class Bar:
         return self.time.isoformat() if isinstance(self.time, datetime) else repr(self.time)
 
     def _problem(self) -> str | None:
-        if not isinstance(self.time, datetime) or self.time.utcoffset() != timedelta(0):
+        if not isinstance(self.time, datetime) or self.time.utcoffset() != _NO_OFFSET:
             return f"time must be a UTC-aware datetime, was {self.time!r}"
+        o, h, lo, c = self.open, self.high, self.low, self.close
+        # the common case in one expression (a NaN fails every comparison); the rules below
+        # say which one a bad candle breaks
+        if (
+            0 < o < math.inf
+            and 0 < c < math.inf
+            and o <= h < math.inf
+            and c <= h
+            and 0 < lo <= o
+            and lo <= c
+            and 0 <= self.volume < math.inf
+        ):
+            return None
         prices = (
             ("open", self.open),
             ("high", self.high),
@@ -172,6 +185,7 @@ class Instrument:
 
 # Offline instrument rules in Kraken's style (pair_decimals, lot_decimals, ordermin, costmin),
 # used when no exchange is asked; a Kraken session reads the real ones from AssetPairs.
+_NO_OFFSET: Final = timedelta(0)
 _OFFLINE_RULES: Final[dict[str, tuple[int, int, str, str]]] = {
     "BTC": (1, 8, "0.00005", "0.5"),
     "ETH": (2, 8, "0.001", "0.5"),

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from peak_trade.core.errors import ConfigError, DataError
 from peak_trade.core.types import Bar, Instrument, Timeframe, parse_symbol
@@ -35,6 +37,31 @@ def test_bad_bar_is_rejected_with_its_time_and_rule(fields: dict[str, float], re
     with pytest.raises(DataError) as caught:
         Bar(START, **values)
     assert str(caught.value) == f"bad candle at 2024-01-01T00:00:00+00:00: {reason}"
+
+
+def _valid_by_the_rules(o: float, h: float, lo: float, c: float, v: float) -> bool:
+    """The candle rules, one by one, as the error messages state them."""
+    prices_ok = all(math.isfinite(p) and p > 0 for p in (o, h, lo, c))
+    return prices_ok and math.isfinite(v) and v >= 0 and h >= max(o, c) and lo <= min(o, c)
+
+
+_PRICE = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1.0, 100.0, 100.5, 5e-324, math.inf, -math.inf, math.nan]),
+)
+
+
+@settings(max_examples=2_000, deadline=None)
+@given(_PRICE, _PRICE, _PRICE, _PRICE, _PRICE)
+def test_a_bar_is_accepted_exactly_when_every_candle_rule_holds(
+    o: float, h: float, lo: float, c: float, v: float
+) -> None:
+    try:
+        Bar(START, o, h, lo, c, v)
+        accepted = True
+    except DataError:
+        accepted = False
+    assert accepted == _valid_by_the_rules(o, h, lo, c, v)
 
 
 def test_bar_needs_utc_aware_time() -> None:
