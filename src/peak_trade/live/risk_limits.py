@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -63,7 +63,22 @@ class RiskCheckResult:
     state: TradingState
     denials: tuple[Denial, ...] = ()
     warnings: tuple[Denial, ...] = ()
-    metrics: dict[str, str] = field(default_factory=dict)
+    # the trades checked, the notional of the last one valued, and the account before them
+    checked: tuple[int, Decimal, AccountSnapshot] | None = None
+
+    @property
+    def metrics(self) -> dict[str, str]:
+        """Return the figures the verdict was reached on, as text (formatted when asked)."""
+        if self.checked is None:
+            return {"state": self.state.value}
+        trades, notional, account = self.checked
+        return {
+            "trades": str(trades),
+            "order_notional": f"{notional:.2f}",
+            "day_pnl": f"{account.day_pnl:.2f}",
+            "drawdown_pct": f"{account.drawdown_pct:.4f}",
+            "state": self.state.value,
+        }
 
     @property
     def reasons(self) -> list[str]:
@@ -164,15 +179,9 @@ class LiveRiskLimits:
         if self.config.block_on_violation:
             blocking.extend(violations)
             violations = []
-        metrics = {
-            "trades": str(len(trades)),
-            "order_notional": f"{last_notional:.2f}",
-            "day_pnl": f"{account.day_pnl:.2f}",
-            "drawdown_pct": f"{account.drawdown_pct:.4f}",
-            "state": self.state.value,
-        }
+        checked = (len(trades), last_notional, account)
         return RiskCheckResult(
-            not blocking, self.state, tuple(blocking), tuple(violations), metrics
+            not blocking, self.state, tuple(blocking), tuple(violations), checked
         )
 
     def _state_denial(

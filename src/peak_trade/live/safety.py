@@ -12,6 +12,7 @@ journal through `sink`.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class SafetyGuard:
 
     def check(self, action: VenueAction, ts: datetime, detail: str = "") -> SafetyDecision:
         """Decide whether `action` may happen now, and record the decision."""
-        decision = self._decide(action)
+        decision = _decide(self.environment, action)
         entry = SafetyAuditEntry(
             ts, action.value, self.environment.value, decision.allowed, decision.reason, detail
         )
@@ -83,16 +84,15 @@ class SafetyGuard:
         """Return the most recent decisions, oldest first."""
         return list(self._audit)
 
-    def _decide(self, action: VenueAction) -> SafetyDecision:
-        env = self.environment
-        if env is TradingEnvironment.LIVE:
-            return SafetyDecision(
-                False, "live trading is blocked: Peak Trade never sends real orders"
-            )
-        if action in _ALLOWED[env]:
-            return SafetyDecision(True, f"{action.value} is permitted in {env.value} mode")
-        if action is VenueAction.PLACE:
-            return SafetyDecision(False, f"real orders are refused in {env.value} mode")
-        return SafetyDecision(
-            False, f"{action.value} would reach an exchange, which {env.value} mode never does"
-        )
+
+@functools.cache  # a pure function of two enums, asked once per order
+def _decide(env: TradingEnvironment, action: VenueAction) -> SafetyDecision:
+    if env is TradingEnvironment.LIVE:
+        return SafetyDecision(False, "live trading is blocked: Peak Trade never sends real orders")
+    if action in _ALLOWED[env]:
+        return SafetyDecision(True, f"{action.value} is permitted in {env.value} mode")
+    if action is VenueAction.PLACE:
+        return SafetyDecision(False, f"real orders are refused in {env.value} mode")
+    return SafetyDecision(
+        False, f"{action.value} would reach an exchange, which {env.value} mode never does"
+    )
