@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Final
 
 from peak_trade.core.errors import AuthError, InvariantError, OrderRejectedError, VenueError
 from peak_trade.core.modes import TradingEnvironment
@@ -79,6 +80,13 @@ class _Summary:
 
 KEEP_FINISHED = 1_000
 _Stage = Callable[[list[OrderRequest], ExecutionContext], ExecutionResult | None]
+# the method that runs each stage named in ExecutionPipeline.STAGES
+_STAGE_METHODS: Final = {
+    "environment": "_check_environment",
+    "safety": "_check_safety",
+    "risk": "_check_risk",
+    "venue": "_send",
+}
 
 
 @dataclass
@@ -104,13 +112,8 @@ class ExecutionPipeline:
     STAGES: tuple[str, ...] = ("environment", "safety", "risk", "venue")
 
     def _stage(self, name: str) -> _Stage:
-        stages: dict[str, _Stage] = {
-            "environment": self._check_environment,
-            "safety": self._check_safety,
-            "risk": self._check_risk,
-            "venue": self._send,
-        }
-        return stages[name]
+        stage: _Stage = getattr(self, _STAGE_METHODS[name])
+        return stage
 
     def execute_with_safety(
         self, orders: Sequence[OrderRequest], context: ExecutionContext
