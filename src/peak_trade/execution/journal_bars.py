@@ -101,13 +101,21 @@ class ReferencedBars:
         self._chunks = chunks
         self._chunk: BarColumns | None = None
         self._at = 0
+        # per chunk, worked out once: each close in price ticks, each time as ISO text
+        self._ticks: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self._times: list[str] = []
         self._decimals = price_decimals
         self._step = Decimal(1).scaleb(-price_decimals)
 
-    def take(self, payload: dict[str, Any]) -> tuple[BarColumns, list[float], list[float]]:
-        """Return the bars of a referenced run, and the equity and drawdown at each."""
+    def take(
+        self, payload: dict[str, Any]
+    ) -> tuple[BarColumns, list[str], list[float], list[float]]:
+        """Return the bars of a referenced run, their times as ISO text, and the equity and
+        drawdown at each."""
         first, n = int(payload["first_us"]) // MICROS, int(payload["n"])
         parts: list[BarColumns] = []
+        ticks: list[npt.NDArray[np.int64]] = []
+        times: list[str] = []
         got = 0
         while got < n:
             chunk = self._next_rows(first if not parts else None)
@@ -118,6 +126,8 @@ class ReferencedBars:
                 )
             stop = min(len(chunk), self._at + n - got)
             parts.append(chunk.slice(self._at, stop))
+            ticks.append(self._ticks[self._at : stop])
+            times.extend(self._times[self._at : stop])
             got += stop - self._at
             self._at = stop
         bars = parts[0] if len(parts) == 1 else _concat(parts)
@@ -132,9 +142,9 @@ class ReferencedBars:
             Decimal(payload["position"]),
             self._step,
             Decimal(payload["peak"]),
-            price_ticks(bars.close, self._decimals),
+            ticks[0] if len(ticks) == 1 else np.concatenate(ticks),
         )
-        return bars, equity.tolist(), drawdown.tolist()
+        return bars, times, equity.tolist(), drawdown.tolist()
 
     def _next_rows(self, start: int | None) -> BarColumns | None:
         """Return the chunk holding the next bar to take (from time `start` on, if given:
@@ -150,6 +160,8 @@ class ReferencedBars:
             self._chunk, self._at = next(self._chunks, None), 0
             if self._chunk is None:
                 return None
+            self._ticks = price_ticks(self._chunk.close, self._decimals)
+            self._times = _iso_seconds(self._chunk.seconds)
 
 
 def _iso(seconds: int) -> str:
@@ -208,9 +220,8 @@ def bar_rows(
 
 
 def _expand_referenced(payload: dict[str, Any], source: ReferencedBars) -> Iterator[dict[str, Any]]:
-    bars, equity, drawdown = source.take(payload)
+    bars, times, equity, drawdown = source.take(payload)
     constant = {k: payload[k] for k in ("target", "cash", "position")}
-    times = _iso_times((bars.seconds * MICROS).tolist())
     columns = (c.tolist() for c in (bars.open, bars.high, bars.low, bars.close, bars.volume))
     for t, o, h, lo, c, v, e, d in zip(times, *columns, equity, drawdown, strict=True):
         yield {"t": t, "o": o, "h": h, "l": lo, "c": c, "v": v, "equity": e, "drawdown": d} | (
@@ -279,9 +290,9 @@ def bar_blocks(
                 p["position"],
             )
         elif event.kind == "bars" and _referenced(p):
-            bars, equity, drawdown = _need(source).take(p)
+            bars, times, equity, drawdown = _need(source).take(p)
             yield BarBlock(
-                _iso_times((bars.seconds * MICROS).tolist()),
+                times,
                 bars.close.tolist(),
                 equity,
                 drawdown,
@@ -304,8 +315,13 @@ def bar_blocks(
 
 def _iso_times(micros: list[int]) -> list[str]:
     """Return datetime.isoformat() of each UTC time given in microseconds since the epoch."""
-    if all(m % MICROS == 0 for m in micros):  # whole seconds: isoformat leaves out the micros
-        stamps = np.array(micros, dtype=np.int64) // MICROS
-        text = np.datetime_as_string(stamps.astype("datetime64[s]"), unit="s")
-        return [f"{t}+00:00" for t in text.tolist()]
+    stamps = np.array(micros, dtype=np.int64)
+    if not (stamps % MICROS).any():  # whole seconds: isoformat leaves out the micros
+        return _iso_seconds(stamps // MICROS)
     return [(EPOCH + m * MICROSECOND).isoformat() for m in micros]
+
+
+def _iso_seconds(seconds: npt.NDArray[np.int64]) -> list[str]:
+    """Return datetime.isoformat() of each UTC time given in whole seconds since the epoch."""
+    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
+    return [f"{t}+00:00" for t in text.tolist()]
