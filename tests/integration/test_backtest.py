@@ -248,6 +248,8 @@ def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_chan
         (["--synthetic", "--symbol", "BTCEUR"], "expected BASE/QUOTE, e.g. BTC/EUR"),
         (["--data-path", "a.csv", "--bars", "500"], "--bars is for --synthetic only"),
         (["--data-path", "a.csv", "--seed", "3", "--bars", "9"], "--bars and --seed are for"),
+        (["--synthetic", "--seed", "-1"], "--seed: expected a whole number from 0 to 9223"),
+        (["--synthetic", "--seed", str(2**64)], "--seed: expected a whole number from 0 to"),
     ],
 )
 def test_backtest_input_errors_exit_2_and_leave_nothing(

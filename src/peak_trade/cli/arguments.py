@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from peak_trade.core.errors import ConfigError, PeakTradeError
+from peak_trade.core.types import MAX_SEED
 
 __all__ = [
     "PeakArgumentParser",
@@ -20,6 +21,7 @@ __all__ = [
     "positive_float",
     "positive_int",
     "run_guarded",
+    "seed",
     "setup_logging",
 ]
 
@@ -37,6 +39,16 @@ def non_negative_int(text: str) -> int:
     value = _whole(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, was {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """Parse a seed of the synthetic market: a whole number from 0 to MAX_SEED."""
+    value = _whole(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to {MAX_SEED}, was {value}"
+        )
     return value
 
 
@@ -120,8 +132,8 @@ def synthetic_source(args: argparse.Namespace) -> tuple[int, int | None]:
                 f"of {args.data_path}"
             )
         return SYNTHETIC_SEED, None
-    seed = SYNTHETIC_SEED if args.seed is None else args.seed
-    return seed, SYNTHETIC_BARS if args.bars is None else args.bars
+    chosen = SYNTHETIC_SEED if args.seed is None else args.seed
+    return chosen, SYNTHETIC_BARS if args.bars is None else args.bars
 
 
 def run_guarded(action: Callable[[], int], prefix: str = "") -> int:

@@ -16,6 +16,7 @@ from peak_trade.cli.arguments import (
     non_negative_int,
     positive_float,
     positive_int,
+    seed,
     synthetic_source,
 )
 from peak_trade.cli.session import finish_run, report_target, show_summary
@@ -51,7 +52,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         help="with --synthetic: bars in all, warmup included (default: 20000)",
     )
-    a("--seed", type=int, help="with --synthetic (default: 7)")
+    a("--seed", type=seed, help="with --synthetic (default: 7)")
     a(
         "--config",
         type=Path,

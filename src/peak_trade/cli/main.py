@@ -12,7 +12,7 @@ from peak_trade.cli import backtest as backtest_cli
 from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
 from peak_trade.cli import sweep as sweep_cli
-from peak_trade.cli.arguments import PeakArgumentParser, run_guarded, setup_logging
+from peak_trade.cli.arguments import PeakArgumentParser, run_guarded, seed, setup_logging
 from peak_trade.cli.session_output import strategy_lines
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.bar_columns import BarColumns
@@ -111,7 +111,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bars", type=_positive_int, default=20_000, help="bars to use (default: 20000)"
     )
-    parser.add_argument("--seed", type=int, default=7, help="synthetic seed (default: 7)")
+    parser.add_argument("--seed", type=seed, default=7, help="synthetic seed (default: 7)")
 
 
 def _positive_int(text: str) -> int:

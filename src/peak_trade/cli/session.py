@@ -20,6 +20,7 @@ from peak_trade.cli.arguments import (
     positive_float,
     positive_int,
     run_guarded,
+    seed,
     setup_logging,
 )
 from peak_trade.cli.session_output import (
@@ -120,7 +121,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
         help="candle source (default: kraken)",
     )
     a("--data-path", help="CSV or Parquet candles for --data replay")
-    a("--seed", type=int, default=7, help="seed of --data synthetic (default: 7)")
+    a("--seed", type=seed, default=7, help="seed of --data synthetic (default: 7)")
     a("--fee-rate", type=float, help="fee per fill as a fraction (default: [shadow] fee_rate)")
     a("--slippage-bps", type=float, help="adverse slippage (default: [shadow] slippage_bps)")
     a("--fill-price", choices=["next_open", "close", "book"], help="default: [shadow] fill_price")

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from peak_trade.cli.arguments import fraction, positive_float, positive_int, synthetic_source
+from peak_trade.cli.arguments import fraction, positive_float, positive_int, seed, synthetic_source
 from peak_trade.core.peak_config import load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.report import check_report_folder, pyplot, staged_files
@@ -55,7 +55,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--data-path", help="CSV or Parquet candles")
     source.add_argument("--synthetic", action="store_true", help="use the synthetic market")
     a("--bars", type=positive_int, help="with --synthetic (default: 20000)")
-    a("--seed", type=int, help="with --synthetic (default: 7)")
+    a("--seed", type=seed, help="with --synthetic (default: 7)")
     a("--symbol", default="BTC/EUR")
     a("--timeframe", "-t", default="1m", choices=list(TIMEFRAMES))
     a(

@@ -10,7 +10,10 @@ from typing import Final
 
 from peak_trade.core.errors import ConfigError, DataError, did_you_mean
 
-__all__ = ["TIMEFRAMES", "Bar", "Instrument", "Timeframe", "parse_symbol"]
+__all__ = ["MAX_SEED", "TIMEFRAMES", "Bar", "Instrument", "Timeframe", "parse_symbol"]
+
+# The largest seed of the synthetic market: a signed 64-bit integer, as the journal holds it.
+MAX_SEED: Final = 2**63 - 1
 
 # Minutes per supported timeframe. "2w" is Kraken's longest interval, 21600 minutes (15 days),
 # named as ccxt names it.

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.compiled import compiled
-from peak_trade.core.types import Bar, Timeframe
+from peak_trade.core.types import MAX_SEED, Bar, Timeframe
 from peak_trade.data.ports import DataReference, IteratorFeed
 
 __all__ = [
@@ -72,6 +72,8 @@ class SyntheticMarket:
     ) -> None:
         if start_price <= 0 or not math.isfinite(start_price):
             raise ValueError(f"start_price must be a finite price > 0, was {start_price}")
+        if not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, was {seed}")
         if bars is not None and bars < 0:
             raise ValueError(f"bars must be >= 0, was {bars}")
         self.seed = seed

@@ -84,6 +84,16 @@ def to_json(payload: Mapping[str, Any]) -> str:
         raise TypeError(f"cannot journal {sorted(payload)}: {error}") from None
 
 
+def _decode(payload: str) -> dict[str, Any]:
+    """Decode a payload: with orjson (some three times faster), or with the standard library
+    for what orjson refuses (the NaN that journals written before orjson may hold)."""
+    try:
+        decoded: dict[str, Any] = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        decoded = json.loads(payload)
+    return decoded
+
+
 class Journal:
     """Appends events to one SQLite file; reads them back by run."""
 
@@ -184,7 +194,7 @@ class Journal:
         if db is None:
             return
         for seq, run, kind, ts_event, ts_init, payload in db.execute(query + " ORDER BY seq", args):
-            yield JournalEvent(seq, run, kind, ts_event, ts_init, json.loads(payload))
+            yield JournalEvent(seq, run, kind, ts_event, ts_init, _decode(payload))
 
     def run_started(self, run_id: str) -> JournalEvent:
         """Return the `run_started` event of run `run_id`; a ConfigError if there is none."""

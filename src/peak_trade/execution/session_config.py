@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
-from peak_trade.core.types import TIMEFRAMES, parse_symbol
+from peak_trade.core.types import MAX_SEED, TIMEFRAMES, parse_symbol
 
 __all__ = ["DATA_SOURCES", "FILL_PRICES", "MODES", "LiveSessionConfig", "run_id_from"]
 
@@ -111,6 +111,8 @@ class LiveSessionConfig:
                 f"invalid data_source {self.data_source!r}: expected one of "
                 f"{', '.join(DATA_SOURCES)}"
             )
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed must be a whole number from 0 to {MAX_SEED}, was {self.seed}")
         if self.synthetic_bars is not None and self.synthetic_bars <= 0:
             raise ConfigError(f"synthetic_bars must be > 0, was {self.synthetic_bars}")
         if self.data_source == "replay" and not self.data_path:

@@ -107,3 +107,11 @@ def test_a_synthetic_feed_names_its_market_and_the_name_gives_the_same_bars() ->
     assert identity["bars"] == 5_000
     assert [c.close.tolist() for c in again] == [c.close.tolist() for c in first]
     assert [c.seconds.tolist() for c in again] == [c.seconds.tolist() for c in first]
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63])
+def test_a_seed_outside_what_the_journal_holds_is_refused(seed: int) -> None:
+    with pytest.raises(
+        ValueError, match=f"seed must be a whole number from 0 to 9223372036854775807, was {seed}"
+    ):
+        SyntheticMarket(seed=seed)

@@ -203,3 +203,26 @@ def test_a_journal_with_the_earlier_schema_reads_and_appends_as_before(tmp_path:
     assert "AUTOINCREMENT" in schema
     assert "(run_id, kind, seq)" in schema
     assert fills == [(1, 1), (2, 2)]
+
+
+def test_payloads_of_older_journals_with_nan_still_read_back(tmp_path: Path) -> None:
+    # Arrange: a row as the standard library's encoder wrote a NaN before orjson (not JSON)
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        journal.append("r", "bar", None, {"c": 0.1 + 0.2})
+        journal.commit()
+    db = sqlite3.connect(tmp_path / "j.sqlite")
+    db.execute(
+        "INSERT INTO events (run_id, kind, ts_event, ts_init, payload) "
+        "VALUES ('r', 'bar', NULL, '2024-01-01T00:00:00+00:00', '{\"c\": NaN, \"n\": 2}')"
+    )
+    db.commit()
+    db.close()
+
+    # Act
+    with Journal(tmp_path / "j.sqlite") as journal:
+        first, second = (event.payload for event in journal.events("r"))
+
+    # Assert: exact floats from the fast decoder, and the old NaN through the fallback
+    assert first == {"c": 0.30000000000000004}
+    assert math.isnan(second["c"])
+    assert second["n"] == 2

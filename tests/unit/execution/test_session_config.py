@@ -99,6 +99,8 @@ def test_config_to_dict() -> None:
         ({"start_balance": 0.0}, "start_balance must be > 0, was 0.0"),
         ({"data_source": "binance"}, "invalid data_source 'binance'"),
         ({"data_source": "replay"}, "data_source 'replay' needs data_path"),
+        ({"seed": -1}, "seed must be a whole number from 0 to 9223372036854775807, was -1"),
+        ({"seed": 2**63}, "seed must be a whole number from 0 to 9223372036854775807, was 9"),
         ({"fill_price": "mid"}, "invalid fill_price 'mid'"),
         (
             {"fill_price": "book", "data_source": "synthetic"},
