@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,32 @@ def test_a_sweep_on_a_local_ray_instance_gives_the_same_table(tmp_path: Path) ->
     local = sweep("--workers", "2", folder="local")
     assert len(on_ray) == 9
     assert on_ray == local
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again: nobody listens there
+
+
+@pytest.mark.parametrize(
+    ("address", "code", "message"),
+    [
+        (f"127.0.0.1:{_free_port()}", 1, "cannot reach the Ray cluster at 127.0.0.1:"),
+        ("nonsense", 2, "--ray expects local, auto or HOST:PORT, was 'nonsense'"),
+        ("localhost:70000", 2, "--ray expects local, auto or HOST:PORT"),
+    ],
+)
+def test_a_ray_address_nobody_answers_on_fails_at_once_and_writes_nothing(
+    tmp_path: Path, address: str, code: int, message: str
+) -> None:
+    done = run_peak(*SWEEP, "--ray", address, cwd=tmp_path, timeout=60)
+
+    assert done.returncode == code
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Path) -> None:

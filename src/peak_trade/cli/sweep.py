@@ -67,7 +67,11 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     a("--position-fraction", type=fraction, default=0.1)
     a("--start-balance", type=positive_float, default=10_000.0)
     a("--workers", type=positive_int, help="local processes (default: one per core)")
-    a("--ray", metavar="ADDRESS", help="run on a Ray cluster ('local' starts one here)")
+    a(
+        "--ray",
+        metavar="ADDRESS",
+        help="run on a Ray cluster: local (starts one here), auto (the running one) or HOST:PORT",
+    )
     a("--metric", choices=METRICS, default="sharpe", help="rank by (default: sharpe)")
     a("--report-dir", type=Path, help="default: reports/sweeps/<strategy>_<UTC time>")
     a("--json", action="store_true", help="print the ranked results as JSON")

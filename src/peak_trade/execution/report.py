@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from peak_trade.core.errors import ConfigError, InvariantError
+from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeError
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.journal_bars import BarBlock
@@ -99,12 +99,18 @@ def write_report(
         start_equity=float(summary["ledger"]["start_balance"]),
         bars_per_year=Timeframe(summary["config"]["timeframe"]).bars_per_year(),
     )
-    with staged_files(target, REPORT_FILES) as staging:
-        _write_trades(staging / "trades.csv", fills, stats)
-        span, equity, drawdown = _write_equity(staging / "equity.csv", bars, stats)
-        summary["stats"] = stats.result()
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        _plot(staging / "equity.png", span, equity, drawdown, summary)
+    try:
+        with staged_files(target, REPORT_FILES) as staging:
+            _write_trades(staging / "trades.csv", fills, stats)
+            span, equity, drawdown = _write_equity(staging / "equity.csv", bars, stats)
+            summary["stats"] = stats.result()
+            text = json.dumps(summary, indent=2, default=str) + "\n"
+            (staging / "summary.json").write_text(text)
+            _plot(staging / "equity.png", span, equity, drawdown, summary)
+    except OSError as error:  # a folder that cannot be made, a full disk: the journal holds the run
+        raise SessionRuntimeError(
+            f"cannot write the report into {target}: {error.strerror or error}"
+        ) from None
     return target
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from peak_trade.core.clock import ManualClock
-from peak_trade.core.errors import ConfigError
+from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
@@ -195,7 +196,15 @@ def _run_on_ray(
             log_to_driver=False,
         )
     else:
-        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        _check_reachable(address)
+        try:
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        except (ConnectionError, RuntimeError) as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise SessionRuntimeError(
+                f"cannot connect to the Ray cluster at {address!r}: {reason} "
+                "(start one with `ray start --head`, or use --ray local)"
+            ) from None
     remote = ray.remote(run_task)
     pending = [remote.remote(task) for task in tasks]
     results: list[dict[str, Any]] = []
@@ -205,6 +214,24 @@ def _run_on_ray(
         if progress is not None:
             progress(len(results), len(tasks))
     return sorted(results, key=lambda row: row["index"])
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once on an address no cluster answers on (Ray itself retries for minutes):
+    a ConfigError for one that is not `auto` or [ray://]HOST:PORT, a SessionRuntimeError for
+    a port nobody listens on."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65_536:
+        raise ConfigError(f"--ray expects local, auto or HOST:PORT, was {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as error:
+        raise SessionRuntimeError(
+            f"cannot reach the Ray cluster at {address}: {error.strerror or error} "
+            "(start one with `ray start --head`, or use --ray local)"
+        ) from None
 
 
 def rank(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:

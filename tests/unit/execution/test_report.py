@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peak_trade.core.errors import ConfigError, InvariantError
+from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeError
 from peak_trade.execution.journal_bars import BarBlock
-from peak_trade.execution.report import envelope, equity_rows, staged_files
+from peak_trade.execution.report import envelope, equity_rows, staged_files, write_report
 
 NAMES = ("summary.json", "equity.png")
 
@@ -172,3 +174,26 @@ def test_equity_rows_keep_decimal_text_and_float_repr() -> None:
         equity_rows(block)
         == "2024-01-01T00:00:00+00:00,42000.5,1,0.00100000,123.45,10000.1,0.0\r\n"
     )
+
+
+def test_a_report_the_disk_cannot_hold_is_a_runtime_error_and_leaves_the_folder(
+    tmp_path: Path,
+) -> None:
+    # Arrange: an earlier report, and bars whose reading hits a full disk half way
+    (tmp_path / "equity.csv").write_text("earlier")
+    summary = {
+        "run_id": "r",
+        "ledger": {"start_balance": "10000", "currency": "EUR"},
+        "config": {"timeframe": "1m", "mode": "shadow", "strategy_key": "s", "symbol": "BTC/EUR"},
+    }
+    block = BarBlock(["2024-01-01T00:00:00+00:00"], [1.0], [10_000.0], [0.0], 0, "10000", "0")
+
+    def bars() -> Iterator[BarBlock]:
+        yield block
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    # Act / Assert
+    with pytest.raises(SessionRuntimeError, match=r"cannot write the report into .*: No space"):
+        write_report(tmp_path, summary, [], bars())
+    assert [p.name for p in tmp_path.iterdir()] == ["equity.csv"]
+    assert (tmp_path / "equity.csv").read_text() == "earlier"
