@@ -94,6 +94,26 @@ def test_replay_without_path_and_malformed_file_exit_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data-path", "bars.csv"], "--data-path is read with --data replay only"),
+        (["--data", "replay", "--data-path", "bars.csv", "--seed", "3"], "--seed is for"),
+        (["--seed", "-3"], "--seed: expected a whole number from 0 to"),
+    ],
+)
+def test_a_file_or_seed_the_survey_would_not_use_exits_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    write_replay(tmp_path / "bars.csv", list(SyntheticMarket(seed=1, bars=300)))
+
+    result = run_peak("survey", "--config", str(CONFIG), *args, cwd=tmp_path, timeout=120)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
     "args", [["survey", "--bars", "0"], ["survey", "--timeframe", "2m"], ["nope"], []]
 )
 def test_usage_errors_exit_2(args: list[str]) -> None:

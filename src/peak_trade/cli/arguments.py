@@ -14,6 +14,8 @@ from peak_trade.core.errors import ConfigError, PeakTradeError
 from peak_trade.core.types import MAX_SEED
 
 __all__ = [
+    "SYNTHETIC_BARS",
+    "SYNTHETIC_SEED",
     "PeakArgumentParser",
     "fraction",
     "log_handler",

@@ -12,7 +12,14 @@ from peak_trade.cli import backtest as backtest_cli
 from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
 from peak_trade.cli import sweep as sweep_cli
-from peak_trade.cli.arguments import PeakArgumentParser, run_guarded, seed, setup_logging
+from peak_trade.cli.arguments import (
+    SYNTHETIC_SEED,
+    PeakArgumentParser,
+    positive_int,
+    run_guarded,
+    seed,
+    setup_logging,
+)
 from peak_trade.cli.session_output import strategy_lines
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.bar_columns import BarColumns
@@ -109,24 +116,21 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--data-path", type=Path, help="CSV or Parquet file for --data replay")
     parser.add_argument(
-        "--bars", type=_positive_int, default=20_000, help="bars to use (default: 20000)"
+        "--bars", type=positive_int, default=20_000, help="bars to use (default: 20000)"
     )
-    parser.add_argument("--seed", type=seed, default=7, help="synthetic seed (default: 7)")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number > 0, was {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number > 0, was {value}")
-    return value
+    parser.add_argument("--seed", type=seed, help="with --data synthetic (default: 7)")
 
 
 def _chunks(args: argparse.Namespace) -> Iterator[BarColumns]:
     """Return the surveyed bars as column chunks: the first --bars of the file or market."""
     timeframe = Timeframe(args.timeframe)
+    if args.data != "replay" and args.data_path is not None:
+        raise ConfigError(
+            f"--data-path is read with --data replay only; add --data replay to survey "
+            f"{args.data_path} (without it the survey runs on the synthetic market)"
+        )
+    if args.data == "replay" and args.seed is not None:
+        raise ConfigError("--seed is for --data synthetic only; a replay uses the file's bars")
     if args.data == "replay":
         if args.data_path is None:
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet candle file)")
@@ -134,6 +138,8 @@ def _chunks(args: argparse.Namespace) -> Iterator[BarColumns]:
 
         data = load_replay(args.data_path, timeframe)
         return iter([data.columns().slice(0, min(args.bars, len(data)))])
+    if args.seed is None:
+        args.seed = SYNTHETIC_SEED  # the survey's title names it
     return SyntheticMarket(seed=args.seed, timeframe=timeframe, bars=args.bars).chunks()
 
 
