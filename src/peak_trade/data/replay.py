@@ -103,7 +103,7 @@ def load_replay(
     for frame in _read_frames(source, read_rows):
         names = names or _column_names(frame, source)
         times.append(_parse_times(frame[names[0]], source, rows))
-        prices.append(_parse_prices(frame, names[1], source))
+        prices.append(_parse_prices(frame, names[1], source, rows))
         rows += len(frame)
     if rows == 0:
         raise DataError(f"{source}: no candle rows")
@@ -249,11 +249,27 @@ def _parse_times(column: pd.Series, source: Path, offset: int) -> np.ndarray:
     return seconds
 
 
-def _parse_prices(frame: pd.DataFrame, names: list[object], source: Path) -> np.ndarray:
+def _parse_prices(
+    frame: pd.DataFrame, names: list[object], source: Path, offset: int
+) -> np.ndarray:
+    """Return the price columns as floats; a DataError names the first cell that is not a
+    number by its row (counted over the whole file, `offset` rows before this frame)."""
     try:
         prices: np.ndarray = frame[names].apply(pd.to_numeric, errors="raise").to_numpy(dtype=float)
-    except (ValueError, TypeError) as error:
-        raise DataError(f"{source}: open/high/low/close/volume must be numbers: {error}") from None
+    except (ValueError, TypeError):
+        for name in names:
+            column = frame[name]
+            try:
+                bad = column.notna() & pd.to_numeric(column, errors="coerce").isna()
+            except (ValueError, TypeError):  # cells no parser takes (nested values)
+                continue
+            if bad.any():
+                at = int(np.flatnonzero(bad.to_numpy())[0])
+                raise DataError(
+                    f"{source}: row {_row(offset + at)}: {name} must be a number, "
+                    f"was {column.iloc[at]!r}"
+                ) from None
+        raise DataError(f"{source}: open/high/low/close/volume must be numbers") from None
     return prices
 
 

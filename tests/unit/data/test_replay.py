@@ -123,8 +123,17 @@ def test_malformed_candles_are_listed_with_rows_and_rules(tmp_path: Path) -> Non
 
 
 def test_non_numeric_price_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="must be numbers"):
+    with pytest.raises(DataError, match="row 1: open must be a number, was 'abc'"):
         load_replay(_csv(tmp_path, ["2024-01-01T00:00:00Z,abc,101,99,100,1"]), ONE_MINUTE)
+
+
+def test_a_non_numeric_cell_is_named_by_its_row_in_the_whole_file(tmp_path: Path) -> None:
+    rows = [_row(minute) for minute in range(12)]
+    rows[9] = rows[9].rsplit(",", 1)[0] + ",lots"  # the volume of data row 10
+    path = _csv(tmp_path, rows)
+
+    with pytest.raises(DataError, match=r"row 10: volume must be a number, was 'lots'$"):
+        load_replay(path, ONE_MINUTE, read_rows=4)  # in the third chunk read
 
 
 def test_duplicate_time_is_an_error_naming_the_row(tmp_path: Path) -> None:
