@@ -200,6 +200,30 @@ def test_a_backtest_journals_its_file_by_digest_and_reconciles_until_the_file_ch
     assert "the file changed since the run read it" in changed.stderr
 
 
+def test_a_backtest_whose_file_moved_reconciles_once_told_where_it_is(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    # Arrange: a backtest over a file that is then moved
+    data = tmp_path / "bars.csv"
+    data.write_bytes(bars_file.read_bytes())
+    args = ("--config", str(CONFIG), "--run-id", "bt", "--data-path", str(data), "--json")
+    _json(run_peak("backtest", *args, cwd=tmp_path))
+    moved = tmp_path / "archive" / "bars.csv"
+    moved.parent.mkdir()
+    data.rename(moved)
+    journal = ("--journal", str(tmp_path / "journal" / "backtest.sqlite"))
+
+    # Act
+    lost = run_peak("reconcile", "bt", *journal, cwd=tmp_path)
+    found = run_peak("reconcile", "bt", *journal, "--data-path", str(moved), "--json", cwd=tmp_path)
+
+    # Assert: the journal names the old place; the new one is taken once its digest matches
+    assert lost.returncode == 2
+    assert "which is gone" in lost.stderr
+    assert "reconcile --data-path" in lost.stderr
+    assert _json(found)["differences"] == []
+
+
 def test_a_backtest_resumed_from_its_journal_reads_its_data_again_and_reports_the_same(
     tmp_path: Path,
 ) -> None:

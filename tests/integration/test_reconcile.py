@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
@@ -59,6 +60,13 @@ def test_a_backtest_journaled_in_packed_runs_reconciles_bar_by_bar(tmp_path: Pat
     # the run's settings are in its journal, so the likely cause is named
     assert same.settings_changed == ""
     assert changed.settings_changed == "[strategy.ma_crossover] fast_window 20 → 5"
+
+
+def test_a_data_path_for_a_session_that_journaled_every_bar_is_refused(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite") as journal:
+        _run(journal, PeakConfig.default(), 300)
+        with pytest.raises(ConfigError, match="--data-path is for a backtest that journaled"):
+            reconcile(journal, "r", PeakConfig.default(), data_path=tmp_path / "bars.csv")
 
 
 def test_a_run_resumed_under_edited_limits_reconciles_under_them_from_its_resume(

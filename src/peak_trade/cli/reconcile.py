@@ -33,6 +33,14 @@ def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="config file to reconcile against (default: the session's own settings)",
     )
+    parser.add_argument(
+        "--data-path",
+        type=Path,
+        help=(
+            "where a backtest's data file is now, if it moved (it must be the same file: "
+            "its SHA-256 is checked)"
+        ),
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -43,7 +51,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
     """Reconcile and print the report; exit 0 whether or not the run diverged."""
     cfg = load_config(args.config) if args.config else None
     with Journal(args.journal) as journal:
-        report = reconcile(journal, args.run_id, cfg)
+        report = reconcile(journal, args.run_id, cfg, data_path=args.data_path)
     if args.json:
         print(json.dumps(report.to_dict()))
         return 0

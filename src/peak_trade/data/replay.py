@@ -165,7 +165,8 @@ def open_replay(identity: Mapping[str, Any]) -> Iterator[BarColumns]:
     if not path.is_file():
         raise DataError(
             f"{path}: the run read its bars from this file, which is gone; {kept}, so put the "
-            f"file back (SHA-256 {expected[:12]}…) to read the run"
+            f"file back (SHA-256 {expected[:12]}…), or name where it is now (reconcile "
+            "--data-path), to read the run"
         )
     digest = file_digest(path)
     if digest != expected:

@@ -11,11 +11,13 @@ its resume on (a `risk_limits` event); the backtest takes them at the same bar.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
@@ -98,14 +100,26 @@ def vars_of(difference: Difference) -> dict[str, str]:
     }
 
 
-def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> ReconcileReport:
+def reconcile(
+    journal: Journal,
+    run_id: str,
+    cfg: PeakConfig | None = None,
+    *,
+    data_path: Path | None = None,
+) -> ReconcileReport:
     """Replay run `run_id` from `journal` as a backtest and compare it bar by bar.
 
     Without `cfg`, the backtest uses the run's config file with the `[live_risk]` and strategy
     settings the run journaled, and takes on any `[live_risk]` a resume of the run took on, at
-    the same bar; `cfg` replaces them all (and the report names what differs).
+    the same bar; `cfg` replaces them all (and the report names what differs). `data_path`
+    says where the data file of a backtest that journaled its bars by reference is now.
     """
     started = journal.run_started(run_id)
+    if data_path is not None and not journal.count(run_id, "data_reference"):
+        raise ConfigError(
+            f"--data-path is for a backtest that journaled its bars by reference to a file; "
+            f"run {run_id} journaled every bar"
+        )
     fields = {
         k: v
         for k, v in started.payload["config"].items()
@@ -126,7 +140,7 @@ def reconcile(journal: Journal, run_id: str, cfg: PeakConfig | None = None) -> R
     report.settings_changed = settings_changes(then, trading_settings(cfg, session.strategy_key))
     step = Timeframe(session.timeframe).delta
     previous: datetime | None = None
-    for row, events in _by_bar(journal, run_id):
+    for row, events in _by_bar(journal, run_id, data_path):
         if row is None:  # what was journaled before the first bar
             _adopt_limits(engine, events, report, "", own)
             continue
@@ -178,13 +192,13 @@ def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngi
 
 
 def _by_bar(
-    journal: Journal, run_id: str
+    journal: Journal, run_id: str, data_path: Path | None
 ) -> Iterator[tuple[dict[str, Any] | None, list[JournalEvent]]]:
     """Yield each traded bar's payload with the order and limit events journaled after it;
     first (None, events) for those journaled before the first bar."""
     current: tuple[dict[str, Any] | None, list[JournalEvent]] = (None, [])
     kinds = (*BAR_KINDS, "order", "order_denied", "fill", "order_rejected", "risk_limits")
-    source = referenced_bars(journal.events(run_id, "data_reference"), open_reference)
+    source = referenced_bars(journal.events(run_id, "data_reference"), _opener(data_path))
     for event in journal.events(run_id, *kinds):
         if event.kind not in BAR_KINDS:
             current[1].append(event)
@@ -195,6 +209,20 @@ def _by_bar(
             current = (row, [])
     if current[0] is not None or current[1]:
         yield current
+
+
+def _opener(data_path: Path | None) -> Callable[[dict[str, Any]], Iterator[BarColumns]]:
+    """Return how to read a referenced run's data again: from where it was, or `data_path`."""
+    if data_path is None:
+        return open_reference
+    where = str(data_path.resolve())
+
+    def moved(identity: dict[str, Any]) -> Iterator[BarColumns]:
+        if identity.get("kind") != "replay":
+            raise ConfigError("--data-path is for a backtest over a file; this run used none")
+        return open_reference(identity | {"path": where})
+
+    return moved
 
 
 def _compare(
