@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+import peak_trade
 from peak_trade.cli.main import main
 from peak_trade.cli.survey import survey_strategies
 from peak_trade.core.bar_columns import BarColumns
@@ -150,3 +152,11 @@ def test_survey_counts_as_bar_by_bar_whatever_the_chunks() -> None:
     assert (row.target_changes, row.bars) == (changes, 3_000)
     assert row.short_share == sum(t < 0 for t in targets) / 3_000
     assert changes > 10
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = _run("--version")
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"peak-trade {metadata.version('peak-trade')}"
+    assert peak_trade.__version__ == metadata.version("peak-trade")

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from peak_trade import __version__
 from peak_trade.cli import backtest as backtest_cli
 from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="peak-trade",
         description="Peak Trade: take a strategy from backtest to safe shadow and testnet runs.",
     )
+    parser.add_argument("--version", action="version", version=f"peak-trade {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("strategies", help="list the registered strategies")
     session = commands.add_parser(
