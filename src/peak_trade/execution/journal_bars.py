@@ -52,7 +52,9 @@ __all__ = [
 
 # The journal kinds that hold traded bars: one bar, or a run of quiet bars.
 BAR_KINDS: Final = ("bar", "bars")
+# The columns of a copied `bars` event's block, in order.
 COLUMNS: Final = ("o", "h", "l", "c", "v", "equity", "drawdown")
+# Journal times are microseconds since this moment.
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND: Final = timedelta(microseconds=1)
 MICROS: Final = 1_000_000
