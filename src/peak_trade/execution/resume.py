@@ -14,14 +14,12 @@ from typing import Any
 
 from peak_trade.core.errors import InvariantError, SessionRuntimeError
 from peak_trade.data.ports import CandleFeed
-from peak_trade.data.reference import open_reference
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.journal_bars import (
     BAR_KINDS,
     bar_from_payload,
     bar_rows,
-    referenced_bars,
 )
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.execution.recorder import SessionRecorder, fill_payload
@@ -49,7 +47,7 @@ def replay_journal(
             f"run {recorder.run_id} never finished its warmup; start it again instead of resuming"
         )
     events = recorder.events(*BAR_KINDS, "trading_state", "risk_limits")
-    source = referenced_bars(recorder.events("data_reference"), open_reference)
+    source = recorder.source()
     states = [_change(event) for event in events if event.kind == "trading_state"]
     fills = [event.payload for event in recorder.events("fill")]
     bars = [bar_from_payload(row) for row in warm.payload["bars"]]
