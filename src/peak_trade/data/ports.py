@@ -45,12 +45,14 @@ class CandleFeed(Protocol):
 class DataReference:
     """Where a finite feed's bars come from, and how to read the same bars again.
 
-    `identity` names them as plain values (a file and its SHA-256, or the synthetic market's
-    seed and length): a backtest journals it instead of a copy of every quiet bar.
+    `identify()` names them as plain values (a file and its SHA-256, or the synthetic market's
+    seed and length): a backtest journals that instead of a copy of every quiet bar. It is
+    worked out only when asked, as a file's digest reads the whole file, and a session or a
+    sweep point that journals nothing by reference never needs it.
     `reopen()` yields all of the feed's bars again, warmup included, oldest first.
     """
 
-    identity: Mapping[str, Any]
+    identify: Callable[[], Mapping[str, Any]]
     reopen: Callable[[], Iterator[BarColumns]]
 
 

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -140,7 +141,7 @@ def replay_feed(path: str | Path, symbol: str, timeframe: Timeframe) -> Iterator
     """Return a feed that replays a validated candle file."""
     data = load_replay(path, timeframe)
     source = f"replay file {data.path}"
-    reference = DataReference(replay_identity(data), data.chunks)
+    reference = DataReference(partial(replay_identity, data), data.chunks)
     return IteratorFeed(
         symbol, timeframe, data.chunks(), source=source, length=len(data), reference=reference
     )

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final
 
 import numpy as np
@@ -189,7 +190,7 @@ def synthetic_feed(
         seed=seed, timeframe=timeframe, start=start, start_price=start_price, bars=bars
     )
     source = f"synthetic feed (seed {seed})"
-    reference = DataReference(synthetic_identity(market), market.chunks)
+    reference = DataReference(partial(synthetic_identity, market), market.chunks)
     return IteratorFeed(
         symbol, timeframe, market.chunks(), source=source, length=bars, reference=reference
     )

@@ -176,9 +176,12 @@ class SessionRecorder:
 
     def refer_to(self, reference: DataReference, price_decimals: int, ts: datetime) -> None:
         """Journal runs of quiet bars by reference to `reference`'s data from now on, instead
-        of copying them (for a backtest: its file or synthetic market can be read again)."""
+        of copying them (for a backtest: its file or synthetic market can be read again).
+        Without a journal there is nothing to refer from, and the data is not identified."""
+        if self.journal is None:
+            return
         self._reference, self._decimals = reference, price_decimals
-        payload = {"source": dict(reference.identity), "price_decimals": price_decimals}
+        payload = {"source": dict(reference.identify()), "price_decimals": price_decimals}
         self._add("data_reference", ts, payload)
 
     def _add(self, kind: str, ts: datetime | None, payload: dict[str, Any]) -> None:

@@ -252,7 +252,7 @@ def test_a_replay_feed_names_its_file_by_digest_and_reads_the_same_bars_again(
     feed = replay_feed(path, "BTC/EUR", ONE_MINUTE)
     assert feed.reference is not None
 
-    identity = dict(feed.reference.identity)
+    identity = dict(feed.reference.identify())
     again = _all_columns(open_replay(identity))
 
     assert identity == {

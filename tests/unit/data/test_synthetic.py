@@ -98,7 +98,7 @@ def test_bad_arguments_are_refused() -> None:
 def test_a_synthetic_feed_names_its_market_and_the_name_gives_the_same_bars() -> None:
     feed = synthetic_feed("BTC/EUR", Timeframe("5m"), seed=11, bars=5_000, start_price=321.5)
     assert feed.reference is not None
-    identity = dict(feed.reference.identity)
+    identity = dict(feed.reference.identify())
 
     again = list(open_synthetic(identity))
     first = list(SyntheticMarket(11, Timeframe("5m"), bars=5_000, start_price=321.5).chunks())

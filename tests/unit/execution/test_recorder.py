@@ -278,7 +278,7 @@ def _columns_run(tmp_path: Path, targets: tuple[int, ...], *, refer: bool) -> Jo
     def chunks() -> Iterator[BarColumns]:
         return iter([BarColumns.from_bars(used[i : i + 97]) for i in range(0, len(used), 97)])
 
-    reference = DataReference({"kind": "test", "bars": len(used)}, chunks)
+    reference = DataReference(lambda: {"kind": "test", "bars": len(used)}, chunks)
     feed = IteratorFeed("BTC/EUR", Timeframe("1m"), chunks(), "columns", reference=reference)
     journal = Journal(tmp_path / f"{refer}.sqlite", clock=ManualClock(START))
     runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
@@ -387,3 +387,30 @@ def test_reading_a_journal_by_reference_without_its_data_names_what_is_missing(
 def test_a_data_reference_of_an_unknown_kind_is_refused_by_name() -> None:
     with pytest.raises(DataError, match="unknown kind of data, 'feather'"):
         open_reference({"kind": "feather", "path": "x"})
+
+
+def test_a_run_without_a_journal_never_identifies_its_data() -> None:
+    # Arrange: data whose identification would fail (a file's digest reads the whole file)
+    def identify() -> dict[str, object]:
+        raise AssertionError("identified without a journal to refer from")
+
+    session = LiveSessionConfig(data_source="synthetic", warmup_candles=WARM)
+    strategy = ScriptedStrategy(ScriptedParams(targets=(0,) * WARM + (1,) * 50))
+    engine = build_engine(strategy, engine_settings(session), PeakConfig.default())
+
+    def chunks() -> Iterator[BarColumns]:
+        return iter([BarColumns.from_bars(WAVY[: WARM + 50])])
+
+    feed = IteratorFeed(
+        "BTC/EUR", Timeframe("1m"), chunks(), "columns", reference=DataReference(identify, chunks)
+    )
+    runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=None)
+
+    # Act
+    runner.configure_backtest()
+    runner.warmup()
+    runner.run_forever(sleep_between=False)
+
+    # Assert: it traded, and asked for no identity
+    assert runner.metrics.steps == 50
+    assert runner.recorder.source() is None
