@@ -106,7 +106,8 @@ def _reference(equity: list[float], start: float) -> RunningSums:
         delta = change - mean
         mean += delta / count
         m2 += delta * (change - mean)
-        downside += min(change, 0.0) ** 2
+        loss = min(change, 0.0)
+        downside += loss * loss  # a correctly rounded square; `** 2` goes through libm's pow
         if value >= peak:
             peak, below = value, 0
         else:
