@@ -11,13 +11,13 @@ its resume on (a `risk_limits` event); the backtest takes them at the same bar.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
@@ -198,7 +198,8 @@ def _by_bar(
     first (None, events) for those journaled before the first bar."""
     current: tuple[dict[str, Any] | None, list[JournalEvent]] = (None, [])
     kinds = (*BAR_KINDS, "order", "order_denied", "fill", "order_rejected", "risk_limits")
-    source = referenced_bars(journal.events(run_id, "data_reference"), _opener(data_path))
+    opener = partial(open_reference, moved_to=data_path)
+    source = referenced_bars(journal.events(run_id, "data_reference"), opener)
     for event in journal.events(run_id, *kinds):
         if event.kind not in BAR_KINDS:
             current[1].append(event)
@@ -209,20 +210,6 @@ def _by_bar(
             current = (row, [])
     if current[0] is not None or current[1]:
         yield current
-
-
-def _opener(data_path: Path | None) -> Callable[[dict[str, Any]], Iterator[BarColumns]]:
-    """Return how to read a referenced run's data again: from where it was, or `data_path`."""
-    if data_path is None:
-        return open_reference
-    where = str(data_path.resolve())
-
-    def moved(identity: dict[str, Any]) -> Iterator[BarColumns]:
-        if identity.get("kind") != "replay":
-            raise ConfigError("--data-path is for a backtest over a file; this run used none")
-        return open_reference(identity | {"path": where})
-
-    return moved
 
 
 def _compare(

@@ -17,7 +17,7 @@ import pytest
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import ManualClock
-from peak_trade.core.errors import DataError
+from peak_trade.core.errors import ConfigError, DataError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import DataReference, IteratorFeed
@@ -414,3 +414,9 @@ def test_a_run_without_a_journal_never_identifies_its_data() -> None:
     # Assert: it traded, and asked for no identity
     assert runner.metrics.steps == 50
     assert runner.recorder.source() is None
+
+
+def test_a_new_place_for_data_that_was_no_file_is_refused(tmp_path: Path) -> None:
+    identity = {"kind": "synthetic", "seed": 7, "bars": 10, "timeframe": "1m"}
+    with pytest.raises(ConfigError, match="--data-path is for a backtest over a file"):
+        open_reference(identity, moved_to=tmp_path / "bars.csv")
