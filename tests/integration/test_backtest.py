@@ -244,6 +244,66 @@ def test_a_backtest_resumed_from_its_journal_reads_its_data_again_and_reports_th
     assert {name: (report / name).read_bytes() for name in before} == before
 
 
+def test_a_backtest_whose_file_moved_resumes_once_told_where_it_is(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    # Arrange: a finished backtest over a file, its report kept aside; then the file moves
+    data = tmp_path / "bars.csv"
+    data.write_bytes(bars_file.read_bytes())
+    args = ("--config", str(CONFIG), "--run-id", "bt", "--data-path", str(data), "--json")
+    _json(run_peak("backtest", *args, cwd=tmp_path))
+    before = (tmp_path / "reports" / "bt" / "equity.csv").read_bytes()
+    moved = tmp_path / "archive" / "bars.csv"
+    moved.parent.mkdir()
+    data.rename(moved)
+    journal = tmp_path / "journal" / "backtest.sqlite"
+    again = ("--resume", "bt", "--journal", str(journal), "--config", str(CONFIG), "--json")
+    written = journal.read_bytes()
+
+    # Act
+    lost = run_peak("session", *again, cwd=tmp_path)
+    unchanged = journal.read_bytes()
+    found = run_peak(
+        "session", *again, "--data-path", str(moved), "--report-dir", "r", cwd=tmp_path
+    )
+
+    # Assert: refused with what to do, the journal untouched; then read from the new place
+    assert lost.returncode == 2
+    assert f"run bt replays {data}, which is not there now" in lost.stderr
+    assert "--data-path" in lost.stderr
+    assert unchanged == written
+    assert _json(found)["metrics"]["steps"] == 6_000 - 200
+    assert (tmp_path / "r" / "equity.csv").read_bytes() == before
+
+
+def test_resume_refuses_flags_that_would_change_the_run_and_leaves_the_journal_as_it_was(
+    tmp_path: Path,
+) -> None:
+    # Arrange: a finished synthetic backtest
+    args = ("--config", str(CONFIG), "--synthetic", "--bars", "600", "--run-id", "bt")
+    _json(run_peak("backtest", *args, "--json", cwd=tmp_path))
+    journal = tmp_path / "journal" / "backtest.sqlite"
+    written = journal.read_bytes()
+    again = ("session", "--resume", "bt", "--journal", str(journal), "--config", str(CONFIG))
+
+    # Act: flags a resume used to ignore, silently
+    settings = run_peak(*again, "--strategy", "macd", "-t", "5m", "--fee-rate", "0", cwd=tmp_path)
+    switch = run_peak(*again, "--no-risk-limits", cwd=tmp_path)
+    path = run_peak(*again, "--data-path", "bars.csv", cwd=tmp_path)
+
+    # Assert
+    assert settings.returncode == 2
+    assert "--resume continues run bt with the settings it started with; --strategy, " in (
+        settings.stderr
+    )
+    assert "--timeframe, --fee-rate cannot change them" in settings.stderr
+    assert switch.returncode == 2
+    assert "--no-risk-limits cannot change them" in switch.stderr
+    assert path.returncode == 2
+    assert "run bt reads synthetic data, not a file" in path.stderr
+    assert journal.read_bytes() == written
+
+
 def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_changes_nothing(
     tmp_path: Path,
 ) -> None:

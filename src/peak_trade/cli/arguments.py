@@ -17,6 +17,8 @@ __all__ = [
     "SYNTHETIC_BARS",
     "SYNTHETIC_SEED",
     "PeakArgumentParser",
+    "Setting",
+    "SettingSwitch",
     "fraction",
     "log_handler",
     "non_negative_int",
@@ -24,6 +26,7 @@ __all__ = [
     "positive_int",
     "run_guarded",
     "seed",
+    "settings_given",
     "setup_logging",
 ]
 
@@ -117,6 +120,37 @@ class PeakArgumentParser(argparse.ArgumentParser):
             hint = f"; did you mean {close[0]}?" if close else ""
             problems.append(f"unrecognized argument {flag}{hint}")
         return problems
+
+
+class Setting(argparse.Action):
+    """Stores a flag's value, as argparse's default action does, and notes that the flag was
+    given: a flag that sets what a run trades with, which `--resume` cannot change."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+        setattr(namespace, _GIVEN, (*settings_given(namespace), self.option_strings[0]))
+
+
+class SettingSwitch(Setting):
+    """A switch (`store_true`) that is a setting."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, const=True, default=False, **kwargs)
+
+
+_GIVEN = "settings_given"
+
+
+def settings_given(args: argparse.Namespace) -> tuple[str, ...]:
+    """Return the setting flags (`Setting`) given on the command line, in order."""
+    given: tuple[str, ...] = getattr(args, _GIVEN, ())
+    return given
 
 
 SYNTHETIC_SEED, SYNTHETIC_BARS = 7, 20_000

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,15 @@ from dotenv import load_dotenv
 
 from peak_trade.cli.arguments import (
     PeakArgumentParser,
+    Setting,
+    SettingSwitch,
     fraction,
     non_negative_int,
     positive_float,
     positive_int,
     run_guarded,
     seed,
+    settings_given,
     setup_logging,
 )
 from peak_trade.cli.session_output import (
@@ -29,6 +33,7 @@ from peak_trade.cli.session_output import (
     progress_callback,
     strategy_lines,
 )
+from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.journal import Journal, JournalEvent
@@ -62,15 +67,23 @@ _LOG = logging.getLogger("peak_trade.session")
 def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the session flags (the original's, plus data, costs, journal and report)."""
     a = parser.add_argument
-    a(
+    # what a run trades with: a resumed run keeps its own, so --resume refuses these
+    setting = partial(parser.add_argument, action=Setting)
+    setting(
         "--mode",
         choices=["shadow", "testnet"],
         default="shadow",
         help="shadow: simulated fills; testnet: exchange-validated orders (default: shadow)",
     )
-    a("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
-    a("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
-    a("--timeframe", "-t", default="1m", choices=list(TIMEFRAMES), help="candle length")
+    setting("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
+    setting("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
+    setting(
+        "--timeframe",
+        "-t",
+        default="1m",
+        choices=list(TIMEFRAMES),
+        help="candle length (default: 1m)",
+    )
     a(
         "--config",
         type=Path,
@@ -78,21 +91,23 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     )
     a("--duration", type=positive_float, help="run for this many minutes")
     a("--steps", type=positive_int, help="run until this many closed bars were processed")
-    a("--warmup-candles", type=non_negative_int, default=200, help="history bars (default: 200)")
-    a(
+    setting(
+        "--warmup-candles", type=non_negative_int, default=200, help="history bars (default: 200)"
+    )
+    setting(
         "--position-fraction",
         type=fraction,
         default=0.1,
         help="share of equity per entry, in (0, 1] (default: 0.1)",
     )
-    a(
+    setting(
         "--poll-interval",
         type=positive_float,
         default=60.0,
         help="seconds between feed polls (default: 60)",
     )
-    a("--start-balance", type=positive_float, default=10_000.0, help="default: 10000")
-    a(
+    setting("--start-balance", type=positive_float, default=10_000.0, help="default: 10000")
+    setting(
         "--max-consecutive-errors",
         type=positive_int,
         default=5,
@@ -103,10 +118,10 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
         default="shadow_local",
         help="label stored with the run (default: shadow_local)",
     )
-    a("--no-risk-limits", action="store_true", help="do not apply [live_risk]")
+    a("--no-risk-limits", action=SettingSwitch, help="do not apply [live_risk]")
     a(
         "--dry-run",
-        action="store_true",
+        action=SettingSwitch,
         help="build strategy, feed, venue and limits offline, then stop",
     )
     a("--list-strategies", action="store_true", help="list the strategies and exit")
@@ -114,25 +129,37 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     a("--tags", nargs="*", default=[], help="labels stored with the run")
     a("--notes", help="a note stored with the run")
     a("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    a(
+    setting(
         "--data",
         choices=["synthetic", "replay", "kraken"],
         default="kraken",
         help="candle source (default: kraken)",
     )
-    a("--data-path", help="CSV or Parquet candles for --data replay")
-    a("--seed", type=seed, default=7, help="seed of --data synthetic (default: 7)")
-    a("--fee-rate", type=float, help="fee per fill as a fraction (default: [shadow] fee_rate)")
-    a("--slippage-bps", type=float, help="adverse slippage (default: [shadow] slippage_bps)")
-    a("--fill-price", choices=["next_open", "close", "book"], help="default: [shadow] fill_price")
+    a(
+        "--data-path",
+        help="CSV or Parquet candles for --data replay (with --resume: where the run's file "
+        "is now, if it moved)",
+    )
+    setting("--seed", type=seed, default=7, help="seed of --data synthetic (default: 7)")
+    setting(
+        "--fee-rate", type=float, help="fee per fill as a fraction (default: [shadow] fee_rate)"
+    )
+    setting("--slippage-bps", type=float, help="adverse slippage (default: [shadow] slippage_bps)")
+    setting(
+        "--fill-price", choices=["next_open", "close", "book"], help="default: [shadow] fill_price"
+    )
     a(
         "--journal",
         type=Path,
         default=Path("journal/peak_trade.sqlite"),
         help="journal file (default: journal/peak_trade.sqlite)",
     )
-    a("--resume", metavar="RUN_ID", help="rebuild RUN_ID from the journal and continue it")
-    a("--run-id", help="name of the run (default: generated)")
+    a(
+        "--resume",
+        metavar="RUN_ID",
+        help="rebuild RUN_ID from the journal and continue it with its own settings",
+    )
+    setting("--run-id", help="name of the run (default: generated)")
     a("--report-dir", type=Path, help="report folder (default: reports/<run_id>)")
     a("--json", action="store_true", help="print the summary as one JSON object")
     a("--no-sleep", action="store_true", help="do not wait between bars (replays, tests)")
@@ -185,8 +212,10 @@ def run_session(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     sleep = not args.no_sleep
     if args.resume:
+        _refuse_settings(args)
         journal = Journal(args.journal)
-        runner = LiveSessionRunner.resume(args.resume, journal, cfg)
+        data_path = None if args.data_path is None else Path(args.data_path)
+        runner = LiveSessionRunner.resume(args.resume, journal, cfg, data_path=data_path)
         check_report_folder(report_target(args, runner.run_id))
         plans = runner.recorder.events("run_plan")
         plan = plans[0].payload if plans else {}
@@ -211,6 +240,19 @@ def run_session(args: argparse.Namespace) -> int:
         summary = finish_run(runner, journal, args)
     show_summary(summary, as_json=args.json)
     return EXIT_OK
+
+
+def _refuse_settings(args: argparse.Namespace) -> None:
+    """A resumed run trades with the settings it started with: refuse flags that would seem
+    to change them (they were ignored before, silently)."""
+    given = settings_given(args)
+    if given:
+        flags = ", ".join(dict.fromkeys(given))
+        raise ConfigError(
+            f"--resume continues run {args.resume} with the settings it started with; "
+            f"{flags} cannot change them. Leave {'them' if len(given) > 1 else 'it'} out, or "
+            "start a new run (a new --run-id) to trade other settings"
+        )
 
 
 def _run(runner: LiveSessionRunner, steps: int | None, duration: float | None, sleep: bool) -> None:

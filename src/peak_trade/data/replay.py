@@ -242,13 +242,28 @@ def _parse_times(column: pd.Series, source: Path, offset: int) -> np.ndarray:
         return np.where(values > 1e11, values // 1000, values).astype(np.int64)
     try:
         times = pd.to_datetime(column, utc=True, format="ISO8601")
-    except (ValueError, TypeError) as error:
-        raise DataError(f"{source}: times must be ISO-8601 or Unix seconds: {error}") from None
+    except (ValueError, TypeError):
+        row, value = _first_bad_time(column)
+        raise DataError(
+            f"{source}: row {_row(offset + row)}: time {value!r} is neither ISO-8601 text nor "
+            "Unix seconds or milliseconds (e.g. 2024-01-02T03:04:00Z or 1704164640)"
+        ) from None
     if times.isna().any():
         row = _row(offset + int(np.argmax(times.isna())))
         raise DataError(f"{source}: row {row}: time is empty")
     seconds: np.ndarray = times.astype("datetime64[s, UTC]").astype("int64").to_numpy()
     return seconds
+
+
+def _first_bad_time(column: pd.Series) -> tuple[int, object]:
+    """Return the position and value of the first time that does not parse (the first row
+    if each parses on its own: then the column mixes formats)."""
+    for position, value in enumerate(column):
+        try:
+            pd.to_datetime(value, utc=True, format="ISO8601")
+        except (ValueError, TypeError):
+            return position, value
+    return 0, column.iloc[0]
 
 
 def _parse_prices(

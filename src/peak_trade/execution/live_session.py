@@ -14,7 +14,9 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -217,19 +219,37 @@ class LiveSessionRunner:
         peak_config: PeakConfig | None = None,
         *,
         clock: Clock | None = None,
+        data_path: Path | None = None,
     ) -> LiveSessionRunner:
-        """Rebuild run `run_id` from its journal: same config, same bars, same fills."""
+        """Rebuild run `run_id` from its journal: same config, same bars, same fills.
+
+        `data_path` says where a replay run's candle file is now, if it moved; a backtest
+        that journaled its bars by reference checks that the file's SHA-256 is unchanged.
+        """
         started = journal.run_started(run_id)
         config = LiveSessionConfig(**started.payload["config"])
         if config.mode == "live":
             raise LiveModeNotAllowedError(
                 "resume refuses mode 'live': Peak Trade never sends real orders"
             )
+        if data_path is not None:
+            if config.data_source != "replay":
+                raise ConfigError(
+                    f"--data-path says where a replay run's candle file is now; run {run_id} "
+                    f"reads {config.data_source} data, not a file"
+                )
+            config = replace(config, data_path=str(data_path))
+        elif config.data_source == "replay" and not Path(str(config.data_path)).is_file():
+            raise ConfigError(
+                f"run {run_id} replays {config.data_path}, which is not there now; put the file "
+                "back, or say where it is now with --data-path"
+            )
         cfg = peak_config or load_config(config.config_path)
         then: dict[str, Any] | None = started.payload.get("settings")
         # The run is replayed under the settings it traded with, so an edited config file
         # cannot change its past; journals from before settings were kept use the file's.
         runner = cls._assemble(config, with_settings(cfg, then) if then else cfg, clock, journal)
+        runner._recorder.moved_to = data_path
         runner._restore()
         if then is not None:
             runner._adopt_limits(cfg, then)

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -160,6 +162,7 @@ class SessionRecorder:
         self._reference: DataReference | None = None
         self._decimals = 0
         self._referenced: _ReferencedRun | None = None
+        self.moved_to: Path | None = None  # where the data file a journal names is now
         self._buffers = (
             np.empty(MAX_BATCH, dtype="<i8"),
             np.empty((len(COLUMNS), MAX_BATCH), dtype="<f8"),
@@ -410,7 +413,8 @@ class SessionRecorder:
         process's run, or one resumed from a journal that names its data)."""
         if self._reference is not None:
             return ReferencedBars(self._reference.reopen(), self._decimals)
-        return referenced_bars(self.events("data_reference"), open_reference)
+        opener = partial(open_reference, moved_to=self.moved_to)
+        return referenced_bars(self.events("data_reference"), opener)
 
     def bars(self) -> list[dict[str, Any]]:
         """Return this run's committed bars as `bar` payloads, runs of quiet bars expanded."""

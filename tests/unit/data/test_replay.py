@@ -136,6 +136,20 @@ def test_a_non_numeric_cell_is_named_by_its_row_in_the_whole_file(tmp_path: Path
         load_replay(path, ONE_MINUTE, read_rows=4)  # in the third chunk read
 
 
+def test_a_time_that_is_not_a_time_is_named_by_its_row_and_value(tmp_path: Path) -> None:
+    rows = [_row(minute) for minute in range(12)]
+    rows[6] = "yesterday" + rows[6][rows[6].index(",") :]  # the time of data row 7
+    path = _csv(tmp_path, rows)
+
+    with pytest.raises(DataError) as caught:
+        load_replay(path, ONE_MINUTE, read_rows=4)  # in the second chunk read
+
+    assert str(caught.value) == (
+        f"{path}: row 7: time 'yesterday' is neither ISO-8601 text nor Unix seconds or "
+        "milliseconds (e.g. 2024-01-02T03:04:00Z or 1704164640)"
+    )
+
+
 def test_duplicate_time_is_an_error_naming_the_row(tmp_path: Path) -> None:
     with pytest.raises(
         DataError, match=r"duplicate time in 1 row\(s\): row 3 at 2024-01-01 00:01:00 UTC"
