@@ -43,7 +43,13 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
     a("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
     a("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
-    a("--timeframe", "-t", default="1m", choices=list(TIMEFRAMES), help="candle length")
+    a(
+        "--timeframe",
+        "-t",
+        default="1m",
+        choices=list(TIMEFRAMES),
+        help="candle length (default: 1m)",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-path", help="CSV or Parquet candles to replay")
     source.add_argument("--synthetic", action="store_true", help="use the synthetic market")

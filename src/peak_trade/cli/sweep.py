@@ -56,16 +56,27 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--synthetic", action="store_true", help="use the synthetic market")
     a("--bars", type=positive_int, help="with --synthetic (default: 20000)")
     a("--seed", type=seed, help="with --synthetic (default: 7)")
-    a("--symbol", default="BTC/EUR")
-    a("--timeframe", "-t", default="1m", choices=list(TIMEFRAMES))
+    a("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
+    a(
+        "--timeframe",
+        "-t",
+        default="1m",
+        choices=list(TIMEFRAMES),
+        help="candle length (default: 1m)",
+    )
     a(
         "--config",
         type=Path,
         help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
     )
     a("--warmup-candles", type=positive_int, help="default: what the grid's slowest strategy needs")
-    a("--position-fraction", type=fraction, default=0.1)
-    a("--start-balance", type=positive_float, default=10_000.0)
+    a(
+        "--position-fraction",
+        type=fraction,
+        default=0.1,
+        help="share of equity per entry (default: 0.1)",
+    )
+    a("--start-balance", type=positive_float, default=10_000.0, help="default: 10000")
     a("--workers", type=positive_int, help="local processes (default: one per core)")
     a(
         "--ray",

@@ -71,7 +71,16 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
             raise ConfigError(f"--grid expects NAME=V1,V2,..., was {item!r}")
         if name in grid:
             raise ConfigError(f"--grid names {name!r} twice")
-        grid[name] = [_value(v) for v in values.split(",") if v.strip()]
+        texts = [v.strip() for v in values.split(",") if v.strip()]
+        grid[name] = [_value(v) for v in texts]
+        keys = [(isinstance(v, bool), v) for v in grid[name]]  # 10 and 10.0 are one point
+        for at, key in enumerate(keys):
+            if key in keys[:at]:
+                first = texts[keys.index(key)]
+                raise ConfigError(
+                    f"--grid {name} lists {first} twice (as {first!r} and {texts[at]!r}); "
+                    "each value is one backtest, so name it once"
+                )
     if not grid:
         raise ConfigError("a sweep needs at least one --grid NAME=V1,V2,...")
     return grid

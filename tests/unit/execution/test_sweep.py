@@ -35,6 +35,8 @@ def test_grid_values_become_numbers_and_flags() -> None:
         (["fast_window"], "--grid expects NAME=V1,V2,..., was 'fast_window'"),
         (["fast_window="], "--grid expects NAME=V1,V2"),
         (["a=1", "a=2"], "--grid names 'a' twice"),
+        (["fast_window=10,20,10"], "--grid fast_window lists 10 twice \\(as '10' and '10'\\)"),
+        (["bb_std=2,2.0"], "--grid bb_std lists 2 twice \\(as '2' and '2.0'\\); each value"),
         ([], "a sweep needs at least one --grid"),
     ],
 )
