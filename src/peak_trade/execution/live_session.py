@@ -109,6 +109,9 @@ class LiveSessionRunner:
         self._running = False
         self._warm = False
         self._consecutive_errors = 0
+        # A session rides out up to max_consecutive_errors failed steps (a feed or venue can
+        # fail for a while); a backtest's data and venue are local, so it stops at the first.
+        self._fail_fast = False
         self.stop_reason: str | None = None
         self.on_step_callback = on_step_callback
         # Per-bar equity (as floats) and whether a position is held, for online statistics.
@@ -304,7 +307,9 @@ class LiveSessionRunner:
 
         Journal transactions hold `bars_per_transaction` bars instead of one (a crashed backtest
         is simply run again), the feed hands over that many bars per poll where it can, and the
-        run methods stop collecting order results (the journal and the summary hold them).
+        run methods stop collecting order results (the journal and the summary hold them). The
+        first failed step ends the run with a SessionRuntimeError: a session rides out a feed's
+        or venue's errors, but a backtest's are its own, and would drop the bars of the step.
         With `refer_to_data`, quiet bars of a file or the synthetic market are journaled by
         reference to that data instead of copied (see `recorder`). Call it before `warmup()`;
         run it with `run_forever()` (until the data ends) or `run_for_duration()`.
@@ -312,6 +317,7 @@ class LiveSessionRunner:
         if bars_per_transaction < 1:
             raise ConfigError(f"bars_per_transaction must be >= 1, was {bars_per_transaction}")
         self.keep_results = False
+        self._fail_fast = True
         if isinstance(self._feed, IteratorFeed):
             self._feed.bars_per_poll = bars_per_transaction
             self.commit_every = 1
@@ -515,7 +521,12 @@ class LiveSessionRunner:
             self._metrics.step_errors += 1
             self._consecutive_errors += 1
             self._recorder.step_failed(error, self._clock.now())
-            _LOG.warning("step failed (%d in a row): %s", self._consecutive_errors, error)
+            failure = f"{type(error).__name__}: {error}"
+            if self._fail_fast:
+                raise SessionRuntimeError(
+                    f"the backtest stopped after {self._metrics.steps} bars: {failure}"
+                ) from error
+            _LOG.warning("step failed (%d in a row): %s", self._consecutive_errors, failure)
             if self._consecutive_errors >= self._config.max_consecutive_errors:
                 raise SessionRuntimeError(
                     f"{self._consecutive_errors} steps failed in a row; last: "

@@ -11,11 +11,21 @@ from typing import Any, Final
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
 from peak_trade.core.types import MAX_SEED, TIMEFRAMES, parse_symbol
 
-__all__ = ["DATA_SOURCES", "FILL_PRICES", "MODES", "LiveSessionConfig", "run_id_from"]
+__all__ = [
+    "DATA_SOURCES",
+    "FILL_PRICES",
+    "MAX_START_BALANCE",
+    "MODES",
+    "LiveSessionConfig",
+    "run_id_from",
+]
 
 MODES: Final = ("shadow", "testnet")
 DATA_SOURCES: Final = ("synthetic", "replay", "kraken")
 FILL_PRICES: Final = ("next_open", "close", "book")
+# Money is exact in Decimal's 28 digits with 12 decimals, so up to 1e16; this leaves the
+# balance room to grow ten thousandfold.
+MAX_START_BALANCE: Final = 1e12
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,12 @@ class LiveSessionConfig:
             "poll_interval_seconds must be > 0",
             self.poll_interval_seconds,
         )
-        _require(self.start_balance > 0, "start_balance must be > 0", self.start_balance)
+        _require(
+            0 < self.start_balance <= MAX_START_BALANCE,
+            "start_balance must be > 0 and at most 1e12 (the ledger keeps money exact in 28 "
+            "digits, 12 of them decimals, and leaves room for the balance to grow)",
+            self.start_balance,
+        )
         _require(0 <= self.fee_rate < 0.1, "fee_rate must be in [0, 0.1)", self.fee_rate)
         _require(
             0 <= self.slippage_bps <= 1000, "slippage_bps must be in [0, 1000]", self.slippage_bps

@@ -330,6 +330,28 @@ def test_a_good_step_resets_the_failure_count() -> None:
     assert runner.metrics.steps == 2
 
 
+def test_a_backtest_stops_at_its_first_failed_step_and_journals_it(tmp_path: Path) -> None:
+    # Arrange: a failure a session would ride out (max_consecutive_errors is 5), then good bars
+    journal = Journal(tmp_path / "j.sqlite", clock=ManualClock(START))
+    boom = ArithmeticError("the ledger's arithmetic overflowed")
+    polls: list[Any] = [[BARS[WARM]], boom, [BARS[WARM + 1]], [BARS[WARM + 2]]]
+    runner = _runner(polls=polls, journal=journal)
+    runner.configure_backtest()
+    runner.warmup()
+
+    # Act / Assert: a backtest that went on would drop the failed step's bars and exit 0
+    with pytest.raises(
+        SessionRuntimeError,
+        match="the backtest stopped after 1 bars: ArithmeticError: the ledger's arithmetic",
+    ):
+        runner.run_forever(sleep_between=False)
+    assert runner.metrics.steps == 1
+    failed = list(journal.events(runner.run_id, "step_failed"))
+    assert [event.payload["error"] for event in failed] == [
+        "ArithmeticError: the ledger's arithmetic overflowed"
+    ]
+
+
 def test_a_strategy_error_stops_the_session_at_once() -> None:
     class Failing(ScriptedStrategy):
         def update(self, *prices: float) -> int:
