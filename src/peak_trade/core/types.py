@@ -122,9 +122,10 @@ class Bar:
 
 
 def parse_symbol(symbol: str) -> tuple[str, str]:
-    """Split "BASE/QUOTE" into its two parts, or raise ConfigError."""
-    base, sep, quote = symbol.partition("/")
-    if not sep or not base or not quote or "/" in quote:
+    """Split "BASE/QUOTE" into its two parts, upper case (letters and digits only), or raise
+    ConfigError."""
+    base, sep, quote = symbol.strip().partition("/")
+    if not (sep and base.isalnum() and quote.isalnum() and base.isascii() and quote.isascii()):
         raise ConfigError(f"symbol must look like BASE/QUOTE (e.g. BTC/EUR), was {symbol!r}")
     return base.upper(), quote.upper()
 

@@ -77,11 +77,12 @@ class LiveSessionConfig:
         if not self.strategy_key or not self.strategy_key.strip():
             raise ConfigError("strategy_key must not be empty")
         try:
-            parse_symbol(self.symbol)
+            base, quote = parse_symbol(self.symbol)
         except ConfigError:
             raise ConfigError(
                 f"invalid symbol {self.symbol!r}: expected BASE/QUOTE, e.g. BTC/EUR"
             ) from None
+        object.__setattr__(self, "symbol", f"{base}/{quote}")  # btc/eur is BTC/EUR
         if self.timeframe not in TIMEFRAMES:
             raise ConfigError(
                 f"invalid timeframe {self.timeframe!r}: expected one of "

@@ -96,7 +96,9 @@ def test_unknown_timeframe_lists_the_supported_ones() -> None:
     )
 
 
-@pytest.mark.parametrize("symbol", ["BTCEUR", "", "/EUR", "BTC/", "A/B/C"])
+@pytest.mark.parametrize(
+    "symbol", ["BTCEUR", "", "/EUR", "BTC/", "A/B/C", "BTC /EUR", "BTC/E-UR", "BTC/ÉUR"]
+)
 def test_bad_symbol_is_rejected(symbol: str) -> None:
     with pytest.raises(ConfigError, match=f"symbol must look like BASE/QUOTE .*was '{symbol}'"):
         parse_symbol(symbol)
@@ -104,6 +106,7 @@ def test_bad_symbol_is_rejected(symbol: str) -> None:
 
 def test_symbol_is_split_and_upper_cased() -> None:
     assert parse_symbol("eth/eur") == ("ETH", "EUR")
+    assert parse_symbol(" BTC/EUR ") == ("BTC", "EUR")  # as a shell or a config may leave it
 
 
 def test_default_instrument_has_kraken_like_btc_rules() -> None:

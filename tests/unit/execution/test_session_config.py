@@ -45,6 +45,11 @@ def test_config_invalid_symbol_rejected() -> None:
         LiveSessionConfig(symbol="INVALID")
 
 
+def test_a_symbol_is_kept_as_base_slash_quote_in_upper_case() -> None:
+    # the run id, the journal and the exchange's pair all read it so: btc/eur is BTC/EUR
+    assert LiveSessionConfig(symbol="btc/eur ").symbol == "BTC/EUR"
+
+
 def test_config_empty_strategy_rejected() -> None:
     with pytest.raises(ValueError, match="strategy_key must not be empty"):
         LiveSessionConfig(strategy_key="")
