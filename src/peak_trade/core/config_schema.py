@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from peak_trade.core.strategy_params import StrategySections
 
@@ -20,6 +20,16 @@ __all__ = [
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+def _named(text: str) -> str:
+    if not text.strip():
+        raise ValueError(f"expected a name, found {text!r} (leave the key out for its default)")
+    return text
+
+
+# A name, path or address: text that is not empty or blank (Path("") would be the folder).
+Name = Annotated[str, AfterValidator(_named)]
 
 
 class Section(BaseModel):
@@ -42,7 +52,7 @@ class LiveRiskSection(Section):
     """`[live_risk]`: pre-trade limits applied to every order; an absent limit is not checked."""
 
     enabled: bool = True
-    base_currency: str = "EUR"
+    base_currency: Name = "EUR"
     max_order_notional: PositiveFloat | None = None
     max_symbol_exposure_notional: PositiveFloat | None = None
     max_total_exposure_notional: PositiveFloat | None = None
@@ -51,7 +61,7 @@ class LiveRiskSection(Section):
     max_daily_loss_pct: Percent | None = None
     max_drawdown_pct: Percent | None = None
     block_on_violation: bool = True
-    kill_switch_file: str | None = None
+    kill_switch_file: Name | None = None
     # Kept so configs written for the original load; the daily PnL always comes from the
     # session's own ledger, never from an experiments registry.
     use_experiments_for_daily_pnl: bool = False
@@ -69,16 +79,16 @@ class ShadowSection(Section):
 class KrakenSection(Section):
     """`[exchange.kraken]`: Kraken REST access; keys are read from the named variables only."""
 
-    base_url: str = "https://api.kraken.com"
-    api_key_env_var: str = "KRAKEN_TESTNET_API_KEY"
-    api_secret_env_var: str = "KRAKEN_TESTNET_API_SECRET"  # noqa: S105 (a variable name, not a secret)
+    base_url: Name = "https://api.kraken.com"
+    api_key_env_var: Name = "KRAKEN_TESTNET_API_KEY"
+    api_secret_env_var: Name = "KRAKEN_TESTNET_API_SECRET"  # noqa: S105 (a variable name, not a secret)
     timeout_seconds: PositiveFloat = 10.0
     max_retries: Annotated[int, Field(ge=0, le=20)] = 3
     rate_limit_ms: Annotated[int, Field(ge=0)] = 1000
     backoff_seconds: PositiveFloat = 1.0
     close_delay_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
     stale_after_seconds: PositiveFloat | None = 180.0
-    nonce_file: str = "journal/kraken.nonce"
+    nonce_file: Name = "journal/kraken.nonce"
 
 
 class ExchangeSection(Section):

@@ -98,7 +98,7 @@ def build_engine(
 
         venue = KrakenTestnetVenue(market, shadow)
     guard = SafetyGuard(settings.mode)
-    risk = _risk_limits(cfg) if settings.enable_risk_limits else None
+    risk = _risk_limits(cfg, settings.instrument) if settings.enable_risk_limits else None
     pipeline = ExecutionPipeline(venue, settings.mode, guard, risk)
     rules = SizingRules(
         settings.instrument,
@@ -144,8 +144,15 @@ def kraken_market(cfg: PeakConfig, symbol: str, *, with_keys: bool) -> KrakenMar
     return KrakenMarket(client, symbol)
 
 
-def _risk_limits(cfg: PeakConfig) -> LiveRiskLimits:
+def _risk_limits(cfg: PeakConfig, instrument: Instrument) -> LiveRiskLimits:
     config, kill_switch = limits_from(cfg.live_risk)
+    if config.enabled and config.base_currency.upper() != instrument.quote:
+        raise ConfigError(
+            f"live_risk.base_currency is {config.base_currency!r}, but {instrument.symbol} is "
+            f"priced in {instrument.quote}: the limits would compare {instrument.quote} amounts "
+            f"as if they were {config.base_currency} (nothing converts them); set "
+            f"base_currency = {instrument.quote!r} in {cfg.path or 'the config'}"
+        )
     return LiveRiskLimits(config, kill_switch=kill_switch)
 
 

@@ -78,6 +78,28 @@ def test_out_of_range_value_names_the_bound() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("live_risk", "kill_switch_file"),
+        ("live_risk", "base_currency"),
+        ("exchange.kraken", "nonce_file"),
+        ("exchange.kraken", "api_key_env_var"),
+    ],
+)
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_name_is_refused_rather_than_read_as_the_current_folder(
+    section: str, key: str, blank: str
+) -> None:
+    # a blank kill_switch_file meant no kill switch, silently; a blank nonce_file, the folder
+    data: dict[str, Any] = {key: blank}
+    for part in reversed(section.split(".")):
+        data = {part: data}
+    assert _error(data) == (
+        f"{section}.{key}: expected a name, found {blank!r} (leave the key out for its default)"
+    )
+
+
 def test_choice_lists_the_allowed_values() -> None:
     assert _error({"shadow": {"fill_price": "mid"}}) == (
         "shadow.fill_price: expected one of 'next_open', 'close' or 'book', found 'mid'"

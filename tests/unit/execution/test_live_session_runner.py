@@ -215,6 +215,25 @@ def test_from_config_blocks_live_mode_on_its_own() -> None:
         LiveSessionRunner.from_config(live, PeakConfig.default())
 
 
+def test_limits_in_another_currency_than_the_symbol_is_priced_in_are_refused() -> None:
+    # [live_risk] amounts are compared with the quote currency's, unconverted
+    config = LiveSessionConfig(data_source="synthetic", symbol="ETH/USD")
+    with pytest.raises(
+        ConfigError,
+        match=r"live_risk.base_currency is 'EUR', but ETH/USD is priced in USD: the limits "
+        r"would compare USD amounts as if they were EUR .*; set base_currency = 'USD'",
+    ):
+        LiveSessionRunner.from_config(config, PeakConfig.default())
+    usd = PeakConfig.from_mapping({"live_risk": {"base_currency": "usd"}})
+    assert LiveSessionRunner.from_config(config, usd).engine.symbol == "ETH/USD"
+    unchecked = LiveSessionConfig(
+        data_source="synthetic", symbol="ETH/USD", enable_risk_limits=False
+    )
+    assert (
+        LiveSessionRunner.from_config(unchecked, PeakConfig.default()).pipeline.risk_limits is None
+    )
+
+
 def test_from_config_refuses_a_warmup_shorter_than_the_strategy_needs() -> None:
     config = LiveSessionConfig(data_source="synthetic", warmup_candles=20)
     with pytest.raises(
