@@ -383,6 +383,50 @@ def test_signal_stops_run_forever_without_waiting_out_the_poll(
     assert summary["metrics"]["steps"] == 1
 
 
+def test_a_second_sigterm_while_the_report_is_written_is_ignored(tmp_path: Path) -> None:
+    # `timeout` and service managers send SIGTERM to the process and to its group: it can come
+    # twice. The second used to find the default handler back and kill the process half-way.
+    journal = tmp_path / "twice.sqlite"
+    process = subprocess.Popen(
+        _cli(
+            "--data",
+            "synthetic",
+            "--poll-interval",
+            "3600",
+            "--run-id",
+            "twice",
+            "--journal",
+            str(journal),
+            "--json",
+            "--no-registry",
+            cwd=tmp_path,
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while _bars_in_journal(journal, "twice") < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # inside the hour's wait for the next poll
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)  # the run has stopped; the report is being written (matplotlib loads)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 0, stderr
+    assert json.loads(stdout)["stop_reason"] == "received SIGTERM"
+    assert "SIGTERM: already stopping" in stderr
+    report = tmp_path / "reports" / "twice"
+    assert sorted(p.name for p in report.iterdir()) == [
+        "equity.csv",
+        "equity.png",
+        "summary.json",
+        "trades.csv",
+    ]
+
+
 def test_peak_trade_session_takes_the_same_flags(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "peak_trade.cli.main", "session", "--config", str(CONFIG)]
     done = subprocess.run(

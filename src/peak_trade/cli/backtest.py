@@ -134,22 +134,23 @@ def run_backtest(args: argparse.Namespace) -> int:
     runner = LiveSessionRunner.from_config(session, cfg, clock=clock, journal=journal)
     check_report_folder(report_target(args, runner.run_id))
     runner.configure_backtest()
-    runner.warmup()
-    if runner.metrics.last_bar_time is not None:
-        clock.set(runner.metrics.last_bar_time + timeframe.delta)
-    feed = runner.feed
-    total = feed.remaining if isinstance(feed, IteratorFeed) else None
-    try:
-        with progress_callback(total) as draw:
+    with runner.stop_on_signals():  # a signal after the run must not kill the report half-way
+        runner.warmup()
+        if runner.metrics.last_bar_time is not None:
+            clock.set(runner.metrics.last_bar_time + timeframe.delta)
+        feed = runner.feed
+        total = feed.remaining if isinstance(feed, IteratorFeed) else None
+        try:
+            with progress_callback(total) as draw:
 
-            def follow(step: int, bar: Bar) -> None:
-                clock.set(bar.time + timeframe.delta)  # "now" is the close of the bar just done
-                if draw is not None:
-                    draw(step, bar)
+                def follow(step: int, bar: Bar) -> None:
+                    clock.set(bar.time + timeframe.delta)  # "now": the close of the bar just done
+                    if draw is not None:
+                        draw(step, bar)
 
-            runner.on_step_callback = follow
-            runner.run_forever(sleep_between=False)
-    finally:
-        summary = finish_run(runner, journal, args, kind="backtest")
+                runner.on_step_callback = follow
+                runner.run_forever(sleep_between=False)
+        finally:
+            summary = finish_run(runner, journal, args, kind="backtest")
     show_summary(summary, as_json=args.json)
     return 0

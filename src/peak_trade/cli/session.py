@@ -232,12 +232,13 @@ def run_session(args: argparse.Namespace) -> int:
         journal = Journal(args.journal)
         runner = LiveSessionRunner.from_config(session_config, cfg, journal=journal)
         check_report_folder(report_target(args, runner.run_id))
-        runner.warmup()
         steps, duration = args.steps, args.duration
-    try:
-        _run(runner, steps, duration, sleep)
-    finally:
-        summary = finish_run(runner, journal, args)
+    with runner.stop_on_signals():  # a signal after the run must not kill the report half-way
+        runner.warmup()  # done already if resumed
+        try:
+            _run(runner, steps, duration, sleep)
+        finally:
+            summary = finish_run(runner, journal, args)
     show_summary(summary, as_json=args.json)
     return EXIT_OK
 

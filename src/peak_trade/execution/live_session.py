@@ -490,7 +490,7 @@ class LiveSessionRunner:
         status = "completed"
         self._running = True
         try:
-            with self._signals_stop_the_loop():
+            with self.stop_on_signals():
                 while not self._stop.is_set() and not done():
                     step = self._guarded_step()
                     if step and self.keep_results:
@@ -581,13 +581,29 @@ class LiveSessionRunner:
         self._clock.wait(seconds, self._stop)
 
     @contextmanager
-    def _signals_stop_the_loop(self) -> Iterator[None]:
+    def stop_on_signals(self) -> Iterator[None]:
+        """Within: SIGINT and SIGTERM stop the run gracefully (`shutdown`), whatever it is doing.
+
+        The run methods stop on signals by themselves; a caller that writes a report after the
+        run holds this around both, so that a signal arriving then cannot kill the process
+        half-way. Signals after the first are logged and ignored: `timeout` and service
+        managers send SIGTERM to the process and to its group, so it often comes twice, and an
+        interrupt in the middle of a journal transaction or a report would leave it half-done.
+        """
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def handler(signum: int, frame: FrameType | None) -> None:
-            self.shutdown(f"received {signal.Signals(signum).name}")
+            name = signal.Signals(signum).name
+            if not self._stop.is_set():
+                self.shutdown(f"received {name}")
+            else:
+                _LOG.warning(
+                    "%s: already stopping, the run's files are being written (kill -9 ends it "
+                    "at once; the journal keeps whole steps)",
+                    name,
+                )
 
         previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
