@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,6 +141,62 @@ def test_a_ray_address_nobody_answers_on_fails_at_once_and_writes_nothing(
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _children(pid: int) -> set[int]:
+    """Return the processes whose parent is `pid` (read from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_sweep_with_its_workers_and_writes_nothing(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    # Arrange: a sweep whose points take many seconds each, running on two workers
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "peak_trade.cli.main", "sweep", "--synthetic"),
+            *("--config", str(REPO / "config" / "config.toml"), "--bars", "3000000"),
+            *("--grid", "fast_window=10,20", "--workers", "2"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(process.pid)
+
+    # Act
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+
+    # Assert: the parent used to die alone, its workers computing on for minutes
+    assert len(workers) == 2
+    assert process.returncode == 1
+    assert f"the sweep was stopped by {sig.name} after 0 of 2 grid points; nothing was" in stderr
+    assert "Traceback" not in stderr
+    assert not any(_alive(pid) for pid in workers)
+    assert not (tmp_path / "reports").exists()
 
 
 def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Path) -> None:

@@ -3,16 +3,21 @@
 Every grid point becomes a full, validated config before any work starts, so an unknown
 parameter or an invalid combination (fast >= slow) fails at once. Each task runs the same
 LiveSessionRunner as a backtest, without a journal, and computes its statistics online.
+SIGINT or SIGTERM stops a sweep with a runtime error, its workers (or Ray tasks) ended and
+nothing written.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
 import os
+import signal
 import socket
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -173,21 +178,68 @@ def run_sweep(
     progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Run every task on local processes (default) or a Ray cluster; results in task order."""
-    if ray_address is not None:
-        return _run_on_ray(tasks, ray_address, progress)
     results: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        futures = [pool.submit(run_task, task) for task in tasks]
-        for done, future in enumerate(as_completed(futures), start=1):
-            results.append(future.result())
-            if progress is not None:
-                progress(done, len(tasks))
+
+    def finished(row: dict[str, Any]) -> None:
+        results.append(row)
+        if progress is not None:
+            progress(len(results), len(tasks))
+
+    with _stopped_by_signals(lambda: len(results), len(tasks)):
+        if ray_address is not None:
+            _run_on_ray(tasks, ray_address, finished)
+        else:
+            _run_locally(tasks, workers or os.cpu_count() or 1, finished)
     return sorted(results, key=lambda row: row["index"])
 
 
+@contextmanager
+def _stopped_by_signals(done: Callable[[], int], total: int) -> Iterator[None]:
+    """Within: SIGINT and SIGTERM raise a SessionRuntimeError that says how far the sweep got
+    (the default SIGTERM killed the parent alone and left its workers running)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SessionRuntimeError(
+            f"the sweep was stopped by {signal.Signals(signum).name} after {done()} of {total} "
+            "grid points; nothing was written"
+        )
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _worker_started() -> None:
+    # Ctrl+C reaches the whole process group: the parent stops the sweep and ends the workers,
+    # with SIGTERM's default action (a forked worker inherits the parent's handler otherwise)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run_locally(
+    tasks: Sequence[SweepTask], workers: int, finished: Callable[[dict[str, Any]], None]
+) -> None:
+    pool = multiprocessing.Pool(min(workers, len(tasks)) or 1, initializer=_worker_started)
+    try:
+        for row in pool.imap_unordered(run_task, tasks):
+            finished(row)
+        pool.close()
+    except BaseException:  # a failed point, or a signal: the other points are not needed
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
 def _run_on_ray(
-    tasks: Sequence[SweepTask], address: str, progress: Progress | None
-) -> list[dict[str, Any]]:
+    tasks: Sequence[SweepTask], address: str, finished: Callable[[dict[str, Any]], None]
+) -> None:
     if address == "local":
         # Ray then uses the loopback address for its own node, as it does on laptops, so a
         # local instance never talks to the machine's network address. Read at import time.
@@ -216,13 +268,15 @@ def _run_on_ray(
             ) from None
     remote = ray.remote(run_task)
     pending = [remote.remote(task) for task in tasks]
-    results: list[dict[str, Any]] = []
-    while pending:
-        finished, pending = ray.wait(pending, num_returns=1)
-        results.extend(ray.get(finished))
-        if progress is not None:
-            progress(len(results), len(tasks))
-    return sorted(results, key=lambda row: row["index"])
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for row in ray.get(ready):
+                finished(row)
+    except BaseException:  # a failed point, or a signal: cancel the points not done
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
 
 
 def _check_reachable(address: str) -> None:
