@@ -110,6 +110,7 @@ def test_cli_invalid_mode_rejected(tmp_path: Path) -> None:
         (["--position-fraction", "1.5"], r"expected a number in (0, 1], was 1.5"),
         (["--timeframe", "3m"], "invalid choice: '3m'"),
         (["--max-consecutive-errors", "0"], "expected a whole number > 0, was 0"),
+        (["--steps", "5", "--duration", "1"], "--steps and --duration both say when to stop"),
     ],
 )
 def test_cli_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

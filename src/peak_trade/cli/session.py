@@ -209,6 +209,11 @@ def run_session(args: argparse.Namespace) -> int:
     """Run the session command with parsed arguments; return the exit code."""
     if args.list_strategies:
         return _list_strategies()
+    if args.steps is not None and args.duration is not None:
+        raise ConfigError(
+            "--steps and --duration both say when to stop, and only one can; give one "
+            "(--steps counts closed bars, --duration minutes)"
+        )
     cfg = load_config(args.config)
     sleep = not args.no_sleep
     if args.resume:
