@@ -111,6 +111,10 @@ def test_cli_invalid_mode_rejected(tmp_path: Path) -> None:
         (["--timeframe", "3m"], "invalid choice: '3m'"),
         (["--max-consecutive-errors", "0"], "expected a whole number > 0, was 0"),
         (["--steps", "5", "--duration", "1"], "--steps and --duration both say when to stop"),
+        (["--data", "synthetic", "--data-path", "a.csv"], "--data-path is read with --data replay"),
+        (["--data-path", "a.csv"], "add --data replay to trade a.csv (without it the session rea"),
+        (["--data", "replay", "--data-path", "a.csv", "--seed", "3"], "--seed is for --data synt"),
+        (["--seed", "3", "--dry-run"], "--seed is for --data synthetic; kraken data has no seed"),
     ],
 )
 def test_cli_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

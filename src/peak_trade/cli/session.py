@@ -179,6 +179,13 @@ def build_parser(prog: str = "run_execution_session.py") -> argparse.ArgumentPar
 
 def session_config_from(args: argparse.Namespace, cfg: PeakConfig) -> LiveSessionConfig:
     """Combine flags and the config's [shadow] defaults into a LiveSessionConfig."""
+    if args.data_path is not None and args.data != "replay":
+        raise ConfigError(
+            f"--data-path is read with --data replay only; add --data replay to trade "
+            f"{args.data_path} (without it the session reads {args.data} data)"
+        )
+    if "--seed" in settings_given(args) and args.data != "synthetic":
+        raise ConfigError(f"--seed is for --data synthetic; {args.data} data has no seed")
     shadow = cfg.shadow
     fill_price = args.fill_price or shadow.fill_price
     return LiveSessionConfig(
