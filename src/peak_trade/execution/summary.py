@@ -43,6 +43,11 @@ def hints(
             f"{metrics.orders_blocked_risk} of {generated} orders were blocked by risk limits "
             f"(last: {metrics.last_denial}); check [live_risk] or lower position_fraction."
         )
+    if not metrics.steps:
+        found.append(
+            f"no bar was traded after the warmup of {warmup_candles} bars: a backtest needs more "
+            "bars than its warmup, and a session must run until a new candle closes."
+        )
     if metrics.steps and metrics.target_changes == 0:
         found.append(
             f"the strategy never changed its target in {metrics.steps} bar(s); it needs "

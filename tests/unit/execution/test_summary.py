@@ -1,0 +1,48 @@
+"""The summary's hints: each names what the numbers suggest, and only then."""
+
+from __future__ import annotations
+
+from peak_trade.execution.metrics import LiveSessionMetrics
+from peak_trade.execution.summary import hints
+
+
+def test_a_run_that_traded_no_bar_says_the_warmup_took_them_all() -> None:
+    found = hints(
+        LiveSessionMetrics(), required_bars=51, warmup_candles=200, trading_state="active"
+    )
+    assert found == [
+        "no bar was traded after the warmup of 200 bars: a backtest needs more bars than its "
+        "warmup, and a session must run until a new candle closes."
+    ]
+
+
+def test_a_run_that_traded_quietly_in_order_has_no_hint() -> None:
+    metrics = LiveSessionMetrics(steps=500, target_changes=4, total_orders_generated=4)
+    assert hints(metrics, required_bars=51, warmup_candles=200, trading_state="active") == []
+
+
+def test_a_run_whose_target_never_changed_names_the_history_it_needs() -> None:
+    metrics = LiveSessionMetrics(steps=30)
+    found = hints(metrics, required_bars=51, warmup_candles=60, trading_state="active")
+    assert found == [
+        "the strategy never changed its target in 30 bar(s); it needs 51 bars of history "
+        "(warmup_candles is 60) and may need a longer or livelier stretch of data."
+    ]
+
+
+def test_blocked_orders_failed_steps_and_the_trading_state_are_each_named() -> None:
+    metrics = LiveSessionMetrics(
+        steps=900,
+        target_changes=10,
+        total_orders_generated=10,
+        orders_blocked_risk=6,
+        last_denial="risk: max_order_notional: too big",
+        step_errors=2,
+    )
+    found = hints(metrics, required_bars=51, warmup_candles=200, trading_state="reducing")
+    assert found == [
+        "6 of 10 orders were blocked by risk limits (last: risk: max_order_notional: too big); "
+        "check [live_risk] or lower position_fraction.",
+        "2 step(s) failed; the journal holds each error.",
+        "trading ended in state REDUCING: new exposure was refused.",
+    ]
