@@ -23,6 +23,7 @@ from peak_trade.testing.cli import run_peak
 
 REPO = Path(__file__).parents[2]
 CONFIG = REPO / "config" / "config.toml"
+LONG = "x" * 300  # a file name longer than a file system allows (255 bytes)
 
 
 def _json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -334,6 +335,12 @@ def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_chan
         (["--data-path", "a.csv", "--seed", "3", "--bars", "9"], "--bars and --seed are for"),
         (["--synthetic", "--seed", "-1"], "--seed: expected a whole number from 0 to 9223"),
         (["--synthetic", "--seed", str(2**64)], "--seed: expected a whole number from 0 to"),
+        # names too long for the file system used to end in an OSError's traceback
+        (["--synthetic", "--run-id", "r" * 300], "run_id may be at most 128 characters long"),
+        (["--synthetic", "--journal", LONG + ".sqlite"], "cannot open the journal"),
+        (["--synthetic", "--report-dir", LONG], "cannot write the report into"),
+        (["--data-path", LONG + ".csv"], "replay file not found"),
+        (["--synthetic", "--config", LONG + ".toml"], "config file not found"),
     ],
 )
 def test_backtest_input_errors_exit_2_and_leave_nothing(

@@ -20,6 +20,7 @@ from peak_trade.core.config_schema import (
     ShadowSection,
 )
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
+from peak_trade.core.files import is_file
 from peak_trade.core.strategy_params import StrategySections
 
 __all__ = [
@@ -107,7 +108,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PeakConfig:
         source, where = Path(os.environ[CONFIG_PATH_ENV_VAR]), f"${CONFIG_PATH_ENV_VAR}"
     else:
         source, where = DEFAULT_CONFIG_PATH, "default path"
-    if not source.is_file():
+    if not is_file(source):
         raise ConfigError(f"config file not found: {source.resolve()} (from the {where})")
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))

@@ -25,6 +25,7 @@ import pandas as pd
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
+from peak_trade.core.files import is_file
 from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe
 from peak_trade.data.ports import DataReference, IteratorFeed
 
@@ -163,7 +164,7 @@ def open_replay(identity: Mapping[str, Any]) -> Iterator[BarColumns]:
     path = Path(str(identity["path"]))
     expected = str(identity["sha256"])
     kept = "its journal refers to the bars there instead of copying them"
-    if not path.is_file():
+    if not is_file(path):
         raise DataError(
             f"{path}: the run read its bars from this file, which is gone; {kept}, so put the "
             f"file back (SHA-256 {expected[:12]}…), or name where it is now (reconcile "
@@ -210,7 +211,7 @@ def write_replay(path: str | Path, bars: Sequence[Bar]) -> Path:
 
 def _read_frames(source: Path, rows: int) -> Iterator[pd.DataFrame]:
     """Yield the file's rows as frames of up to `rows` rows."""
-    if not source.is_file():
+    if not is_file(source):
         raise DataError(f"replay file not found: {source.resolve()}")
     suffix = source.suffix.lower()
     if suffix not in (".parquet", ".csv", ".txt"):

@@ -106,12 +106,18 @@ class Journal:
         self._event_time: datetime | None = None
         self._event_text: str | None = None
         self._db: sqlite3.Connection | None = None
+        try:
+            exists = self.path.exists()
+        except OSError as error:  # a name too long for the file system, a loop of links
+            raise ConfigError(
+                f"cannot open the journal {self.path}: {error.strerror or error}"
+            ) from None
         if self.path.is_dir():
             raise ConfigError(
                 f"cannot open the journal {self.path}: it is a folder; expected a journal "
                 "file such as journal/session.sqlite"
             )
-        if self.path.exists():
+        if exists:
             self._db = self._open()
         else:
             self._check_creatable()

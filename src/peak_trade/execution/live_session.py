@@ -32,6 +32,7 @@ from peak_trade.core.errors import (
     SessionSetupError,
     StrategyError,
 )
+from peak_trade.core.files import is_file
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.money import to_decimal
 from peak_trade.core.peak_config import PeakConfig, load_config
@@ -242,7 +243,7 @@ class LiveSessionRunner:
                     f"reads {config.data_source} data, not a file"
                 )
             config = replace(config, data_path=str(data_path))
-        elif config.data_source == "replay" and not Path(str(config.data_path)).is_file():
+        elif config.data_source == "replay" and not is_file(Path(str(config.data_path))):
             raise ConfigError(
                 f"run {run_id} replays {config.data_path}, which is not there now; put the file "
                 "back, or say where it is now with --data-path"

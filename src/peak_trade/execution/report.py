@@ -48,11 +48,16 @@ REPORT_FILES = ("summary.json", "trades.csv", "equity.csv", "equity.png")
 def check_report_folder(target: Path) -> None:
     """Raise ConfigError unless a report can be written into `target` (checked before a run,
     so that a run is not wasted on a report that cannot be written)."""
-    if target.exists() and not target.is_dir():
-        raise ConfigError(f"report folder {target} is a file; expected a folder")
-    folder = target
-    while not folder.exists():
-        folder = folder.parent
+    try:
+        if target.exists() and not target.is_dir():
+            raise ConfigError(f"report folder {target} is a file; expected a folder")
+        folder = target
+        while not folder.exists():
+            folder = folder.parent
+    except OSError as error:  # a name too long for the file system, a loop of links
+        raise ConfigError(
+            f"cannot write the report into {target}: {error.strerror or error}"
+        ) from None
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write the report into {target}: {folder} is not writable")
 

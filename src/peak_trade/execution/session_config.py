@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from dataclasses import asdict, dataclass
@@ -14,6 +15,7 @@ from peak_trade.core.types import MAX_SEED, TIMEFRAMES, parse_symbol
 __all__ = [
     "DATA_SOURCES",
     "FILL_PRICES",
+    "MAX_RUN_ID",
     "MAX_START_BALANCE",
     "MODES",
     "LiveSessionConfig",
@@ -26,6 +28,8 @@ FILL_PRICES: Final = ("next_open", "close", "book")
 # Money is exact in Decimal's 28 digits with 12 decimals, so up to 1e16; this leaves the
 # balance room to grow ten thousandfold.
 MAX_START_BALANCE: Final = 1e12
+# A run id names its report folder: well within a file name's 255 bytes.
+MAX_RUN_ID: Final = 128
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,11 @@ class LiveSessionConfig:
         if self.run_id is not None and not _safe_name(self.run_id):
             raise ConfigError(
                 f"run_id may hold letters, digits, '-', '_' and '.', was {self.run_id!r}"
+            )
+        if self.run_id is not None and len(self.run_id) > MAX_RUN_ID:
+            raise ConfigError(
+                f"run_id may be at most {MAX_RUN_ID} characters long (it names the report "
+                f"folder), was {len(self.run_id)}"
             )
 
     def _check_numbers(self) -> None:
@@ -169,5 +178,10 @@ def _safe_name(name: str) -> bool:
 
 
 def run_id_from(text: str) -> str:
-    """Return `text` as a valid run id: each character a run id may not hold becomes '-'."""
-    return "".join(c if _name_char(c) else "-" for c in text)
+    """Return `text` as a valid run id: each character a run id may not hold becomes '-', and
+    a text too long is cut, with a digest of the whole so that two long texts stay apart."""
+    name = "".join(c if _name_char(c) else "-" for c in text)
+    if len(name) <= MAX_RUN_ID:
+        return name
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return f"{name[: MAX_RUN_ID - len(digest) - 1]}-{digest}"

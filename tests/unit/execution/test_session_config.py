@@ -135,3 +135,12 @@ def test_any_text_becomes_a_run_id_the_config_accepts() -> None:
 
     assert run_id == "sweep_price_col-high_bb_std-0.5-x-y"
     assert LiveSessionConfig(run_id=run_id).run_id == run_id
+
+
+def test_a_text_too_long_for_a_run_id_is_cut_and_keeps_a_digest_of_the_whole() -> None:
+    first, second = run_id_from("sweep_" + "a" * 200 + "1"), run_id_from("sweep_" + "a" * 200 + "2")
+    assert len(first) == len(second) == 128
+    assert first.startswith("sweep_aaa")
+    assert first != second
+    assert LiveSessionConfig(run_id=first).run_id == first
+    assert run_id_from("sweep_fast window=10") == "sweep_fast-window-10"
