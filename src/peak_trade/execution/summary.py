@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from peak_trade.execution.metrics import LiveSessionMetrics
@@ -11,25 +12,30 @@ __all__ = ["hints", "ledger_summary"]
 
 
 def ledger_summary(ledger: Ledger, symbol: str) -> dict[str, Any]:
-    """Return the ledger's figures as text-valued decimals."""
+    """Return the ledger's figures as decimal text in plain notation ("0.00000000", not
+    Decimal's "0E-8"; "10000000000000000", not "1E+16")."""
     price = ledger.last_price(symbol)
     return {
         "currency": ledger.currency,
-        "start_balance": str(ledger.start_balance),
-        "cash": str(ledger.cash),
-        "position": str(ledger.position(symbol)),
-        "last_price": str(price) if price is not None else None,
-        "equity": str(ledger.equity),
-        "realized_pnl": str(ledger.realized_pnl),
-        "unrealized_pnl": str(ledger.unrealized_pnl),
-        "fees": str(ledger.fees_paid),
-        "net_pnl": str(ledger.net_pnl),
-        "max_drawdown": str(ledger.max_drawdown),
+        "start_balance": _plain(ledger.start_balance),
+        "cash": _plain(ledger.cash),
+        "position": _plain(ledger.position(symbol)),
+        "last_price": _plain(price) if price is not None else None,
+        "equity": _plain(ledger.equity),
+        "realized_pnl": _plain(ledger.realized_pnl),
+        "unrealized_pnl": _plain(ledger.unrealized_pnl),
+        "fees": _plain(ledger.fees_paid),
+        "net_pnl": _plain(ledger.net_pnl),
+        "max_drawdown": _plain(ledger.max_drawdown),
         "max_drawdown_pct": f"{ledger.max_drawdown_pct:.4f}",
         "return_pct": f"{ledger.return_pct:.4f}",
         "time_in_market": f"{ledger.time_in_market:.4f}",
         "trades": ledger.trades,
     }
+
+
+def _plain(value: Decimal) -> str:
+    return f"{value:f}"
 
 
 def hints(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 from peak_trade.execution.metrics import LiveSessionMetrics
-from peak_trade.execution.summary import hints
+from peak_trade.execution.summary import hints, ledger_summary
+from peak_trade.portfolio.ledger import Ledger
 
 
 def test_a_run_that_traded_no_bar_says_the_warmup_took_them_all() -> None:
@@ -46,3 +50,18 @@ def test_blocked_orders_failed_steps_and_the_trading_state_are_each_named() -> N
         "2 step(s) failed; the journal holds each error.",
         "trading ended in state REDUCING: new exposure was refused.",
     ]
+
+
+def test_the_ledger_summary_writes_decimals_in_plain_notation() -> None:
+    # a round trip leaves the position at Decimal("0E-8"), which summary.json showed as is
+    ledger = Ledger(Decimal("1E+16"))
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    ledger.apply_trade("BTC/EUR", Decimal("0.02401146"), Decimal("41271.3"), Decimal(0), at)
+    ledger.apply_trade("BTC/EUR", Decimal("-0.02401146"), Decimal("41271.3"), Decimal(0), at)
+    assert str(ledger.position("BTC/EUR")) == "0E-8"
+
+    summary = ledger_summary(ledger, "BTC/EUR")
+
+    assert summary["position"] == "0.00000000"
+    assert summary["start_balance"] == "10000000000000000"
+    assert summary["cash"] == "10000000000000000.000000000"
