@@ -8,11 +8,10 @@ goes to the journal; `resume` rebuilds a run from it after a crash.
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -33,21 +32,25 @@ from peak_trade.core.errors import (
     StrategyError,
 )
 from peak_trade.core.files import is_file
-from peak_trade.core.modes import TradingEnvironment
-from peak_trade.core.money import to_decimal
 from peak_trade.core.peak_config import PeakConfig, load_config
-from peak_trade.core.types import Bar, Instrument, Timeframe
+from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
-from peak_trade.execution.journal import Journal, to_json
+from peak_trade.execution.journal import Journal
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.execution.pipeline import ExecutionPipeline
 from peak_trade.execution.recorder import SessionRecorder
 from peak_trade.execution.resume import replay_journal
+from peak_trade.execution.run_settings import (
+    check_warmup,
+    engine_settings,
+    settings_changes,
+    trading_settings,
+    with_settings,
+)
 from peak_trade.execution.session_config import LiveSessionConfig
 from peak_trade.execution.summary import hints, ledger_summary
 from peak_trade.execution.wiring import (
-    EngineSettings,
     build_engine,
     build_feed,
     kraken_market,
@@ -55,7 +58,6 @@ from peak_trade.execution.wiring import (
 )
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 from peak_trade.orders.base import OrderExecutionResult
-from peak_trade.orders.shadow import FillPrice
 from peak_trade.portfolio.ledger import RunMarks
 from peak_trade.strategies.base import Strategy
 from peak_trade.strategies.registry import create_strategy_from_config
@@ -184,7 +186,7 @@ class LiveSessionRunner:
         on_step_callback: StepCallback | None = None,
     ) -> LiveSessionRunner:
         strategy = create_strategy_from_config(session_config.strategy_key, cfg)
-        _check_warmup(session_config, strategy)
+        check_warmup(session_config, strategy)
         timeframe = Timeframe(session_config.timeframe)
         clock = clock or SystemClock()
         market = None
@@ -646,70 +648,6 @@ class LiveSessionRunner:
         self._warm = True
         self._recorder.resumed(self._metrics.steps, self._clock.now())
         _LOG.info("resumed %s after %d bars", self._run_id, self._metrics.steps)
-
-
-def trading_settings(cfg: PeakConfig, strategy_key: str) -> dict[str, Any]:
-    """Return the config sections that decide a run's trades besides its session config:
-    `[live_risk]` and the strategy's parameters, as the journal holds them (JSON values)."""
-    settings = {
-        "live_risk": cfg.get("live_risk", {}),
-        f"strategy.{strategy_key}": cfg.get(f"strategy.{strategy_key}", {}),
-    }
-    loaded: dict[str, Any] = json.loads(to_json(settings))
-    return loaded
-
-
-def with_settings(cfg: PeakConfig, settings: Mapping[str, Any]) -> PeakConfig:
-    """Return `cfg` with the sections in `settings` (as `trading_settings` gives them)."""
-    data = cfg.root.model_dump(mode="json")
-    for name, values in settings.items():
-        section, _, key = name.partition(".")
-        if key:
-            data[section][key] = values
-        else:
-            data[section] = values
-    return PeakConfig.from_mapping(data, path=cfg.path)
-
-
-def settings_changes(then: Mapping[str, Any] | None, now: Mapping[str, Any]) -> str:
-    """Return the settings that differ, as "[section] key was → is" ("" if none, or if the
-    run's settings were not journaled)."""
-    if not then:
-        return ""
-    changes = []
-    for section in sorted(set(then) | set(now)):
-        old, new = then.get(section) or {}, now.get(section) or {}
-        for key in sorted(set(old) | set(new)):
-            if old.get(key) != new.get(key):
-                changes.append(f"[{section}] {key} {old.get(key)!r} → {new.get(key)!r}")
-    return ", ".join(changes)
-
-
-def _check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:
-    if config.warmup_candles < strategy.required_bars:
-        raise ConfigError(
-            f"warmup_candles {config.warmup_candles} is fewer than the {strategy.required_bars} "
-            f"bars {config.strategy_key} needs before it can act; use --warmup-candles "
-            f"{strategy.required_bars} or more"
-        )
-
-
-_FILL_PRICES: dict[str, FillPrice] = {"next_open": "next_open", "close": "close", "book": "book"}
-
-
-def engine_settings(config: LiveSessionConfig) -> EngineSettings:
-    """Return the engine settings a session config asks for."""
-    return EngineSettings(
-        mode=TradingEnvironment(config.mode),
-        instrument=Instrument.default_for(config.symbol),
-        start_balance=to_decimal(config.start_balance),
-        position_fraction=to_decimal(config.position_fraction),
-        fee_rate=to_decimal(config.fee_rate),
-        slippage_bps=to_decimal(config.slippage_bps),
-        fill_price=_FILL_PRICES[config.fill_price],
-        allow_short=config.allow_short,
-        enable_risk_limits=config.enable_risk_limits,
-    )
 
 
 def _finished(plan: dict[str, Any]) -> str:
