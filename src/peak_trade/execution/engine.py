@@ -14,6 +14,7 @@ go (`Ledger.mark_run`) and steps the other bars one by one, exactly as `step` wo
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -154,12 +155,14 @@ class TradingEngine:
             self._watch(columns.time(0))
         targets, failure = self._ask_strategy_columns(columns)
         ticks = price_ticks(columns.close[: len(targets)], self.rules.instrument.price_decimals)
+        # the rows whose target differs from the row before: a quiet run ends at the next one
+        changes = (np.flatnonzero(targets[1:] != targets[:-1]) + 1).tolist()
         i = 0
         while i < len(targets):
             j = i
             if self._quiet(targets[i], self._target, queued=bool(self.pipeline.venue.pending)):
-                changes = np.flatnonzero(targets[i:] != self._target)
-                j = i + int(changes[0]) if changes.size else len(targets)
+                at = bisect_right(changes, i)
+                j = changes[at] if at < len(changes) else len(targets)
                 yield self._mark_quiet(columns, ticks, i, j)
             if j < len(targets):
                 outcome = self._step(columns.bar(j), partial(int, targets[j]))
