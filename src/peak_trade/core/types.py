@@ -164,12 +164,12 @@ class Instrument:
     @property
     def lot_step(self) -> Decimal:
         """Return the smallest quantity increment."""
-        return Decimal(1).scaleb(-self.lot_decimals)
+        return _STEPS[self.lot_decimals]
 
     @property
     def price_step(self) -> Decimal:
         """Return the smallest price increment."""
-        return Decimal(1).scaleb(-self.price_decimals)
+        return _STEPS[self.price_decimals]
 
     @classmethod
     def default_for(cls, symbol: str) -> Instrument:
@@ -187,6 +187,8 @@ class Instrument:
         )
 
 
+# 10**-k for the decimals an instrument may have, made once (a fill asks for its step twice)
+_STEPS: Final = tuple(Decimal(1).scaleb(-places) for places in range(19))
 # Offline instrument rules in Kraken's style (pair_decimals, lot_decimals, ordermin, costmin),
 # used when no exchange is asked; a Kraken session reads the real ones from AssetPairs.
 _NO_OFFSET: Final = timedelta(0)

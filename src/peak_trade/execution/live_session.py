@@ -383,16 +383,23 @@ class LiveSessionRunner:
         results: list[OrderExecutionResult] = []
         ledger, symbol = engine.ledger, engine.symbol
         steps = engine.run_columns(batch) if isinstance(batch, BarColumns) else self._steps(batch)
-        for item in steps:
-            if isinstance(item, QuietRun):
-                metrics.record_quiet(item)
-                recorder.quiet_run(item, ledger, symbol)
-            else:
-                metrics.record(item)
-                recorder.outcome(item, ledger, symbol)
-                results.extend(item.venue_results)
-            if self.on_marks is not None or self.on_step_callback is not None:
-                self._follow(item)
+        quiet: QuietRun | None = None  # the last item, if a quiet run: its time is told once
+        try:
+            for item in steps:
+                if isinstance(item, QuietRun):
+                    metrics.record_quiet(item)
+                    recorder.quiet_run(item, ledger, symbol)
+                    quiet = item
+                else:
+                    metrics.record(item)
+                    recorder.outcome(item, ledger, symbol)
+                    results.extend(item.venue_results)
+                    quiet = None
+                if self.on_marks is not None or self.on_step_callback is not None:
+                    self._follow(item)
+        finally:
+            if quiet is not None:
+                metrics.quiet_until(quiet)
         metrics.update_money(ledger, symbol)
         if risk is not None:
             self._record_states(risk.events)

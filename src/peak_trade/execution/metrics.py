@@ -103,10 +103,16 @@ class LiveSessionMetrics:
     def record_quiet(self, run: QuietRun) -> None:
         """Count a run of bars on which only the marks changed (see TradingEngine).
 
-        The money figures are left to `update_money`, which the runner calls once per poll.
-        `record` counts the rest of a bar on which more happened.
+        The money figures are left to `update_money`, and the time of the run's last bar to
+        `quiet_until`, which the runner calls once per poll. `record` counts the rest of a bar
+        on which more happened.
         """
-        self._count_bars(len(run), run.columns.time(run.stop - 1), run.target)
+        self.steps += len(run)
+        self.last_signal = run.target
+
+    def quiet_until(self, run: QuietRun) -> None:
+        """Note the time of the last bar of `run`, the last a poll processed."""
+        self.last_bar_time = run.columns.time(run.stop - 1)
 
     def _count_bars(self, bars: int, last_bar_time: datetime, target: int) -> None:
         self.steps += bars

@@ -16,6 +16,7 @@ import pytest
 from peak_trade.core.clock import ManualClock, SystemClock
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, StrategyError
 from peak_trade.core.peak_config import PeakConfig
+from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import (
     LiveSessionConfig,
@@ -207,6 +208,23 @@ def test_from_config_builds_a_trading_shadow_session_without_patches() -> None:
     assert ledger.equity - ledger.start_balance == (
         ledger.realized_pnl + ledger.unrealized_pnl - ledger.fees_paid
     )
+
+
+def test_a_backtest_knows_the_time_of_the_last_bar_it_processed() -> None:
+    # Arrange: batches of 1,000 bars that end on runs of quiet bars
+    config = LiveSessionConfig(data_source="synthetic", seed=7, synthetic_bars=2_700)
+    runner = LiveSessionRunner.from_config(config, PeakConfig.default())
+    runner.configure_backtest()
+    runner.warmup()
+    times = [bar.time for bar in SyntheticMarket(seed=7, bars=2_700)]
+
+    # Act / Assert: poll by poll
+    runner.step_once()
+    assert runner.metrics.steps == 1_000
+    assert runner.metrics.last_bar_time == times[200 + 1_000 - 1]
+    runner.run_forever(sleep_between=False)
+    assert runner.metrics.steps == 2_500
+    assert runner.metrics.last_bar_time == times[-1]
 
 
 def test_from_config_blocks_live_mode_on_its_own() -> None:
