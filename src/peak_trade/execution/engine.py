@@ -165,19 +165,22 @@ class TradingEngine:
                 j = changes[at] if at < len(changes) else len(targets)
                 yield self._mark_quiet(columns, ticks, i, j)
             if j < len(targets):
-                outcome = self._step(columns.bar(j), partial(int, targets[j]))
+                close = Decimal(int(ticks[j])) * self._price_step  # = self._price(close)
+                outcome = self._step(columns.bar(j), partial(int, targets[j]), close)
                 yield outcome if outcome is not None else self.quiet_row(columns, j)
             i = j + 1
         if failure is not None:  # the strategy failed on the next row: fail there, as step would
             bar = columns.bar(len(targets))
             self._step(bar, lambda: self._checked_target(bar, failure))
 
-    def _step(self, bar: Bar, ask: Callable[[], int]) -> BarOutcome | None:
+    def _step(
+        self, bar: Bar, ask: Callable[[], int], close: Decimal | None = None
+    ) -> BarOutcome | None:
         self.bars_seen += 1
         self._watch(bar.time)
         queued = self.pipeline.process_bar(bar)
         fills = self._book(queued) if queued else []
-        close = self._price(bar.close)
+        close = self._price(bar.close) if close is None else close
         self._peak_before = self.ledger.peak_equity
         self.ledger.mark(self.symbol, close, bar.time)
         previous, self._target = self._target, ask()
