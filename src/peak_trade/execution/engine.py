@@ -155,6 +155,7 @@ class TradingEngine:
             self._watch(columns.time(0))
         targets, failure = self._ask_strategy_columns(columns)
         ticks = price_ticks(columns.close[: len(targets)], self.rules.instrument.price_decimals)
+        days = columns.seconds[: len(targets)] // _SECONDS_PER_DAY  # each bar's UTC day
         # the rows whose target differs from the row before: a quiet run ends at the next one
         changes = (np.flatnonzero(targets[1:] != targets[:-1]) + 1).tolist()
         i = 0
@@ -163,7 +164,7 @@ class TradingEngine:
             if self._quiet(targets[i], self._target, queued=bool(self.pipeline.venue.pending)):
                 at = bisect_right(changes, i)
                 j = changes[at] if at < len(changes) else len(targets)
-                yield self._mark_quiet(columns, ticks, i, j)
+                yield self._mark_quiet(columns, ticks, days, i, j)
             if j < len(targets):
                 close = Decimal(int(ticks[j])) * self._price_step  # = self._price(close)
                 outcome = self._step(columns.bar(j), partial(int, targets[j]), close)
@@ -232,15 +233,17 @@ class TradingEngine:
         return self._held is not None and risk is not None and self._held == (target, risk.state)
 
     def _mark_quiet(
-        self, columns: BarColumns, ticks: npt.NDArray[np.int64], start: int, stop: int
+        self,
+        columns: BarColumns,
+        ticks: npt.NDArray[np.int64],
+        days: npt.NDArray[np.int64],
+        start: int,
+        stop: int,
     ) -> QuietRun:
         self.bars_seen += stop - start
         peak = self.ledger.peak_equity
         marks = self.ledger.mark_run(
-            self.symbol,
-            ticks[start:stop],
-            self._price_step,
-            columns.seconds[start:stop] // _SECONDS_PER_DAY,
+            self.symbol, ticks[start:stop], self._price_step, days[start:stop]
         )
         return QuietRun(columns, start, stop, self._target, marks, peak)
 
