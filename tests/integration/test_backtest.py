@@ -201,10 +201,8 @@ def test_a_backtest_journals_its_file_by_digest_and_reconciles_until_the_file_ch
     assert "the file changed since the run read it" in changed.stderr
 
 
-def test_a_backtest_whose_file_moved_reconciles_once_told_where_it_is(
-    bars_file: Path, tmp_path: Path
-) -> None:
-    # Arrange: a backtest over a file that is then moved
+def _backtest_then_move_its_file(bars_file: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """Backtest run `bt` over a copy of `bars_file`, then move the copy; return both places."""
     data = tmp_path / "bars.csv"
     data.write_bytes(bars_file.read_bytes())
     args = ("--config", str(CONFIG), "--run-id", "bt", "--data-path", str(data), "--json")
@@ -212,6 +210,14 @@ def test_a_backtest_whose_file_moved_reconciles_once_told_where_it_is(
     moved = tmp_path / "archive" / "bars.csv"
     moved.parent.mkdir()
     data.rename(moved)
+    return data, moved
+
+
+def test_a_backtest_whose_file_moved_reconciles_once_told_where_it_is(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    # Arrange: a backtest over a file that is then moved
+    _, moved = _backtest_then_move_its_file(bars_file, tmp_path)
     journal = ("--journal", str(tmp_path / "journal" / "backtest.sqlite"))
 
     # Act
@@ -249,14 +255,8 @@ def test_a_backtest_whose_file_moved_resumes_once_told_where_it_is(
     bars_file: Path, tmp_path: Path
 ) -> None:
     # Arrange: a finished backtest over a file, its report kept aside; then the file moves
-    data = tmp_path / "bars.csv"
-    data.write_bytes(bars_file.read_bytes())
-    args = ("--config", str(CONFIG), "--run-id", "bt", "--data-path", str(data), "--json")
-    _json(run_peak("backtest", *args, cwd=tmp_path))
+    data, moved = _backtest_then_move_its_file(bars_file, tmp_path)
     before = (tmp_path / "reports" / "bt" / "equity.csv").read_bytes()
-    moved = tmp_path / "archive" / "bars.csv"
-    moved.parent.mkdir()
-    data.rename(moved)
     journal = tmp_path / "journal" / "backtest.sqlite"
     again = ("--resume", "bt", "--journal", str(journal), "--config", str(CONFIG), "--json")
     written = journal.read_bytes()

@@ -348,25 +348,13 @@ def test_resume_of_an_unknown_run_lists_the_known_ones(tmp_path: Path) -> None:
 # --- signals --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_signal_stops_run_forever_without_waiting_out_the_poll(
-    tmp_path: Path, sig: signal.Signals
-) -> None:
-    journal = tmp_path / "slow.sqlite"
+def _waiting_session(tmp_path: Path, run_id: str, *flags: str) -> subprocess.Popen[str]:
+    """Start a session that has traded one bar and now waits an hour for the next poll."""
+    journal = tmp_path / f"{run_id}.sqlite"
     process = subprocess.Popen(
         _cli(
-            "--data",
-            "synthetic",
-            "--poll-interval",
-            "3600",
-            "--run-id",
-            "slow",
-            "--journal",
-            str(journal),
-            "--json",
-            "--no-registry",
-            "--log-level",
-            "WARNING",
+            *("--data", "synthetic", "--poll-interval", "3600", "--run-id", run_id),
+            *("--journal", str(journal), "--json", "--no-registry", *flags),
             cwd=tmp_path,
         ),
         cwd=tmp_path,
@@ -376,9 +364,17 @@ def test_signal_stops_run_forever_without_waiting_out_the_poll(
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )
     deadline = time.monotonic() + 60
-    while _bars_in_journal(journal, "slow") < 1 and time.monotonic() < deadline:
+    while _bars_in_journal(journal, run_id) < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(0.2)  # now inside the hour's wait for the next poll
+    return process
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_run_forever_without_waiting_out_the_poll(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    process = _waiting_session(tmp_path, "slow", "--log-level", "WARNING")
     process.send_signal(sig)
     # A run that waited out the poll would still be waiting when this gives up.
     stdout, stderr = process.communicate(timeout=120)
@@ -391,30 +387,7 @@ def test_signal_stops_run_forever_without_waiting_out_the_poll(
 def test_a_second_sigterm_while_the_report_is_written_is_ignored(tmp_path: Path) -> None:
     # `timeout` and service managers send SIGTERM to the process and to its group: it can come
     # twice. The second used to find the default handler back and kill the process half-way.
-    journal = tmp_path / "twice.sqlite"
-    process = subprocess.Popen(
-        _cli(
-            "--data",
-            "synthetic",
-            "--poll-interval",
-            "3600",
-            "--run-id",
-            "twice",
-            "--journal",
-            str(journal),
-            "--json",
-            "--no-registry",
-            cwd=tmp_path,
-        ),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while _bars_in_journal(journal, "twice") < 1 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.2)  # inside the hour's wait for the next poll
+    process = _waiting_session(tmp_path, "twice")
     process.send_signal(signal.SIGTERM)
     time.sleep(0.3)  # the run has stopped; the report is being written (matplotlib loads)
     process.send_signal(signal.SIGTERM)

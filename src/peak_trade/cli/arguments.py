@@ -8,10 +8,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from peak_trade.core.errors import ConfigError, PeakTradeError
-from peak_trade.core.types import MAX_SEED
+from peak_trade.core.types import MAX_SEED, TIMEFRAMES
 
 __all__ = [
     "SYNTHETIC_BARS",
@@ -19,6 +20,7 @@ __all__ = [
     "PeakArgumentParser",
     "Setting",
     "SettingSwitch",
+    "add_history_arguments",
     "fraction",
     "log_handler",
     "non_negative_int",
@@ -154,6 +156,34 @@ def settings_given(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 SYNTHETIC_SEED, SYNTHETIC_BARS = 7, 20_000
+
+
+def add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags that choose the bars a backtest or a sweep replays: the symbol and
+    timeframe, a candle file or the synthetic market (its length and seed), and the config."""
+    a = parser.add_argument
+    a("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
+    a(
+        "--timeframe",
+        "-t",
+        default="1m",
+        choices=list(TIMEFRAMES),
+        help="candle length (default: 1m)",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data-path", help="CSV or Parquet candles to replay")
+    source.add_argument("--synthetic", action="store_true", help="use the synthetic market")
+    a(
+        "--bars",
+        type=positive_int,
+        help=f"with --synthetic: bars in all, warmup included (default: {SYNTHETIC_BARS})",
+    )
+    a("--seed", type=seed, help=f"with --synthetic (default: {SYNTHETIC_SEED})")
+    a(
+        "--config",
+        type=Path,
+        help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
+    )
 
 
 def synthetic_source(args: argparse.Namespace) -> tuple[int, int | None]:

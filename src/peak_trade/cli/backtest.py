@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from peak_trade.cli.arguments import (
+    add_history_arguments,
     fraction,
     non_negative_int,
     positive_float,
-    positive_int,
-    seed,
     synthetic_source,
 )
 from peak_trade.cli.session import finish_run, report_target, show_summary
@@ -24,7 +23,7 @@ from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
-from peak_trade.core.types import TIMEFRAMES, Bar, Timeframe
+from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import IteratorFeed
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
@@ -42,28 +41,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the backtest flags."""
     a = parser.add_argument
     a("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
-    a("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
-    a(
-        "--timeframe",
-        "-t",
-        default="1m",
-        choices=list(TIMEFRAMES),
-        help="candle length (default: 1m)",
-    )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data-path", help="CSV or Parquet candles to replay")
-    source.add_argument("--synthetic", action="store_true", help="use the synthetic market")
-    a(
-        "--bars",
-        type=positive_int,
-        help="with --synthetic: bars in all, warmup included (default: 20000)",
-    )
-    a("--seed", type=seed, help="with --synthetic (default: 7)")
-    a(
-        "--config",
-        type=Path,
-        help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
-    )
+    add_history_arguments(parser)
     a("--warmup-candles", type=non_negative_int, default=200, help="default: 200")
     a("--position-fraction", type=fraction, default=0.1, help="default: 0.1")
     a("--start-balance", type=positive_float, default=10_000.0, help="default: 10000")

@@ -14,9 +14,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from peak_trade.cli.arguments import fraction, positive_float, positive_int, seed, synthetic_source
+from peak_trade.cli.arguments import (
+    add_history_arguments,
+    fraction,
+    positive_float,
+    positive_int,
+    synthetic_source,
+)
 from peak_trade.core.peak_config import load_config
-from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.report import check_report_folder, pyplot, staged_files
 from peak_trade.execution.sweep import build_tasks, inert_parameters, parse_grid, rank, run_sweep
 
@@ -51,24 +56,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=V1,V2,...",
         help="parameter values to try (repeatable)",
     )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data-path", help="CSV or Parquet candles")
-    source.add_argument("--synthetic", action="store_true", help="use the synthetic market")
-    a("--bars", type=positive_int, help="with --synthetic (default: 20000)")
-    a("--seed", type=seed, help="with --synthetic (default: 7)")
-    a("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
-    a(
-        "--timeframe",
-        "-t",
-        default="1m",
-        choices=list(TIMEFRAMES),
-        help="candle length (default: 1m)",
-    )
-    a(
-        "--config",
-        type=Path,
-        help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
-    )
+    add_history_arguments(parser)
     a("--warmup-candles", type=positive_int, help="default: what the grid's slowest strategy needs")
     a(
         "--position-fraction",

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from peak_trade.core.bar_columns import BarColumns
@@ -49,6 +48,7 @@ from peak_trade.execution.run_settings import (
     with_settings,
 )
 from peak_trade.execution.session_config import LiveSessionConfig
+from peak_trade.execution.stop_signals import on_stop_signals
 from peak_trade.execution.summary import hints, ledger_summary
 from peak_trade.execution.wiring import (
     build_engine,
@@ -600,27 +600,19 @@ class LiveSessionRunner:
         managers send SIGTERM to the process and to its group, so it often comes twice, and an
         interrupt in the middle of a journal transaction or a report would leave it half-done.
         """
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
 
-        def handler(signum: int, frame: FrameType | None) -> None:
-            name = signal.Signals(signum).name
+        def stop(sig: signal.Signals) -> None:
             if not self._stop.is_set():
-                self.shutdown(f"received {name}")
+                self.shutdown(f"received {sig.name}")
             else:
                 _LOG.warning(
                     "%s: already stopping, the run's files are being written (kill -9 ends it "
                     "at once; the journal keeps whole steps)",
-                    name,
+                    sig.name,
                 )
 
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with on_stop_signals(stop):
             yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
 
     def _require_warmup(self, method: str) -> None:
         if not self._warm:

@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import signal
 import socket
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
 from peak_trade.execution.session_config import run_id_from
+from peak_trade.execution.stop_signals import on_stop_signals
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.strategies.registry import create_strategy_from_config, get_strategy_spec
 
@@ -197,22 +197,15 @@ def run_sweep(
 def _stopped_by_signals(done: Callable[[], int], total: int) -> Iterator[None]:
     """Within: SIGINT and SIGTERM raise a SessionRuntimeError that says how far the sweep got
     (the default SIGTERM killed the parent alone and left its workers running)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
-    def handler(signum: int, frame: object) -> None:
+    def stop(sig: signal.Signals) -> None:
         raise SessionRuntimeError(
-            f"the sweep was stopped by {signal.Signals(signum).name} after {done()} of {total} "
-            "grid points; nothing was written"
+            f"the sweep was stopped by {sig.name} after {done()} of {total} grid points; "
+            "nothing was written"
         )
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with on_stop_signals(stop):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _worker_started() -> None:
