@@ -57,17 +57,17 @@ class BarColumns:
 
     def time(self, i: int) -> datetime:
         """Return the open time of row `i`."""
-        return datetime.fromtimestamp(int(self.seconds[i]), tz=UTC)
+        return datetime.fromtimestamp(self.seconds.item(i), UTC)  # positional: faster
 
     def bar(self, i: int) -> Bar:
         """Return row `i` as a Bar (validated)."""
         return Bar(
             self.time(i),
-            float(self.open[i]),
-            float(self.high[i]),
-            float(self.low[i]),
-            float(self.close[i]),
-            float(self.volume[i]),
+            self.open.item(i),
+            self.high.item(i),
+            self.low.item(i),
+            self.close.item(i),
+            self.volume.item(i),
         )
 
     def bars(self) -> Iterator[Bar]:
