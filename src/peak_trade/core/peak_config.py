@@ -20,7 +20,7 @@ from peak_trade.core.config_schema import (
     ShadowSection,
 )
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
-from peak_trade.core.files import is_file
+from peak_trade.core.files import is_file, is_folder
 from peak_trade.core.strategy_params import StrategySections
 
 __all__ = [
@@ -109,7 +109,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PeakConfig:
     else:
         source, where = DEFAULT_CONFIG_PATH, "default path"
     if not is_file(source):
-        raise ConfigError(f"config file not found: {source.resolve()} (from the {where})")
+        found = "is a folder" if is_folder(source) else "not found"
+        raise ConfigError(
+            f"config file {found}: {source.resolve()} (from the {where}); expected a TOML file "
+            "such as config/config.toml"
+        )
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:

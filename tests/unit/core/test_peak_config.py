@@ -150,6 +150,11 @@ def test_missing_file_names_the_resolved_path(tmp_path: Path) -> None:
         load_config(missing)
 
 
+def test_a_folder_given_as_the_config_file_is_named_as_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=f"config file is a folder: {tmp_path} \\(from the giv"):
+        load_config(tmp_path)
+
+
 def test_environment_variable_picks_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
