@@ -132,19 +132,24 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 def _run(tasks: list[Any], args: argparse.Namespace) -> list[dict[str, Any]]:
     if not sys.stderr.isatty():
         return run_sweep(tasks, args.workers, args.ray)
+    # Drawn when a point finishes, not by a refresh thread: the workers are forked, and a fork
+    # taken while that thread held the console's lock would leave a worker's log line waiting
+    # for it forever.
     with Progress(
         TextColumn("backtests"),
         BarColumn(),
         MofNCompleteColumn(),
         console=Console(file=sys.stderr),
         transient=True,
+        auto_refresh=False,
     ) as bar:
         task = bar.add_task("sweep", total=len(tasks))
+        bar.refresh()
         return run_sweep(
             tasks,
             args.workers,
             args.ray,
-            progress=lambda done, total: bar.update(task, completed=done),
+            progress=lambda done, total: bar.update(task, completed=done, refresh=True),
         )
 
 
