@@ -18,7 +18,13 @@ from typing import Any
 
 import pytest
 
-from peak_trade.cli.session import build_parser, remaining_duration, session_config_from
+from peak_trade.cli.session import (
+    build_parser,
+    remaining_duration,
+    run_session,
+    session_config_from,
+)
+from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
@@ -440,6 +446,14 @@ def test_peak_trade_session_takes_the_same_flags(tmp_path: Path) -> None:
         )
         assert result.returncode == 2, args
         assert message in result.stderr
+
+
+def test_resume_names_each_refused_flag_once(tmp_path: Path) -> None:
+    flags = ["--resume", "r1", "--config", str(CONFIG), "--journal", str(tmp_path / "j.sqlite")]
+    args = build_parser().parse_args([*flags, "--strategy", "macd", "-s", "rsi_reversion"])
+    with pytest.raises(ConfigError, match=r"; --strategy cannot change them\. Leave it out, or"):
+        run_session(args)
+    assert not (tmp_path / "j.sqlite").exists()
 
 
 def test_max_consecutive_errors_flag_reaches_the_session_config() -> None:

@@ -258,12 +258,12 @@ def run_session(args: argparse.Namespace) -> int:
 def _refuse_settings(args: argparse.Namespace) -> None:
     """A resumed run trades with the settings it started with: refuse flags that would seem
     to change them (they were ignored before, silently)."""
-    given = settings_given(args)
+    given = list(dict.fromkeys(settings_given(args)))  # a flag given twice is named once
     if given:
-        flags = ", ".join(dict.fromkeys(given))
         raise ConfigError(
             f"--resume continues run {args.resume} with the settings it started with; "
-            f"{flags} cannot change them. Leave {'them' if len(given) > 1 else 'it'} out, or "
+            f"{', '.join(given)} cannot change them. Leave {'them' if len(given) > 1 else 'it'} "
+            "out, or "
             "start a new run (a new --run-id) to trade other settings"
         )
 
