@@ -291,6 +291,7 @@ def test_resume_refuses_flags_that_would_change_the_run_and_leaves_the_journal_a
     settings = run_peak(*again, "--strategy", "macd", "-t", "5m", "--fee-rate", "0", cwd=tmp_path)
     switch = run_peak(*again, "--no-risk-limits", cwd=tmp_path)
     path = run_peak(*again, "--data-path", "bars.csv", cwd=tmp_path)
+    steps = run_peak(*again, "--steps", "5", cwd=tmp_path)
 
     # Assert
     assert settings.returncode == 2
@@ -302,6 +303,8 @@ def test_resume_refuses_flags_that_would_change_the_run_and_leaves_the_journal_a
     assert "--no-risk-limits cannot change them" in switch.stderr
     assert path.returncode == 2
     assert "run bt reads synthetic data, not a file" in path.stderr
+    assert steps.returncode == 2
+    assert "run bt is a backtest, which runs to the end of its data when resumed" in steps.stderr
     assert journal.read_bytes() == written
 
 

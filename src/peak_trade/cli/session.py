@@ -226,6 +226,11 @@ def run_session(args: argparse.Namespace) -> int:
     if args.resume:
         _refuse_settings(args)
         journal = Journal(args.journal)
+        if args.steps is not None and journal.count(args.resume, "data_reference"):
+            raise ConfigError(
+                f"run {args.resume} is a backtest, which runs to the end of its data when "
+                "resumed; leave --steps out"
+            )
         data_path = None if args.data_path is None else Path(args.data_path)
         runner = LiveSessionRunner.resume(args.resume, journal, cfg, data_path=data_path)
         check_report_folder(report_target(args, runner.run_id))
@@ -250,7 +255,8 @@ def run_session(args: argparse.Namespace) -> int:
         try:
             _run(runner, steps, duration, sleep)
         finally:
-            summary = finish_run(runner, journal, args)
+            kind = "backtest" if runner.is_backtest else "session"
+            summary = finish_run(runner, journal, args, kind=kind)
     show_summary(summary, as_json=args.json)
     return EXIT_OK
 

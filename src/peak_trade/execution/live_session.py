@@ -259,6 +259,8 @@ class LiveSessionRunner:
         runner._restore()
         if then is not None:
             runner._adopt_limits(cfg, then)
+        if runner._recorder.events("data_reference"):  # a backtest goes on as one
+            runner.configure_backtest()
         return runner
 
     # --- properties ---------------------------------------------------------------------------
@@ -314,7 +316,8 @@ class LiveSessionRunner:
         first failed step ends the run with a SessionRuntimeError: a session rides out a feed's
         or venue's errors, but a backtest's are its own, and would drop the bars of the step.
         With `refer_to_data`, quiet bars of a file or the synthetic market are journaled by
-        reference to that data instead of copied (see `recorder`). Call it before `warmup()`;
+        reference to that data instead of copied (see `recorder`). Call it before `warmup()`
+        (`resume` calls it for a backtest it rebuilt, which goes on referring to its data);
         run it with `run_forever()` (until the data ends) or `run_for_duration()`.
         """
         if bars_per_transaction < 1:
@@ -325,11 +328,18 @@ class LiveSessionRunner:
             self._feed.bars_per_poll = bars_per_transaction
             self.commit_every = 1
             reference = self._feed.reference
-            if refer_to_data and reference is not None and not self._warm:
+            journaled = self._warm and bool(self._recorder.events("data_reference"))
+            if refer_to_data and reference is not None and (journaled or not self._warm):
                 decimals = self._engine.price_decimals
-                self._recorder.refer_to(reference, decimals, self._clock.now())
+                now = self._clock.now()
+                self._recorder.refer_to(reference, decimals, now, again=journaled)
         else:
             self.commit_every = bars_per_transaction
+
+    @property
+    def is_backtest(self) -> bool:
+        """Return True once the run is tuned as a backtest (`configure_backtest`)."""
+        return self._fail_fast
 
     @property
     def engine(self) -> TradingEngine:

@@ -177,15 +177,19 @@ class SessionRecorder:
         finally:
             self.journal = journal
 
-    def refer_to(self, reference: DataReference, price_decimals: int, ts: datetime) -> None:
+    def refer_to(
+        self, reference: DataReference, price_decimals: int, ts: datetime, *, again: bool = False
+    ) -> None:
         """Journal runs of quiet bars by reference to `reference`'s data from now on, instead
-        of copying them (for a backtest: its file or synthetic market can be read again).
-        Without a journal there is nothing to refer from, and the data is not identified."""
+        of copying them (for a backtest: its file or synthetic market can be read again);
+        `again` for a resumed run whose journal names that data already. Without a journal
+        there is nothing to refer from, and the data is not identified."""
         if self.journal is None:
             return
         self._reference, self._decimals = reference, price_decimals
-        payload = {"source": dict(reference.identify()), "price_decimals": price_decimals}
-        self._add("data_reference", ts, payload)
+        if not again:
+            payload = {"source": dict(reference.identify()), "price_decimals": price_decimals}
+            self._add("data_reference", ts, payload)
 
     def _add(self, kind: str, ts: datetime | None, payload: dict[str, Any]) -> None:
         if self.journal is not None:

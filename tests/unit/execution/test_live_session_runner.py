@@ -227,6 +227,46 @@ def test_a_backtest_knows_the_time_of_the_last_bar_it_processed() -> None:
     assert runner.metrics.last_bar_time == times[-1]
 
 
+def test_a_crashed_backtest_resumes_as_a_backtest_and_ends_as_an_uninterrupted_one(
+    tmp_path: Path,
+) -> None:
+    # Arrange: the same backtest twice; the second stops after two polls, as a crash would
+    journal = Journal(tmp_path / "j.sqlite", clock=ManualClock(START))
+
+    def backtest(run_id: str) -> LiveSessionRunner:
+        config = LiveSessionConfig(
+            data_source="synthetic", seed=5, synthetic_bars=6_000, run_id=run_id
+        )
+        runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+        runner.configure_backtest()
+        runner.warmup()
+        return runner
+
+    whole = backtest("whole")
+    whole.run_forever(sleep_between=False)
+    crashed = backtest("crash")
+    crashed.step_once()
+    crashed.step_once()
+    journal.commit()
+
+    # Act
+    resumed = LiveSessionRunner.resume("crash", journal, PeakConfig.default())
+    resumed.run_forever(sleep_between=False)
+
+    # Assert: the same trades and ledger; the bars after the crash still refer to the data
+    assert resumed.is_backtest
+    assert resumed.metrics.steps == whole.metrics.steps == 5_800
+    assert resumed.get_summary()["ledger"] == whole.get_summary()["ledger"]
+    fills = [[e.payload for e in journal.events(run, "fill")] for run in ("whole", "crash")]
+    assert fills[0] == fills[1]
+    assert len(fills[0]) > 20
+    for kind in ("bar", "bars", "data_reference"):  # copied quiet bars would be `bar` events
+        assert journal.count("crash", kind) == journal.count("whole", kind), kind
+    runs = [e.payload for e in journal.events("crash", "bars")]
+    assert len(runs) > 20
+    assert all("first_us" in p and "columns" not in p for p in runs)
+
+
 def test_from_config_blocks_live_mode_on_its_own() -> None:
     live = _as_live(LiveSessionConfig(data_source="synthetic"))
     with pytest.raises(LiveModeNotAllowedError, match="from_config refuses mode 'live'"):
