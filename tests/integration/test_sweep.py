@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -156,6 +157,15 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """Return the CPU time `pid` has used so far (0 once it is gone)."""
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _alive(pid: int) -> bool:
     try:
         state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -185,6 +195,10 @@ def test_a_signal_stops_a_sweep_with_its_workers_and_writes_nothing(
     while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     workers = _children(process.pid)
+    # each worker well into its grid point's backtest, where the runner used to catch the
+    # worker's SIGTERM itself, stop that backtest early and wait for more work
+    while min(map(_cpu_seconds, workers), default=0) < 1.0 and time.monotonic() < deadline:
+        time.sleep(0.05)
 
     # Act
     process.send_signal(sig)

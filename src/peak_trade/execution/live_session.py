@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -128,6 +128,10 @@ class LiveSessionRunner:
         # or the summary instead (the CLI, backtests, sweeps) turn this off: a run of months
         # or millions of bars would otherwise hold every result in memory.
         self.keep_results = True
+        # The run methods stop the run on SIGINT and SIGTERM. A sweep's worker turns this off:
+        # there the signals are the sweep's, which ends its workers rather than let each
+        # backtest stop early and hand back figures for part of its data.
+        self.stops_on_signals = True
         engine.pipeline.safety_guard.subscribe(self._recorder.safety)
         self._metrics.equity = engine.ledger.equity
         _LOG.info(
@@ -510,7 +514,7 @@ class LiveSessionRunner:
         status = "completed"
         self._running = True
         try:
-            with self.stop_on_signals():
+            with self.stop_on_signals() if self.stops_on_signals else nullcontext():
                 while not self._stop.is_set() and not done():
                     step = self._guarded_step()
                     if step and self.keep_results:

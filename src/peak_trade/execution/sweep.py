@@ -15,8 +15,7 @@ import multiprocessing
 import os
 import signal
 import socket
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -158,6 +157,7 @@ def run_task(task: SweepTask) -> dict[str, Any]:
             opened_at = None
         before = now
 
+    runner.stops_on_signals = False  # a signal ends the sweep, not this point early
     runner.on_marks = lambda marks, held: stats.add_bars(marks.equity, held)
     runner.on_step_callback = follow
     runner.configure_backtest()
@@ -179,48 +179,59 @@ def run_sweep(
 ) -> list[dict[str, Any]]:
     """Run every task on local processes (default) or a Ray cluster; results in task order."""
     results: list[dict[str, Any]] = []
+    requested: list[signal.Signals] = []  # a stop asked for by SIGINT or SIGTERM
 
     def finished(row: dict[str, Any]) -> None:
         results.append(row)
         if progress is not None:
             progress(len(results), len(tasks))
 
-    with _stopped_by_signals(lambda: len(results), len(tasks)):
+    def go_on() -> None:
+        """Raise if a signal asked the sweep to stop (looked at every _WAKE seconds at most)."""
+        if requested:
+            raise SessionRuntimeError(
+                f"the sweep was stopped by {requested[0].name} after {len(results)} of "
+                f"{len(tasks)} grid points; nothing was written"
+            )
+
+    with on_stop_signals(requested.append):
         if ray_address is not None:
-            _run_on_ray(tasks, ray_address, finished)
+            _run_on_ray(tasks, ray_address, finished, go_on)
         else:
-            _run_locally(tasks, workers or os.cpu_count() or 1, finished)
+            _run_locally(tasks, workers or os.cpu_count() or 1, finished, go_on)
     return sorted(results, key=lambda row: row["index"])
 
 
-@contextmanager
-def _stopped_by_signals(done: Callable[[], int], total: int) -> Iterator[None]:
-    """Within: SIGINT and SIGTERM raise a SessionRuntimeError that says how far the sweep got
-    (the default SIGTERM killed the parent alone and left its workers running)."""
-
-    def stop(sig: signal.Signals) -> None:
-        raise SessionRuntimeError(
-            f"the sweep was stopped by {sig.name} after {done()} of {total} grid points; "
-            "nothing was written"
-        )
-
-    with on_stop_signals(stop):
-        yield
+# How often a sweep waiting for its next result looks whether a signal asked it to stop.
+_WAKE = 0.2
 
 
 def _worker_started() -> None:
-    # Ctrl+C reaches the whole process group: the parent stops the sweep and ends the workers,
-    # with SIGTERM's default action (a forked worker inherits the parent's handler otherwise)
+    # Ctrl+C reaches the whole process group: the parent stops the sweep and ends the workers.
+    # SIGTERM takes its default action at once: a Python handler would only run when the main
+    # thread next runs Python code, and a worker waiting for a task may never do so (the
+    # signal can reach one of its other threads).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _run_locally(
-    tasks: Sequence[SweepTask], workers: int, finished: Callable[[dict[str, Any]], None]
+    tasks: Sequence[SweepTask],
+    workers: int,
+    finished: Callable[[dict[str, Any]], None],
+    go_on: Callable[[], None],
 ) -> None:
     pool = multiprocessing.Pool(min(workers, len(tasks)) or 1, initializer=_worker_started)
     try:
-        for row in pool.imap_unordered(run_task, tasks):
+        rows = pool.imap_unordered(run_task, tasks)
+        for _ in tasks:
+            while True:
+                go_on()
+                try:
+                    row = rows.next(timeout=_WAKE)
+                except multiprocessing.TimeoutError:
+                    continue
+                break
             finished(row)
         pool.close()
     except BaseException:  # a failed point, or a signal: the other points are not needed
@@ -231,7 +242,10 @@ def _run_locally(
 
 
 def _run_on_ray(
-    tasks: Sequence[SweepTask], address: str, finished: Callable[[dict[str, Any]], None]
+    tasks: Sequence[SweepTask],
+    address: str,
+    finished: Callable[[dict[str, Any]], None],
+    go_on: Callable[[], None],
 ) -> None:
     if address == "local":
         # Ray then uses the loopback address for its own node, as it does on laptops, so a
@@ -263,7 +277,8 @@ def _run_on_ray(
     pending = [remote.remote(task) for task in tasks]
     try:
         while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
+            go_on()
+            ready, pending = ray.wait(pending, num_returns=1, timeout=_WAKE)
             for row in ray.get(ready):
                 finished(row)
     except BaseException:  # a failed point, or a signal: cancel the points not done
