@@ -26,6 +26,7 @@ __all__ = [
     "non_negative_int",
     "positive_float",
     "positive_int",
+    "refuse_stray_data_flags",
     "run_guarded",
     "seed",
     "settings_given",
@@ -184,6 +185,20 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
     )
+
+
+def refuse_stray_data_flags(
+    data: str, data_path: object, *, seed_given: bool, verb: str, noun: str
+) -> None:
+    """Refuse --data-path beside a source other than replay, and --seed beside one other than
+    synthetic, rather than ignore them: `verb` and `noun` say what the command would do."""
+    if data_path is not None and data != "replay":
+        raise ConfigError(
+            f"--data-path is read with --data replay only; add --data replay to {verb} "
+            f"{data_path} (without it the {noun} reads {data} data)"
+        )
+    if seed_given and data != "synthetic":
+        raise ConfigError(f"--seed is for --data synthetic; {data} data has no seed")
 
 
 def synthetic_source(args: argparse.Namespace) -> tuple[int, int | None]:

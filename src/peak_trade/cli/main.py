@@ -17,6 +17,7 @@ from peak_trade.cli.arguments import (
     SYNTHETIC_SEED,
     PeakArgumentParser,
     positive_int,
+    refuse_stray_data_flags,
     run_guarded,
     seed,
     setup_logging,
@@ -126,13 +127,9 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
 def _chunks(args: argparse.Namespace) -> Iterator[BarColumns]:
     """Return the surveyed bars as column chunks: the first --bars of the file or market."""
     timeframe = Timeframe(args.timeframe)
-    if args.data != "replay" and args.data_path is not None:
-        raise ConfigError(
-            f"--data-path is read with --data replay only; add --data replay to survey "
-            f"{args.data_path} (without it the survey runs on the synthetic market)"
-        )
-    if args.data == "replay" and args.seed is not None:
-        raise ConfigError("--seed is for --data synthetic only; a replay uses the file's bars")
+    refuse_stray_data_flags(
+        args.data, args.data_path, seed_given=args.seed is not None, verb="survey", noun="survey"
+    )
     if args.data == "replay":
         if args.data_path is None:
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet candle file)")

@@ -22,6 +22,7 @@ from peak_trade.cli.arguments import (
     non_negative_int,
     positive_float,
     positive_int,
+    refuse_stray_data_flags,
     run_guarded,
     seed,
     settings_given,
@@ -179,13 +180,10 @@ def build_parser(prog: str = "run_execution_session.py") -> argparse.ArgumentPar
 
 def session_config_from(args: argparse.Namespace, cfg: PeakConfig) -> LiveSessionConfig:
     """Combine flags and the config's [shadow] defaults into a LiveSessionConfig."""
-    if args.data_path is not None and args.data != "replay":
-        raise ConfigError(
-            f"--data-path is read with --data replay only; add --data replay to trade "
-            f"{args.data_path} (without it the session reads {args.data} data)"
-        )
-    if "--seed" in settings_given(args) and args.data != "synthetic":
-        raise ConfigError(f"--seed is for --data synthetic; {args.data} data has no seed")
+    seed_given = "--seed" in settings_given(args)  # it has a default, unlike survey's
+    refuse_stray_data_flags(
+        args.data, args.data_path, seed_given=seed_given, verb="trade", noun="session"
+    )
     shadow = cfg.shadow
     fill_price = args.fill_price or shadow.fill_price
     return LiveSessionConfig(
@@ -269,8 +267,7 @@ def _refuse_settings(args: argparse.Namespace) -> None:
         raise ConfigError(
             f"--resume continues run {args.resume} with the settings it started with; "
             f"{', '.join(given)} cannot change them. Leave {'them' if len(given) > 1 else 'it'} "
-            "out, or "
-            "start a new run (a new --run-id) to trade other settings"
+            "out, or start a new run (a new --run-id) to trade other settings"
         )
 
 
