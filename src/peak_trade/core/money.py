@@ -9,7 +9,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ZERO", "price_ticks", "round_down", "round_half_even", "round_up", "to_decimal"]
+__all__ = [
+    "ZERO",
+    "price_ticks",
+    "round_down",
+    "round_half_even",
+    "round_up",
+    "tick_price",
+    "to_decimal",
+]
 
 ZERO = Decimal(0)
 # A scaled float this close to a half step may round differently than its decimal text does;
@@ -68,3 +76,9 @@ def price_ticks(values: npt.NDArray[np.float64], decimals: int) -> npt.NDArray[n
                 raise ValueError(f"{values[i]!r} has too many digits for {decimals} decimals")
             ticks[i] = float(exact)
     return ticks.astype(np.int64)
+
+
+def tick_price(tick: int | np.integer, step: Decimal) -> Decimal:
+    """Return the price `tick` steps of `step` make: one of `price_ticks` back as the Decimal
+    the rule gives (the same value and exponent as rounding the float again)."""
+    return Decimal(int(tick)) * step

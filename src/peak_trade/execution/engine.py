@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import InvariantError, PeakTradeError, StrategyError
-from peak_trade.core.money import price_ticks, round_half_even, to_decimal
+from peak_trade.core.money import price_ticks, round_half_even, tick_price, to_decimal
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.execution.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
 from peak_trade.live.risk_limits import TradingState
@@ -166,7 +166,7 @@ class TradingEngine:
                 j = changes[at] if at < len(changes) else len(targets)
                 yield self._mark_quiet(columns, ticks, days, i, j)
             if j < len(targets):
-                close = Decimal(int(ticks[j])) * self._price_step  # = self._price(close)
+                close = tick_price(ticks[j], self._price_step)  # = self._price(bar.close)
                 outcome = self._step(columns.bar(j), partial(int, targets[j]), close)
                 yield outcome if outcome is not None else self.quiet_row(columns, j)
             i = j + 1

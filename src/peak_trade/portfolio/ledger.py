@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from peak_trade.core.errors import InvariantError
-from peak_trade.core.money import ZERO, round_half_even
+from peak_trade.core.money import ZERO, round_half_even, tick_price
 from peak_trade.portfolio import marks
 
 __all__ = ["AccountSnapshot", "Ledger", "PositionState", "RunMarks"]
@@ -247,18 +247,18 @@ class Ledger:
         if low <= 0:
             first = ticks[np.flatnonzero(ticks <= 0)[0]]
             raise InvariantError(
-                f"mark price for {symbol} must be > 0, was {_tick_price(first, price_step)}"
+                f"mark price for {symbol} must be > 0, was {tick_price(first, price_step)}"
             )
         values: dict[int, Decimal] = {}
 
         def value(tick: int | np.integer) -> Decimal:
             key = int(tick)
             if key not in values:
-                values[key] = self._value(symbol, _tick_price(key, price_step))
+                values[key] = self._value(symbol, tick_price(key, price_step))
             return values[key]
 
         self._enter_days(days, value, ticks)
-        self._prices[symbol] = _tick_price(ticks[-1], price_step)
+        self._prices[symbol] = tick_price(ticks[-1], price_step)
         self.bars_marked += len(ticks)
         if any(p.quantity for p in self._positions.values()):
             self.bars_in_market += len(ticks)
@@ -377,7 +377,3 @@ def position_sign(quantity: Decimal) -> int:
 
 def _day_of(day: np.int64) -> date:
     return date.fromordinal(int(day) + _EPOCH_ORDINAL)
-
-
-def _tick_price(tick: int | np.integer, step: Decimal) -> Decimal:
-    return Decimal(int(tick)) * step
