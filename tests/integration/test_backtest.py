@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from peak_trade.cli.session_output import print_summary
-from peak_trade.data.reference import open_reference
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.execution.journal import Journal
@@ -162,7 +161,7 @@ def test_backtest_journal_is_the_same_byte_for_byte_on_a_rerun(
     # reference to the file, read again beside the journal)
     with Journal(tmp_path / "a" / "journal" / "backtest.sqlite") as journal:
         warmup = next(journal.events("same", "warmup")).payload["bars"]
-        source = referenced_bars(journal.events("same", "data_reference"), open_reference)
+        source = referenced_bars(journal.events("same", "data_reference"))
         traded = list(bar_rows(journal.events("same", *BAR_KINDS), source))
     assert len(warmup) + len(traded) == 6_000
     assert traded[-1]["t"] == "2024-01-05T03:59:00+00:00"

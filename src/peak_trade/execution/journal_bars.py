@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import base64
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -32,6 +33,7 @@ from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
 from peak_trade.core.money import price_ticks
 from peak_trade.core.types import Bar
+from peak_trade.data.reference import open_reference
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.portfolio import marks
 
@@ -180,15 +182,16 @@ def _concat(parts: list[BarColumns]) -> BarColumns:
 
 
 def referenced_bars(
-    events: Iterable[JournalEvent],
-    reopen: Callable[[dict[str, Any]], Iterator[BarColumns]],
+    events: Iterable[JournalEvent], moved_to: Path | None = None
 ) -> ReferencedBars | None:
-    """Return the data of a run that journaled its quiet bars by reference, read again with
-    `reopen(identity)`; None for a run that copied them. `events`: the run's `data_reference`."""
+    """Return the data of a run that journaled its quiet bars by reference, read again
+    (`data.reference.open_reference`: from `moved_to` if its file moved); None for a run that
+    copied them. `events`: the run's `data_reference`."""
     for event in events:
         if event.kind == "data_reference":
             payload = event.payload
-            return ReferencedBars(reopen(payload["source"]), int(payload["price_decimals"]))
+            bars = open_reference(payload["source"], moved_to)
+            return ReferencedBars(bars, int(payload["price_decimals"]))
     return None
 
 

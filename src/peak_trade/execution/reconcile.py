@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
-from peak_trade.data.reference import open_reference
 from peak_trade.execution.engine import BarOutcome, TradingEngine
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.journal_bars import (
@@ -198,8 +196,7 @@ def _by_bar(
     first (None, events) for those journaled before the first bar."""
     current: tuple[dict[str, Any] | None, list[JournalEvent]] = (None, [])
     kinds = (*BAR_KINDS, "order", "order_denied", "fill", "order_rejected", "risk_limits")
-    opener = partial(open_reference, moved_to=data_path)
-    source = referenced_bars(journal.events(run_id, "data_reference"), opener)
+    source = referenced_bars(journal.events(run_id, "data_reference"), data_path)
     for event in journal.events(run_id, *kinds):
         if event.kind not in BAR_KINDS:
             current[1].append(event)

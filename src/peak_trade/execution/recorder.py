@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,7 +22,6 @@ import numpy.typing as npt
 
 from peak_trade.core.types import Bar
 from peak_trade.data.ports import DataReference
-from peak_trade.data.reference import open_reference
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.journal_bars import (
@@ -417,8 +415,7 @@ class SessionRecorder:
         process's run, or one resumed from a journal that names its data)."""
         if self._reference is not None:
             return ReferencedBars(self._reference.reopen(), self._decimals)
-        opener = partial(open_reference, moved_to=self.moved_to)
-        return referenced_bars(self.events("data_reference"), opener)
+        return referenced_bars(self.events("data_reference"), self.moved_to)
 
     def bars(self) -> list[dict[str, Any]]:
         """Return this run's committed bars as `bar` payloads, runs of quiet bars expanded."""
