@@ -189,9 +189,9 @@ class Instrument:
 
 # 10**-k for the decimals an instrument may have, made once (a fill asks for its step twice)
 _STEPS: Final = tuple(Decimal(1).scaleb(-places) for places in range(19))
+_NO_OFFSET: Final = timedelta(0)  # a UTC time's offset
 # Offline instrument rules in Kraken's style (pair_decimals, lot_decimals, ordermin, costmin),
 # used when no exchange is asked; a Kraken session reads the real ones from AssetPairs.
-_NO_OFFSET: Final = timedelta(0)
 _OFFLINE_RULES: Final[dict[str, tuple[int, int, str, str]]] = {
     "BTC": (1, 8, "0.00005", "0.5"),
     "ETH": (2, 8, "0.001", "0.5"),

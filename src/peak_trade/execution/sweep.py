@@ -224,15 +224,15 @@ def _run_locally(
     pool = multiprocessing.Pool(min(workers, len(tasks)) or 1, initializer=_worker_started)
     try:
         rows = pool.imap_unordered(run_task, tasks)
-        for _ in tasks:
-            while True:
-                go_on()
-                try:
-                    row = rows.next(timeout=_WAKE)
-                except multiprocessing.TimeoutError:
-                    continue
-                break
+        done = 0
+        while done < len(tasks):
+            go_on()
+            try:
+                row = rows.next(timeout=_WAKE)
+            except multiprocessing.TimeoutError:
+                continue
             finished(row)
+            done += 1
         pool.close()
     except BaseException:  # a failed point, or a signal: the other points are not needed
         pool.terminate()
