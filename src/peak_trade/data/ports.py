@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
+
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
 from peak_trade.core.types import Bar, Timeframe
@@ -141,13 +143,22 @@ class IteratorFeed:
 
     def skip_through(self, moment: datetime) -> int:
         """Drop the bars that open at or before `moment`; return how many were dropped."""
+        limit = moment.timestamp()
         dropped = 0
-        while True:
-            bar = self._peek()
-            if bar is None or bar.time > moment:
-                return dropped
-            self._take()
-            dropped += 1
+        while (chunk := self._current()) is not None:
+            if isinstance(chunk, Bar):
+                if chunk.time > moment:
+                    break
+                count = 1
+            else:  # the rows at or before the moment, found by bisection
+                stop = int(np.searchsorted(chunk.seconds[self._at :], limit, side="right"))
+                if stop == 0:
+                    break
+                count = stop
+            self._at += count
+            self._delivered(count)
+            dropped += count
+        return dropped
 
     def __iter__(self) -> Iterator[Bar]:
         """Yield the remaining bars."""

@@ -49,6 +49,7 @@ __all__ = [
     "bar_from_payload",
     "bar_payload",
     "bar_rows",
+    "is_referenced",
     "referenced_bars",
 ]
 
@@ -98,16 +99,14 @@ class ReferencedBars:
     """The data a backtest journaled its quiet bars by reference to, read beside the journal.
 
     `chunks` yields the run's bars in order, warmup included (`DataReference.reopen`); `take`
-    returns the bars of one referenced `bars` event and their marks, reading forward only.
+    returns the bars of one referenced `bars` event and their marks, and `columns` the bars
+    alone, both reading forward only.
     """
 
     def __init__(self, chunks: Iterator[BarColumns], price_decimals: int) -> None:
         self._chunks = chunks
         self._chunk: BarColumns | None = None
         self._at = 0
-        # per chunk, worked out once: each close in price ticks, each time as ISO text
-        self._ticks: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
-        self._times: list[str] = []
         self._decimals = price_decimals
         self._step = Decimal(1).scaleb(-price_decimals)
 
@@ -116,10 +115,22 @@ class ReferencedBars:
     ) -> tuple[BarColumns, list[str], list[float], list[float]]:
         """Return the bars of a referenced run, their times as ISO text, and the equity and
         drawdown at each."""
+        bars = self.columns(payload)
+        ticks = price_ticks(bars.close, self._decimals)
+        equity, drawdown = marks.run_marks(
+            Decimal(payload["cash"]),
+            Decimal(payload["position"]),
+            self._step,
+            Decimal(payload["peak"]),
+            ticks,
+        )
+        return bars, _iso_seconds(bars.seconds), equity.tolist(), drawdown.tolist()
+
+    def columns(self, payload: dict[str, Any]) -> BarColumns:
+        """Return the bars of a referenced run (to trade them again); a DataError if the data
+        does not hold them where the journal says."""
         first, n = int(payload["first_us"]) // MICROS, int(payload["n"])
         parts: list[BarColumns] = []
-        ticks: list[npt.NDArray[np.int64]] = []
-        times: list[str] = []
         got = 0
         while got < n:
             chunk = self._next_rows(first if not parts else None)
@@ -130,8 +141,6 @@ class ReferencedBars:
                 )
             stop = min(len(chunk), self._at + n - got)
             parts.append(chunk.slice(self._at, stop))
-            ticks.append(self._ticks[self._at : stop])
-            times.extend(self._times[self._at : stop])
             got += stop - self._at
             self._at = stop
         bars = parts[0] if len(parts) == 1 else _concat(parts)
@@ -141,14 +150,7 @@ class ReferencedBars:
                 f"{_iso(int(bars.seconds[-1]))}, the journal's at "
                 f"{_iso(int(payload['last_us']) // MICROS)}: it is not the data the run read"
             )
-        equity, drawdown = marks.run_marks(
-            Decimal(payload["cash"]),
-            Decimal(payload["position"]),
-            self._step,
-            Decimal(payload["peak"]),
-            ticks[0] if len(ticks) == 1 else np.concatenate(ticks),
-        )
-        return bars, times, equity.tolist(), drawdown.tolist()
+        return bars
 
     def _next_rows(self, start: int | None) -> BarColumns | None:
         """Return the chunk holding the next bar to take (from time `start` on, if given:
@@ -164,8 +166,6 @@ class ReferencedBars:
             self._chunk, self._at = next(self._chunks, None), 0
             if self._chunk is None:
                 return None
-            self._ticks = price_ticks(self._chunk.close, self._decimals)
-            self._times = _iso_seconds(self._chunk.seconds)
 
 
 def _iso(seconds: int) -> str:
@@ -195,7 +195,8 @@ def referenced_bars(
     return None
 
 
-def _referenced(payload: dict[str, Any]) -> bool:
+def is_referenced(payload: dict[str, Any]) -> bool:
+    """Return True for the payload of a `bars` event that refers to the run's data."""
     return "first_us" in payload
 
 
@@ -218,7 +219,7 @@ def bar_rows(
     for event in events:
         if event.kind == "bar":
             yield event.payload
-        elif event.kind == "bars" and _referenced(event.payload):
+        elif event.kind == "bars" and is_referenced(event.payload):
             yield from _expand_referenced(event.payload, _need(source))
         elif event.kind == "bars":
             yield from _expand(event.payload)
@@ -294,7 +295,7 @@ def bar_blocks(
                 p["cash"],
                 p["position"],
             )
-        elif event.kind == "bars" and _referenced(p):
+        elif event.kind == "bars" and is_referenced(p):
             bars, times, equity, drawdown = _need(source).take(p)
             yield BarBlock(
                 times,

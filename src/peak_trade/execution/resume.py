@@ -4,6 +4,10 @@ The same config and the same bars give the same decisions, so replaying the jour
 and bars through a fresh engine restores the ledger, the strategy's state and any order still
 queued for the next bar. The replayed fills must equal the journaled ones, or the journal and
 the code disagree and the run is not resumed.
+
+A backtest's runs of quiet bars, journaled by reference to its data, are read from that data
+and traded again as columns (`TradingEngine.run_columns`), as the backtest traded them; other
+bars are traded one by one.
 """
 
 from __future__ import annotations
@@ -12,14 +16,17 @@ from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import InvariantError, SessionRuntimeError
 from peak_trade.data.ports import CandleFeed
-from peak_trade.execution.engine import TradingEngine
+from peak_trade.execution.engine import QuietRun, TradingEngine
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.journal_bars import (
     BAR_KINDS,
+    ReferencedBars,
     bar_from_payload,
     bar_rows,
+    is_referenced,
 )
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.execution.recorder import SessionRecorder, fill_payload
@@ -67,12 +74,7 @@ def replay_journal(
                 if risk is not None:
                     risk.adopt(*journaled_limits(event.payload["live_risk"]))
                 continue
-            for row in bar_rows((event,), source):
-                bar = bar_from_payload(row)
-                outcome = engine.on_bar(bar)
-                metrics.record(outcome)
-                replayed.extend(fill_payload(fill) for fill in outcome.fills)
-                last = bar.time
+            last = _replay_bars(engine, event, source, metrics, replayed, recorder.run_id) or last
     metrics.last_bar_time = last
     metrics.update_money(engine.ledger, engine.symbol)
     _check_fills(replayed, fills, recorder.run_id)
@@ -84,6 +86,47 @@ def replay_journal(
     if last is not None and skip_through is not None:
         skip_through(last)
     return metrics
+
+
+def _replay_bars(
+    engine: TradingEngine,
+    event: JournalEvent,
+    source: ReferencedBars | None,
+    metrics: LiveSessionMetrics,
+    replayed: list[dict[str, Any]],
+    run_id: str,
+) -> datetime | None:
+    """Trade again the bars of a `bar` or `bars` event; return the time of the last one."""
+    if event.kind == "bars" and source is not None and is_referenced(event.payload):
+        return _replay_quiet(engine, source.columns(event.payload), metrics, run_id)
+    last = None
+    for row in bar_rows((event,), source):
+        bar = bar_from_payload(row)
+        outcome = engine.on_bar(bar)
+        metrics.record(outcome)
+        replayed.extend(fill_payload(fill) for fill in outcome.fills)
+        last = bar.time
+    return last
+
+
+def _replay_quiet(
+    engine: TradingEngine, bars: BarColumns, metrics: LiveSessionMetrics, run_id: str
+) -> datetime:
+    """Trade again, as columns, a run of bars the journal has as quiet; return its last time.
+
+    No trading-state change falls inside such a run: a backtest commits (and so ends its open
+    run) after every poll, and the state changes only at a poll's first bar (the kill switch
+    is read there) or at a bar that is not quiet. A bar the replay finds busy means the
+    journal and the code disagree: the run is not resumed.
+    """
+    for item in engine.run_columns(bars):
+        if not isinstance(item, QuietRun):
+            raise InvariantError(
+                f"run {run_id}: the replay traded on the bar of {item.bar.time.isoformat()}, "
+                "which the journal has as quiet"
+            )
+        metrics.record_quiet(item)
+    return bars.time(len(bars) - 1)
 
 
 def _change(event: JournalEvent) -> TradingStateChanged:

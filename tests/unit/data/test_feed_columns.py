@@ -58,6 +58,22 @@ def test_skip_through_drops_bars_up_to_a_moment_inside_a_chunk() -> None:
     assert feed.poll() == [BARS[3]]
 
 
+def test_skip_through_drops_whole_chunks_and_a_lone_bar_and_stops_at_the_moment() -> None:
+    feed = _feed()
+    feed.warmup(1)
+    assert feed.skip_through(BARS[6].time) == 6  # the rest of a chunk, a lone bar, two more
+    assert feed.delivered == 7
+    assert feed.skip_through(BARS[6].time) == 0  # nothing left at or before it
+    assert feed.poll() == [BARS[7]]
+
+
+def test_skip_through_past_the_last_bar_exhausts_the_feed() -> None:
+    feed = _feed()
+    assert feed.skip_through(BARS[-1].time + timedelta(days=1)) == 10
+    assert feed.exhausted
+    assert feed.poll_columns() is None
+
+
 def test_synthetic_columns_equal_its_bars() -> None:
     feed = synthetic_feed("BTC/EUR", Timeframe("5m"), seed=11, bars=5000)
     feed.bars_per_poll = 5000

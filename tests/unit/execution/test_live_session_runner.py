@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -14,9 +15,15 @@ from typing import Any
 import pytest
 
 from peak_trade.core.clock import ManualClock, SystemClock
-from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, StrategyError
+from peak_trade.core.errors import (
+    ConfigError,
+    InvariantError,
+    LiveModeNotAllowedError,
+    StrategyError,
+)
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.data.synthetic import SyntheticMarket
+from peak_trade.core.types import Timeframe
+from peak_trade.data.synthetic import SyntheticMarket, synthetic_feed
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import (
     LiveSessionConfig,
@@ -25,6 +32,8 @@ from peak_trade.execution.live_session import (
     engine_settings,
     settings_changes,
 )
+from peak_trade.execution.recorder import SessionRecorder
+from peak_trade.execution.resume import replay_journal
 from peak_trade.execution.wiring import build_engine
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderStatus
@@ -265,6 +274,34 @@ def test_a_crashed_backtest_resumes_as_a_backtest_and_ends_as_an_uninterrupted_o
     runs = [e.payload for e in journal.events("crash", "bars")]
     assert len(runs) > 20
     assert all("first_us" in p and "columns" not in p for p in runs)
+
+
+def test_a_replay_that_trades_where_the_journal_has_quiet_bars_is_refused(tmp_path: Path) -> None:
+    # Arrange: a flat backtest, all its bars quiet; replayed by a strategy that buys at bar 100
+    journal = Journal(tmp_path / "j.sqlite", clock=ManualClock(START))
+    config = LiveSessionConfig(data_source="synthetic", warmup_candles=WARM, run_id="bt")
+    settings = engine_settings(config)
+    flat = build_engine(ScriptedStrategy(ScriptedParams()), settings, PeakConfig.default())
+    feed = synthetic_feed("BTC/EUR", Timeframe("1m"), seed=5, bars=1_000)
+    runner = LiveSessionRunner(config, flat, feed, clock=ManualClock(START), journal=journal)
+    runner.configure_backtest()
+    runner.warmup()
+    runner.run_forever(sleep_between=False)
+    assert journal.count("bt", "bar") == 0
+    buys = ScriptedStrategy(ScriptedParams(targets=(0,) * (WARM + 100) + (1,)))
+    engine = build_engine(buys, settings, PeakConfig.default())
+    bar_100 = list(SyntheticMarket(seed=5, bars=1_000))[WARM + 100].time
+
+    # Act / Assert: the replay refuses at that bar, as it is in a run the journal has as quiet
+    with pytest.raises(
+        InvariantError,
+        match=re.escape(
+            f"run bt: the replay traded on the bar of {bar_100.isoformat()}, which the journal "
+            "has as quiet"
+        ),
+    ):
+        replay_journal(engine, SessionRecorder(journal, "bt"), ScriptedFeed([], []))
+    journal.close()
 
 
 def test_from_config_blocks_live_mode_on_its_own() -> None:
