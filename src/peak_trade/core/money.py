@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 __all__ = [
     "ZERO",
+    "plain",
     "price_ticks",
     "round_down",
     "round_half_even",
@@ -39,6 +40,12 @@ def to_decimal(value: float | int | str | Decimal) -> Decimal:
     if not result.is_finite():
         raise ValueError(f"expected a finite number, was {value}")
     return result
+
+
+def plain(value: Decimal) -> str:
+    """Return a Decimal as text in plain notation: "0.00000000", not "0E-8"; "10000000000000000",
+    not "1E+16" (the same digits and exponent otherwise)."""
+    return f"{value:f}"
 
 
 def round_down(value: Decimal, step: Decimal) -> Decimal:

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from peak_trade.core.money import ZERO
+from peak_trade.core.money import ZERO, plain
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.orders.base import OrderStatus
@@ -134,13 +134,13 @@ class LiveSessionMetrics:
         self.max_drawdown_pct = ledger.max_drawdown_pct
 
     def to_dict(self) -> dict[str, Any]:
-        """Return every counter; times as ISO text, money as decimal text."""
+        """Return every counter; times as ISO text, money as decimal text in plain notation."""
         data: dict[str, Any] = {}
         for name, value in vars(self).items():
             if isinstance(value, datetime):
                 data[name] = value.isoformat()
             elif isinstance(value, Decimal):
-                data[name] = str(value)
+                data[name] = plain(value)
             elif isinstance(value, dict):
                 data[name] = dict(value)
             else:

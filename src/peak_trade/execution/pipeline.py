@@ -11,7 +11,7 @@ from typing import Final
 
 from peak_trade.core.errors import AuthError, InvariantError, OrderRejectedError, VenueError
 from peak_trade.core.modes import TradingEnvironment
-from peak_trade.core.money import ZERO
+from peak_trade.core.money import ZERO, plain
 from peak_trade.core.types import Bar
 from peak_trade.live.risk_limits import LiveRiskLimits, RiskCheckResult
 from peak_trade.live.risk_rules import ProposedTrade
@@ -160,8 +160,8 @@ class ExecutionPipeline:
             "filled_orders": s.filled_orders,
             "rejected_orders": s.rejected_orders,
             "fill_rate": s.filled_orders / s.total_orders if s.total_orders else 0.0,
-            "total_notional": str(s.total_notional),
-            "total_fees": str(s.total_fees),
+            "total_notional": plain(s.total_notional),
+            "total_fees": plain(s.total_fees),
         }
 
     # --- stages -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeError
+from peak_trade.core.money import plain
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.journal_bars import BarBlock
@@ -138,11 +140,17 @@ def _write_trades(path: Path, fills: Iterable[JournalEvent], stats: PerformanceS
         writer.writerow(columns)
         for event in fills:
             p = event.payload
-            writer.writerow((event.ts_event, *(p[name] for name in columns[1:])))
+            amounts = (_plain_text(p[name]) for name in columns[3:])
+            writer.writerow((event.ts_event, p["client_id"], p["side"], *amounts))
             sign = 1.0 if p["side"] == "buy" else -1.0
             done = trips.add_fill(sign * float(p["quantity"]), float(p["price"]), float(p["fee"]))
             if done is not None:
                 stats.add_round_trip(done)
+
+
+def _plain_text(value: str | None) -> str | None:
+    """Return journaled decimal text in plain notation ("0E-10" is "0.0000000000")."""
+    return None if value is None else plain(Decimal(value))
 
 
 def _write_equity(
@@ -171,11 +179,12 @@ def equity_rows(block: BarBlock) -> str:
     """Return a block's rows of equity.csv, as csv.writer writes them.
 
     Equity and drawdown are floats, as a run of quiet bars journals them, so every row looks
-    alike; cash and position stay exact decimal text. No field can hold a comma, quote or line
+    alike; cash and position stay exact decimal text, in plain notation ("0.00000000", not the
+    journal's "0E-8"). No field can hold a comma, quote or line
     break (ISO times, numbers, decimal text), so none is quoted; floats are their repr, as
     csv.writer writes them, and rows end in CR LF, its default.
     """
-    same = f",{block.target},{block.position},{block.cash},"
+    same = f",{block.target},{_plain_text(block.position)},{_plain_text(block.cash)},"
     return "".join(
         f"{t},{close!r}{same}{value!r},{down!r}\r\n"
         for t, close, value, down in zip(

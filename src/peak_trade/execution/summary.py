@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from peak_trade.core.money import plain
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.portfolio.ledger import Ledger
 
@@ -17,25 +17,21 @@ def ledger_summary(ledger: Ledger, symbol: str) -> dict[str, Any]:
     price = ledger.last_price(symbol)
     return {
         "currency": ledger.currency,
-        "start_balance": _plain(ledger.start_balance),
-        "cash": _plain(ledger.cash),
-        "position": _plain(ledger.position(symbol)),
-        "last_price": _plain(price) if price is not None else None,
-        "equity": _plain(ledger.equity),
-        "realized_pnl": _plain(ledger.realized_pnl),
-        "unrealized_pnl": _plain(ledger.unrealized_pnl),
-        "fees": _plain(ledger.fees_paid),
-        "net_pnl": _plain(ledger.net_pnl),
-        "max_drawdown": _plain(ledger.max_drawdown),
+        "start_balance": plain(ledger.start_balance),
+        "cash": plain(ledger.cash),
+        "position": plain(ledger.position(symbol)),
+        "last_price": plain(price) if price is not None else None,
+        "equity": plain(ledger.equity),
+        "realized_pnl": plain(ledger.realized_pnl),
+        "unrealized_pnl": plain(ledger.unrealized_pnl),
+        "fees": plain(ledger.fees_paid),
+        "net_pnl": plain(ledger.net_pnl),
+        "max_drawdown": plain(ledger.max_drawdown),
         "max_drawdown_pct": f"{ledger.max_drawdown_pct:.4f}",
         "return_pct": f"{ledger.return_pct:.4f}",
         "time_in_market": f"{ledger.time_in_market:.4f}",
         "trades": ledger.trades,
     }
-
-
-def _plain(value: Decimal) -> str:
-    return f"{value:f}"
 
 
 def hints(

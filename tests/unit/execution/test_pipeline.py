@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -86,6 +87,19 @@ def test_orders_that_pass_every_stage_reach_the_venue_and_fill() -> None:
         "total_notional": "500.00",
         "total_fees": "1",
     }
+
+
+def test_the_execution_summary_writes_amounts_in_plain_notation() -> None:
+    # a fill without a fee: the shadow venue's zero fee is Decimal("0E-10")
+    def free(order: OrderRequest, bar: object) -> OrderExecutionResult:
+        fill = _fill(order, bar).fill
+        assert fill is not None
+        return OrderExecutionResult(order, OrderStatus.FILLED, fill=replace(fill, fee=D("0E-10")))
+
+    pipeline = _pipeline(FakeVenue(respond=free))
+    pipeline.execute_with_safety([_order(quantity="0.00002")], _context())
+    summary = pipeline.get_execution_summary()
+    assert (summary["total_notional"], summary["total_fees"]) == ("1.00000", "0.0000000000")
 
 
 def test_live_environment_is_blocked_before_anything_else() -> None:

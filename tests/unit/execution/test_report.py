@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeError
+from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.journal_bars import BarBlock
 from peak_trade.execution.report import envelope, equity_rows, staged_files, write_report
 
@@ -153,7 +154,7 @@ def test_equity_rows_are_what_csv_writer_writes(
 
     expected = io.StringIO(newline="")
     csv.writer(expected).writerows(
-        (t, c, target, position, cash, e, d)
+        (t, c, target, f"{Decimal(position):f}", f"{Decimal(cash):f}", e, d)
         for t, c, e, d in zip(times, close, equity, drawdown, strict=True)
     )
 
@@ -174,6 +175,53 @@ def test_equity_rows_keep_decimal_text_and_float_repr() -> None:
         equity_rows(block)
         == "2024-01-01T00:00:00+00:00,42000.5,1,0.00100000,123.45,10000.1,0.0\r\n"
     )
+
+
+def test_equity_rows_write_decimals_in_plain_notation() -> None:
+    # a flat position after a round trip is journaled as Decimal's "0E-8"
+    block = BarBlock(["2024-01-01T00:00:00+00:00"], [1.0], [10.0], [0.0], 0, "1E+1", "0E-8")
+    assert equity_rows(block) == "2024-01-01T00:00:00+00:00,1.0,0,0.00000000,10,10.0,0.0\r\n"
+
+
+def test_trades_csv_writes_the_fills_amounts_in_plain_notation(tmp_path: Path) -> None:
+    # Arrange: a buy and a sell without fees, journaled as Decimal writes a zero fee: "0E-10"
+    summary = {
+        "run_id": "r",
+        "ledger": {"start_balance": "10000", "currency": "EUR"},
+        "config": {"timeframe": "1m", "mode": "shadow", "strategy_key": "s", "symbol": "BTC/EUR"},
+    }
+    times = ["2024-01-01T00:00:00+00:00", "2024-01-01T00:01:00+00:00"]
+    fills = [
+        JournalEvent(
+            i + 1,
+            "r",
+            "fill",
+            t,
+            t,
+            {
+                "client_id": f"c{i}",
+                "side": side,
+                "quantity": "0.02074241",
+                "price": price,
+                "fee": "0E-10",
+                "market_price": "4.82104E+4",
+            },
+        )
+        for i, (t, side, price) in enumerate(
+            zip(times, ("buy", "sell"), ("48210.4", "48300"), strict=True)
+        )
+    ]
+    block = BarBlock(times, [1.0, 1.0], [10_000.0, 10_000.0], [0.0, 0.0], 0, "10000", "0")
+
+    # Act
+    write_report(tmp_path, summary, fills, [block])
+
+    # Assert
+    assert (tmp_path / "trades.csv").read_text().splitlines() == [
+        "time,client_id,side,quantity,price,fee,market_price",
+        f"{times[0]},c0,buy,0.02074241,48210.4,0.0000000000,48210.4",
+        f"{times[1]},c1,sell,0.02074241,48300,0.0000000000,48210.4",
+    ]
 
 
 def test_a_report_the_disk_cannot_hold_is_a_runtime_error_and_leaves_the_folder(

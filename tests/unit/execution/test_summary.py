@@ -65,3 +65,18 @@ def test_the_ledger_summary_writes_decimals_in_plain_notation() -> None:
     assert summary["position"] == "0.00000000"
     assert summary["start_balance"] == "10000000000000000"
     assert summary["cash"] == "10000000000000000.000000000"
+
+
+def test_the_metrics_write_decimals_in_plain_notation_too() -> None:
+    # the same flat position reached summary.json's "metrics" block as "0E-8"
+    ledger = Ledger(Decimal("1E+16"))
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    ledger.apply_trade("BTC/EUR", Decimal("0.02401146"), Decimal("41271.3"), Decimal(0), at)
+    ledger.apply_trade("BTC/EUR", Decimal("-0.02401146"), Decimal("41271.3"), Decimal(0), at)
+    metrics = LiveSessionMetrics()
+    metrics.update_money(ledger, "BTC/EUR")
+
+    shown = metrics.to_dict()
+
+    assert shown["current_position"] == "0.00000000"
+    assert shown["equity"] == "10000000000000000.000000000"
