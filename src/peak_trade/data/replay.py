@@ -324,8 +324,12 @@ def _check_spacing(source: Path, seconds: np.ndarray, timeframe: Timeframe) -> l
             listed = ", ".join(
                 f"row {_row(int(i))} at {_iso(seconds[i])}" for i in rows[:_MAX_LISTED]
             )
-            raise DataError(f"{source}: {what} in {rows.size} row(s): {listed}")
-    _check_timeframe(source, deltas, timeframe)
+            usual = _usual_timeframe(deltas, timeframe)
+            hint = "" if usual is None else f"; {usual}"
+            raise DataError(f"{source}: {what} in {rows.size} row(s): {listed}{hint}")
+    usual = _usual_timeframe(deltas, timeframe)
+    if usual is not None:
+        raise DataError(f"{source}: {usual}")
     return [
         Gap(
             after=_time(seconds[i]),
@@ -336,21 +340,23 @@ def _check_spacing(source: Path, seconds: np.ndarray, timeframe: Timeframe) -> l
     ]
 
 
-def _check_timeframe(source: Path, deltas: np.ndarray, timeframe: Timeframe) -> None:
-    """Refuse a file whose bars are most often one longer timeframe apart: its candles are of
-    that timeframe, and read as shorter ones they would be all gaps and skew every statistic."""
+def _usual_timeframe(deltas: np.ndarray, timeframe: Timeframe) -> str | None:
+    """Say so when the bars are most often another timeframe apart: the file holds candles of
+    that timeframe, and read as `timeframe` they would be misplaced or all gaps and skew every
+    statistic. None when they are `timeframe` apart, or no timeframe's."""
     if deltas.size == 0:
-        return
-    spacings, counts = np.unique(deltas, return_counts=True)
+        return None
+    spacings, counts = np.unique(deltas[deltas > 0], return_counts=True)
+    if spacings.size == 0:
+        return None
     usual = int(spacings[np.argmax(counts)])
-    if usual == timeframe.seconds:
-        return
     named = {minutes * 60: name for name, minutes in TIMEFRAMES.items()}
-    if usual in named:
-        raise DataError(
-            f"{source}: its bars are {named[usual]} apart (most of them), not "
-            f"{timeframe.name}; replay it with --timeframe {named[usual]}"
-        )
+    if usual == timeframe.seconds or usual not in named:
+        return None
+    return (
+        f"its bars are {named[usual]} apart (most of them), not {timeframe.name}; "
+        f"replay it with --timeframe {named[usual]}"
+    )
 
 
 def _row(index: int) -> int:

@@ -194,6 +194,18 @@ def test_a_file_of_longer_candles_is_refused_with_the_timeframe_it_holds(tmp_pat
     assert len(load_replay(path, Timeframe("5m"))) == 6
 
 
+def test_a_file_of_shorter_candles_is_refused_with_the_timeframe_it_holds(tmp_path: Path) -> None:
+    # 1-minute candles read as 5m: most are off the 5m boundaries
+    path = _csv(tmp_path, [_row(m) for m in range(12)])
+
+    with pytest.raises(
+        DataError,
+        match=r"time is not on a 5m boundary in 9 row\(s\): row 2 at 2024-01-01 00:01:00 UTC, .*; "
+        r"its bars are 1m apart \(most of them\), not 5m; replay it with --timeframe 1m$",
+    ):
+        load_replay(path, Timeframe("5m"))
+
+
 def test_sparse_bars_of_the_right_timeframe_are_gaps_not_an_error(tmp_path: Path) -> None:
     # an illiquid market: most candles one minute apart, some missing, a 7-minute hole
     data = load_replay(_csv(tmp_path, [_row(m) for m in (0, 1, 2, 4, 5, 12, 13)]), ONE_MINUTE)
