@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -180,17 +181,32 @@ def equity_rows(block: BarBlock) -> str:
 
     Equity and drawdown are floats, as a run of quiet bars journals them, so every row looks
     alike; cash and position stay exact decimal text, in plain notation ("0.00000000", not the
-    journal's "0E-8"). No field can hold a comma, quote or line
-    break (ISO times, numbers, decimal text), so none is quoted; floats are their repr, as
-    csv.writer writes them, and rows end in CR LF, its default.
+    journal's "0E-8"). No field can hold a comma, quote or line break (ISO times, numbers,
+    decimal text), so none is quoted; floats are their repr, as csv.writer writes them, and
+    rows end in CR LF, its default. While flat, a block's equity and drawdown stand still:
+    their text is then made once.
     """
     same = f",{block.target},{_plain_text(block.position)},{_plain_text(block.cash)},"
+    equity, drawdown = block.equity, block.drawdown
+    n = len(equity)
+    if n and _standing(equity) and _standing(drawdown):
+        end = f"{same}{equity[0]!r},{drawdown[0]!r}\r\n"
+        return "".join(
+            f"{t},{close!r}{end}" for t, close in zip(block.times, block.close, strict=True)
+        )
     return "".join(
         f"{t},{close!r}{same}{value!r},{down!r}\r\n"
-        for t, close, value, down in zip(
-            block.times, block.close, block.equity, block.drawdown, strict=True
-        )
+        for t, close, value, down in zip(block.times, block.close, equity, drawdown, strict=True)
     )
+
+
+def _standing(values: list[float]) -> bool:
+    """Return True when every value is the first, the sign of a zero included: their text is
+    then the same (0.0 == -0.0, but not their repr)."""
+    first = values[0]
+    if values.count(first) != len(values):
+        return False
+    return first != 0 or len({math.copysign(1.0, value) for value in values}) == 1
 
 
 def envelope(

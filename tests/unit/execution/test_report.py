@@ -144,12 +144,15 @@ _decimals = st.decimals(allow_nan=False, allow_infinity=False, places=8).map(str
     target=st.sampled_from([-1, 0, 1]),
     cash=_decimals,
     position=_decimals,
+    flat=st.booleans(),
 )
 def test_equity_rows_are_what_csv_writer_writes(
-    rows: list[tuple[float, float, float]], target: int, cash: str, position: str
+    rows: list[tuple[float, float, float]], target: int, cash: str, position: str, flat: bool
 ) -> None:
     times = [f"2024-01-01T00:{i:02d}:00+00:00" for i in range(len(rows))]
     close, equity, drawdown = (list(column) for column in zip(*rows, strict=True))
+    if flat:  # equity and drawdown stand still, as while no position is held
+        equity, drawdown = [equity[0]] * len(rows), [drawdown[0]] * len(rows)
     block = BarBlock(times, close, equity, drawdown, target, cash, position)
 
     expected = io.StringIO(newline="")
@@ -175,6 +178,16 @@ def test_equity_rows_keep_decimal_text_and_float_repr() -> None:
         equity_rows(block)
         == "2024-01-01T00:00:00+00:00,42000.5,1,0.00100000,123.45,10000.1,0.0\r\n"
     )
+
+
+def test_equity_rows_keep_the_sign_of_a_zero_drawdown_in_a_flat_block() -> None:
+    zeros = [0.0, -0.0, 0.0]
+    block = BarBlock(["t0", "t1", "t2"], [1.0, 2.0, 3.0], [10.0] * 3, zeros, 0, "10", "0")
+    assert equity_rows(block).splitlines() == [
+        "t0,1.0,0,0,10,10.0,0.0",
+        "t1,2.0,0,0,10,10.0,-0.0",
+        "t2,3.0,0,0,10,10.0,0.0",
+    ]
 
 
 def test_equity_rows_write_decimals_in_plain_notation() -> None:
