@@ -153,7 +153,10 @@ def _describe(error: ErrorDetails) -> str:
     found = error.get("input")
     if kind == "extra_forbidden":
         known = _field_names(ConfigRoot, location[:-1])
-        return f"{'.'.join(location)}: unknown key{did_you_mean(location[-1], known)}"
+        hint = did_you_mean(location[-1], known)
+        if not hint and known:  # nothing close: say what the table holds
+            hint = f"; expected one of {', '.join(known)}"
+        return f"{'.'.join(location)}: unknown key{hint}"
     key = ".".join(part for part in location if not part.startswith(("function-", "json-")))
     if kind == "value_error":
         return f"{key}: {error['msg'].removeprefix('Value error, ')}"

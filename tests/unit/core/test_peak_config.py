@@ -52,8 +52,14 @@ def test_unknown_strategy_table_gets_a_hint() -> None:
     assert message == "strategy.rsi_reverson: unknown key; did you mean 'rsi_reversion'?"
 
 
-def test_unknown_key_without_close_match_has_no_hint() -> None:
-    assert _error({"live_risk": {"zzz": 1}}) == "live_risk.zzz: unknown key"
+def test_unknown_key_without_close_match_lists_the_keys_of_its_table() -> None:
+    assert _error({"shadow": {"fee": 0.1}}) == (
+        "shadow.fee: unknown key; expected one of fee_rate, slippage_bps, fill_price, allow_short"
+    )
+    message = _error({"strategy": {"ma_crossover": {"fast": 5}}})
+    assert message.startswith(
+        "strategy.ma_crossover.fast: unknown key; expected one of fast_window, slow_window"
+    )
 
 
 def test_wrong_type_names_expected_and_found() -> None:
