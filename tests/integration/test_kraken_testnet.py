@@ -156,6 +156,21 @@ def test_testnet_without_keys_fails_at_start_with_exit_2(kraken: Exchange, tmp_p
     assert kraken.emulator.requests == []
 
 
+def test_a_secret_that_is_not_base64_fails_at_start_with_exit_2_and_is_not_shown(
+    kraken: Exchange, tmp_path: Path
+) -> None:
+    # Kraken's secrets are base64; this one would fail only when the first order is signed
+    secret = "copied-with-a-stray-quote-'"  # noqa: S105 (a test's wrong secret)
+    result = _cli(kraken, tmp_path, {KEY_VAR: KEY, SECRET_VAR: secret}, "--steps", "600")
+    assert result.returncode == 2
+    assert (
+        f"${SECRET_VAR} is not base64 text, as Kraken's API secrets are; copy it again from "
+        "Kraken" in result.stderr
+    )
+    assert secret not in result.stderr + result.stdout
+    assert kraken.emulator.requests == []
+
+
 def test_keys_can_come_from_a_dotenv_file(kraken: Exchange, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"{KEY_VAR}={KEY}\n{SECRET_VAR}={SECRET}\n")
     result = _cli(kraken, tmp_path, {}, "--steps", "300", "--json")

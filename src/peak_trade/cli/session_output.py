@@ -55,7 +55,7 @@ def print_summary(summary: dict[str, Any]) -> None:
             f"{m['orders_blocked_risk']:,} / {m['orders_blocked_safety']:,} / "
             f"{m['orders_blocked_environment']:,}",
         ),
-        ("rejected by the venue", f"{m['orders_rejected']:,}"),
+        ("rejected by / failed at the venue", f"{m['orders_rejected']:,} / {m['orders_error']:,}"),
         ("entries skipped by sizing", f"{m['orders_skipped']:,}"),
         ("fill rate", f"{m['fill_rate']:.1%}"),
         # normalized: a flat position reads 0 whether or not the run ever traded

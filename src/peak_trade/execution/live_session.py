@@ -37,7 +37,7 @@ from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.metrics import LiveSessionMetrics
-from peak_trade.execution.pipeline import ExecutionPipeline
+from peak_trade.execution.pipeline import ExecutionPipeline, ExecutionResult, ExecutionStatus
 from peak_trade.execution.recorder import SessionRecorder
 from peak_trade.execution.resume import replay_journal
 from peak_trade.execution.run_settings import (
@@ -57,7 +57,7 @@ from peak_trade.execution.wiring import (
     limits_from,
 )
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
-from peak_trade.orders.base import OrderExecutionResult
+from peak_trade.orders.base import OrderExecutionResult, OrderRequest
 from peak_trade.portfolio.ledger import RunMarks
 from peak_trade.strategies.base import Strategy
 from peak_trade.strategies.registry import create_strategy_from_config
@@ -76,6 +76,8 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
+# How a batch ends when the venue itself refused it (after environment, safety and risk).
+_AT_THE_VENUE = frozenset({ExecutionStatus.ERROR, ExecutionStatus.REJECTED})
 # Errors that end a session at once: retrying cannot help.
 _FATAL = (ConfigError, AuthError, InvariantError, StrategyError, SessionError)
 # Called after each bar of a session, and in a backtest after each run of quiet bars and each
@@ -407,6 +409,8 @@ class LiveSessionRunner:
                 else:
                     metrics.record(item)
                     recorder.outcome(item, ledger, symbol)
+                    if item.result is not None and item.result.status in _AT_THE_VENUE:
+                        self._warn_refused(item.decision.orders, item.result)
                     results.extend(item.venue_results)
                     quiet = None
                 if self.on_marks is not None or self.on_step_callback is not None:
@@ -559,6 +563,19 @@ class LiveSessionRunner:
             return None
         self._consecutive_errors = 0
         return step
+
+    def _warn_refused(self, orders: Sequence[OrderRequest], result: ExecutionResult) -> None:
+        """Warn of orders the venue rejected or failed on, as they happen: they are planned
+        again on the next bar, and a session's operator should not learn of them only from
+        its summary."""
+        failed = "failed" if result.status is ExecutionStatus.ERROR else "was rejected"
+        _LOG.warning(
+            "%s: order %s %s at the venue: %s",
+            self._run_id,
+            ", ".join(order.client_id for order in orders),
+            failed,
+            result.reason,
+        )
 
     def _record_feed_events(self) -> None:
         drain = getattr(self._feed, "drain_events", None)

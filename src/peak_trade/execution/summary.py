@@ -65,6 +65,12 @@ def hints(
         found.append(
             f"the venue rejected {metrics.orders_rejected} order(s) (last: {metrics.last_denial})."
         )
+    if metrics.orders_error:
+        found.append(
+            f"{metrics.orders_error} order(s) failed at the venue (last: {metrics.last_denial}); "
+            "each is an order_denied event in the journal, and the order is planned again on "
+            "the next bar."
+        )
     if metrics.step_errors:
         found.append(f"{metrics.step_errors} step(s) failed; the journal holds each error.")
     if trading_state != "active":

@@ -7,6 +7,8 @@ loads neither.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -137,6 +139,13 @@ def kraken_market(cfg: PeakConfig, symbol: str, *, with_keys: bool) -> KrakenMar
                 f"secret in ${section.api_secret_env_var} (environment variables, or a .env "
                 "file in the working directory)"
             )
+        try:
+            base64.b64decode(secret, validate=True)
+        except binascii.Error:  # said without the secret: it must never reach a message
+            raise ConfigError(
+                f"${section.api_secret_env_var} is not base64 text, as Kraken's API secrets are; "
+                "copy it again from Kraken (the whole secret, without quotes or spaces)"
+            ) from None
         store = NonceStore(section.nonce_file)
     client = KrakenClient(
         section.base_url, section.timeout_seconds, api_key=key, api_secret=secret, nonce_store=store

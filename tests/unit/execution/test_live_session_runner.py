@@ -20,9 +20,11 @@ from peak_trade.core.errors import (
     InvariantError,
     LiveModeNotAllowedError,
     StrategyError,
+    VenueUnavailableError,
 )
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
+from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket, synthetic_feed
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import (
@@ -38,7 +40,7 @@ from peak_trade.execution.wiring import build_engine
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderStatus
 from peak_trade.testing.builders import START, bars_from_closes
-from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
+from peak_trade.testing.fakes import FakeVenue, ScriptedFeed, ScriptedParams, ScriptedStrategy
 
 WARM = 5
 BARS = bars_from_closes([50_000.0 + 10 * i for i in range(200)])
@@ -302,6 +304,28 @@ def test_a_replay_that_trades_where_the_journal_has_quiet_bars_is_refused(tmp_pa
     ):
         replay_journal(engine, SessionRecorder(journal, "bt"), ScriptedFeed([], []))
     journal.close()
+
+
+def test_orders_the_venue_fails_on_are_logged_as_they_happen(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Arrange: a strategy that wants long, and a venue that times out on every order
+    runner = _runner(targets=(1,), run_id="venue")
+    runner.pipeline.venue = FakeVenue(error=VenueUnavailableError("Kraken AddOrder: timed out"))
+    runner.warmup()
+
+    # Act
+    runner.run_n_steps(3)
+
+    # Assert: the order is planned again each bar, and each failure is a warning
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert runner.metrics.orders_error == 3
+    assert len(warnings) == 3
+    assert all(
+        w.startswith("venue: order BTCEUR-")
+        and w.endswith(" failed at the venue: venue: Kraken AddOrder: timed out")
+        for w in warnings
+    )
 
 
 def test_from_config_blocks_live_mode_on_its_own() -> None:
@@ -644,8 +668,19 @@ def test_settings_changes_list_each_changed_key_once() -> None:
     assert settings_changes(None, now) == ""  # a journal written before settings were kept
 
 
+def test_synthetic_bars_that_the_warmup_would_take_all_are_refused_up_front() -> None:
+    config = LiveSessionConfig(data_source="synthetic", synthetic_bars=200)
+    with pytest.raises(
+        ConfigError,
+        match=r"200 synthetic bars leave none to trade after the warmup of 200 \(the bars "
+        r"include the warmup\); use --bars 201 or more",
+    ):
+        LiveSessionRunner.from_config(config, PeakConfig.default())
+
+
 def test_a_run_whose_warmup_fails_leaves_no_journal(tmp_path: Path) -> None:
-    config = LiveSessionConfig(data_source="synthetic", run_id="short", synthetic_bars=100)
+    data = write_replay(tmp_path / "short.csv", list(SyntheticMarket(seed=3, bars=100)))
+    config = LiveSessionConfig(data_source="replay", data_path=str(data), run_id="short")
     journal = Journal(tmp_path / "j.sqlite", clock=ManualClock(START))
     runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
 

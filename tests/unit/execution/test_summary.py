@@ -52,6 +52,22 @@ def test_blocked_orders_failed_steps_and_the_trading_state_are_each_named() -> N
     ]
 
 
+def test_orders_that_failed_at_the_venue_are_named_with_the_last_reason() -> None:
+    # a testnet session whose every AddOrder failed ran on with nothing said
+    metrics = LiveSessionMetrics(
+        steps=600,
+        target_changes=9,
+        total_orders_generated=174,
+        orders_error=174,
+        last_denial="venue: Kraken AddOrder: timed out",
+    )
+    found = hints(metrics, required_bars=51, warmup_candles=200, trading_state="active")
+    assert found == [
+        "174 order(s) failed at the venue (last: venue: Kraken AddOrder: timed out); each is "
+        "an order_denied event in the journal, and the order is planned again on the next bar."
+    ]
+
+
 def test_the_ledger_summary_writes_decimals_in_plain_notation() -> None:
     # a round trip leaves the position at Decimal("0E-8"), which summary.json showed as is
     ledger = Ledger(Decimal("1E+16"))
