@@ -331,7 +331,12 @@ def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_chan
         (["--synthetic", "--bars", "0"], "expected a whole number > 0, was 0"),
         (["--data-path", "missing.csv"], "replay file not found"),
         (["--synthetic", "--strategy", "nope"], "unknown strategy 'nope'"),
-        (["--synthetic", "--bars", "100"], "holds only 100 bars, but warmup needs 200"),
+        (["--synthetic", "--bars", "100"], "100 synthetic bars leave none to trade after the"),
+        (
+            ["--synthetic", "--bars", "300", "--warmup-candles", "300"],
+            "300 synthetic bars leave none to trade after the warmup of 300 (the bars include "
+            "the warmup); use --bars 301 or more",
+        ),
         (["--synthetic", "--symbol", "BTCEUR"], "expected BASE/QUOTE, e.g. BTC/EUR"),
         (["--data-path", "a.csv", "--bars", "500"], "--bars is for --synthetic only"),
         (["--data-path", "a.csv", "--seed", "3", "--bars", "9"], "--bars and --seed are for"),

@@ -46,6 +46,13 @@ def test_survey_table_names_the_source() -> None:
     assert "macd" in result.stdout
 
 
+def test_a_strategy_named_twice_is_surveyed_once(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["survey", "--bars", "1000", "-s", "macd", "-s", "rsi_reversion", "-s", "macd"]
+    assert main([*args, "--json", "--config", str(CONFIG)]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [row["strategy"] for row in rows] == ["macd", "rsi_reversion"]
+
+
 def test_survey_over_a_replay_file_uses_its_bars(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

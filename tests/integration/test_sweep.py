@@ -264,6 +264,8 @@ def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Pat
         (["--grid", "fast_windw=10"], "unknown key; did you mean 'fast_window'?"),
         (["--grid", "fast_window=60", "--grid", "slow_window=50"], "must be < slow_window"),
         (["--data-path", "a.csv", "--bars", "500", "--grid", "fast_window=5"], "--bars is for"),
+        # the warmup is the grid's slowest need, 51 bars: a worker used to fail on it
+        (["--bars", "40", "--grid", "fast_window=5,10"], "40 synthetic bars leave none to trade"),
     ],
 )
 def test_sweep_input_errors_exit_2_before_any_work(

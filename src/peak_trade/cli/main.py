@@ -144,7 +144,7 @@ def _chunks(args: argparse.Namespace) -> Iterator[BarColumns]:
 
 def _run_survey(args: argparse.Namespace, cfg: PeakConfig) -> int:
     parse_symbol(args.symbol)
-    keys = args.strategy or get_available_strategy_keys()
+    keys = list(dict.fromkeys(args.strategy or ())) or get_available_strategy_keys()  # once each
     rows = survey_strategies(keys, _chunks(args), cfg)
     print_survey(rows, args, as_json=args.json)
     return EXIT_OK

@@ -20,6 +20,7 @@ from peak_trade.orders.shadow import FillPrice
 from peak_trade.strategies.base import Strategy
 
 __all__ = [
+    "check_bars",
     "check_warmup",
     "engine_settings",
     "settings_changes",
@@ -65,7 +66,19 @@ def settings_changes(then: Mapping[str, Any] | None, now: Mapping[str, Any]) -> 
     return ", ".join(changes)
 
 
+def check_bars(config: LiveSessionConfig) -> None:
+    """Refuse a count of synthetic bars that the warmup would take all of."""
+    bars, warmup = config.synthetic_bars, config.warmup_candles
+    if config.data_source == "synthetic" and bars is not None and bars <= warmup:
+        raise ConfigError(
+            f"{bars} synthetic bars leave none to trade after the warmup of {warmup} (the bars "
+            f"include the warmup); use --bars {warmup + 1} or more"
+        )
+
+
 def check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:
+    """Refuse a warmup too short for the strategy, or one that takes every synthetic bar."""
+    check_bars(config)
     if config.warmup_candles < strategy.required_bars:
         raise ConfigError(
             f"warmup_candles {config.warmup_candles} is fewer than the {strategy.required_bars} "

@@ -25,6 +25,7 @@ from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.execution.run_settings import check_bars
 from peak_trade.execution.session_config import run_id_from
 from peak_trade.execution.stop_signals import on_stop_signals
 from peak_trade.portfolio.stats import PerformanceStats
@@ -119,7 +120,7 @@ def build_tasks(
             f"warmup_candles {warmup} is fewer than the {needed} bars the grid's "
             "slowest strategy needs; leave --warmup-candles out to use that"
         )
-    LiveSessionConfig(**session)  # validate the session fields once
+    check_bars(LiveSessionConfig(**session))  # validate the session fields once
     return [
         SweepTask(i, point, data, session)
         for i, (point, data) in enumerate(zip(points, configs, strict=True))
