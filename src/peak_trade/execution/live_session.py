@@ -13,7 +13,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,37 +29,24 @@ from peak_trade.core.errors import (
     SessionSetupError,
     StrategyError,
 )
-from peak_trade.core.files import is_file
 from peak_trade.core.peak_config import PeakConfig, load_config
-from peak_trade.core.types import Bar, Timeframe
+from peak_trade.core.types import Bar
 from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.execution.pipeline import ExecutionPipeline, ExecutionResult, ExecutionStatus
 from peak_trade.execution.recorder import SessionRecorder
-from peak_trade.execution.resume import replay_journal
-from peak_trade.execution.run_settings import (
-    check_warmup,
-    engine_settings,
-    settings_changes,
-    trading_settings,
-    with_settings,
-)
+from peak_trade.execution.resume import adopt_limits, replay_journal, resumed_config
+from peak_trade.execution.run_settings import settings_changes, trading_settings, with_settings
 from peak_trade.execution.session_config import LiveSessionConfig
 from peak_trade.execution.stop_signals import on_stop_signals
 from peak_trade.execution.summary import hints, ledger_summary
-from peak_trade.execution.wiring import (
-    build_engine,
-    build_feed,
-    kraken_market,
-    limits_from,
-)
+from peak_trade.execution.wiring import assemble, engine_settings
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 from peak_trade.orders.base import OrderExecutionResult, OrderRequest
 from peak_trade.portfolio.ledger import RunMarks
 from peak_trade.strategies.base import Strategy
-from peak_trade.strategies.registry import create_strategy_from_config
 
 __all__ = [
     "LiveModeNotAllowedError",
@@ -191,27 +177,8 @@ class LiveSessionRunner:
         journal: Journal | None,
         on_step_callback: StepCallback | None = None,
     ) -> LiveSessionRunner:
-        strategy = create_strategy_from_config(session_config.strategy_key, cfg)
-        check_warmup(session_config, strategy)
-        timeframe = Timeframe(session_config.timeframe)
         clock = clock or SystemClock()
-        market = None
-        if session_config.data_source == "kraken" or session_config.mode == "testnet":
-            market = kraken_market(
-                cfg, session_config.symbol, with_keys=session_config.mode == "testnet"
-            )
-        feed = build_feed(
-            session_config.data_source,
-            session_config.symbol,
-            timeframe,
-            seed=session_config.seed,
-            data_path=session_config.data_path,
-            bars=session_config.synthetic_bars,
-            market=market,
-            cfg=cfg,
-            clock=clock,
-        )
-        engine = build_engine(strategy, engine_settings(session_config), cfg, market)
+        engine, feed = assemble(session_config, cfg, clock)
         runner = cls(
             session_config,
             engine,
@@ -239,23 +206,7 @@ class LiveSessionRunner:
         that journaled its bars by reference checks that the file's SHA-256 is unchanged.
         """
         started = journal.run_started(run_id)
-        config = LiveSessionConfig(**started.payload["config"])
-        if config.mode == "live":
-            raise LiveModeNotAllowedError(
-                "resume refuses mode 'live': Peak Trade never sends real orders"
-            )
-        if data_path is not None:
-            if config.data_source != "replay":
-                raise ConfigError(
-                    f"--data-path says where a replay run's candle file is now; run {run_id} "
-                    f"reads {config.data_source} data, not a file"
-                )
-            config = replace(config, data_path=str(data_path))
-        elif config.data_source == "replay" and not is_file(Path(str(config.data_path))):
-            raise ConfigError(
-                f"run {run_id} replays {config.data_path}, which is not there now; put the file "
-                "back, or say where it is now with --data-path"
-            )
+        config = resumed_config(run_id, started.payload["config"], data_path)
         cfg = peak_config or load_config(config.config_path)
         then: dict[str, Any] | None = started.payload.get("settings")
         # The run is replayed under the settings it traded with, so an edited config file
@@ -264,7 +215,8 @@ class LiveSessionRunner:
         runner._recorder.moved_to = data_path
         runner._restore()
         if then is not None:
-            runner._adopt_limits(cfg, then)
+            key, now = config.strategy_key, runner._clock.now()
+            adopt_limits(runner._engine, runner._recorder, cfg, then, key, now)
         if runner._recorder.events("data_reference"):  # a backtest goes on as one
             runner.configure_backtest()
         return runner
@@ -648,29 +600,6 @@ class LiveSessionRunner:
     def _require_warmup(self, method: str) -> None:
         if not self._warm:
             raise SessionRuntimeError(f"warmup() must be called before {method}")
-
-    def _adopt_limits(self, cfg: PeakConfig, then: dict[str, Any]) -> None:
-        """After a resume's replay: check orders against the config's `[live_risk]` from now on
-        if it differs from the limits the run had (journaled once); a strategy keeps the
-        parameters it started with."""
-        now = trading_settings(cfg, self._config.strategy_key)
-        last = [e.payload["live_risk"] for e in self._recorder.events("risk_limits")]
-        limits = last[-1] if last else then["live_risk"]
-        risk = self._engine.pipeline.risk_limits
-        if risk is not None and now["live_risk"] != limits:
-            changes = settings_changes({"live_risk": limits}, {"live_risk": now["live_risk"]})
-            risk.adopt(*limits_from(cfg.live_risk))
-            self._recorder.risk_limits(now["live_risk"], changes, self._clock.now())
-            _LOG.warning(
-                "run %s checks orders against the edited limits: %s", self._run_id, changes
-            )
-        key = f"strategy.{self._config.strategy_key}"
-        if now[key] != then[key]:
-            _LOG.warning(
-                "run %s keeps the strategy parameters it started with; the config's differ: %s",
-                self._run_id,
-                settings_changes({key: then[key]}, {key: now[key]}),
-            )
 
     def _restore(self) -> None:
         self._metrics = replay_journal(self._engine, self._recorder, self._feed)

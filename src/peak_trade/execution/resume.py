@@ -12,12 +12,22 @@ bars are traded one by one.
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from peak_trade.core.bar_columns import BarColumns
-from peak_trade.core.errors import InvariantError, SessionRuntimeError
+from peak_trade.core.errors import (
+    ConfigError,
+    InvariantError,
+    LiveModeNotAllowedError,
+    SessionRuntimeError,
+)
+from peak_trade.core.files import is_file
+from peak_trade.core.peak_config import PeakConfig
 from peak_trade.data.ports import CandleFeed
 from peak_trade.execution.engine import QuietRun, TradingEngine
 from peak_trade.execution.journal import JournalEvent
@@ -30,10 +40,14 @@ from peak_trade.execution.journal_bars import (
 )
 from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.execution.recorder import SessionRecorder, fill_payload
-from peak_trade.execution.wiring import journaled_limits
+from peak_trade.execution.run_settings import settings_changes, trading_settings
+from peak_trade.execution.session_config import LiveSessionConfig
+from peak_trade.execution.wiring import journaled_limits, limits_from
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 
-__all__ = ["replay_journal"]
+__all__ = ["adopt_limits", "replay_journal", "resumed_config"]
+
+_LOG = logging.getLogger(__name__)
 
 
 def replay_journal(
@@ -86,6 +100,60 @@ def replay_journal(
     if last is not None and skip_through is not None:
         skip_through(last)
     return metrics
+
+
+def resumed_config(
+    run_id: str, journaled: dict[str, Any], data_path: Path | None
+) -> LiveSessionConfig:
+    """Return the session config run `run_id` journaled, its data file moved to `data_path`
+    if given; refuse mode 'live', a moved file for a run without one, and a missing file."""
+    config = LiveSessionConfig(**journaled)
+    if config.mode == "live":
+        raise LiveModeNotAllowedError(
+            "resume refuses mode 'live': Peak Trade never sends real orders"
+        )
+    if data_path is not None:
+        if config.data_source != "replay":
+            raise ConfigError(
+                f"--data-path says where a replay run's candle file is now; run {run_id} "
+                f"reads {config.data_source} data, not a file"
+            )
+        return replace(config, data_path=str(data_path))
+    if config.data_source == "replay" and not is_file(Path(str(config.data_path))):
+        raise ConfigError(
+            f"run {run_id} replays {config.data_path}, which is not there now; put the file "
+            "back, or say where it is now with --data-path"
+        )
+    return config
+
+
+def adopt_limits(
+    engine: TradingEngine,
+    recorder: SessionRecorder,
+    cfg: PeakConfig,
+    then: dict[str, Any],
+    strategy_key: str,
+    ts: datetime,
+) -> None:
+    """After a resume's replay: check orders against the config's `[live_risk]` from now on
+    if it differs from the limits the run had (journaled once); a strategy keeps the
+    parameters it started with (`then`: the settings the run journaled when it started)."""
+    now = trading_settings(cfg, strategy_key)
+    last = [e.payload["live_risk"] for e in recorder.events("risk_limits")]
+    limits = last[-1] if last else then["live_risk"]
+    risk = engine.pipeline.risk_limits
+    if risk is not None and now["live_risk"] != limits:
+        changes = settings_changes({"live_risk": limits}, {"live_risk": now["live_risk"]})
+        risk.adopt(*limits_from(cfg.live_risk))
+        recorder.risk_limits(now["live_risk"], changes, ts)
+        _LOG.warning("run %s checks orders against the edited limits: %s", recorder.run_id, changes)
+    key = f"strategy.{strategy_key}"
+    if now[key] != then[key]:
+        _LOG.warning(
+            "run %s keeps the strategy parameters it started with; the config's differ: %s",
+            recorder.run_id,
+            settings_changes({key: then[key]}, {key: now[key]}),
+        )
 
 
 def _replay_bars(

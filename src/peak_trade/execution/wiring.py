@@ -1,4 +1,5 @@
-"""The one place that picks concrete classes: venue, guard, limits and engine for a mode.
+"""The one place that picks concrete classes: venue, guard, limits and engine for a mode, and
+the strategy, feed and engine a session config asks for (`assemble`).
 
 The Kraken modules (and ccxt behind them, about 60 MiB and a quarter second) and the replay
 reader (pandas) are imported where a session asks for them, so a backtest on synthetic bars
@@ -20,12 +21,14 @@ from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
 from peak_trade.core.modes import TradingEnvironment
+from peak_trade.core.money import to_decimal
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Instrument, Timeframe
 from peak_trade.data.ports import CandleFeed
 from peak_trade.data.synthetic import synthetic_feed
 from peak_trade.execution.engine import TradingEngine
 from peak_trade.execution.pipeline import ExecutionPipeline
+from peak_trade.execution.session_config import LiveSessionConfig
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.live.risk_rules import RiskLimitsConfig
 from peak_trade.live.safety import SafetyGuard
@@ -34,6 +37,7 @@ from peak_trade.orders.shadow import FillPrice, OrderBook, ShadowOrderExecutor
 from peak_trade.orders.sizing import SizingRules
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
+from peak_trade.strategies.registry import create_strategy_from_config
 
 if TYPE_CHECKING:
     from peak_trade.kraken.market import KrakenMarket
@@ -41,8 +45,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EngineSettings",
+    "assemble",
     "build_engine",
     "build_feed",
+    "check_bars",
+    "check_warmup",
+    "engine_settings",
     "journaled_limits",
     "kraken_market",
     "limits_from",
@@ -110,6 +118,68 @@ def build_engine(
         settings.slippage_bps,
     )
     return TradingEngine(strategy, pipeline, ledger, rules)
+
+
+def check_bars(config: LiveSessionConfig) -> None:
+    """Refuse a count of synthetic bars that the warmup would take all of."""
+    bars, warmup = config.synthetic_bars, config.warmup_candles
+    if config.data_source == "synthetic" and bars is not None and bars <= warmup:
+        raise ConfigError(
+            f"{bars} synthetic bars leave none to trade after the warmup of {warmup} (the bars "
+            f"include the warmup); use --bars {warmup + 1} or more"
+        )
+
+
+def check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:
+    """Refuse a warmup too short for the strategy, or one that takes every synthetic bar."""
+    check_bars(config)
+    if config.warmup_candles < strategy.required_bars:
+        raise ConfigError(
+            f"warmup_candles {config.warmup_candles} is fewer than the {strategy.required_bars} "
+            f"bars {config.strategy_key} needs before it can act; use --warmup-candles "
+            f"{strategy.required_bars} or more"
+        )
+
+
+_FILL_PRICES: dict[str, FillPrice] = {"next_open": "next_open", "close": "close", "book": "book"}
+
+
+def engine_settings(config: LiveSessionConfig) -> EngineSettings:
+    """Return the engine settings a session config asks for."""
+    return EngineSettings(
+        mode=TradingEnvironment(config.mode),
+        instrument=Instrument.default_for(config.symbol),
+        start_balance=to_decimal(config.start_balance),
+        position_fraction=to_decimal(config.position_fraction),
+        fee_rate=to_decimal(config.fee_rate),
+        slippage_bps=to_decimal(config.slippage_bps),
+        fill_price=_FILL_PRICES[config.fill_price],
+        allow_short=config.allow_short,
+        enable_risk_limits=config.enable_risk_limits,
+    )
+
+
+def assemble(
+    config: LiveSessionConfig, cfg: PeakConfig, clock: Clock
+) -> tuple[TradingEngine, CandleFeed]:
+    """Build the strategy, feed and engine a session config asks for (no network yet)."""
+    strategy = create_strategy_from_config(config.strategy_key, cfg)
+    check_warmup(config, strategy)
+    market = None
+    if config.data_source == "kraken" or config.mode == "testnet":
+        market = kraken_market(cfg, config.symbol, with_keys=config.mode == "testnet")
+    feed = build_feed(
+        config.data_source,
+        config.symbol,
+        Timeframe(config.timeframe),
+        seed=config.seed,
+        data_path=config.data_path,
+        bars=config.synthetic_bars,
+        market=market,
+        cfg=cfg,
+        clock=clock,
+    )
+    return build_engine(strategy, engine_settings(config), cfg, market), feed
 
 
 def _order_book(market: KrakenMarket) -> OrderBook:
