@@ -308,10 +308,23 @@ def _check_rows(source: Path, seconds: np.ndarray, prices: np.ndarray) -> None:
 
 
 def _check_spacing(source: Path, seconds: np.ndarray, timeframe: Timeframe) -> list[Gap]:
+    """Refuse bars off the timeframe's grid, repeated or out of order; return the gaps.
+
+    The grid is the one the first bar sets: many files count from the Unix epoch (a week then
+    opens on a Thursday), but weekly candles from other sources open on Mondays, and daily ones
+    may open at a local midnight. Such a file is read as it is, as long as every bar keeps to
+    that grid.
+    """
     step = timeframe.seconds
     deltas = np.diff(seconds)
+    phase = int(seconds[0]) % step if seconds.size else 0
+    grid = (
+        f"time is not on a {timeframe.name} boundary"
+        if phase == 0
+        else f"time is not on the {timeframe.name} grid of the first bar ({_iso(seconds[0])})"
+    )
     problems = (  # each entry: indices of the offending rows, and what is wrong with them
-        (np.flatnonzero(seconds % step != 0), f"time is not on a {timeframe.name} boundary"),
+        (np.flatnonzero((seconds - phase) % step != 0), grid),
         (np.flatnonzero(deltas == 0) + 1, "duplicate time"),
         (np.flatnonzero(deltas < 0) + 1, "time goes backwards"),
         (

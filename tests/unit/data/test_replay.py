@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +167,28 @@ def test_backwards_time_is_an_error(tmp_path: Path) -> None:
 def test_spacing_off_the_timeframe_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="time is not on a 5m boundary in 1 row"):
         load_replay(_csv(tmp_path, [_row(0), _row(5), _row(7)]), Timeframe("5m"))
+
+
+def test_weekly_candles_that_open_on_mondays_are_read_on_their_own_grid(tmp_path: Path) -> None:
+    # the epoch was a Thursday, where epoch-counted weeks begin; many sources begin on Monday
+    mondays = [datetime(2024, 1, 1, tzinfo=UTC) + timedelta(weeks=w) for w in (0, 1, 2, 4)]
+    rows = [f"{t.isoformat()},100,101,99,100,1" for t in mondays]
+    data = load_replay(_csv(tmp_path, rows), Timeframe("1w"))
+    assert [bar.time for bar in data.bars()] == mondays
+    assert [gap.missing_bars for gap in data.gaps] == [1]
+
+
+def test_a_bar_off_the_grid_the_first_bar_set_is_an_error(tmp_path: Path) -> None:
+    # daily candles that open at 16:00 UTC (a local midnight), one of them at 00:00
+    days = [datetime(2024, 1, 1, 16, tzinfo=UTC) + timedelta(days=d) for d in range(3)]
+    days.append(datetime(2024, 1, 5, tzinfo=UTC))
+    rows = [f"{t.isoformat()},100,101,99,100,1" for t in days]
+    with pytest.raises(
+        DataError,
+        match=r"time is not on the 1d grid of the first bar \(2024-01-01 16:00:00 UTC\) in 1 "
+        r"row\(s\): row 4 at 2024-01-05 00:00:00 UTC",
+    ):
+        load_replay(_csv(tmp_path, rows), Timeframe("1d"))
 
 
 def test_gaps_are_reported_with_their_times(
