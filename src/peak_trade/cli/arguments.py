@@ -17,6 +17,7 @@ from peak_trade.core.types import MAX_SEED, TIMEFRAMES
 __all__ = [
     "SYNTHETIC_BARS",
     "SYNTHETIC_SEED",
+    "TIMEFRAME_HELP",
     "PeakArgumentParser",
     "Setting",
     "SettingSwitch",
@@ -159,6 +160,10 @@ def settings_given(args: argparse.Namespace) -> tuple[str, ...]:
 SYNTHETIC_SEED, SYNTHETIC_BARS = 7, 20_000
 
 
+# The --timeframe help of every command.
+TIMEFRAME_HELP = "candle length (default: 1m; 2w is Kraken's 15-day candle, 21,600 minutes)"
+
+
 def add_history_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags that choose the bars a backtest or a sweep replays: the symbol and
     timeframe, a candle file or the synthetic market (its length and seed), and the config."""
@@ -169,7 +174,7 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
         "-t",
         default="1m",
         choices=list(TIMEFRAMES),
-        help="candle length (default: 1m)",
+        help=TIMEFRAME_HELP,
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-path", help="CSV or Parquet candles to replay")

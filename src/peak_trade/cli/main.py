@@ -15,6 +15,7 @@ from peak_trade.cli import session as session_cli
 from peak_trade.cli import sweep as sweep_cli
 from peak_trade.cli.arguments import (
     SYNTHETIC_SEED,
+    TIMEFRAME_HELP,
     PeakArgumentParser,
     positive_int,
     refuse_stray_data_flags,
@@ -103,7 +104,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "-t",
         default="1m",
         choices=list(TIMEFRAMES),
-        help="candle length (default: 1m)",
+        help=TIMEFRAME_HELP,
     )
     parser.add_argument(
         "--config",

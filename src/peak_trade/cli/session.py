@@ -15,6 +15,7 @@ from typing import Any
 from dotenv import load_dotenv
 
 from peak_trade.cli.arguments import (
+    TIMEFRAME_HELP,
     PeakArgumentParser,
     Setting,
     SettingSwitch,
@@ -83,7 +84,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
         "-t",
         default="1m",
         choices=list(TIMEFRAMES),
-        help="candle length (default: 1m)",
+        help=TIMEFRAME_HELP,
     )
     a(
         "--config",
