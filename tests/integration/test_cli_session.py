@@ -121,12 +121,16 @@ def test_cli_invalid_mode_rejected(tmp_path: Path) -> None:
         (["--data-path", "a.csv"], "add --data replay to trade a.csv (without it the session rea"),
         (["--data", "replay", "--data-path", "a.csv", "--seed", "3"], "--seed is for --data synt"),
         (["--seed", "3", "--dry-run"], "--seed is for --data synthetic; kraken data has no seed"),
+        # an unset shell variable: `--resume ""` started a new session on Kraken's market
+        (["--resume", ""], "argument --resume: expected the id of a run in the journal, was em"),
+        (["--run-id", " "], "argument --run-id: expected a name for the run, was empty; leave"),
     ],
 )
 def test_cli_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     result = _run(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no journal, no report
 
 
 def test_cli_config_errors_exit_2(tmp_path: Path) -> None:

@@ -203,6 +203,9 @@ def test_reconcile_command_reports_and_refuses_unknown_runs(tmp_path: Path) -> N
     )
     assert missing.returncode == 2
     assert "no run 'other' in the journal" in missing.stderr
+    empty = run_peak("reconcile", "", cwd=tmp_path, timeout=120)
+    assert empty.returncode == 2
+    assert "argument RUN_ID: expected the id of a run in the journal, was empty" in empty.stderr
 
 
 def test_reconcile_without_a_journal_says_so_and_creates_none(tmp_path: Path) -> None:

@@ -23,12 +23,14 @@ __all__ = [
     "SettingSwitch",
     "add_history_arguments",
     "fraction",
+    "journaled_run",
     "log_handler",
     "non_negative_int",
     "positive_float",
     "positive_int",
     "refuse_stray_data_flags",
     "run_guarded",
+    "run_name",
     "seed",
     "settings_given",
     "setup_logging",
@@ -49,6 +51,24 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, was {value}")
     return value
+
+
+def run_name(text: str) -> str:
+    """Parse the name of a new run (--run-id): some text. An unset shell variable gives none,
+    which must not quietly mean "generate one"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "expected a name for the run, was empty; leave --run-id out to have one generated"
+        )
+    return text
+
+
+def journaled_run(text: str) -> str:
+    """Parse the id of a run the journal holds (--resume, reconcile): some text. An empty one
+    must not start a new run instead."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected the id of a run in the journal, was empty")
+    return text
 
 
 def seed(text: str) -> int:

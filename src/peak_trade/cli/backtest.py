@@ -16,6 +16,7 @@ from peak_trade.cli.arguments import (
     fraction,
     non_negative_int,
     positive_float,
+    run_name,
     synthetic_source,
 )
 from peak_trade.cli.session import finish_run, report_target, show_summary
@@ -58,7 +59,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
             "copying quiet bars, so keep a --data-path file to reconcile the run later"
         ),
     )
-    a("--run-id", help="name of the run (default: generated)")
+    a("--run-id", type=run_name, help="name of the run (default: generated)")
     a("--report-dir", type=Path, help="report folder (default: reports/<run_id>)")
     a("--json", action="store_true", help="print the summary as one JSON object")
     a("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])

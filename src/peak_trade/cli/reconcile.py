@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from peak_trade.cli.arguments import journaled_run
 from peak_trade.core.peak_config import load_config
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.reconcile import reconcile
@@ -21,7 +22,9 @@ DESCRIPTION = (
 
 def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the reconcile flags."""
-    parser.add_argument("run_id", metavar="RUN_ID", help="the session to reconcile")
+    parser.add_argument(
+        "run_id", metavar="RUN_ID", type=journaled_run, help="the session to reconcile"
+    )
     parser.add_argument(
         "--journal",
         type=Path,

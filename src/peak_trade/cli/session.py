@@ -20,11 +20,13 @@ from peak_trade.cli.arguments import (
     Setting,
     SettingSwitch,
     fraction,
+    journaled_run,
     non_negative_int,
     positive_float,
     positive_int,
     refuse_stray_data_flags,
     run_guarded,
+    run_name,
     seed,
     settings_given,
     setup_logging,
@@ -159,9 +161,10 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     a(
         "--resume",
         metavar="RUN_ID",
+        type=journaled_run,
         help="rebuild RUN_ID from the journal and continue it with its own settings",
     )
-    setting("--run-id", help="name of the run (default: generated)")
+    setting("--run-id", type=run_name, help="name of the run (default: generated)")
     a("--report-dir", type=Path, help="report folder (default: reports/<run_id>)")
     a("--json", action="store_true", help="print the summary as one JSON object")
     a("--no-sleep", action="store_true", help="do not wait between bars (replays, tests)")
