@@ -345,6 +345,9 @@ def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_chan
         # names too long for the file system used to end in an OSError's traceback
         (["--synthetic", "--run-id", "r" * 300], "run_id may be at most 128 characters long"),
         (["--synthetic", "--run-id", ""], "--run-id: expected a name for the run, was empty"),
+        # an empty --report-dir wrote the report into the current folder
+        (["--synthetic", "--report-dir", ""], "argument --report-dir: expected a path, was empty"),
+        (["--data-path", ""], "argument --data-path: expected a path, was empty"),
         (["--synthetic", "--journal", LONG + ".sqlite"], "cannot open the journal"),
         (["--synthetic", "--report-dir", LONG], "cannot write the report into"),
         (["--data-path", LONG + ".csv"], "replay file not found"),

@@ -124,6 +124,7 @@ def test_cli_invalid_mode_rejected(tmp_path: Path) -> None:
         # an unset shell variable: `--resume ""` started a new session on Kraken's market
         (["--resume", ""], "argument --resume: expected the id of a run in the journal, was em"),
         (["--run-id", " "], "argument --run-id: expected a name for the run, was empty; leave"),
+        (["--journal", ""], "argument --journal: expected a path, was empty"),
     ],
 )
 def test_cli_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

@@ -22,10 +22,12 @@ __all__ = [
     "Setting",
     "SettingSwitch",
     "add_history_arguments",
+    "file_text",
     "fraction",
     "journaled_run",
     "log_handler",
     "non_negative_int",
+    "path_arg",
     "positive_float",
     "positive_int",
     "refuse_stray_data_flags",
@@ -60,6 +62,20 @@ def run_name(text: str) -> str:
         raise argparse.ArgumentTypeError(
             "expected a name for the run, was empty; leave --run-id out to have one generated"
         )
+    return text
+
+
+def path_arg(text: str) -> Path:
+    """Parse a file or folder given on the command line: an empty one (an unset shell variable)
+    would otherwise mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, was empty")
+    return Path(text)
+
+
+def file_text(text: str) -> str:
+    """Parse a file name kept as text (a data file): an empty one is refused, as by `path_arg`."""
+    path_arg(text)
     return text
 
 
@@ -197,7 +213,7 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
         help=TIMEFRAME_HELP,
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data-path", help="CSV or Parquet candles to replay")
+    source.add_argument("--data-path", type=file_text, help="CSV or Parquet candles to replay")
     source.add_argument("--synthetic", action="store_true", help="use the synthetic market")
     a(
         "--bars",
@@ -207,7 +223,7 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=seed, help=f"with --synthetic (default: {SYNTHETIC_SEED})")
     a(
         "--config",
-        type=Path,
+        type=path_arg,
         help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
     )
 

@@ -15,6 +15,7 @@ from peak_trade.cli.arguments import (
     add_history_arguments,
     fraction,
     non_negative_int,
+    path_arg,
     positive_float,
     run_name,
     synthetic_source,
@@ -52,7 +53,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     a("--no-risk-limits", action="store_true", help="do not apply [live_risk]")
     a(
         "--journal",
-        type=Path,
+        type=path_arg,
         default=Path("journal/backtest.sqlite"),
         help=(
             "journal file (default: journal/backtest.sqlite); it names the data instead of "
@@ -60,7 +61,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     a("--run-id", type=run_name, help="name of the run (default: generated)")
-    a("--report-dir", type=Path, help="report folder (default: reports/<run_id>)")
+    a("--report-dir", type=path_arg, help="report folder (default: reports/<run_id>)")
     a("--json", action="store_true", help="print the summary as one JSON object")
     a("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 

@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 from peak_trade import __version__
 from peak_trade.cli import backtest as backtest_cli
@@ -17,6 +16,7 @@ from peak_trade.cli.arguments import (
     SYNTHETIC_SEED,
     TIMEFRAME_HELP,
     PeakArgumentParser,
+    path_arg,
     positive_int,
     refuse_stray_data_flags,
     run_guarded,
@@ -108,7 +108,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--config",
-        type=Path,
+        type=path_arg,
         default=None,
         help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
     )
@@ -118,7 +118,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         default="synthetic",
         help="candle source (default: synthetic)",
     )
-    parser.add_argument("--data-path", type=Path, help="CSV or Parquet file for --data replay")
+    parser.add_argument("--data-path", type=path_arg, help="CSV or Parquet file for --data replay")
     parser.add_argument(
         "--bars", type=positive_int, default=20_000, help="bars to use (default: 20000)"
     )

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from peak_trade.cli.arguments import journaled_run
+from peak_trade.cli.arguments import journaled_run, path_arg
 from peak_trade.core.peak_config import load_config
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.reconcile import reconcile
@@ -27,18 +27,18 @@ def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--journal",
-        type=Path,
+        type=path_arg,
         default=Path("journal/peak_trade.sqlite"),
         help="journal file (default: journal/peak_trade.sqlite)",
     )
     parser.add_argument(
         "--config",
-        type=Path,
+        type=path_arg,
         help="config file to reconcile against (default: the session's own settings)",
     )
     parser.add_argument(
         "--data-path",
-        type=Path,
+        type=path_arg,
         help=(
             "where a backtest's data file is now, if it moved (it must be the same file: "
             "its SHA-256 is checked)"

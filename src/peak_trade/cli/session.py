@@ -19,9 +19,11 @@ from peak_trade.cli.arguments import (
     PeakArgumentParser,
     Setting,
     SettingSwitch,
+    file_text,
     fraction,
     journaled_run,
     non_negative_int,
+    path_arg,
     positive_float,
     positive_int,
     refuse_stray_data_flags,
@@ -90,7 +92,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     )
     a(
         "--config",
-        type=Path,
+        type=path_arg,
         help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
     )
     a("--duration", type=positive_float, help="run for this many minutes")
@@ -141,6 +143,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     )
     a(
         "--data-path",
+        type=file_text,
         help="CSV or Parquet candles for --data replay (with --resume: where the run's file "
         "is now, if it moved)",
     )
@@ -154,7 +157,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     )
     a(
         "--journal",
-        type=Path,
+        type=path_arg,
         default=Path("journal/peak_trade.sqlite"),
         help="journal file (default: journal/peak_trade.sqlite)",
     )
@@ -165,7 +168,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
         help="rebuild RUN_ID from the journal and continue it with its own settings",
     )
     setting("--run-id", type=run_name, help="name of the run (default: generated)")
-    a("--report-dir", type=Path, help="report folder (default: reports/<run_id>)")
+    a("--report-dir", type=path_arg, help="report folder (default: reports/<run_id>)")
     a("--json", action="store_true", help="print the summary as one JSON object")
     a("--no-sleep", action="store_true", help="do not wait between bars (replays, tests)")
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from peak_trade.cli.arguments import (
     add_history_arguments,
     fraction,
+    path_arg,
     positive_float,
     positive_int,
     synthetic_source,
@@ -72,7 +73,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="run on a Ray cluster: local (starts one here), auto (the running one) or HOST:PORT",
     )
     a("--metric", choices=METRICS, default="sharpe", help="rank by (default: sharpe)")
-    a("--report-dir", type=Path, help="default: reports/sweeps/<strategy>_<UTC time>")
+    a("--report-dir", type=path_arg, help="default: reports/sweeps/<strategy>_<UTC time>")
     a("--json", action="store_true", help="print the ranked results as JSON")
     a("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
