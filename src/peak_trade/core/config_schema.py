@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -30,6 +31,26 @@ def _named(text: str) -> str:
 
 # A name, path or address: text that is not empty or blank (Path("") would be the folder).
 Name = Annotated[str, AfterValidator(_named)]
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _exchange_url(text: str) -> str:
+    """An https:// address; plain http only on this machine (the loopback emulator): the
+    API key and signed requests must not cross a network unencrypted."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an https:// URL such as https://api.kraken.com, found {text!r}")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise ValueError(
+            f"expected https:// for {parts.hostname}, found {text!r}: plain http is only for an "
+            "exchange emulator on this machine (127.0.0.1 or localhost)"
+        )
+    return text
+
+
+ExchangeUrl = Annotated[str, AfterValidator(_exchange_url)]
 
 
 class Section(BaseModel):
@@ -79,7 +100,7 @@ class ShadowSection(Section):
 class KrakenSection(Section):
     """`[exchange.kraken]`: Kraken REST access; keys are read from the named variables only."""
 
-    base_url: Name = "https://api.kraken.com"
+    base_url: ExchangeUrl = "https://api.kraken.com"
     api_key_env_var: Name = "KRAKEN_TESTNET_API_KEY"
     api_secret_env_var: Name = "KRAKEN_TESTNET_API_SECRET"  # noqa: S105 (a variable name, not a secret)
     timeout_seconds: PositiveFloat = 10.0

@@ -62,6 +62,24 @@ def test_unknown_key_without_close_match_lists_the_keys_of_its_table() -> None:
     )
 
 
+def test_the_exchange_address_must_be_https_except_on_this_machine() -> None:
+    def url(base_url: str) -> str:
+        return _error({"exchange": {"kraken": {"base_url": base_url}}})
+
+    assert url("api.kraken.com") == (
+        "exchange.kraken.base_url: expected an https:// URL such as https://api.kraken.com, "
+        "found 'api.kraken.com'"
+    )
+    assert url("http://api.kraken.com") == (
+        "exchange.kraken.base_url: expected https:// for api.kraken.com, found "
+        "'http://api.kraken.com': plain http is only for an exchange emulator on this machine "
+        "(127.0.0.1 or localhost)"
+    )
+    for fine in ("https://api.kraken.com", "http://127.0.0.1:8123", "http://localhost:9000"):
+        config = PeakConfig.from_mapping({"exchange": {"kraken": {"base_url": fine}}})
+        assert config.exchange.kraken.base_url == fine
+
+
 def test_wrong_type_names_expected_and_found() -> None:
     message = _error({"strategy": {"ma_crossover": {"fast_window": 2.5}}})
     assert message == "strategy.ma_crossover.fast_window: expected an integer, found 2.5"
