@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from peak_trade.core.errors import AuthError
+from peak_trade.core.errors import AuthError, ConfigError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
@@ -168,6 +169,31 @@ def test_a_secret_that_is_not_base64_fails_at_start_with_exit_2_and_is_not_shown
         "Kraken" in result.stderr
     )
     assert secret not in result.stderr + result.stdout
+    assert kraken.emulator.requests == []
+
+
+@pytest.mark.usefixtures("keys")
+@pytest.mark.parametrize("where", ["under_a_file", "a_folder"])
+def test_a_nonce_file_that_cannot_be_written_is_refused_at_start(
+    kraken: Exchange, tmp_path: Path, where: str
+) -> None:
+    # it failed at the first order, five steps in a row, with a FileNotFoundError
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "folder").mkdir()
+    nonce = tmp_path / "afile" / "nonce" if where == "under_a_file" else tmp_path / "folder"
+    blocked = tmp_path / ("afile" if where == "under_a_file" else "folder")
+    cfg = PeakConfig.from_mapping(
+        {"exchange": {"kraken": {"base_url": kraken.url, "nonce_file": str(nonce)}}}
+    )
+    config = LiveSessionConfig(mode="testnet", data_source="synthetic")
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            f"cannot keep nonces in {nonce} ([exchange.kraken] nonce_file): {blocked} is not a "
+            "writable file or folder"
+        ),
+    ):
+        LiveSessionRunner.from_config(config, cfg)
     assert kraken.emulator.requests == []
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-__all__ = ["is_file", "is_folder"]
+__all__ = ["is_file", "is_folder", "unwritable"]
 
 
 def is_file(path: Path) -> bool:
@@ -22,3 +23,12 @@ def is_folder(path: Path) -> bool:
         return path.is_dir()
     except OSError:
         return False
+
+
+def unwritable(folder: Path) -> Path | None:
+    """Return None if files can be written into `folder`, creating it if need be; else the
+    folder that stops it: the nearest one that exists, if it is not a folder this process may
+    write into. An OSError of the look-up (a name too long, a loop of links) propagates."""
+    while not folder.exists():
+        folder = folder.parent
+    return None if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK) else folder

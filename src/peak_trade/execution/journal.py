@@ -13,7 +13,6 @@ dataclass, a set) are refused.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import orjson
 
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.errors import ConfigError, SessionRuntimeError
+from peak_trade.core.files import unwritable
 
 __all__ = ["Journal", "JournalEvent", "to_json"]
 
@@ -124,10 +124,8 @@ class Journal:
 
     def _check_creatable(self) -> None:
         """Fail now, not at the first commit, if the file could not be created."""
-        folder = self.path.parent
-        while not folder.exists():
-            folder = folder.parent
-        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        folder = unwritable(self.path.parent)
+        if folder is not None:
             raise ConfigError(
                 f"cannot open the journal {self.path}: {folder} is not a writable folder"
             )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import shutil
 import tempfile
 from array import array
@@ -25,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeError
+from peak_trade.core.files import unwritable
 from peak_trade.core.money import plain
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import JournalEvent
@@ -54,14 +54,12 @@ def check_report_folder(target: Path) -> None:
     try:
         if target.exists() and not target.is_dir():
             raise ConfigError(f"report folder {target} is a file; expected a folder")
-        folder = target
-        while not folder.exists():
-            folder = folder.parent
+        folder = unwritable(target)
     except OSError as error:  # a name too long for the file system, a loop of links
         raise ConfigError(
             f"cannot write the report into {target}: {error.strerror or error}"
         ) from None
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+    if folder is not None:
         raise ConfigError(f"cannot write the report into {target}: {folder} is not writable")
 
 

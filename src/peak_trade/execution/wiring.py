@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
+from peak_trade.core.files import unwritable
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.money import to_decimal
 from peak_trade.core.peak_config import PeakConfig
@@ -216,11 +217,28 @@ def kraken_market(cfg: PeakConfig, symbol: str, *, with_keys: bool) -> KrakenMar
                 f"${section.api_secret_env_var} is not base64 text, as Kraken's API secrets are; "
                 "copy it again from Kraken (the whole secret, without quotes or spaces)"
             ) from None
-        store = NonceStore(section.nonce_file)
+        store = NonceStore(_checked_nonce_file(Path(section.nonce_file)))
     client = KrakenClient(
         section.base_url, section.timeout_seconds, api_key=key, api_secret=secret, nonce_store=store
     )
     return KrakenMarket(client, symbol)
+
+
+def _checked_nonce_file(path: Path) -> Path:
+    """Return `path` if the nonce can be kept there; a ConfigError now, not at the first order."""
+    try:
+        if path.exists():
+            blocked = None if path.is_file() and os.access(path, os.W_OK) else path
+        else:
+            blocked = unwritable(path.parent)
+    except OSError as error:  # a name too long for the file system, a loop of links
+        raise ConfigError(f"cannot keep nonces in {path}: {error.strerror or error}") from None
+    if blocked is not None:
+        raise ConfigError(
+            f"cannot keep nonces in {path} ([exchange.kraken] nonce_file): {blocked} is not "
+            "a writable file or folder"
+        )
+    return path
 
 
 def _risk_limits(cfg: PeakConfig, instrument: Instrument) -> LiveRiskLimits:
