@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from peak_trade.core.modes import VenueAction
-from peak_trade.core.money import ZERO, round_down, round_half_even, round_up, to_decimal
+from peak_trade.core.money import ZERO, plain, round_down, round_half_even, round_up, to_decimal
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.orders.base import (
     OrderExecutionResult,
@@ -154,21 +154,24 @@ class ShadowOrderExecutor:
             return f"unknown symbol {order.symbol}; this venue trades {instrument.symbol}"
         if order.quantity != round_down(order.quantity, instrument.lot_step):
             return (
-                f"quantity {order.quantity} has more than {instrument.lot_decimals} decimals "
-                f"(lot size {instrument.lot_step})"
+                f"quantity {plain(order.quantity)} has more than {instrument.lot_decimals} "
+                f"decimals (lot size {plain(instrument.lot_step)})"
             )
         if order.quantity < instrument.min_order_size:
             return (
-                f"order minimum not met: {order.quantity} {instrument.base} < "
-                f"{instrument.min_order_size} {instrument.base}"
+                f"order minimum not met: {plain(order.quantity)} {instrument.base} < "
+                f"{plain(instrument.min_order_size)} {instrument.base}"
             )
         price = order.limit_price or reference
         if order.limit_price is not None and price != round_down(price, instrument.price_step):
-            return f"limit price {price} is not a multiple of the tick {instrument.price_step}"
+            return (
+                f"limit price {plain(price)} is not a multiple of the tick "
+                f"{plain(instrument.price_step)}"
+            )
         if order.quantity * price < instrument.min_order_cost:
             return (
                 f"order cost minimum not met: {order.quantity * price:.2f} "
-                f"{instrument.quote} < {instrument.min_order_cost} {instrument.quote}"
+                f"{instrument.quote} < {plain(instrument.min_order_cost)} {instrument.quote}"
             )
         return None
 
@@ -211,8 +214,9 @@ class ShadowOrderExecutor:
                 order,
                 OrderStatus.REJECTED,
                 reason=(
-                    f"insufficient position: selling {order.quantity} {instrument.base}, "
-                    f"holding {max(funds.position, ZERO)} {instrument.base} (shorting is off)"
+                    f"insufficient position: selling {plain(order.quantity)} {instrument.base}, "
+                    f"holding {plain(max(funds.position, ZERO))} {instrument.base} (shorting is "
+                    "off)"
                 ),
             )
         funds.cash -= order.side.sign * notional + fee
@@ -249,8 +253,8 @@ class ShadowOrderExecutor:
                 order,
                 OrderStatus.REJECTED,
                 reason=(
-                    f"not enough liquidity in the order book: wanted {order.quantity} "
-                    f"{self.instrument.base}, the book holds {available}"
+                    f"not enough liquidity in the order book: wanted {plain(order.quantity)} "
+                    f"{self.instrument.base}, the book holds {plain(available)}"
                 ),
             )
         step = self.instrument.price_step

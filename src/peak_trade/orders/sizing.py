@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from peak_trade.core.money import ZERO, round_down
+from peak_trade.core.money import ZERO, plain, round_down
 from peak_trade.core.types import Instrument
 from peak_trade.orders.base import OrderRequest, OrderSide
 
@@ -80,8 +80,8 @@ def plan_orders(
             return SizingDecision(
                 wanted,
                 reason=(
-                    f"position {closing} {rules.instrument.base} is below the minimum order size "
-                    f"{rules.instrument.min_order_size} and cannot be closed"
+                    f"position {plain(closing)} {rules.instrument.base} is below the minimum order "
+                    f"size {plain(rules.instrument.min_order_size)} and cannot be closed"
                 ),
                 code="dust_position",
             )
@@ -125,7 +125,7 @@ def _entry_quantity(
     if equity <= 0:
         return ZERO, (
             "no_equity",
-            f"equity is {equity} {instrument.quote}; nothing to size an entry with",
+            f"equity is {plain(equity)} {instrument.quote}; nothing to size an entry with",
         )
     quantity = rules.position_fraction * equity / price
     if wanted > 0:
@@ -136,8 +136,8 @@ def _entry_quantity(
         return quantity, (
             "min_order_size",
             (
-                f"order size {quantity} {instrument.base} is below the minimum order size "
-                f"{instrument.min_order_size} {instrument.base}"
+                f"order size {plain(quantity)} {instrument.base} is below the minimum order size "
+                f"{plain(instrument.min_order_size)} {instrument.base}"
             ),
         )
     cost = quantity * price
@@ -146,7 +146,7 @@ def _entry_quantity(
             "min_order_cost",
             (
                 f"order value {cost:.2f} {instrument.quote} is below the minimum order cost "
-                f"{instrument.min_order_cost} {instrument.quote}"
+                f"{plain(instrument.min_order_cost)} {instrument.quote}"
             ),
         )
     return quantity, None

@@ -139,7 +139,10 @@ def test_selling_more_than_held_is_rejected_without_shorting() -> None:
 @pytest.mark.parametrize(
     ("order", "reason"),
     [
-        (_order(quantity="0.000000001"), "quantity 1E-9 has more than 8 decimals"),
+        (
+            _order(quantity="0.000000001"),
+            "quantity 0.000000001 has more than 8 decimals (lot size 0.00000001)",
+        ),
         (_order(quantity="0.00004"), "order minimum not met: 0.00004 BTC < 0.00005 BTC"),
         (
             _order(quantity="0.00005", limit="5000"),

@@ -94,6 +94,14 @@ def test_entry_below_minimum_size_gives_no_order_and_a_reason() -> None:
     )
 
 
+def test_a_tiny_entry_is_named_in_plain_notation() -> None:
+    # Decimal's own text for two lots is "2E-8", as the reason used to show it
+    decision = _plan(1, equity="0.01", price="50000")
+    assert (
+        decision.reason == "order size 0.00000002 BTC is below the minimum order size 0.00005 BTC"
+    )
+
+
 def test_entry_below_minimum_cost_gives_no_order_and_a_reason() -> None:
     eth = Instrument("ETH/EUR", "ETH", "EUR", 2, 8, Decimal("0.001"), Decimal("5"))
     decision = _plan(1, equity="40", price="3000", instrument=eth)
