@@ -248,6 +248,10 @@ def test_a_backtest_resumed_from_its_journal_reads_its_data_again_and_reports_th
     summary = _json(resumed)
     assert summary["metrics"]["steps"] == 3000 - 200
     assert {name: (report / name).read_bytes() for name in before} == before
+    assert (
+        "run bt had finished (the feed has no more bars): nothing is left to run, so its report "
+        "is written again\n" in resumed.stderr
+    )
 
 
 def test_a_backtest_whose_file_moved_resumes_once_told_where_it_is(

@@ -356,6 +356,28 @@ def test_resume_of_an_unknown_run_lists_the_known_ones(tmp_path: Path) -> None:
     assert "runs: known" in result.stderr
 
 
+def test_resuming_a_finished_run_says_so_and_only_writes_its_report_again(tmp_path: Path) -> None:
+    args = ("--data", "synthetic", "--steps", "60", "--no-sleep", "--no-registry", "--json")
+    first = _summary(_run(*args, "--run-id", "done", cwd=tmp_path))
+    report = tmp_path / "reports" / "done"
+    (report / "summary.json").unlink()
+
+    again = _run("--resume", "done", "--json", cwd=tmp_path)
+
+    assert again.returncode == 0, again.stderr
+    assert (
+        "run done had finished (processed the 60 requested bars): nothing is left to run, so its "
+        "report is written again; give --steps N to trade N more bars" in again.stderr
+    )
+    resumed = json.loads(again.stdout)
+    assert resumed["metrics"]["steps"] == first["metrics"]["steps"] == 60
+    assert resumed["ledger"] == first["ledger"]
+    assert (report / "summary.json").is_file()
+    more = _run("--resume", "done", "--steps", "5", "--json", cwd=tmp_path)
+    assert "had finished" not in more.stderr
+    assert json.loads(more.stdout)["metrics"]["steps"] == 65
+
+
 # --- signals --------------------------------------------------------------------------------
 
 

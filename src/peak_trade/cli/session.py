@@ -246,6 +246,7 @@ def run_session(args: argparse.Namespace) -> int:
         if duration is None and plans:
             duration = remaining_duration(plans[0], datetime.now(UTC))
         sleep = sleep and bool(plan.get("sleep_between", True))
+        _say_if_finished(runner, steps, duration)
     else:
         session_config = session_config_from(args, cfg)
         if args.dry_run:
@@ -301,6 +302,26 @@ def remaining_duration(plan: JournalEvent, now: datetime) -> float | None:
         return None
     spent = (now - datetime.fromisoformat(plan.ts_event)).total_seconds() / 60
     return max(0.0, float(minutes) - spent)
+
+
+def _say_if_finished(runner: LiveSessionRunner, steps: int | None, duration: float | None) -> None:
+    """Tell the user when a resumed run has nothing left to do: only its report is written."""
+    over = (
+        (steps is not None and steps <= 0)
+        or (steps is None and duration is not None and duration <= 0)
+        or runner.feed.exhausted
+    )
+    if not over:
+        return
+    stops = runner.recorder.events("run_stopped")
+    why = f" ({stops[-1].payload['reason']})" if stops else ""
+    more = "" if runner.feed.exhausted else "; give --steps N to trade N more bars"
+    _LOG.warning(
+        "run %s had finished%s: nothing is left to run, so its report is written again%s",
+        runner.run_id,
+        why,
+        more,
+    )
 
 
 def _remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int | None:
