@@ -335,6 +335,45 @@ def test_kill_9_mid_run_then_resume_ends_like_an_uninterrupted_run(tmp_path: Pat
     assert trades[0].replace("whole", "") == trades[1].replace("crash", "")
 
 
+def test_a_run_still_going_on_cannot_be_resumed_and_can_once_it_is_killed(tmp_path: Path) -> None:
+    # Arrange: a session that trades a bar a second, in another process
+    journal = tmp_path / "j.sqlite"
+    common = ("--journal", str(journal), "--no-registry", "--log-level", "WARNING")
+    process = subprocess.Popen(
+        _cli(
+            "--data", "synthetic", "--poll-interval", "1", "--run-id", "busy", *common, cwd=tmp_path
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _bars_in_journal(journal, "busy") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        # Act: resume it while it runs (it used to be resumed: two processes wrote its bars)
+        refused = _run("--resume", "busy", "--steps", "3", "--no-sleep", *common, cwd=tmp_path)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    killed_at = _bars_in_journal(journal, "busy")
+    resumed = _run("--resume", "busy", "--steps", "3", "--no-sleep", *common, cwd=tmp_path)
+
+    # Assert: refused while it ran; once killed (the system drops its claim), resumed
+    assert refused.returncode == 2
+    assert (
+        f"run busy is being run by another process on the journal {journal}; stop it (Ctrl+C or "
+        "SIGTERM) before resuming it" in refused.stderr
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    db = sqlite3.connect(journal)
+    times = [t for (t,) in db.execute("SELECT ts_event FROM events WHERE kind = 'bar'")]
+    db.close()
+    assert len(times) == killed_at + 3
+    assert len(set(times)) == len(times)  # each bar once
+
+
 def test_resume_of_an_unknown_run_lists_the_known_ones(tmp_path: Path) -> None:
     _summary(
         _run(

@@ -12,8 +12,12 @@ dataclass, a set) are refused.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
+import weakref
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -106,6 +110,10 @@ class Journal:
         self._event_time: datetime | None = None
         self._event_text: str | None = None
         self._db: sqlite3.Connection | None = None
+        # `<journal>.lock`, once a run is claimed: its descriptor, and what closes it
+        self._locks: weakref.finalize[[int], Journal] | None = None
+        self._lock_fd = -1
+        self._claimed: set[str] = set()
         try:
             exists = self.path.exists()
         except OSError as error:  # a name too long for the file system, a loop of links
@@ -187,6 +195,38 @@ class Journal:
         """Drop the queued events: what failed before its first commit leaves no trace."""
         self._pending = []
 
+    def claim(self, run_id: str) -> None:
+        """Hold run `run_id` for this process until it exits or closes the journal.
+
+        A second process that claims the same run (a resume while the run is still going on
+        elsewhere) gets a ConfigError: two processes would write one run's events in turns
+        and trade it twice. The claim is a lock on one byte of `<journal>.lock`, at an offset
+        taken from the run id; the system drops it when the process ends, even by kill -9.
+        """
+        if run_id in self._claimed:
+            return
+        if self._locks is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as error:
+                raise ConfigError(
+                    f"cannot lock run {run_id} in {self.path}.lock: {error.strerror or error}"
+                ) from None
+            # closed by close(), or when the journal is collected (which gives up its claims)
+            self._locks = weakref.finalize(self, os.close, fd)
+            self._lock_fd = fd
+        try:
+            fcntl.lockf(
+                self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, zlib.crc32(run_id.encode())
+            )
+        except OSError:  # held by another process
+            raise ConfigError(
+                f"run {run_id} is being run by another process on the journal {self.path}; "
+                "stop it (Ctrl+C or SIGTERM) before resuming it"
+            ) from None
+        self._claimed.add(run_id)
+
     def events(self, run_id: str, *kinds: str) -> Iterator[JournalEvent]:
         """Yield the events of a run in order, optionally only of the given kinds."""
         query = "SELECT seq, run_id, kind, ts_event, ts_init, payload FROM events WHERE run_id = ?"
@@ -231,11 +271,15 @@ class Journal:
         return [row[0] for row in rows]
 
     def close(self) -> None:
-        """Write what is queued and close the file."""
+        """Write what is queued, close the file and give up the runs this journal claimed."""
         self.commit()
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._locks is not None:
+            self._locks()  # closing the descriptor gives up every claim
+            self._locks = None
+            self._claimed.clear()
 
     def __enter__(self) -> Journal:
         return self

@@ -213,6 +213,7 @@ class LiveSessionRunner:
         # cannot change its past; journals from before settings were kept use the file's.
         runner = cls._assemble(config, with_settings(cfg, then) if then else cfg, clock, journal)
         runner._recorder.moved_to = data_path
+        runner._recorder.claim()  # before the replay: a run still going on elsewhere is refused
         runner._restore()
         if then is not None:
             key, now = config.strategy_key, runner._clock.now()
@@ -324,6 +325,7 @@ class LiveSessionRunner:
         except BaseException:
             self._recorder.discard()  # the run never started: no half-written run
             raise
+        self._recorder.claim()
         self._recorder.warmup(bars)
         self._metrics.start_time = self._clock.now()
         self._metrics.last_bar_time = bars[-1].time if bars else None

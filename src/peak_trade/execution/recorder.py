@@ -264,6 +264,11 @@ class SessionRecorder:
             payload["settings"] = settings
         self._add("run_started", ts, payload)
 
+    def claim(self) -> None:
+        """Hold this run for this process (`Journal.claim`); nothing to hold without a journal."""
+        if self.journal is not None:
+            self.journal.claim(self.run_id)
+
     def discard(self) -> None:
         """Drop what is queued and not written yet."""
         self._quiet = self._referenced = None
