@@ -108,6 +108,32 @@ def test_a_misspelt_flag_is_named_with_the_nearest_real_one(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["sweep", "--grid", "fast_window=5", "--synthetic", "--metric", "sharp"], "'sharpe'?"),
+        (
+            ["session", "--mode", "shadw"],
+            "(choose from 'shadow', 'testnet'); did you mean 'shadow'?",
+        ),
+        (["backtest", "--synthetic", "--fill-price", "nxt_open"], "did you mean 'next_open'?"),
+    ],
+)
+def test_a_misspelt_choice_is_named_with_the_nearest_one(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(argv)
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_log_levels_are_taken_in_any_case() -> None:
+    for command in (["session"], ["backtest", "--synthetic"], ["reconcile", "r"], ["survey"]):
+        args = build_parser().parse_args([*command, "--log-level", "debug"])
+        assert args.log_level == "DEBUG"
+
+
 def test_abbreviated_flags_still_work() -> None:
     args = build_parser().parse_args(["backtest", "--synth", "--bars", "300", "--warmup", "10"])
     assert (args.synthetic, args.bars, args.warmup_candles) == (True, 300, 10)

@@ -6,15 +6,17 @@ import argparse
 import difflib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from peak_trade.core.errors import ConfigError, PeakTradeError
+from peak_trade.core.errors import ConfigError, PeakTradeError, did_you_mean
 from peak_trade.core.types import MAX_SEED, TIMEFRAMES
 
 __all__ = [
+    "LOG_LEVELS",
     "SYNTHETIC_BARS",
     "SYNTHETIC_SEED",
     "TIMEFRAME_HELP",
@@ -22,6 +24,7 @@ __all__ = [
     "Setting",
     "SettingSwitch",
     "add_history_arguments",
+    "add_log_level",
     "file_text",
     "fraction",
     "journaled_run",
@@ -141,7 +144,7 @@ class PeakArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         problems = self._unknown_flags()
-        super().error("; ".join(problems) if problems else message)
+        super().error("; ".join(problems) if problems else _with_nearest_choice(message))
 
     def _unknown_flags(self) -> list[str]:
         tokens = getattr(self, "_tokens", [])
@@ -160,6 +163,18 @@ class PeakArgumentParser(argparse.ArgumentParser):
             hint = f"; did you mean {close[0]}?" if close else ""
             problems.append(f"unrecognized argument {flag}{hint}")
         return problems
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)$")
+
+
+def _with_nearest_choice(message: str) -> str:
+    """Add the nearest choice to argparse's "invalid choice" message (`--metric sharp`)."""
+    found = _INVALID_CHOICE.search(message)
+    if found is None:
+        return message
+    choices = re.findall(r"'([^']*)'", found["choices"])
+    return message + did_you_mean(found["given"], choices)
 
 
 class Setting(argparse.Action):
@@ -198,6 +213,20 @@ SYNTHETIC_SEED, SYNTHETIC_BARS = 7, 20_000
 
 # The --timeframe help of every command.
 TIMEFRAME_HELP = "candle length (default: 1m; 2w is Kraken's 15-day candle, 21,600 minutes)"
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def add_log_level(parser: argparse.ArgumentParser, default: str) -> None:
+    """Add --log-level, in any case (`debug` is DEBUG)."""
+    parser.add_argument(
+        "--log-level",
+        default=default,
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help=f"log detail on stderr (default: {default})",
+    )
 
 
 def add_history_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from peak_trade.cli.arguments import (
     add_history_arguments,
+    add_log_level,
     fraction,
     non_negative_int,
     path_arg,
@@ -63,7 +64,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     a("--run-id", type=run_name, help="name of the run (default: generated)")
     a("--report-dir", type=path_arg, help="report folder (default: reports/<run_id>)")
     a("--json", action="store_true", help="print the summary as one JSON object")
-    a("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_log_level(parser, "WARNING")
 
 
 def backtest_config(

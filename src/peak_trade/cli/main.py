@@ -16,6 +16,7 @@ from peak_trade.cli.arguments import (
     SYNTHETIC_SEED,
     TIMEFRAME_HELP,
     PeakArgumentParser,
+    add_log_level,
     path_arg,
     positive_int,
     refuse_stray_data_flags,
@@ -88,12 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_arguments(survey)
     survey.add_argument("--json", action="store_true", help="print one JSON object")
-    survey.add_argument(
-        "--log-level",
-        default="WARNING",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="log detail on stderr",
-    )
+    add_log_level(survey, "WARNING")
     return parser
 
 

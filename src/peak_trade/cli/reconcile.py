@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from peak_trade.cli.arguments import journaled_run, path_arg
+from peak_trade.cli.arguments import add_log_level, journaled_run, path_arg
 from peak_trade.core.peak_config import load_config
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.reconcile import reconcile
@@ -45,9 +45,7 @@ def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument(
-        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
-    )
+    add_log_level(parser, "WARNING")
 
 
 def run_reconcile(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from peak_trade.cli.arguments import (
     PeakArgumentParser,
     Setting,
     SettingSwitch,
+    add_log_level,
     file_text,
     fraction,
     journaled_run,
@@ -134,7 +135,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     a("--no-registry", action="store_true", help="do not write the session record")
     a("--tags", nargs="*", default=[], help="labels stored with the run")
     a("--notes", help="a note stored with the run")
-    a("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_log_level(parser, "INFO")
     setting(
         "--data",
         choices=["synthetic", "replay", "kraken"],

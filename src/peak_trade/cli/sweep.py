@@ -16,6 +16,7 @@ from rich.table import Table
 
 from peak_trade.cli.arguments import (
     add_history_arguments,
+    add_log_level,
     fraction,
     path_arg,
     positive_float,
@@ -75,7 +76,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     a("--metric", choices=METRICS, default="sharpe", help="rank by (default: sharpe)")
     a("--report-dir", type=path_arg, help="default: reports/sweeps/<strategy>_<UTC time>")
     a("--json", action="store_true", help="print the ranked results as JSON")
-    a("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_log_level(parser, "WARNING")
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
