@@ -97,20 +97,7 @@ def test_a_reader_that_goes_away_stops_the_command_without_a_traceback() -> None
         (["session", "--stepz", "5"], "unrecognized argument --stepz; did you mean --steps?"),
         (["backtest", "--synthetic", "--barz=5"], "did you mean --bars?"),
         (["--verbose", "strategies"], "unrecognized argument --verbose"),
-    ],
-)
-def test_a_misspelt_flag_is_named_with_the_nearest_real_one(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        build_parser().parse_args(argv)
-    assert stopped.value.code == 2
-    assert message in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
+        # and a misspelt choice, after argparse's list of them
         (["sweep", "--grid", "fast_window=5", "--synthetic", "--metric", "sharp"], "'sharpe'?"),
         (
             ["session", "--mode", "shadw"],
@@ -119,7 +106,7 @@ def test_a_misspelt_flag_is_named_with_the_nearest_real_one(
         (["backtest", "--synthetic", "--fill-price", "nxt_open"], "did you mean 'next_open'?"),
     ],
 )
-def test_a_misspelt_choice_is_named_with_the_nearest_one(
+def test_a_misspelt_flag_or_choice_is_named_with_the_nearest_real_one(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as stopped:
