@@ -97,6 +97,13 @@ def test_a_reader_that_goes_away_stops_the_command_without_a_traceback() -> None
         (["session", "--stepz", "5"], "unrecognized argument --stepz; did you mean --steps?"),
         (["backtest", "--synthetic", "--barz=5"], "did you mean --bars?"),
         (["--verbose", "strategies"], "unrecognized argument --verbose"),
+        # a flag of another command is named as such, not matched to a look-alike
+        (
+            ["backtest", "--synthetic", "--metric", "x"],
+            "--metric; it is a flag of peak-trade sweep",
+        ),
+        (["backtest", "--metric", "x"], "--metric; it is a flag of peak-trade sweep"),
+        (["backtest", "--synthetic", "--resume", "r"], "it is a flag of peak-trade session"),
         # and a misspelt choice, after argparse's list of them
         (["sweep", "--grid", "fast_window=5", "--synthetic", "--metric", "sharp"], "'sharpe'?"),
         (

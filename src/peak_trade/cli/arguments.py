@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -135,6 +135,8 @@ class PeakArgumentParser(argparse.ArgumentParser):
     have said (a typo in `--synthetic` otherwise reads as "--synthetic is required")."""
 
     _tokens: list[str]
+    # a command's sibling commands by name (set by the top parser), to say where a flag belongs
+    commands: Mapping[str, argparse.ArgumentParser] = {}
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: Any = None
@@ -149,10 +151,12 @@ class PeakArgumentParser(argparse.ArgumentParser):
     def _unknown_flags(self) -> list[str]:
         tokens = getattr(self, "_tokens", [])
         parser: argparse.ArgumentParser = self
+        siblings = self.commands
         for action in self._actions:  # a command's own flags, if one is named
             if isinstance(action, argparse._SubParsersAction):
                 named = next((t for t in tokens if t in action.choices), None)
                 parser = action.choices[named] if named is not None else parser
+                siblings = action.choices
         known = [flag for action in parser._actions for flag in action.option_strings]
         problems = []
         for token in tokens:
@@ -161,8 +165,23 @@ class PeakArgumentParser(argparse.ArgumentParser):
                 continue  # a value, or a flag (abbreviated, as argparse allows)
             close = difflib.get_close_matches(flag, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
+            owners = _commands_with(flag, siblings, parser)
+            if owners:  # a flag of another command: say so rather than guess
+                hint = f"; it is a flag of {' and '.join(owners)}"
             problems.append(f"unrecognized argument {flag}{hint}")
         return problems
+
+
+def _commands_with(
+    flag: str, commands: Mapping[str, argparse.ArgumentParser], current: argparse.ArgumentParser
+) -> list[str]:
+    """Return the commands other than `current` that take `flag` exactly."""
+    return [
+        command.prog
+        for command in commands.values()
+        if command is not current
+        and any(flag in action.option_strings for action in command._actions)
+    ]
 
 
 _INVALID_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)$")

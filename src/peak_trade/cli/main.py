@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(survey)
     survey.add_argument("--json", action="store_true", help="print one JSON object")
     add_log_level(survey, "WARNING")
+    for command in commands.choices.values():
+        if isinstance(command, PeakArgumentParser):
+            command.commands = commands.choices
     return parser
 
 
