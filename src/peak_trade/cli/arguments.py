@@ -58,36 +58,32 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-def run_name(text: str) -> str:
-    """Parse the name of a new run (--run-id): some text. An unset shell variable gives none,
-    which must not quietly mean "generate one"."""
+def _given(text: str, expected: str, hint: str = "") -> str:
+    """Return `text` unless it is empty or blank: an unset shell variable gives none, which
+    must not quietly mean a default (a generated name, a new run, the current folder)."""
     if not text.strip():
-        raise argparse.ArgumentTypeError(
-            "expected a name for the run, was empty; leave --run-id out to have one generated"
-        )
+        raise argparse.ArgumentTypeError(f"expected {expected}, was empty{hint}")
     return text
+
+
+def run_name(text: str) -> str:
+    """Parse the name of a new run (--run-id)."""
+    return _given(text, "a name for the run", "; leave --run-id out to have one generated")
 
 
 def path_arg(text: str) -> Path:
-    """Parse a file or folder given on the command line: an empty one (an unset shell variable)
-    would otherwise mean the current folder."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a path, was empty")
-    return Path(text)
+    """Parse a file or folder given on the command line."""
+    return Path(_given(text, "a path"))
 
 
 def file_text(text: str) -> str:
-    """Parse a file name kept as text (a data file): an empty one is refused, as by `path_arg`."""
-    path_arg(text)
-    return text
+    """Parse a file name kept as text (a data file)."""
+    return _given(text, "a path")
 
 
 def journaled_run(text: str) -> str:
-    """Parse the id of a run the journal holds (--resume, reconcile): some text. An empty one
-    must not start a new run instead."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected the id of a run in the journal, was empty")
-    return text
+    """Parse the id of a run the journal holds (--resume, reconcile)."""
+    return _given(text, "the id of a run in the journal")
 
 
 def seed(text: str) -> int:
