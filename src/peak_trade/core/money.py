@@ -11,11 +11,13 @@ import numpy.typing as npt
 
 __all__ = [
     "ZERO",
+    "decimal_places",
     "plain",
     "price_ticks",
     "round_down",
     "round_half_even",
     "round_up",
+    "steps",
     "tick_price",
     "to_decimal",
 ]
@@ -46,6 +48,24 @@ def plain(value: Decimal) -> str:
     """Return a Decimal as text in plain notation: "0.00000000", not "0E-8"; "10000000000000000",
     not "1E+16" (the same digits and exponent otherwise)."""
     return f"{value:f}"
+
+
+def decimal_places(value: Decimal) -> int:
+    """Return how many decimal places `value` is written with (0 for whole numbers)."""
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise ValueError(f"expected a finite number, was {value}")
+    return max(0, -exponent)
+
+
+def steps(value: Decimal, places: int) -> int:
+    """Return `value` x 10^places as an int: `value` counted in steps of 10^-places.
+
+    `value` must have at most `places` decimals (a price on its tick, a quantity on its lot).
+    """
+    if decimal_places(value) > places:
+        raise ValueError(f"{value} has more than {places} decimal places")
+    return int(value.scaleb(places))
 
 
 def round_down(value: Decimal, step: Decimal) -> Decimal:

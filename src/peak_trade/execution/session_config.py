@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
+from peak_trade.core.money import to_decimal
 from peak_trade.core.types import MAX_SEED, TIMEFRAMES, parse_symbol
+from peak_trade.orders.kernels import rate_steps
 
 __all__ = [
     "DATA_SOURCES",
@@ -129,6 +131,16 @@ class LiveSessionConfig:
             "max_consecutive_errors must be >= 1",
             self.max_consecutive_errors,
         )
+        rates = (
+            ("position_fraction", self.position_fraction, 0),
+            ("slippage_bps", self.slippage_bps, 4),
+            ("fee_rate", self.fee_rate, 0),
+        )
+        for name, rate, scale in rates:  # the order kernels count rates in at most 18 places
+            try:
+                rate_steps(name, to_decimal(rate), scale)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
 
     def _check_data(self) -> None:
         if self.data_source not in DATA_SOURCES:

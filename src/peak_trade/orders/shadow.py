@@ -17,7 +17,15 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from peak_trade.core.modes import VenueAction
-from peak_trade.core.money import ZERO, plain, round_down, round_half_even, round_up, to_decimal
+from peak_trade.core.money import (
+    ZERO,
+    plain,
+    round_down,
+    round_half_even,
+    round_up,
+    steps,
+    to_decimal,
+)
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.orders.base import (
     OrderExecutionResult,
@@ -27,13 +35,13 @@ from peak_trade.orders.base import (
     OrderStatus,
     OrderType,
 )
+from peak_trade.orders.kernels import rate_steps, slipped_ticks
 
 __all__ = ["Balances", "FillPrice", "ShadowOrderExecutor"]
 
 FillPrice = Literal["next_open", "close", "book"]
 Level = tuple[Decimal, Decimal]
 OrderBook = Callable[[], tuple[list[Level], list[Level]]]
-_BPS = Decimal(10_000)
 
 
 class Balances(Protocol):
@@ -80,6 +88,8 @@ class ShadowOrderExecutor:
         self.balances = balances
         self.fee_rate = fee_rate
         self.slippage_bps = slippage_bps
+        self._slippage = rate_steps("slippage_bps", slippage_bps, 4)
+        rate_steps("fee_rate", fee_rate)  # sizing takes it as one, too
         self.fill_price = fill_price
         self.allow_short = allow_short
         if fill_price == "book" and order_book is None:
@@ -265,7 +275,11 @@ class ShadowOrderExecutor:
         return self._fill(order, levels[0][0], bar, funds, slipped=False, price=price)
 
     def _slipped(self, side: OrderSide, market: Decimal) -> Decimal:
-        step = self.instrument.price_step
-        if side is OrderSide.BUY:
-            return round_up(market * (1 + self.slippage_bps / _BPS), step)
-        return round_down(market * (1 - self.slippage_bps / _BPS), step)
+        """Return `market` (on the tick) moved against the trader by the slippage, rounded
+        to the tick against the trader (the `slipped_ticks` kernel)."""
+        places = self.instrument.price_decimals
+        slippage, slippage_places = self._slippage
+        ticks = slipped_ticks(
+            side is OrderSide.BUY, steps(market, places), slippage, slippage_places
+        )
+        return Decimal(ticks).scaleb(-places)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from peak_trade.core.money import ZERO, plain, round_down
+from peak_trade.core.money import ZERO, decimal_places, plain, steps
 from peak_trade.core.types import Instrument
+from peak_trade.core.wide import to_wide
 from peak_trade.orders.base import OrderRequest, OrderSide
+from peak_trade.orders.kernels import entry_lots, rate_steps
 
 __all__ = ["SizingDecision", "SizingRules", "plan_orders", "position_state", "wanted_state"]
-
-_BPS = Decimal(10_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,16 @@ class SizingRules:
     def __post_init__(self) -> None:
         if not ZERO < self.position_fraction <= 1:
             raise ValueError(f"position_fraction must be in (0, 1], was {self.position_fraction}")
+        self.rates()  # refuses a rate with more decimals than the kernels take
+
+    def rates(self) -> tuple[int, int, int, int, int, int]:
+        """Return the position fraction, slippage (of the price) and fee rate as the sizing
+        kernel takes them: each an integer and its decimal places."""
+        return (
+            *rate_steps("position_fraction", self.position_fraction),
+            *rate_steps("slippage_bps", self.slippage_bps, 4),
+            *rate_steps("fee_rate", self.fee_rate),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +137,7 @@ def _entry_quantity(
             "no_equity",
             f"equity is {plain(equity)} {instrument.quote}; nothing to size an entry with",
         )
-    quantity = rules.position_fraction * equity / price
-    if wanted > 0:
-        worst_price = price * (1 + rules.slippage_bps / _BPS) * (1 + rules.fee_rate)
-        quantity = min(quantity, max(cash, ZERO) / worst_price)
-    quantity = round_down(quantity, instrument.lot_step)
+    quantity = _entry_size(wanted > 0, equity, cash, price, rules)
     if quantity < instrument.min_order_size:
         return quantity, (
             "min_order_size",
@@ -150,3 +156,30 @@ def _entry_quantity(
             ),
         )
     return quantity, None
+
+
+def _entry_size(
+    buy: bool, equity: Decimal, cash: Decimal, price: Decimal, rules: SizingRules
+) -> Decimal:
+    """Return position_fraction x equity / price rounded down to the lot, capped for a buy by
+    the cash it can pay for after slippage and fee (the `entry_lots` kernel)."""
+    fraction, fraction_places, slippage, slippage_places, fee, fee_places = rules.rates()
+    money_places = max(decimal_places(equity), decimal_places(cash))
+    price_places = decimal_places(price)
+    lot_places = rules.instrument.lot_decimals
+    lots = entry_lots(
+        buy,
+        fraction,
+        fraction_places,
+        to_wide(steps(equity, money_places)),
+        to_wide(steps(cash, money_places)),
+        money_places,
+        steps(price, price_places),
+        price_places,
+        lot_places,
+        slippage,
+        slippage_places,
+        fee,
+        fee_places,
+    )
+    return Decimal(lots).scaleb(-lot_places)

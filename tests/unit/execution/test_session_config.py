@@ -116,6 +116,15 @@ def test_config_to_dict() -> None:
         ({"max_consecutive_errors": 0}, "max_consecutive_errors must be >= 1, was 0"),
         ({"run_id": "../escape"}, "run_id may hold letters, digits"),
         ({"position_fraction": float("nan")}, r"position_fraction must be in \(0, 1\]"),
+        (
+            {"slippage_bps": 5.000000000000001},
+            r"slippage_bps has too many decimal places \(5.000000000000001\); at most 14",
+        ),
+        ({"fee_rate": 1e-19}, r"fee_rate has too many decimal places \(1E-19\); at most 18"),
+        (
+            {"position_fraction": 1e-19},
+            r"position_fraction has too many decimal places \(1E-19\); at most 18",
+        ),
     ],
 )
 def test_config_rejects_bad_values_with_what_was_expected(
