@@ -63,9 +63,11 @@ def steps(value: Decimal, places: int) -> int:
 
     `value` must have at most `places` decimals (a price on its tick, a quantity on its lot).
     """
-    if decimal_places(value) > places:
+    scaled = value.scaleb(places)
+    whole = int(scaled)
+    if whole != scaled:
         raise ValueError(f"{value} has more than {places} decimal places")
-    return int(value.scaleb(places))
+    return whole
 
 
 def round_down(value: Decimal, step: Decimal) -> Decimal:

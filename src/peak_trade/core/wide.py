@@ -38,7 +38,10 @@ __all__ = [
 Wide = tuple[np.uint64, np.uint64]
 
 WIDE_MAX = 2**127 - 1
+_WIDE_MIN = -(2**127)
 _MASK64 = 2**64 - 1
+_MASK128 = 2**128 - 1
+_UINT64 = np.uint64
 _SIGN = np.uint64(1 << 63)
 _LOW32 = np.uint64(0xFFFF_FFFF)
 _THIRTY_TWO = np.uint64(32)
@@ -49,10 +52,10 @@ _ALL = np.uint64(_MASK64)
 
 def to_wide(value: int) -> Wide:
     """Return a Python int as a wide integer (it must be within +-2^127)."""
-    if not -(2**127) <= value <= WIDE_MAX:
+    if not _WIDE_MIN <= value <= WIDE_MAX:
         raise OverflowError(f"{value} does not fit in 128 bits")
-    bits = value & (2**128 - 1)
-    return np.uint64(bits >> 64), np.uint64(bits & _MASK64)
+    bits = value & _MASK128
+    return _UINT64(bits >> 64), _UINT64(bits & _MASK64)
 
 
 def from_wide(value: Wide) -> int:

@@ -8,7 +8,7 @@ exchange's minimum order size or cost there is no order, and the decision says w
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -30,20 +30,19 @@ class SizingRules:
     allow_short: bool = False
     fee_rate: Decimal = ZERO
     slippage_bps: Decimal = ZERO
+    # the position fraction, slippage (of the price) and fee rate as the sizing kernel takes
+    # them: each an integer and its decimal places
+    rates: tuple[int, int, int, int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not ZERO < self.position_fraction <= 1:
             raise ValueError(f"position_fraction must be in (0, 1], was {self.position_fraction}")
-        self.rates()  # refuses a rate with more decimals than the kernels take
-
-    def rates(self) -> tuple[int, int, int, int, int, int]:
-        """Return the position fraction, slippage (of the price) and fee rate as the sizing
-        kernel takes them: each an integer and its decimal places."""
-        return (
+        rates = (  # refuses a rate with more decimals than the kernels take
             *rate_steps("position_fraction", self.position_fraction),
             *rate_steps("slippage_bps", self.slippage_bps, 4),
             *rate_steps("fee_rate", self.fee_rate),
         )
+        object.__setattr__(self, "rates", rates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +162,7 @@ def _entry_size(
 ) -> Decimal:
     """Return position_fraction x equity / price rounded down to the lot, capped for a buy by
     the cash it can pay for after slippage and fee (the `entry_lots` kernel)."""
-    fraction, fraction_places, slippage, slippage_places, fee, fee_places = rules.rates()
+    fraction, fraction_places, slippage, slippage_places, fee, fee_places = rules.rates
     money_places = max(decimal_places(equity), decimal_places(cash))
     price_places = decimal_places(price)
     lot_places = rules.instrument.lot_decimals

@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peak_trade.core.money import price_ticks, round_half_even, to_decimal
+from peak_trade.core.money import decimal_places, price_ticks, round_half_even, steps, to_decimal
 
 
 def _rule(value: float, decimals: int) -> int:
@@ -35,3 +36,18 @@ def test_price_ticks_rounds_half_steps_to_even_as_the_text_reads() -> None:
     ticks = price_ticks(np.array([50000.05, 50000.15, 0.25, 1.35, 2.5]), 1)
 
     assert ticks.tolist() == [500000, 500002, 2, 14, 25]
+
+
+@pytest.mark.parametrize(
+    ("text", "places"), [("10000", 0), ("0E-8", 8), ("48354.2", 1), ("1E+3", 0), ("-2.50", 2)]
+)
+def test_decimal_places_counts_the_written_decimals(text: str, places: int) -> None:
+    assert decimal_places(Decimal(text)) == places
+
+
+def test_steps_counts_a_value_in_steps_and_refuses_finer_values() -> None:
+    assert steps(Decimal("48354.2"), 1) == 483_542
+    assert steps(Decimal("0.02172619"), 8) == 2_172_619
+    assert steps(Decimal("-2.50"), 1) == -25
+    with pytest.raises(ValueError, match=r"0\.123 has more than 2 decimal places"):
+        steps(Decimal("0.123"), 2)
