@@ -8,8 +8,10 @@ rejected order is simply planned again on the next bar while target and position
 Most bars are quiet: nothing fills, the target stays and the position already has its state,
 so sizing has nothing to plan. `step` returns None for them without building an outcome;
 `on_bar` always returns one. `run_columns` takes many bars at once: it asks the strategy for
-every bar first (its target depends on the bars alone), marks each run of quiet bars in one
-go (`Ledger.mark_run`) and steps the other bars one by one, exactly as `step` would.
+every bar first (its target depends on the bars alone) and trades the batch in the compiled
+loop (`batch.BatchTrader`) where the setup is the plain one; a bar the loop hands back, and
+every bar of other setups, is traded here: each run of quiet bars marked in one go
+(`Ledger.mark_run`), the other bars stepped one by one, exactly as `step` would.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import InvariantError, PeakTradeError, StrategyError
 from peak_trade.core.money import price_ticks, round_half_even, tick_price, to_decimal
 from peak_trade.core.types import Bar, Instrument
+from peak_trade.execution.batch import BatchTrader
 from peak_trade.execution.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
@@ -109,6 +112,12 @@ class TradingEngine:
         # either changes, as the same order would be refused again
         self._held: tuple[int, TradingState] | None = None
         self._peak_before = ledger.peak_equity  # before the last bar `_step` marked
+        # Column batches go through the compiled loop where the setup allows it (`batch`);
+        # False: always bar by bar (the parity tests compare the two).
+        self.compiled_batches = True
+        self.compiled_bars = 0  # of `bars_seen`, those the compiled loop traded
+        self._batch: BatchTrader | None = None
+        self._batch_built = False
 
     @property
     def price_decimals(self) -> int:
@@ -120,12 +129,31 @@ class TradingEngine:
         """Return the strategy's latest target."""
         return self._target
 
+    @property
+    def held(self) -> tuple[int, TradingState] | None:
+        """Return the (target, trading state) of an order the trading state refused, held back
+        until either changes; None if none is."""
+        return self._held
+
+    @property
+    def order_sequence(self) -> int:
+        """Return the number of the last order planned."""
+        return self._order_sequence
+
+    def take_batch(self, target: int, order_sequence: int, bars: int) -> None:
+        """Carry on from a compiled batch of `bars` bars that left this target and order
+        number."""
+        self._target, self._order_sequence = target, order_sequence
+        self.bars_seen += bars
+        self.compiled_bars += bars
+
     def use_instrument(self, instrument: Instrument) -> None:
         """Trade with the exchange's rules for the symbol (read once a feed has them)."""
         if instrument.symbol != self.symbol:
             raise InvariantError(f"instrument {instrument.symbol} does not match {self.symbol}")
         self.rules = replace(self.rules, instrument=instrument)
         self._price_step = instrument.price_step
+        self._batch_built = False  # built again for the new rules
         venue = self.pipeline.venue
         if hasattr(venue, "use_instrument"):
             venue.use_instrument(instrument)
@@ -156,9 +184,38 @@ class TradingEngine:
         targets, failure = self._ask_strategy_columns(columns)
         ticks = price_ticks(columns.close[: len(targets)], self.rules.instrument.price_decimals)
         days = columns.seconds[: len(targets)] // _SECONDS_PER_DAY  # each bar's UTC day
+        batch = self._batch_trader()
+        i, n = 0, len(targets)
+        while i < n and batch is not None:
+            i, ready = yield from batch.trade(columns, targets, ticks, days, i)
+            if not ready:
+                break
+            if i < n:  # a bar the loop does not trade plainly: stepped the ordinary way
+                yield self._step_row(columns, targets, ticks, i)
+                i += 1
+        yield from self._run_rows(columns, targets, ticks, days, i)
+        if failure is not None:  # the strategy failed on the next row: fail there, as step would
+            bar = columns.bar(len(targets))
+            self._step(bar, lambda: self._checked_target(bar, failure))
+
+    def _batch_trader(self) -> BatchTrader | None:
+        if not self.compiled_batches:
+            return None
+        if not self._batch_built:
+            self._batch, self._batch_built = BatchTrader.for_engine(self), True
+        return self._batch
+
+    def _run_rows(
+        self,
+        columns: BarColumns,
+        targets: npt.NDArray[np.int64],
+        ticks: npt.NDArray[np.int64],
+        days: npt.NDArray[np.int64],
+        i: int,
+    ) -> Iterator[QuietRun | BarOutcome]:
+        """Trade rows `i`.. bar by bar, each run of quiet bars marked at once."""
         # the rows whose target differs from the row before: a quiet run ends at the next one
         changes = (np.flatnonzero(targets[1:] != targets[:-1]) + 1).tolist()
-        i = 0
         while i < len(targets):
             j = i
             if self._quiet(targets[i], self._target, queued=bool(self.pipeline.venue.pending)):
@@ -166,13 +223,19 @@ class TradingEngine:
                 j = changes[at] if at < len(changes) else len(targets)
                 yield self._mark_quiet(columns, ticks, days, i, j)
             if j < len(targets):
-                close = tick_price(ticks[j], self._price_step)  # = self._price(bar.close)
-                outcome = self._step(columns.bar(j), partial(int, targets[j]), close)
-                yield outcome if outcome is not None else self.quiet_row(columns, j)
+                yield self._step_row(columns, targets, ticks, j)
             i = j + 1
-        if failure is not None:  # the strategy failed on the next row: fail there, as step would
-            bar = columns.bar(len(targets))
-            self._step(bar, lambda: self._checked_target(bar, failure))
+
+    def _step_row(
+        self,
+        columns: BarColumns,
+        targets: npt.NDArray[np.int64],
+        ticks: npt.NDArray[np.int64],
+        row: int,
+    ) -> QuietRun | BarOutcome:
+        close = tick_price(ticks[row], self._price_step)  # = self._price(bar.close)
+        outcome = self._step(columns.bar(row), partial(int, targets[row]), close)
+        return outcome if outcome is not None else self.quiet_row(columns, row)
 
     def _step(
         self, bar: Bar, ask: Callable[[], int], close: Decimal | None = None
@@ -316,9 +379,12 @@ class TradingEngine:
 
     def _next_client_id(self, bar: Bar) -> str:
         self._order_sequence += 1
-        t = bar.time  # as {t:%Y%m%dT%H%M}, without strftime's cost
-        minute = f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}"
-        return f"{self._id_prefix}-{minute}-{self._order_sequence:06d}"
+        return self.client_id(bar.time, self._order_sequence)
+
+    def client_id(self, t: datetime, number: int) -> str:
+        """Return the client id of order `number`, decided on the bar of `t`."""
+        minute = f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}"  # no strftime
+        return f"{self._id_prefix}-{minute}-{number:06d}"
 
 
 def _raiser(error: Exception) -> Callable[[], object]:

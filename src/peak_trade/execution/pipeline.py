@@ -152,6 +152,21 @@ class ExecutionPipeline:
             self._record(result)
         return results
 
+    def track_sent(self, results: Sequence[OrderExecutionResult]) -> None:
+        """Take orders that passed every stage elsewhere (the compiled backtest loop) into the
+        state table, with what the venue did with them: as `execute_with_safety` would."""
+        for result in results:
+            order = result.request
+            if order.client_id in self.orders:
+                raise ValueError(f"client_id {order.client_id} was used before")
+            self.orders[order.client_id] = Order(order)
+            self.orders[order.client_id].transition(OrderStatus.SUBMITTED)
+            self._record(result)
+
+    def track_filled(self, result: OrderExecutionResult) -> None:
+        """Take the fill of a queued order worked out elsewhere, as `process_bar` would."""
+        self._record(result)
+
     def get_execution_summary(self) -> dict[str, object]:
         """Return counts and totals over the orders that reached the venue."""
         s = self._summary

@@ -147,6 +147,11 @@ class LiveRiskLimits:
         finally:
             self._replaying, self._journaled_halt = False, None
 
+    @property
+    def is_replaying(self) -> bool:
+        """Return True inside `replaying` (the kill switch reads as journaled)."""
+        return self._replaying
+
     def check_orders(
         self, trades: Sequence[ProposedTrade], account: AccountSnapshot, ts: datetime
     ) -> RiskCheckResult:

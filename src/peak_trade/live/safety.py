@@ -76,6 +76,10 @@ class SafetyGuard:
             sink(entry)
         return decision
 
+    def permits(self, action: VenueAction) -> bool:
+        """Return whether `action` is allowed here, without recording a decision."""
+        return _decide(self.environment, action).allowed
+
     def subscribe(self, sink: Callable[[SafetyAuditEntry], None]) -> None:
         """Also hand every future decision to `sink` (the journal)."""
         self._sinks.append(sink)

@@ -106,6 +106,11 @@ class ShadowOrderExecutor:
         """Return the orders waiting for a later bar."""
         return tuple(self._pending)
 
+    def take_pending(self, orders: list[OrderRequest]) -> None:
+        """Hold `orders` as the ones waiting for the next bar (the compiled backtest loop
+        worked them out)."""
+        self._pending = orders
+
     def submit(self, orders: list[OrderRequest], bar: Bar) -> list[OrderExecutionResult]:
         """Accept orders decided on `bar`: check the exchange's rules, then fill or queue them."""
         results: list[OrderExecutionResult] = []

@@ -25,7 +25,7 @@ from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import ZERO, round_half_even, tick_price
 from peak_trade.portfolio import marks
 
-__all__ = ["AccountSnapshot", "Ledger", "PositionState", "RunMarks"]
+__all__ = ["AccountSnapshot", "Ledger", "LedgerTotals", "PositionState", "RunMarks"]
 
 Floats = npt.NDArray[np.float64]
 _HUNDRED = Decimal(100)
@@ -104,6 +104,23 @@ class AccountSnapshot:
         return (self.peak_equity - self.equity) / self.peak_equity * _HUNDRED
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    """The ledger's running figures apart from positions: what a backtest loop carries on."""
+
+    cash: Decimal
+    fees_paid: Decimal
+    realized_pnl: Decimal
+    trades: int
+    peak_equity: Decimal
+    max_drawdown: Decimal
+    max_drawdown_at: tuple[Decimal, Decimal]  # (drawdown, peak) of the max drawdown percent
+    bars_marked: int
+    bars_in_market: int
+    day: date | None
+    day_start_equity: Decimal
+
+
 class Ledger:
     """Books trades and marks, and derives equity, PnL and drawdown from them."""
 
@@ -127,6 +144,8 @@ class Ledger:
         self._day: date | None = None
         self._day_start_equity = start_balance
         self._equity: Decimal | None = start_balance
+        # the drawdown and peak the max drawdown percent was worked out from
+        self._max_pct_at = (ZERO, start_balance)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -208,7 +227,73 @@ class Ledger:
             day_pnl=self.day_pnl(),
         )
 
+    def totals(self) -> LedgerTotals:
+        """Return the ledger's running figures (for the compiled backtest loop)."""
+        return LedgerTotals(
+            cash=self.cash,
+            fees_paid=self.fees_paid,
+            realized_pnl=self.realized_pnl,
+            trades=self.trades,
+            peak_equity=self.peak_equity,
+            max_drawdown=self.max_drawdown,
+            max_drawdown_at=self._max_pct_at,
+            bars_marked=self.bars_marked,
+            bars_in_market=self.bars_in_market,
+            day=self._day,
+            day_start_equity=self._day_start_equity,
+        )
+
     # --- writing -------------------------------------------------------------------------------
+
+    def take_totals(self, totals: LedgerTotals) -> None:
+        """Take running figures worked out elsewhere (the compiled backtest loop), exactly as
+        marks and trades would have left them."""
+        self.cash = totals.cash
+        self.fees_paid = totals.fees_paid
+        self.realized_pnl = totals.realized_pnl
+        self.trades = totals.trades
+        self.peak_equity = totals.peak_equity
+        self.max_drawdown = totals.max_drawdown
+        drawdown, peak = self._max_pct_at = totals.max_drawdown_at
+        self.max_drawdown_pct = drawdown / peak * _HUNDRED if drawdown else self.max_drawdown_pct
+        self.bars_marked = totals.bars_marked
+        self.bars_in_market = totals.bars_in_market
+        self._day = totals.day
+        self._day_start_equity = totals.day_start_equity
+        self._equity = None
+
+    def take_position(self, symbol: str, quantity: Decimal, cost_basis: Decimal) -> None:
+        """Take a position worked out elsewhere (the compiled backtest loop)."""
+        self._positions[symbol] = PositionState(quantity, cost_basis)
+        self._equity = None
+
+    def take_price(self, symbol: str, price: Decimal) -> None:
+        """Take the last mark of `symbol` worked out elsewhere (the compiled backtest loop)."""
+        self._prices[symbol] = price
+        self._equity = None
+
+    def show_marks(
+        self,
+        symbol: str,
+        cash: Decimal,
+        quantity: Decimal | None,
+        price: Decimal,
+        peak: Decimal,
+        realized_and_fees: tuple[Decimal, Decimal],
+    ) -> None:
+        """Show cash, position (None: no record of one yet), last price, peak, realized PnL
+        and fees as they stood at one bar of a compiled batch, for whoever reads the ledger
+        there; `take_totals` and `take_position` settle every figure at the batch's end."""
+        self.cash, self.peak_equity = cash, peak
+        self.realized_pnl, self.fees_paid = realized_and_fees
+        if quantity is not None:
+            self._positions.setdefault(symbol, PositionState()).quantity = quantity
+        self._prices[symbol] = price
+        self._equity = None
+
+    def add_day_pnl(self, day: date, amount: Decimal) -> None:
+        """Add a fill's realized PnL net of its fee to `day`'s (the compiled backtest loop)."""
+        self.realized_by_day[day] = self.realized_by_day.get(day, ZERO) + amount
 
     def mark(self, symbol: str, price: Decimal, ts: datetime) -> None:
         """Value `symbol` at `price` as of `ts` (a bar close) and update drawdown and exposure."""
@@ -342,6 +427,7 @@ class Ledger:
             pct = drawdown / peak * _HUNDRED
             if pct > self.max_drawdown_pct:
                 self.max_drawdown_pct = pct
+                self._max_pct_at = (drawdown, peak)
 
     def _enter_day(self, day: date, equity: Decimal) -> None:
         """Start a new UTC day at `equity` (the equity before the day's first mark)."""

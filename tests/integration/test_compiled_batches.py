@@ -1,0 +1,144 @@
+"""The compiled backtest loop trades exactly as the engine does bar by bar.
+
+Each case runs one backtest twice over the same synthetic bars, once through the compiled loop
+and once bar by bar, and compares every journal row (kind, bar time and payload text, so each
+Decimal to its last digit and exponent), the summary, and the ledger. The cases reach each
+place where the loop hands a bar back to the engine: risk denials, a tripped drawdown limit, a
+daily loss limit, skipped entries, flips from long to short, fills at the close.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peak_trade.core.clock import ManualClock
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.execution.journal import Journal
+from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+
+# the rows whose payload holds the run's own clock times or its summary's timings
+_OWN_ROWS = frozenset({"run_started", "run_stopped", "run_plan"})
+
+CASES: dict[str, dict[str, Any]] = {
+    "ma_crossover": {},
+    "fills at the close": {"session": {"fill_price": "close"}},
+    "shorts and flips": {
+        "session": {"strategy_key": "rsi_reversion", "allow_short": True},
+    },
+    "breakout shorts at the close": {
+        "session": {"strategy_key": "breakout", "allow_short": True, "fill_price": "close"},
+    },
+    "orders denied by max_order_notional": {
+        "session": {"position_fraction": 0.5},
+        "live_risk": {"max_order_notional": 5_000.0},
+        "exercises": "order_denied",
+    },
+    "drawdown limit trips reducing": {
+        "session": {"strategy_key": "macd", "position_fraction": 1.0},
+        "live_risk": {"max_drawdown_pct": 0.5},
+        "exercises": "trading_state",
+    },
+    "daily loss limits": {
+        "session": {"strategy_key": "momentum_1h", "position_fraction": 0.8},
+        "live_risk": {"max_daily_loss_abs": 20.0, "max_daily_loss_pct": 0.1},
+        "exercises": "order_denied",
+    },
+    "exposure limits": {
+        "session": {"strategy_key": "momentum_1h", "position_fraction": 0.5},
+        "live_risk": {"max_symbol_exposure_notional": 5_000.0},
+        "exercises": "order_denied",
+    },
+    "entries below the minimum cost": {
+        "session": {"strategy_key": "trend_following", "start_balance": 23.0},
+        "exercises": "order_skipped",
+    },
+    "no fee, no slippage": {"session": {"fee_rate": 0.0, "slippage_bps": 0.0}},
+    "odd rates and balance": {
+        "session": {
+            "fee_rate": 0.0026,
+            "slippage_bps": 2.75,
+            "start_balance": 12_345.678,
+            "position_fraction": 0.37,
+        },
+    },
+    "venue rejections, risk limits off": {
+        "session": {"enable_risk_limits": False, "position_fraction": 1.0},
+        "exercises": "order_rejected",
+    },
+}
+
+
+def _backtest(tmp_path: Path, case: dict[str, Any], compiled: bool) -> dict[str, Any]:
+    config = PeakConfig.from_mapping({"live_risk": case.get("live_risk", {})})
+    settings: dict[str, Any] = {
+        "data_source": "synthetic",
+        "seed": 11,
+        "synthetic_bars": 6_000,
+        "warmup_candles": 60,
+        "run_id": "parity",
+    } | case.get("session", {})
+    session = LiveSessionConfig(**settings)
+    clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
+    path = tmp_path / ("compiled.sqlite" if compiled else "stepped.sqlite")
+    journal = Journal(path, clock=clock)
+    runner = LiveSessionRunner.from_config(session, config, clock=clock, journal=journal)
+    runner.engine.compiled_batches = compiled
+    runner.configure_backtest()
+    runner.warmup()
+    runner.run_forever(sleep_between=False)
+    summary = runner.get_summary()
+    journal.close()
+    with sqlite3.connect(path) as db:
+        rows = [
+            row
+            for row in db.execute("SELECT kind, ts_event, payload FROM events ORDER BY seq")
+            if row[0] not in _OWN_ROWS
+        ]
+    ledger = runner.engine.ledger
+    figures = {
+        "cash": str(ledger.cash),
+        "position": str(ledger.position(runner.engine.symbol)),
+        "fees": str(ledger.fees_paid),
+        "realized": str(ledger.realized_pnl),
+        "unrealized": str(ledger.unrealized_pnl),
+        "equity": str(ledger.equity),
+        "peak": str(ledger.peak_equity),
+        "max_drawdown": str(ledger.max_drawdown),
+        "max_drawdown_pct": str(ledger.max_drawdown_pct),
+        "by_day": {str(day): str(pnl) for day, pnl in ledger.realized_by_day.items()},
+        "bars": (ledger.bars_marked, ledger.bars_in_market, ledger.trades),
+        "day_pnl": str(ledger.day_pnl()),
+    }
+    summary.pop("elapsed_seconds", None)
+    return {
+        "rows": rows,
+        "summary": summary,
+        "ledger": figures,
+        "compiled_bars": runner.engine.compiled_bars,
+    }
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_compiled_loop_journals_and_books_exactly_as_bar_by_bar(
+    tmp_path: Path, case: dict[str, Any]
+) -> None:
+    # Act
+    stepped = _backtest(tmp_path, case, compiled=False)
+    compiled = _backtest(tmp_path, case, compiled=True)
+
+    # Assert: the case traded (and met what it is for), and both ways agree to the last digit
+    assert stepped["ledger"]["bars"][2] > 0, "the case must trade to compare anything"
+    assert stepped["compiled_bars"] == 0
+    assert compiled["compiled_bars"] > 0
+    if "exercises" in case:
+        assert any(row[0] == case["exercises"] for row in stepped["rows"])
+    assert compiled["ledger"] == stepped["ledger"]
+    assert compiled["summary"] == stepped["summary"]
+    assert len(compiled["rows"]) == len(stepped["rows"])
+    for ours, theirs in zip(compiled["rows"], stepped["rows"], strict=True):
+        assert ours == theirs
