@@ -26,7 +26,7 @@ from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
-from peak_trade.core.types import Bar, Timeframe
+from peak_trade.core.types import Timeframe
 from peak_trade.data.ports import IteratorFeed
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
@@ -123,13 +123,8 @@ def run_backtest(args: argparse.Namespace) -> int:
         total = feed.remaining if isinstance(feed, IteratorFeed) else None
         try:
             with progress_callback(total) as draw:
-
-                def follow(step: int, bar: Bar) -> None:
-                    clock.set(bar.time + timeframe.delta)  # "now": the close of the bar just done
-                    if draw is not None:
-                        draw(step, bar)
-
-                runner.on_step_callback = follow
+                runner.bar_clock = clock  # "now": the close of the bar just done
+                runner.on_progress = draw
                 runner.run_forever(sleep_between=False)
         finally:
             summary = finish_run(runner, journal, args, kind="backtest")

@@ -15,6 +15,7 @@ active and not replaying a journal, and money that fits in the loop's steps.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ from peak_trade.core.money import ZERO, decimal_places, price_ticks, steps
 from peak_trade.execution import batch_kernel as kernel
 from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.live.risk_limits import TradingState
+from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import (
     OrderExecutionResult,
     OrderFill,
@@ -44,9 +46,10 @@ from peak_trade.portfolio.ledger import LedgerTotals, RunMarks
 if TYPE_CHECKING:
     from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 
-__all__ = ["BatchTrader"]
+__all__ = ["BatchTrader", "TradedBar", "TradedBars"]
 
 Ints = npt.NDArray[np.int64]
+Row = list[int]  # a row of the loop's events or quiet runs, as Python ints
 _EPOCH = date(1970, 1, 1).toordinal()
 _LOW = 2**64 - 1
 _MAX_PLACES = 30  # money steps of 10^-30 still leave 10^8 of room below 2^127 for 10^12 EUR
@@ -54,6 +57,26 @@ _MONEY = ("start", "min_cost", "max_order", "max_exposure", "max_daily_loss")
 _S = {name: i for i, name in enumerate(kernel.SETTING_FIELDS)}
 _F = {name: i for i, name in enumerate(kernel.STATE_FIELDS)}
 _E = {name: i for i, name in enumerate(kernel.EVENT_FIELDS)}
+_E_CASH = _E["cash"]
+_E_CASH_PLACES = _E["cash_places"]
+_E_EQUITY = _E["equity"]
+_E_EQUITY_PLACES = _E["equity_places"]
+_E_FEE = _E["fee"]
+_E_FILL_CLOSED = _E["fill_closed"]
+_E_FILL_LOTS = _E["fill_lots"]
+_E_FILL_TICK = _E["fill_tick"]
+_E_MARKET_TICK = _E["market_tick"]
+_E_ORDER_FILLED = _E["order_filled"]
+_E_ORDER_LOTS = _E["order_lots"]
+_E_ORDER_SEQUENCE = _E["order_sequence"]
+_E_PEAK = _E["peak"]
+_E_PEAK_PLACES = _E["peak_places"]
+_E_POSITION = _E["position"]
+_E_PREVIOUS_TARGET = _E["previous_target"]
+_E_REALIZED = _E["realized"]
+_E_ROW = _E["row"]
+_E_TARGET = _E["target"]
+_POWERS = [10**k for k in range(80)]
 
 
 def _put_wide(values: Ints, at: int, value: int) -> None:
@@ -63,9 +86,39 @@ def _put_wide(values: Ints, at: int, value: int) -> None:
     values[at], values[at + 1] = value >> 64, (value & _LOW) - ((value & _LOW) >> 63 << 64)
 
 
-def _get_wide(values: Ints, at: int) -> int:
+def _get_wide(values: Ints | Row, at: int) -> int:
     """Return the wide integer in two int64 slots."""
     return (int(values[at]) << 64) | (int(values[at + 1]) & _LOW)
+
+
+@dataclass(frozen=True, slots=True)
+class TradedBar:
+    """A bar the compiled loop traded, as its journal rows need it: the account after it, its
+    order (if any) and its fills in the order they happened."""
+
+    row: int
+    time: datetime
+    target: int
+    previous: int
+    cash: Decimal
+    position: Decimal
+    equity: Decimal
+    drawdown: Decimal
+    order: OrderRequest | None
+    safety: SafetyAuditEntry | None  # the guard's decision on the order
+    fills: tuple[OrderFill, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TradedBars:
+    """A batch the compiled loop traded, handed on whole: its runs of quiet bars (each with the
+    cash and position during it) and its traded bars, in row order. The engine yields one
+    instead of each bar's items when asked to (`TradingEngine.traded_blocks`): the runner then
+    counts and journals them in bulk."""
+
+    columns: BarColumns
+    items: tuple[tuple[QuietRun, Decimal, Decimal] | TradedBar, ...]
+    stop: int  # the row after the last
 
 
 class BatchTrader:
@@ -80,6 +133,7 @@ class BatchTrader:
         assert isinstance(venue, ShadowOrderExecutor)  # noqa: S101 - for_engine made sure
         self._venue = venue
         self._queued: OrderRequest | None = None  # the market order waiting for the next open
+        self._queued_tracked = False  # whether the pipeline's state table holds it
 
     @classmethod
     def for_engine(cls, engine: TradingEngine) -> BatchTrader | None:
@@ -124,7 +178,7 @@ class BatchTrader:
 
     def trade(
         self, columns: BarColumns, targets: Ints, closes: Ints, days: Ints, start: int
-    ) -> Generator[QuietRun | BarOutcome, None, tuple[int, bool]]:
+    ) -> Generator[QuietRun | BarOutcome | TradedBars, None, tuple[int, bool]]:
         """Trade rows `start`.. of `columns` in the loop; yield what the engine yields, and
         return the row it stopped before (the length when it traded them all) and False if
         the engine's state kept it from starting at all."""
@@ -140,9 +194,13 @@ class BatchTrader:
         _, row, n_events, n_quiet = kernel.run_batch(
             settings, state, opens, closes, days, targets, start, events, quiet
         )
-        yield from self._emit(
-            columns, closes, days, events[:n_events], quiet[:n_quiet], money_places
-        )
+        view = _View(self, money_places)
+        if self.engine.traded_blocks:
+            block = view.block(columns, closes, days, events[:n_events], quiet[:n_quiet], row)
+            if block.items:  # stopped before its first row: nothing to hand on
+                yield block
+        else:
+            yield from self._emit(view, columns, closes, days, events[:n_events], quiet[:n_quiet])
         self._store(state, money_places, row - start)
         return row, True
 
@@ -150,26 +208,24 @@ class BatchTrader:
 
     def _emit(
         self,
+        view: _View,
         columns: BarColumns,
         closes: Ints,
         days: Ints,
         events: Ints,
         quiet: Ints,
-        money_places: int,
     ) -> Iterator[QuietRun | BarOutcome]:
         """Yield the quiet runs and traded bars in row order, the ledger showing each one's
         cash, position, last price and peak as it is yielded."""
-        view = _View(self, money_places)
-        k = 0
-        for event in events:
-            row = int(event[_E["row"]])
-            while k < len(quiet) and quiet[k, 0] < row:
-                yield view.quiet_run(columns, closes, quiet[k])
+        k, runs = 0, quiet.tolist()
+        for event in events.tolist():
+            row = event[_E_ROW]
+            while k < len(runs) and runs[k][0] < row:
+                yield view.quiet_run(columns, closes, runs[k])
                 k += 1
             yield view.outcome(columns, closes, days, event)
-        while k < len(quiet):
-            yield view.quiet_run(columns, closes, quiet[k])
-            k += 1
+        for run in runs[k:]:
+            yield view.quiet_run(columns, closes, run)
 
     # --- the account into the loop's state and back --------------------------------------------
 
@@ -205,16 +261,17 @@ class BatchTrader:
         state[_F["sequence"]] = engine.order_sequence
         pending = engine.pipeline.venue.pending
         self._queued = pending[0] if pending else None
+        self._queued_tracked = True  # sent through the pipeline, or taken into it by `_store`
         if self._queued is not None:
             state[_F["pending_lots"]] = steps(self._queued.signed_quantity, self._lot)
         return state
 
-    def _amount(self, values: Ints, at: int, money_places: int, places: int) -> Decimal:
+    def _amount(self, values: Ints | Row, at: int, money_places: int, places: int) -> Decimal:
         """Return a wide amount in money steps as the Decimal with `places` decimals."""
         steps_ = _get_wide(values, at)
         if places >= money_places:
             return Decimal(steps_).scaleb(-money_places)
-        return Decimal(steps_ // 10 ** (money_places - places)).scaleb(-places)
+        return Decimal(steps_ // _POWERS[money_places - places]).scaleb(-places)
 
     def _store(self, state: Ints, money_places: int, rows: int) -> None:
         engine, ledger = self.engine, self.engine.ledger
@@ -255,6 +312,8 @@ class BatchTrader:
         ledger.take_price(engine.symbol, Decimal(int(state[_F["last_tick"]])).scaleb(-self._tick))
         engine.take_batch(int(state[_F["target"]]), int(state[_F["sequence"]]), rows)
         queued = self._queued if int(state[_F["pending_lots"]]) else None
+        if queued is not None and not self._queued_tracked:  # the engine may fill it itself
+            engine.pipeline.track_sent([OrderExecutionResult(queued, OrderStatus.SUBMITTED)])
         self._venue.take_pending([] if queued is None else [queued])
 
 
@@ -342,8 +401,9 @@ class _View:
         self.fee_places = trader._lot + trader._tick + trader._fee_places
         self.guard = engine.pipeline.safety_guard
         self.action = engine.pipeline.venue.venue_action
+        self.uncounted: list[OrderFill] = []  # fills the pipeline has not counted yet
 
-    def _amount(self, values: Ints, at: int, places: int) -> Decimal:
+    def _amount(self, values: Row, at: int, places: int) -> Decimal:
         return self.trader._amount(values, at, self.money_places, places)
 
     def _price(self, tick: int) -> Decimal:
@@ -354,7 +414,7 @@ class _View:
         money = (self.realized, self.fees)
         self.ledger.show_marks(self.symbol, self.cash, quantity, self._price(tick), peak, money)
 
-    def quiet_run(self, columns: BarColumns, closes: Ints, row: Ints) -> QuietRun:
+    def quiet_run(self, columns: BarColumns, closes: Ints, row: Row) -> QuietRun:
         """Return a run of quiet bars (first row, stop row, peak before and after)."""
         from peak_trade.execution.engine import QuietRun
 
@@ -366,60 +426,132 @@ class _View:
         self._show(int(closes[stop - 1]), self._amount(row, 5, int(row[7])))
         return QuietRun(columns, start, stop, self.target, run_marks, peak)
 
-    def outcome(self, columns: BarColumns, closes: Ints, days: Ints, event: Ints) -> BarOutcome:
+    def outcome(self, columns: BarColumns, closes: Ints, days: Ints, event: Row) -> BarOutcome:
         """Return a traded bar's outcome, its fills and order taken into the pipeline."""
         from peak_trade.execution.engine import BarOutcome
 
-        row = int(event[_E["row"]])
+        row = int(event[_E_ROW])
         bar = columns.bar(row)
         day = date.fromordinal(int(days[row]) + _EPOCH)
         fills: list[OrderFill] = []
         results: list[OrderExecutionResult] = []
         trader, pipeline = self.trader, self.engine.pipeline
-        filled_at_close = bool(event[_E["order_filled"]])
-        if event[_E["fill_lots"]] and not filled_at_close:
+        filled_at_close = bool(event[_E_ORDER_FILLED])
+        if event[_E_FILL_LOTS] and not filled_at_close:
             queued, trader._queued = trader._queued, None
             if queued is None:  # pragma: no cover - the loop fills only what it was given
                 raise InvariantError("the compiled loop filled an order nobody queued")
             done = self._filled(queued, event, bar.time, day)
             pipeline.track_filled(done)
             results.append(done)
-        target = int(event[_E["target"]])
+        target = int(event[_E_TARGET])
         decision = SizingDecision(wanted_state(target, self.engine.rules))
         sent: ExecutionResult | None = None
-        if event[_E["order_lots"]]:
+        if event[_E_ORDER_LOTS]:
             order = self._order(event, bar.time, filled_at_close)
             self.guard.check(self.action, bar.time, order.client_id)
             if filled_at_close:
                 submitted = self._filled(order, event, bar.time, day)
             else:
                 submitted = OrderExecutionResult(order, OrderStatus.SUBMITTED)
-                trader._queued = order
+                trader._queued, trader._queued_tracked = order, True
             pipeline.track_sent([submitted])
             results.append(submitted)
             decision = SizingDecision(decision.target, (order,))
             sent = ExecutionResult(ExecutionStatus.SUCCESS, executed=(submitted,))
         fills.extend(r.fill for r in results if r.fill is not None)
         self.target = target
-        self.cash = self._amount(event, _E["cash"], int(event[_E["cash_places"]]))
+        self.cash = self._amount(event, _E_CASH, int(event[_E_CASH_PLACES]))
         if self.traded or fills:
             self.traded = True
-            self.position = Decimal(int(event[_E["position"]])).scaleb(-self.lot)
-        self._show(int(closes[row]), self._amount(event, _E["peak"], int(event[_E["peak_places"]])))
-        previous = int(event[_E["previous_target"]])
+            self.position = Decimal(int(event[_E_POSITION])).scaleb(-self.lot)
+        self._show(int(closes[row]), self._amount(event, _E_PEAK, int(event[_E_PEAK_PLACES])))
+        previous = int(event[_E_PREVIOUS_TARGET])
         return BarOutcome(bar, target, previous, decision, sent, tuple(results), tuple(fills))
 
-    def _order(self, event: Ints, ts: datetime, filled_at_close: bool) -> OrderRequest:
+    def block(
+        self,
+        columns: BarColumns,
+        closes: Ints,
+        days: Ints,
+        events: Ints,
+        quiet: Ints,
+        stop: int,
+    ) -> TradedBars:
+        """Return the batch whole; its orders and fills are counted by the pipeline and its
+        orders' safety decisions kept in the guard's audit (the runner journals them)."""
+        items: list[tuple[QuietRun, Decimal, Decimal] | TradedBar] = []
+        k, runs = 0, quiet.tolist()
+        for event in events.tolist():
+            row = event[_E_ROW]
+            while k < len(runs) and runs[k][0] < row:
+                items.append((self.quiet_run(columns, closes, runs[k]), self.cash, self.position))
+                k += 1
+            items.append(self.traded_bar(columns.time(row), days, event))
+        for run in runs[k:]:
+            items.append((self.quiet_run(columns, closes, run), self.cash, self.position))
+        self.engine.pipeline.count_fills(self.uncounted)
+        return TradedBars(columns, tuple(items), stop)
+
+    def traded_bar(self, time: datetime, days: Ints, event: Row) -> TradedBar:
+        """Return a traded bar for the journal, the ledger's day PnL booked."""
+        row = int(event[_E_ROW])
+        day = date.fromordinal(int(days[row]) + _EPOCH)
+        trader = self.trader
+        fills: list[OrderFill] = []
+        filled_at_close = bool(event[_E_ORDER_FILLED])
+        if event[_E_FILL_LOTS] and not filled_at_close:
+            queued, trader._queued = trader._queued, None
+            if queued is None:  # pragma: no cover - the loop fills only what it was given
+                raise InvariantError("the compiled loop filled an order nobody queued")
+            fill = self._fill(queued, event, time, day)
+            fills.append(fill)
+            if trader._queued_tracked:  # in the state table: settled there, and counted
+                result = OrderExecutionResult(queued, OrderStatus.FILLED, fill=fill)
+                self.engine.pipeline.track_filled(result)
+            else:
+                self.uncounted.append(fill)
+        order, safety = None, None
+        if event[_E_ORDER_LOTS]:
+            order = self._order(event, time, filled_at_close)
+            safety = self.guard.approve(self.action, time, order.client_id)
+            if filled_at_close:
+                fills.append(self._fill(order, event, time, day))
+                self.uncounted.append(fills[-1])
+            else:
+                trader._queued, trader._queued_tracked = order, False
+        self.target = int(event[_E_TARGET])
+        self.cash = self._amount(event, _E_CASH, int(event[_E_CASH_PLACES]))
+        if self.traded or fills:
+            self.traded = True
+            self.position = Decimal(int(event[_E_POSITION])).scaleb(-self.lot)
+        equity = self._amount(event, _E_EQUITY, int(event[_E_EQUITY_PLACES]))
+        peak = self._amount(event, _E_PEAK, int(event[_E_PEAK_PLACES]))
+        return TradedBar(
+            row,
+            time,
+            self.target,
+            int(event[_E_PREVIOUS_TARGET]),
+            self.cash,
+            self.position,
+            equity,
+            peak - equity,
+            order,
+            safety,
+            tuple(fills),
+        )
+
+    def _order(self, event: Row, ts: datetime, filled_at_close: bool) -> OrderRequest:
         """Return the order of a traded bar, as sizing words it."""
-        lots = int(event[_E["order_lots"]])
-        position = int(event[_E["position"]])
+        lots = int(event[_E_ORDER_LOTS])
+        position = int(event[_E_POSITION])
         held = position - lots if filled_at_close else position  # before the order
         if held:
             reason = f"exit_{'long' if held > 0 else 'short'}"
         else:
             reason = f"entry_{'long' if lots > 0 else 'short'}"
         return OrderRequest(
-            self.engine.client_id(ts, int(event[_E["order_sequence"]])),
+            self.engine.client_id(ts, int(event[_E_ORDER_SEQUENCE])),
             self.symbol,
             OrderSide.BUY if lots > 0 else OrderSide.SELL,
             Decimal(abs(lots)).scaleb(-self.lot),
@@ -428,27 +560,33 @@ class _View:
         )
 
     def _filled(
-        self, order: OrderRequest, event: Ints, ts: datetime, day: date
+        self, order: OrderRequest, event: Row, ts: datetime, day: date
     ) -> OrderExecutionResult:
+        """Return the fill of `order` on a traded bar as the venue's result."""
+        return OrderExecutionResult(
+            order, OrderStatus.FILLED, fill=self._fill(order, event, ts, day)
+        )
+
+    def _fill(self, order: OrderRequest, event: Row, ts: datetime, day: date) -> OrderFill:
         """Return the fill of `order` on a traded bar; book its PnL for the day."""
-        fee = self._amount(event, _E["fee"], self.fee_places)
+        fee = self._amount(event, _E_FEE, self.fee_places)
         fill = OrderFill(
             client_id=order.client_id,
             symbol=self.symbol,
             side=order.side,
             quantity=order.quantity,
-            price=self._price(int(event[_E["fill_tick"]])),
+            price=self._price(int(event[_E_FILL_TICK])),
             fee=fee,
             fee_currency=self.quote,
             ts_event=ts,
-            market_price=self._price(int(event[_E["market_tick"]])),
+            market_price=self._price(int(event[_E_MARKET_TICK])),
         )
-        net = _get_wide(event, _E["realized"]) - _get_wide(event, _E["fee"])
+        net = _get_wide(event, _E_REALIZED) - _get_wide(event, _E_FEE)
         scale = 10 ** (self.money_places - self.fee_places)
         self.ledger.add_day_pnl(day, Decimal(net // scale).scaleb(-self.fee_places))
         # as the ledger adds them: an opening fill's realized PnL is ZERO itself
-        closed = bool(event[_E["fill_closed"]])
+        closed = bool(event[_E_FILL_CLOSED])
         places = self.lot + self.tick
-        self.realized += self._amount(event, _E["realized"], places) if closed else ZERO
+        self.realized += self._amount(event, _E_REALIZED, places) if closed else ZERO
         self.fees += fee
-        return OrderExecutionResult(order, OrderStatus.FILLED, fill=fill)
+        return fill

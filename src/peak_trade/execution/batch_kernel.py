@@ -329,6 +329,10 @@ def _update_drawdown(settings: Ints, state: Ints) -> bool:
 def _mark(settings: Ints, state: Ints, tick: int, day: int) -> bool:
     """Mark at the close `tick` of a bar on `day`, as `Ledger.mark`; False: nothing changed,
     the bar must be stepped the ordinary way."""
+    if state[_POSITION] == 0 and day == state[_DAY]:  # the equity stays the cash: no record
+        state[_LAST_TICK] = tick
+        state[_BARS_MARKED] += 1
+        return True
     day_before, start_before = state[_DAY], _get(state, _DAY_START)
     places_before, tick_before = state[_DAY_START_PLACES], state[_LAST_TICK]
     if day != day_before:

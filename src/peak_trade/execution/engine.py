@@ -31,7 +31,7 @@ from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import InvariantError, PeakTradeError, StrategyError
 from peak_trade.core.money import price_ticks, round_half_even, tick_price, to_decimal
 from peak_trade.core.types import Bar, Instrument
-from peak_trade.execution.batch import BatchTrader
+from peak_trade.execution.batch import BatchTrader, TradedBars
 from peak_trade.execution.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
@@ -116,6 +116,9 @@ class TradingEngine:
         # False: always bar by bar (the parity tests compare the two).
         self.compiled_batches = True
         self.compiled_bars = 0  # of `bars_seen`, those the compiled loop traded
+        # True: the compiled loop yields each batch whole (`batch.TradedBars`), for a caller
+        # that counts and journals it in bulk; False: quiet runs and outcomes one by one.
+        self.traded_blocks = False
         self._batch: BatchTrader | None = None
         self._batch_built = False
 
@@ -177,8 +180,9 @@ class TradingEngine:
         """Process one closed bar; return what happened, or None if the bar was quiet."""
         return self._step(bar, lambda: self._ask_strategy(bar))
 
-    def run_columns(self, columns: BarColumns) -> Iterator[QuietRun | BarOutcome]:
-        """Process many closed bars; yield each run of quiet bars and each other bar's outcome."""
+    def run_columns(self, columns: BarColumns) -> Iterator[QuietRun | BarOutcome | TradedBars]:
+        """Process many closed bars; yield each run of quiet bars and each other bar's outcome
+        (with `traded_blocks`, what the compiled loop traded as whole batches)."""
         if len(columns):
             self._watch(columns.time(0))
         targets, failure = self._ask_strategy_columns(columns)
@@ -187,13 +191,17 @@ class TradingEngine:
         batch = self._batch_trader()
         i, n = 0, len(targets)
         while i < n and batch is not None:
+            start = i
             i, ready = yield from batch.trade(columns, targets, ticks, days, i)
             if not ready:
                 break
-            if i < n:  # a bar the loop does not trade plainly: stepped the ordinary way
+            if i == start:  # its first bar is not plain (an order denied again and again?):
+                i = self._next_change(targets, i)  # bar by bar until the target changes
+                yield from self._run_rows(columns, targets, ticks, days, start, i)
+            elif i < n:  # a bar the loop does not trade plainly: stepped the ordinary way
                 yield self._step_row(columns, targets, ticks, i)
                 i += 1
-        yield from self._run_rows(columns, targets, ticks, days, i)
+        yield from self._run_rows(columns, targets, ticks, days, i, n)
         if failure is not None:  # the strategy failed on the next row: fail there, as step would
             bar = columns.bar(len(targets))
             self._step(bar, lambda: self._checked_target(bar, failure))
@@ -205,6 +213,12 @@ class TradingEngine:
             self._batch, self._batch_built = BatchTrader.for_engine(self), True
         return self._batch
 
+    @staticmethod
+    def _next_change(targets: npt.NDArray[np.int64], row: int) -> int:
+        """Return the first row after `row` whose target differs from its own (or the end)."""
+        later = np.flatnonzero(targets[row + 1 :] != targets[row])
+        return row + 1 + int(later[0]) if later.size else len(targets)
+
     def _run_rows(
         self,
         columns: BarColumns,
@@ -212,17 +226,18 @@ class TradingEngine:
         ticks: npt.NDArray[np.int64],
         days: npt.NDArray[np.int64],
         i: int,
+        stop: int,
     ) -> Iterator[QuietRun | BarOutcome]:
-        """Trade rows `i`.. bar by bar, each run of quiet bars marked at once."""
+        """Trade rows `i` to `stop` bar by bar, each run of quiet bars marked at once."""
         # the rows whose target differs from the row before: a quiet run ends at the next one
-        changes = (np.flatnonzero(targets[1:] != targets[:-1]) + 1).tolist()
-        while i < len(targets):
+        changes = (np.flatnonzero(targets[1:stop] != targets[: stop - 1]) + 1).tolist()
+        while i < stop:
             j = i
             if self._quiet(targets[i], self._target, queued=bool(self.pipeline.venue.pending)):
                 at = bisect_right(changes, i)
-                j = changes[at] if at < len(changes) else len(targets)
+                j = changes[at] if at < len(changes) else stop
                 yield self._mark_quiet(columns, ticks, days, i, j)
-            if j < len(targets):
+            if j < stop:
                 yield self._step_row(columns, targets, ticks, j)
             i = j + 1
 

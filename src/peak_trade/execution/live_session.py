@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from peak_trade.core.bar_columns import BarColumns
-from peak_trade.core.clock import Clock, SystemClock
+from peak_trade.core.clock import Clock, ManualClock, SystemClock
 from peak_trade.core.errors import (
     AuthError,
     ConfigError,
@@ -30,8 +30,9 @@ from peak_trade.core.errors import (
     StrategyError,
 )
 from peak_trade.core.peak_config import PeakConfig, load_config
-from peak_trade.core.types import Bar
+from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import CandleFeed, IteratorFeed
+from peak_trade.execution.batch import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.metrics import LiveSessionMetrics
@@ -105,8 +106,15 @@ class LiveSessionRunner:
         self._fail_fast = False
         self.stop_reason: str | None = None
         self.on_step_callback = on_step_callback
+        self._bar_length = Timeframe(session_config.timeframe).delta
         # Per-bar equity (as floats) and whether a position is held, for online statistics.
         self.on_marks: MarksCallback | None = None
+        # Called after each run of quiet bars and each other bar, or after each batch the
+        # compiled loop traded whole: for a progress display, which needs no single bar.
+        self.on_progress: StepCallback | None = None
+        # A backtest's clock, moved to the close of each bar once it is done, so the journal
+        # stamps each event with the simulated time at which it happened.
+        self.bar_clock: ManualClock | None = None
         self._stale_after: float | None = None
         # Journal transactions per step: 1 keeps every step crash-safe (sessions); backtests
         # batch more, since a crashed backtest is simply run again.
@@ -352,23 +360,18 @@ class LiveSessionRunner:
             return None
         results: list[OrderExecutionResult] = []
         ledger, symbol = engine.ledger, engine.symbol
+        # whole batches of the compiled loop, where nothing needs them bar by bar
+        engine.traded_blocks = (
+            self.on_marks is None
+            and self.on_step_callback is None
+            and not self.keep_results
+            and recorder.takes_blocks
+        )
         steps = engine.run_columns(batch) if isinstance(batch, BarColumns) else self._steps(batch)
         quiet: QuietRun | None = None  # the last item, if a quiet run: its time is told once
         try:
             for item in steps:
-                if isinstance(item, QuietRun):
-                    metrics.record_quiet(item)
-                    recorder.quiet_run(item, ledger, symbol)
-                    quiet = item
-                else:
-                    metrics.record(item)
-                    recorder.outcome(item, ledger, symbol)
-                    if item.result is not None and item.result.status in _AT_THE_VENUE:
-                        self._warn_refused(item.decision.orders, item.result)
-                    results.extend(item.venue_results)
-                    quiet = None
-                if self.on_marks is not None or self.on_step_callback is not None:
-                    self._follow(item)
+                quiet = self._take(item, results)
         finally:
             if quiet is not None:
                 metrics.quiet_until(quiet)
@@ -380,6 +383,46 @@ class LiveSessionRunner:
             self._recorder.commit()
             self._uncommitted = 0
         return results
+
+    def _take(
+        self, item: QuietRun | BarOutcome | TradedBars, results: list[OrderExecutionResult]
+    ) -> QuietRun | None:
+        """Count and journal one item of a poll's bars; return it if it is a quiet run."""
+        metrics, recorder = self._metrics, self._recorder
+        ledger, symbol = self._engine.ledger, self._engine.symbol
+        if isinstance(item, TradedBars):
+            metrics.record_traded(item)
+            recorder.traded(item, ledger, symbol, self._bar_done if self.bar_clock else None)
+            self._progressed(item.columns, item.stop - 1)
+            return None
+        if isinstance(item, QuietRun):
+            metrics.record_quiet(item)
+            recorder.quiet_run(item, ledger, symbol)
+            self._progressed(item.columns, item.stop - 1)
+        else:
+            metrics.record(item)
+            recorder.outcome(item, ledger, symbol)
+            if item.result is not None and item.result.status in _AT_THE_VENUE:
+                self._warn_refused(item.decision.orders, item.result)
+            results.extend(item.venue_results)
+            self._progressed(item.bar)
+        if self.on_marks is not None or self.on_step_callback is not None:
+            self._follow(item)
+        return item if isinstance(item, QuietRun) else None
+
+    def _bar_done(self, time: datetime) -> None:
+        """Move the backtest's clock to the close of the bar that opened at `time`."""
+        if self.bar_clock is not None:
+            self.bar_clock.set(time + self._bar_length)
+
+    def _progressed(self, last: BarColumns | Bar, row: int = 0) -> None:
+        """Tell the clock and the progress display that the bars up to `last` are done."""
+        if self.bar_clock is None and self.on_progress is None:
+            return
+        bar = last if isinstance(last, Bar) else last.bar(row)
+        self._bar_done(bar.time)
+        if self.on_progress is not None:
+            self.on_progress(self._metrics.steps, bar)
 
     def _steps(self, bars: list[Bar]) -> Iterator[QuietRun | BarOutcome]:
         engine = self._engine

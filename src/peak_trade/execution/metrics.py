@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from peak_trade.core.money import ZERO, plain
+from peak_trade.execution.batch import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.orders.base import OrderStatus
@@ -109,6 +110,21 @@ class LiveSessionMetrics:
         """
         self.steps += len(run)
         self.last_signal = run.target
+
+    def record_traded(self, block: TradedBars) -> None:
+        """Count a batch the compiled loop traded, as `record_quiet` and `record` count its
+        runs of quiet bars and its traded bars (every order it sent was filled or queued)."""
+        for item in block.items:
+            if isinstance(item, tuple):
+                self.record_quiet(item[0])
+                continue
+            self.steps += 1
+            self.last_signal = item.target
+            self.target_changes += item.target != item.previous
+            self.total_orders_generated += item.order is not None
+            self.orders_executed += len(item.fills)
+        if block.items:
+            self.last_bar_time = block.columns.time(block.stop - 1)
 
     def quiet_until(self, run: QuietRun) -> None:
         """Note the time of the last bar of `run`, the last a poll processed."""

@@ -16,7 +16,13 @@ from peak_trade.core.types import Bar
 from peak_trade.live.risk_limits import LiveRiskLimits, RiskCheckResult
 from peak_trade.live.risk_rules import ProposedTrade
 from peak_trade.live.safety import SafetyDecision, SafetyGuard
-from peak_trade.orders.base import Order, OrderExecutionResult, OrderRequest, OrderStatus
+from peak_trade.orders.base import (
+    Order,
+    OrderExecutionResult,
+    OrderFill,
+    OrderRequest,
+    OrderStatus,
+)
 from peak_trade.orders.ports import Venue
 from peak_trade.portfolio.ledger import AccountSnapshot
 
@@ -166,6 +172,16 @@ class ExecutionPipeline:
     def track_filled(self, result: OrderExecutionResult) -> None:
         """Take the fill of a queued order worked out elsewhere, as `process_bar` would."""
         self._record(result)
+
+    def count_fills(self, fills: Sequence[OrderFill]) -> None:
+        """Count fills worked out elsewhere (the compiled backtest loop, whose orders the state
+        table does not hold) in the execution summary."""
+        s = self._summary
+        for fill in fills:
+            s.total_orders += 1
+            s.filled_orders += 1
+            s.total_notional += fill.notional
+            s.total_fees += fill.fee
 
     def get_execution_summary(self) -> dict[str, object]:
         """Return counts and totals over the orders that reached the venue."""

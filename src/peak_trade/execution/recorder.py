@@ -10,7 +10,7 @@ session that commits every bar journals plain `bar` events.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -20,8 +20,10 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.types import Bar
 from peak_trade.data.ports import DataReference
+from peak_trade.execution.batch import TradedBar, TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.journal_bars import (
@@ -37,7 +39,7 @@ from peak_trade.execution.journal_bars import (
 )
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
-from peak_trade.orders.base import OrderFill, OrderStatus
+from peak_trade.orders.base import OrderFill, OrderRequest, OrderStatus
 from peak_trade.portfolio.ledger import Ledger
 
 __all__ = ["MAX_BATCH", "SessionRecorder", "fill_payload"]
@@ -55,6 +57,16 @@ def fill_payload(fill: OrderFill) -> dict[str, Any]:
         "price": fill.price,
         "fee": fill.fee,
         "market_price": fill.market_price,
+    }
+
+
+def _order_payload(order: OrderRequest) -> dict[str, Any]:
+    return {
+        "client_id": order.client_id,
+        "side": order.side,
+        "quantity": order.quantity,
+        "reason": order.reason,
+        "type": order.order_type,
     }
 
 
@@ -166,6 +178,12 @@ class SessionRecorder:
             np.empty((len(COLUMNS), MAX_BATCH), dtype="<f8"),
         )
 
+    @property
+    def takes_blocks(self) -> bool:
+        """Return True when whole traded batches can be recorded (`traded`): quiet bars are
+        journaled by reference to their data, or nothing is journaled."""
+        return self.journal is None or self._reference is not None
+
     @contextmanager
     def muted(self) -> Iterator[None]:
         """Write nothing inside: for replaying bars whose events the journal already holds."""
@@ -244,6 +262,64 @@ class SessionRecorder:
                 "drawdown": ledger.peak_equity - ledger.equity,
             }
 
+    def traded(
+        self,
+        block: TradedBars,
+        ledger: Ledger,
+        symbol: str,
+        bar_done: Callable[[datetime], None] | None = None,
+    ) -> None:
+        """Record a batch the compiled loop traded: its runs of quiet bars and its traded bars
+        with their safety decisions, orders and fills, as `quiet_run`, `safety` and `outcome`
+        record them one by one. `bar_done` is told, before each item, when the bars before it
+        opened (the last of them), as the runner tells its clock between items."""
+        if self.journal is None:
+            return
+        columns = block.columns
+        for at, item in enumerate(block.items):
+            if bar_done is not None and at:
+                before = block.items[at - 1]
+                if isinstance(before, tuple):
+                    bar_done(columns.time(before[0].stop - 1))
+                else:
+                    bar_done(before.time)
+            if isinstance(item, tuple):
+                run, cash, position = item
+                if self._reference is not None:
+                    self._refer(run, cash, position)
+                else:  # pragma: no cover - the runner asks for blocks only with a reference
+                    raise ValueError("a traded block needs its quiet bars journaled by reference")
+                continue
+            if item.safety is not None:
+                self.safety(item.safety)
+            self._traded_bar(columns, item)
+
+    def _traded_bar(self, columns: BarColumns, bar: TradedBar) -> None:
+        row, time = bar.row, bar.time
+        self._add(
+            "bar",
+            time,
+            {
+                "t": time,
+                "o": float(columns.open[row]),
+                "h": float(columns.high[row]),
+                "l": float(columns.low[row]),
+                "c": float(columns.close[row]),
+                "v": float(columns.volume[row]),
+                "target": bar.target,
+                "cash": bar.cash,
+                "position": bar.position,
+                "equity": bar.equity,
+                "drawdown": bar.drawdown,
+            },
+        )
+        if bar.target != bar.previous:
+            self._add("target_changed", time, {"from": bar.previous, "to": bar.target})
+        if bar.order is not None:
+            self._add("order", time, _order_payload(bar.order))
+        for fill in bar.fills:
+            self._add("fill", fill.ts_event, fill_payload(fill))
+
     def _refer(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
         """Extend the open referenced run by `run`, or start a new one if the state changed."""
         open_run = self._referenced
@@ -321,17 +397,7 @@ class SessionRecorder:
         if decision.reason is not None and not decision.orders:
             self._add("order_skipped", bar.time, {"reason": decision.reason, "code": decision.code})
         for order in decision.orders:
-            self._add(
-                "order",
-                bar.time,
-                {
-                    "client_id": order.client_id,
-                    "side": order.side,
-                    "quantity": order.quantity,
-                    "reason": order.reason,
-                    "type": order.order_type,
-                },
-            )
+            self._add("order", bar.time, _order_payload(order))
         result = outcome.result
         if result is not None and result.rejected and not result.executed:
             self._add(

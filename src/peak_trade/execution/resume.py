@@ -29,7 +29,7 @@ from peak_trade.core.errors import (
 from peak_trade.core.files import is_file
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.data.ports import CandleFeed
-from peak_trade.execution.engine import QuietRun, TradingEngine
+from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.execution.journal_bars import (
     BAR_KINDS,
@@ -187,10 +187,12 @@ def _replay_quiet(
     is read there) or at a bar that is not quiet. A bar the replay finds busy means the
     journal and the code disagree: the run is not resumed.
     """
+    engine.traded_blocks = False
     for item in engine.run_columns(bars):
         if not isinstance(item, QuietRun):
+            time = item.bar.time if isinstance(item, BarOutcome) else item.columns.time(0)
             raise InvariantError(
-                f"run {run_id}: the replay traded on the bar of {item.bar.time.isoformat()}, "
+                f"run {run_id}: the replay traded on the bar of {time.isoformat()}, "
                 "which the journal has as quiet"
             )
         metrics.record_quiet(item)

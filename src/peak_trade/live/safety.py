@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from peak_trade.core.errors import InvariantError
 from peak_trade.core.modes import TradingEnvironment, VenueAction
 
 __all__ = ["SafetyAuditEntry", "SafetyDecision", "SafetyGuard"]
@@ -75,6 +76,18 @@ class SafetyGuard:
         for sink in self._sinks:
             sink(entry)
         return decision
+
+    def approve(self, action: VenueAction, ts: datetime, detail: str = "") -> SafetyAuditEntry:
+        """Record the decision that `action` may happen, for a caller that journals it itself
+        (the compiled backtest loop, which trades only where `permits` said yes)."""
+        decision = _decide(self.environment, action)
+        if not decision.allowed:
+            raise InvariantError(f"{action.value} was approved where it is refused")
+        entry = SafetyAuditEntry(
+            ts, action.value, self.environment.value, decision.allowed, decision.reason, detail
+        )
+        self._audit.append(entry)
+        return entry
 
     def permits(self, action: VenueAction) -> bool:
         """Return whether `action` is allowed here, without recording a decision."""

@@ -12,6 +12,7 @@ from peak_trade.core.errors import StrategyError
 from peak_trade.core.money import price_ticks
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
+from peak_trade.execution.batch import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
 from peak_trade.execution.wiring import build_engine
@@ -63,7 +64,9 @@ def _ledger_state(engine: TradingEngine) -> list[str]:
 def _by_columns(engine: TradingEngine, bars: list[Bar], size: int) -> list[QuietRun | BarOutcome]:
     items: list[QuietRun | BarOutcome] = []
     for start in range(0, len(bars), size):
-        items.extend(engine.run_columns(BarColumns.from_bars(bars[start : start + size])))
+        for item in engine.run_columns(BarColumns.from_bars(bars[start : start + size])):
+            assert not isinstance(item, TradedBars)  # whole batches only when asked for
+            items.append(item)
     return items
 
 
