@@ -398,6 +398,7 @@ class _View:
         self.traded = self.ledger.trades > 0
         instrument = engine.rules.instrument
         self.lot, self.tick, self.quote = trader._lot, trader._tick, instrument.quote
+        self.price_step = instrument.price_step
         self.fee_places = trader._lot + trader._tick + trader._fee_places
         self.guard = engine.pipeline.safety_guard
         self.action = engine.pipeline.venue.venue_action
@@ -414,16 +415,20 @@ class _View:
         money = (self.realized, self.fees)
         self.ledger.show_marks(self.symbol, self.cash, quantity, self._price(tick), peak, money)
 
-    def quiet_run(self, columns: BarColumns, closes: Ints, row: Row) -> QuietRun:
-        """Return a run of quiet bars (first row, stop row, peak before and after)."""
+    def quiet_run(
+        self, columns: BarColumns, closes: Ints, row: Row, *, shown: bool = True
+    ) -> QuietRun:
+        """Return a run of quiet bars (first row, stop row, peak before and after); `shown`:
+        the ledger shows its last bar's figures."""
         from peak_trade.execution.engine import QuietRun
 
-        start, stop = int(row[0]), int(row[1])
-        peak = self._amount(row, 2, int(row[4]))
+        start, stop = row[0], row[1]
+        peak = self._amount(row, 2, row[4])
         cash, position, ticks = self.cash, self.position, closes[start:stop]
-        step = Decimal(1).scaleb(-self.tick)
+        step = self.price_step
         run_marks = RunMarks(lambda: marks.run_marks(cash, position, step, peak, ticks))
-        self._show(int(closes[stop - 1]), self._amount(row, 5, int(row[7])))
+        if shown:
+            self._show(int(closes[stop - 1]), self._amount(row, 5, row[7]))
         return QuietRun(columns, start, stop, self.target, run_marks, peak)
 
     def outcome(self, columns: BarColumns, closes: Ints, days: Ints, event: Row) -> BarOutcome:
@@ -485,11 +490,13 @@ class _View:
         for event in events.tolist():
             row = event[_E_ROW]
             while k < len(runs) and runs[k][0] < row:
-                items.append((self.quiet_run(columns, closes, runs[k]), self.cash, self.position))
+                run = self.quiet_run(columns, closes, runs[k], shown=False)
+                items.append((run, self.cash, self.position))
                 k += 1
             items.append(self.traded_bar(columns.time(row), days, event))
-        for run in runs[k:]:
-            items.append((self.quiet_run(columns, closes, run), self.cash, self.position))
+        for rest in runs[k:]:
+            run = self.quiet_run(columns, closes, rest, shown=False)
+            items.append((run, self.cash, self.position))
         self.engine.pipeline.count_fills(self.uncounted)
         return TradedBars(columns, tuple(items), stop)
 

@@ -273,7 +273,7 @@ class LiveSessionRunner:
         return self._feed
 
     def configure_backtest(
-        self, bars_per_transaction: int = 1_000, *, refer_to_data: bool = True
+        self, bars_per_transaction: int = 4_096, *, refer_to_data: bool = True
     ) -> None:
         """Tune the run for replaying finite data as fast as it goes.
 

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.types import Bar
@@ -58,6 +59,25 @@ def fill_payload(fill: OrderFill) -> dict[str, Any]:
         "fee": fill.fee,
         "market_price": fill.market_price,
     }
+
+
+def _text(value: str | datetime) -> str:
+    """Return text or a time as JSON, as orjson writes it."""
+    return orjson.dumps(value).decode()
+
+
+def _floats(*values: float) -> list[str]:
+    """Return floats as JSON numbers, as orjson writes them (shortest round trip)."""
+    return orjson.dumps([float(v) for v in values]).decode()[1:-1].split(",")
+
+
+def _safety_json(entry: SafetyAuditEntry) -> str:
+    """Return a safety decision's payload as `to_json` encodes the one `safety` journals."""
+    return (
+        f'{{"action":{_text(entry.action)},"allowed":{"true" if entry.allowed else "false"},'
+        f'"detail":{_text(entry.detail)},"environment":{_text(entry.environment)},'
+        f'"reason":{_text(entry.reason)}}}'
+    )
 
 
 def _order_payload(order: OrderRequest) -> dict[str, Any]:
@@ -290,35 +310,52 @@ class SessionRecorder:
                 else:  # pragma: no cover - the runner asks for blocks only with a reference
                     raise ValueError("a traded block needs its quiet bars journaled by reference")
                 continue
-            if item.safety is not None:
-                self.safety(item.safety)
             self._traded_bar(columns, item)
 
     def _traded_bar(self, columns: BarColumns, bar: TradedBar) -> None:
+        """Journal a traded bar's rows as `outcome` does, their payloads encoded here as
+        `to_json` encodes them (sorted keys; Decimals, whose text never needs escaping, as
+        strings; floats and other text by orjson)."""
         row, time = bar.row, bar.time
-        self._add(
+        if bar.safety is not None:
+            self._add_json("safety", bar.safety.ts, _safety_json(bar.safety))
+        o, h, low, c, v = _floats(
+            columns.open[row], columns.high[row], columns.low[row], columns.close[row],
+            columns.volume[row],
+        )  # fmt: skip
+        self._add_json(
             "bar",
             time,
-            {
-                "t": time,
-                "o": float(columns.open[row]),
-                "h": float(columns.high[row]),
-                "l": float(columns.low[row]),
-                "c": float(columns.close[row]),
-                "v": float(columns.volume[row]),
-                "target": bar.target,
-                "cash": bar.cash,
-                "position": bar.position,
-                "equity": bar.equity,
-                "drawdown": bar.drawdown,
-            },
+            f'{{"c":{c},"cash":"{bar.cash}","drawdown":"{bar.drawdown}",'
+            f'"equity":"{bar.equity}","h":{h},"l":{low},"o":{o},'
+            f'"position":"{bar.position}","t":{_text(time)},"target":{bar.target},"v":{v}}}',
         )
         if bar.target != bar.previous:
-            self._add("target_changed", time, {"from": bar.previous, "to": bar.target})
-        if bar.order is not None:
-            self._add("order", time, _order_payload(bar.order))
+            self._add_json("target_changed", time, f'{{"from":{bar.previous},"to":{bar.target}}}')
+        order = bar.order
+        if order is not None:
+            self._add_json(
+                "order",
+                time,
+                f'{{"client_id":{_text(order.client_id)},"quantity":"{order.quantity}",'
+                f'"reason":{_text(order.reason)},"side":"{order.side.value}",'
+                f'"type":"{order.order_type.value}"}}',
+            )
         for fill in bar.fills:
-            self._add("fill", fill.ts_event, fill_payload(fill))
+            self._add_json(
+                "fill",
+                fill.ts_event,
+                f'{{"client_id":{_text(fill.client_id)},"fee":"{fill.fee}",'
+                f'"market_price":"{fill.market_price}","price":"{fill.price}",'
+                f'"quantity":"{fill.quantity}","side":"{fill.side.value}"}}',
+            )
+
+    def _add_json(self, kind: str, ts: datetime | None, text: str) -> None:
+        """`_add` for a payload already encoded as `to_json` encodes it."""
+        if self.journal is not None:
+            if self._quiet is not None or self._referenced is not None:
+                self._flush_quiet()
+            self.journal.append_json(self.run_id, kind, ts, text)
 
     def _refer(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
         """Extend the open referenced run by `run`, or start a new one if the state changed."""

@@ -225,7 +225,7 @@ def test_a_backtest_knows_the_time_of_the_last_bar_it_processed() -> None:
     # Arrange: batches of 1,000 bars that end on runs of quiet bars
     config = LiveSessionConfig(data_source="synthetic", seed=7, synthetic_bars=2_700)
     runner = LiveSessionRunner.from_config(config, PeakConfig.default())
-    runner.configure_backtest()
+    runner.configure_backtest(bars_per_transaction=1_000)
     runner.warmup()
     times = [bar.time for bar in SyntheticMarket(seed=7, bars=2_700)]
 
@@ -236,6 +236,29 @@ def test_a_backtest_knows_the_time_of_the_last_bar_it_processed() -> None:
     runner.run_forever(sleep_between=False)
     assert runner.metrics.steps == 2_500
     assert runner.metrics.last_bar_time == times[-1]
+
+
+def test_a_backtest_reports_progress_by_batch_and_its_clock_follows_the_bars() -> None:
+    # Arrange: a backtest whose clock is moved to the close of each bar done
+    clock = ManualClock(START)
+    config = LiveSessionConfig(data_source="synthetic", seed=7, synthetic_bars=2_700)
+    runner = LiveSessionRunner.from_config(config, PeakConfig.default(), clock=clock)
+    runner.configure_backtest()
+    runner.warmup()
+    seen: list[tuple[int, datetime]] = []
+    runner.bar_clock = clock
+    runner.on_progress = lambda steps, bar: seen.append((steps, bar.time))
+    times = [bar.time for bar in SyntheticMarket(seed=7, bars=2_700)]
+
+    # Act
+    runner.run_forever(sleep_between=False)
+
+    # Assert: progress grows to every bar, the last told with the last bar, the clock at its close
+    steps = [step for step, _ in seen]
+    assert steps == sorted(steps)
+    assert seen[-1] == (2_500, times[-1])
+    assert clock.now() == times[-1] + timedelta(minutes=1)
+    assert runner.engine.compiled_bars > 0
 
 
 def test_a_crashed_backtest_resumes_as_a_backtest_and_ends_as_an_uninterrupted_one(
