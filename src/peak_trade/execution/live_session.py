@@ -32,7 +32,7 @@ from peak_trade.core.errors import (
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import CandleFeed, IteratorFeed
-from peak_trade.execution.batch import TradedBars
+from peak_trade.execution.batch_view import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.metrics import LiveSessionMetrics

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from peak_trade.core.money import ZERO, plain
-from peak_trade.execution.batch import TradedBars
+from peak_trade.execution.batch_view import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.orders.base import OrderStatus

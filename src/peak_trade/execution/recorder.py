@@ -24,7 +24,7 @@ import orjson
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.types import Bar
 from peak_trade.data.ports import DataReference
-from peak_trade.execution.batch import TradedBar, TradedBars
+from peak_trade.execution.batch_view import TradedBar, TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.journal_bars import (

@@ -12,7 +12,7 @@ from peak_trade.core.errors import StrategyError
 from peak_trade.core.money import price_ticks
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
-from peak_trade.execution.batch import TradedBars
+from peak_trade.execution.batch_view import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
 from peak_trade.execution.wiring import build_engine

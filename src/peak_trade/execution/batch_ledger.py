@@ -1,0 +1,215 @@
+"""The compiled backtest loop's ledger and fill rules, on its state arrays (`batch_layout`).
+
+Each is `Ledger`'s or the shadow venue's rule in exact integer money: marking at a close
+(`mark`: the day's start, the peak, the max drawdown and its percent), and filling an order
+(`fill`: the venue's funds check, then `Ledger.apply_trade`'s booking). Where a rule would
+round (a partial close) or floats cannot tell a drawdown percent apart from the largest so
+far, it changes nothing and says so: the engine then steps that bar itself.
+"""
+
+from __future__ import annotations
+
+from peak_trade.core.compiled import compiled
+from peak_trade.core.wide import (
+    Wide,
+    add,
+    compare,
+    is_negative,
+    multiply,
+    negate,
+    subtract,
+    times_ten_to,
+    widen,
+)
+from peak_trade.execution.batch_layout import (
+    BARS_IN_MARKET,
+    BARS_MARKED,
+    BASIS,
+    CASH,
+    CASH_PLACES,
+    DAY,
+    DAY_START,
+    DAY_START_PLACES,
+    FEES,
+    LAST_TICK,
+    MAX_DD,
+    MAX_DD_PLACES,
+    PCT_DD,
+    PCT_DD_PLACES,
+    PCT_PEAK,
+    PCT_PEAK_PLACES,
+    PEAK,
+    PEAK_PLACES,
+    POSITION,
+    REALIZED,
+    REALIZED_PLACES,
+    S_ALLOW_SHORT,
+    S_FEE,
+    S_FEE_PLACES,
+    S_LOT_PLACES,
+    S_MONEY_PLACES,
+    S_PRICE_PLACES,
+    TRADES,
+    Ints,
+    get,
+    put,
+)
+
+
+@compiled
+def value_of(settings: Ints, lots: int, tick: int) -> Wide:
+    """Return lots x tick in money steps (M >= L + T)."""
+    places = settings[S_MONEY_PLACES] - settings[S_LOT_PLACES] - settings[S_PRICE_PLACES]
+    return times_ten_to(multiply(widen(lots), tick), places)
+
+
+@compiled
+def _fee(settings: Ints, lots: int, tick: int) -> Wide:
+    """Return |lots x tick| x fee rate in money steps (M >= L + T + fee places)."""
+    places = (
+        settings[S_MONEY_PLACES]
+        - settings[S_LOT_PLACES]
+        - settings[S_PRICE_PLACES]
+        - settings[S_FEE_PLACES]
+    )
+    notional = multiply(widen(abs(lots)), tick)
+    return times_ten_to(multiply(notional, settings[S_FEE]), places)
+
+
+@compiled
+def equity_steps(settings: Ints, state: Ints) -> Wide:
+    return add(get(state, CASH), value_of(settings, state[POSITION], state[LAST_TICK]))
+
+
+@compiled
+def equity_places(settings: Ints, state: Ints) -> int:
+    """Return the places of cash + position x price (no position: cash + 0)."""
+    places = int(state[CASH_PLACES])
+    return (
+        places
+        if state[POSITION] == 0
+        else max(places, int(settings[S_LOT_PLACES] + settings[S_PRICE_PLACES]))
+    )
+
+
+@compiled
+def _float(a: Wide) -> float:
+    if is_negative(a):
+        return -_float(negate(a))
+    return float(a[0]) * 18446744073709551616.0 + float(a[1])
+
+
+@compiled
+def _ratio_above(a: Wide, b: Wide, c: Wide, d: Wide) -> int:
+    """Return 1 if a/b > c/d, 0 if not, -1 if floats cannot tell (a, c >= 0; b, d > 0)."""
+    if compare(a, widen(0)) == 0 or (compare(a, c) == 0 and compare(b, d) == 0):
+        return 0
+    x = _float(a) / _float(b)
+    y = _float(c) / _float(d)
+    if abs(x - y) <= 1e-12 * max(abs(x), abs(y)):
+        return -1
+    return 1 if x > y else 0
+
+
+@compiled
+def _update_drawdown(settings: Ints, state: Ints) -> bool:
+    """Raise peak, max drawdown and max drawdown percent to include the current equity, as
+    `Ledger._update_drawdown` does; change nothing and return False if floats cannot tell the
+    percent apart from the largest so far."""
+    equity, places = equity_steps(settings, state), equity_places(settings, state)
+    peak, peak_places = get(state, PEAK), state[PEAK_PLACES]
+    if compare(equity, peak) > 0:
+        peak, peak_places = equity, places
+    drawdown = subtract(peak, equity)
+    above = 0
+    if compare(peak, widen(0)) > 0:
+        above = _ratio_above(drawdown, peak, get(state, PCT_DD), get(state, PCT_PEAK))
+        if above < 0:
+            return False
+    put(state, PEAK, peak)
+    state[PEAK_PLACES] = peak_places
+    if compare(drawdown, get(state, MAX_DD)) > 0:
+        put(state, MAX_DD, drawdown)
+        state[MAX_DD_PLACES] = max(peak_places, places)
+    if above == 1:
+        put(state, PCT_DD, drawdown)
+        put(state, PCT_PEAK, peak)
+        state[PCT_DD_PLACES] = max(peak_places, places)
+        state[PCT_PEAK_PLACES] = peak_places
+    return True
+
+
+@compiled
+def mark(settings: Ints, state: Ints, tick: int, day: int) -> bool:
+    """Mark at the close `tick` of a bar on `day`, as `Ledger.mark`; False: nothing changed,
+    the bar must be stepped the ordinary way."""
+    if state[POSITION] == 0 and day == state[DAY]:  # the equity stays the cash: no record
+        state[LAST_TICK] = tick
+        state[BARS_MARKED] += 1
+        return True
+    day_before, start_before = state[DAY], get(state, DAY_START)
+    places_before, tick_before = state[DAY_START_PLACES], state[LAST_TICK]
+    if day != day_before:
+        if day_before >= 0:
+            put(state, DAY_START, equity_steps(settings, state))
+            state[DAY_START_PLACES] = equity_places(settings, state)
+        state[DAY] = day
+    state[LAST_TICK] = tick
+    if not _update_drawdown(settings, state):
+        state[DAY], state[LAST_TICK] = day_before, tick_before
+        put(state, DAY_START, start_before)
+        state[DAY_START_PLACES] = places_before
+        return False
+    state[BARS_MARKED] += 1
+    if state[POSITION] != 0:
+        state[BARS_IN_MARKET] += 1
+    return True
+
+
+@compiled
+def _book(settings: Ints, state: Ints, lots: int, tick: int) -> tuple[bool, Wide]:
+    """Book a fill of signed `lots` at `tick` into position and basis, as `Ledger._book`;
+    return False for a partial close (its rounding is the ledger's) and the realized PnL."""
+    held = state[POSITION]
+    cost = value_of(settings, lots, tick)
+    if held == 0 or (held > 0) == (lots > 0):
+        state[POSITION] = held + lots
+        put(state, BASIS, add(get(state, BASIS), cost))
+        return True, widen(0)
+    if abs(lots) < abs(held):
+        return False, widen(0)
+    removed = get(state, BASIS)
+    realized = subtract(value_of(settings, held, tick), removed)
+    state[REALIZED_PLACES] = max(
+        state[REALIZED_PLACES], settings[S_LOT_PLACES] + settings[S_PRICE_PLACES]
+    )
+    opening = lots + held  # what is left after closing opens the other side
+    state[POSITION] = opening
+    put(state, BASIS, value_of(settings, opening, tick))
+    return True, realized
+
+
+@compiled
+def fill(settings: Ints, state: Ints, lots: int, tick: int) -> tuple[bool, Wide, Wide]:
+    """Fill signed `lots` at `tick` as the shadow venue and `Ledger.apply_trade` do; return
+    False where the venue would refuse it (funds, position) or the ledger round (a partial
+    close), and the fee and realized PnL."""
+    fee = _fee(settings, lots, tick)
+    cost = value_of(settings, lots, tick)
+    cash = get(state, CASH)
+    if lots > 0 and compare(add(cost, fee), cash) > 0:
+        return False, fee, fee
+    if lots < 0 and settings[S_ALLOW_SHORT] == 0 and -lots > state[POSITION]:
+        return False, fee, fee
+    booked, realized = _book(settings, state, lots, tick)
+    if not booked:
+        return False, fee, fee
+    put(state, CASH, subtract(cash, add(cost, fee)))
+    put(state, FEES, add(get(state, FEES), fee))
+    put(state, REALIZED, add(get(state, REALIZED), realized))
+    places = settings[S_LOT_PLACES] + settings[S_PRICE_PLACES] + settings[S_FEE_PLACES]
+    state[CASH_PLACES] = max(state[CASH_PLACES], places)
+    state[TRADES] += 1
+    if state[LAST_TICK] == 0:
+        state[LAST_TICK] = tick
+    return _update_drawdown(settings, state), fee, realized
