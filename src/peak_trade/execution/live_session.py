@@ -9,6 +9,7 @@ goes to the journal; `resume` rebuilds a run from it after a crash.
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -107,6 +108,7 @@ class LiveSessionRunner:
         self.stop_reason: str | None = None
         self.on_step_callback = on_step_callback
         self._bar_length = Timeframe(session_config.timeframe).delta
+        self._refusals: dict[str, int] = {}  # venue refusals warned of, by kind
         # Per-bar equity (as floats) and whether a position is held, for online statistics.
         self.on_marks: MarksCallback | None = None
         # Called after each run of quiet bars and each other bar, or after each batch the
@@ -564,14 +566,22 @@ class LiveSessionRunner:
     def _warn_refused(self, orders: Sequence[OrderRequest], result: ExecutionResult) -> None:
         """Warn of orders the venue rejected or failed on, as they happen: they are planned
         again on the next bar, and a session's operator should not learn of them only from
-        its summary."""
+        its summary. The same refusal (its text, amounts aside) is warned of its first three
+        times, then at its 10th, 100th, 1000th, ... time with the count: a backtest whose
+        every bar is refused must not bury the terminal (the summary counts them all)."""
+        kind = _AMOUNTS.sub("#", result.reason or "")
+        seen = self._refusals[kind] = self._refusals.get(kind, 0) + 1
+        if seen > 3 and not _is_power_of_ten(seen):
+            return
         failed = "failed" if result.status is ExecutionStatus.ERROR else "was rejected"
+        again = f" ({seen:,} times so far)" if seen > 3 else ""
         _LOG.warning(
-            "%s: order %s %s at the venue: %s",
+            "%s: order %s %s at the venue: %s%s",
             self._run_id,
             ", ".join(order.client_id for order in orders),
             failed,
             result.reason,
+            again,
         )
 
     def _record_feed_events(self) -> None:
@@ -652,6 +662,15 @@ class LiveSessionRunner:
         self._warm = True
         self._recorder.resumed(self._metrics.steps, self._clock.now())
         _LOG.info("resumed %s after %d bars", self._run_id, self._metrics.steps)
+
+
+_AMOUNTS = re.compile(r"[0-9][0-9.,]*")
+
+
+def _is_power_of_ten(count: int) -> bool:
+    while count % 10 == 0:
+        count //= 10
+    return count == 1
 
 
 def _finished(plan: dict[str, Any]) -> str:

@@ -185,7 +185,7 @@ class ShadowOrderExecutor:
             )
         if order.quantity * price < instrument.min_order_cost:
             return (
-                f"order cost minimum not met: {order.quantity * price:.2f} "
+                f"order cost minimum not met: {plain(order.quantity * price)} "
                 f"{instrument.quote} < {plain(instrument.min_order_cost)} {instrument.quote}"
             )
         return None

@@ -150,7 +150,7 @@ def _entry_quantity(
         return quantity, (
             "min_order_cost",
             (
-                f"order value {cost:.2f} {instrument.quote} is below the minimum order cost "
+                f"order value {plain(cost)} {instrument.quote} is below the minimum order cost "
                 f"{plain(instrument.min_order_cost)} {instrument.quote}"
             ),
         )

@@ -351,6 +351,25 @@ def test_orders_the_venue_fails_on_are_logged_as_they_happen(
     )
 
 
+def test_a_refusal_repeated_every_bar_is_warned_of_three_times_then_by_powers_of_ten(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Arrange: a venue that times out on every order, for 150 bars
+    runner = _runner(targets=(1,), run_id="venue")
+    runner.pipeline.venue = FakeVenue(error=VenueUnavailableError("Kraken AddOrder: timed out"))
+    runner.warmup()
+
+    # Act
+    runner.run_n_steps(150)
+
+    # Assert: every failure counted, warnings at the 1st, 2nd, 3rd, 10th and 100th
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert runner.metrics.orders_error == 150
+    assert len(warnings) == 5
+    assert warnings[3].endswith("timed out (10 times so far)")
+    assert warnings[4].endswith("timed out (100 times so far)")
+
+
 def test_from_config_blocks_live_mode_on_its_own() -> None:
     live = _as_live(LiveSessionConfig(data_source="synthetic"))
     with pytest.raises(LiveModeNotAllowedError, match="from_config refuses mode 'live'"):

@@ -146,7 +146,7 @@ def test_selling_more_than_held_is_rejected_without_shorting() -> None:
         (_order(quantity="0.00004"), "order minimum not met: 0.00004 BTC < 0.00005 BTC"),
         (
             _order(quantity="0.00005", limit="5000"),
-            "order cost minimum not met: 0.25 EUR < 0.5 EUR",
+            "order cost minimum not met: 0.25000 EUR < 0.5 EUR",
         ),
         (_order(limit="49000.05"), "limit price 49000.05 is not a multiple of the tick 0.1"),
     ],

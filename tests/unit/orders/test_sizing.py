@@ -106,7 +106,7 @@ def test_entry_below_minimum_cost_gives_no_order_and_a_reason() -> None:
     eth = Instrument("ETH/EUR", "ETH", "EUR", 2, 8, Decimal("0.001"), Decimal("5"))
     decision = _plan(1, equity="40", price="3000", instrument=eth)
     assert decision.orders == ()
-    assert decision.reason == "order value 4.00 EUR is below the minimum order cost 5 EUR"
+    assert decision.reason == "order value 3.99999000 EUR is below the minimum order cost 5 EUR"
 
 
 def test_buy_is_capped_by_cash_after_fee_and_slippage() -> None:
