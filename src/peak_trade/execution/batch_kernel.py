@@ -195,19 +195,31 @@ def _closes(held: int, lots: int) -> int:
 
 
 @compiled
-def _fill_pending(settings: Ints, state: Ints, tick: int, event: Ints) -> bool:
-    """Fill the order waiting for this bar at its open `tick`; False: the venue or ledger
-    would not fill it plainly."""
-    lots = state[PENDING_LOTS]
-    price = slipped_ticks(lots > 0, tick, settings[S_SLIPPAGE], settings[S_SLIPPAGE_PLACES])
+def _fill_at(
+    settings: Ints, state: Ints, lots: int, market: int, number: int, row: int, event: Ints
+) -> bool:
+    """Fill signed `lots` of order `number`, decided on bar `row`, at the `market` tick moved
+    against the trader by the slippage; write the fill into `event`. False: the venue or
+    ledger would not fill it plainly."""
+    price = slipped_ticks(lots > 0, market, settings[S_SLIPPAGE], settings[S_SLIPPAGE_PLACES])
     event[E_FILL_CLOSED] = _closes(state[POSITION], lots)
     filled, fee, realized = fill(settings, state, lots, price)
     if not filled:
         return False
-    event[E_FILL_LOTS], event[E_FILL_TICK], event[E_MARKET_TICK] = lots, price, tick
-    event[E_FILL_SEQUENCE], event[E_FILL_ROW] = state[PENDING_SEQUENCE], state[PENDING_ROW]
+    event[E_FILL_LOTS], event[E_FILL_TICK], event[E_MARKET_TICK] = lots, price, market
+    event[E_FILL_SEQUENCE], event[E_FILL_ROW] = number, row
     put(event, E_FEE, fee)
     put(event, E_REALIZED, realized)
+    return True
+
+
+@compiled
+def _fill_pending(settings: Ints, state: Ints, tick: int, event: Ints) -> bool:
+    """Fill the order waiting for this bar at its open `tick`; False: the venue or ledger
+    would not fill it plainly."""
+    lots, number, row = state[PENDING_LOTS], state[PENDING_SEQUENCE], state[PENDING_ROW]
+    if not _fill_at(settings, state, lots, tick, number, row, event):
+        return False
     state[PENDING_LOTS] = 0
     return True
 
@@ -222,15 +234,8 @@ def _send(settings: Ints, state: Ints, row: int, lots: int, tick: int, event: In
         state[PENDING_LOTS], state[PENDING_SEQUENCE] = lots, state[SEQUENCE]
         state[PENDING_ROW] = row
         return True
-    price = slipped_ticks(lots > 0, tick, settings[S_SLIPPAGE], settings[S_SLIPPAGE_PLACES])
-    event[E_FILL_CLOSED] = _closes(state[POSITION], lots)
-    filled, fee, realized = fill(settings, state, lots, price)
-    if not filled:
+    if not _fill_at(settings, state, lots, tick, state[SEQUENCE], row, event):
         return False
-    event[E_FILL_LOTS], event[E_FILL_TICK], event[E_MARKET_TICK] = lots, price, tick
-    event[E_FILL_SEQUENCE], event[E_FILL_ROW] = state[SEQUENCE], row
-    put(event, E_FEE, fee)
-    put(event, E_REALIZED, realized)
     event[E_ORDER_FILLED] = 1
     return True
 

@@ -19,12 +19,10 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
-from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.types import Bar
 from peak_trade.data.ports import DataReference
-from peak_trade.execution.batch_view import TradedBar, TradedBars
+from peak_trade.execution.batch_view import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.journal import Journal, JournalEvent
 from peak_trade.execution.journal_bars import (
@@ -38,6 +36,7 @@ from peak_trade.execution.journal_bars import (
     bar_rows,
     referenced_bars,
 )
+from peak_trade.execution.journal_rows import traded_bar_rows
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderFill, OrderRequest, OrderStatus
@@ -59,25 +58,6 @@ def fill_payload(fill: OrderFill) -> dict[str, Any]:
         "fee": fill.fee,
         "market_price": fill.market_price,
     }
-
-
-def _text(value: str | datetime) -> str:
-    """Return text or a time as JSON, as orjson writes it."""
-    return orjson.dumps(value).decode()
-
-
-def _floats(*values: float) -> list[str]:
-    """Return floats as JSON numbers, as orjson writes them (shortest round trip)."""
-    return orjson.dumps([float(v) for v in values]).decode()[1:-1].split(",")
-
-
-def _safety_json(entry: SafetyAuditEntry) -> str:
-    """Return a safety decision's payload as `to_json` encodes the one `safety` journals."""
-    return (
-        f'{{"action":{_text(entry.action)},"allowed":{"true" if entry.allowed else "false"},'
-        f'"detail":{_text(entry.detail)},"environment":{_text(entry.environment)},'
-        f'"reason":{_text(entry.reason)}}}'
-    )
 
 
 def _order_payload(order: OrderRequest) -> dict[str, Any]:
@@ -310,45 +290,8 @@ class SessionRecorder:
                 else:  # pragma: no cover - the runner asks for blocks only with a reference
                     raise ValueError("a traded block needs its quiet bars journaled by reference")
                 continue
-            self._traded_bar(columns, item)
-
-    def _traded_bar(self, columns: BarColumns, bar: TradedBar) -> None:
-        """Journal a traded bar's rows as `outcome` does, their payloads encoded here as
-        `to_json` encodes them (sorted keys; Decimals, whose text never needs escaping, as
-        strings; floats and other text by orjson)."""
-        row, time = bar.row, bar.time
-        if bar.safety is not None:
-            self._add_json("safety", bar.safety.ts, _safety_json(bar.safety))
-        o, h, low, c, v = _floats(
-            columns.open[row], columns.high[row], columns.low[row], columns.close[row],
-            columns.volume[row],
-        )  # fmt: skip
-        self._add_json(
-            "bar",
-            time,
-            f'{{"c":{c},"cash":"{bar.cash}","drawdown":"{bar.drawdown}",'
-            f'"equity":"{bar.equity}","h":{h},"l":{low},"o":{o},'
-            f'"position":"{bar.position}","t":{_text(time)},"target":{bar.target},"v":{v}}}',
-        )
-        if bar.target != bar.previous:
-            self._add_json("target_changed", time, f'{{"from":{bar.previous},"to":{bar.target}}}')
-        order = bar.order
-        if order is not None:
-            self._add_json(
-                "order",
-                time,
-                f'{{"client_id":{_text(order.client_id)},"quantity":"{order.quantity}",'
-                f'"reason":{_text(order.reason)},"side":"{order.side.value}",'
-                f'"type":"{order.order_type.value}"}}',
-            )
-        for fill in bar.fills:
-            self._add_json(
-                "fill",
-                fill.ts_event,
-                f'{{"client_id":{_text(fill.client_id)},"fee":"{fill.fee}",'
-                f'"market_price":"{fill.market_price}","price":"{fill.price}",'
-                f'"quantity":"{fill.quantity}","side":"{fill.side.value}"}}',
-            )
+            for kind, ts, text in traded_bar_rows(columns, item):
+                self._add_json(kind, ts, text)
 
     def _add_json(self, kind: str, ts: datetime | None, text: str) -> None:
         """`_add` for a payload already encoded as `to_json` encodes it."""
