@@ -94,6 +94,18 @@ def plan_orders(
                 ),
                 code="dust_position",
             )
+        worth = closing * price
+        if worth < rules.instrument.min_order_cost:  # the exchange would refuse the order
+            quote = rules.instrument.quote
+            return SizingDecision(
+                wanted,
+                reason=(
+                    f"position {plain(closing)} {rules.instrument.base} is worth {plain(worth)} "
+                    f"{quote}, below the minimum order cost "
+                    f"{plain(rules.instrument.min_order_cost)} {quote}, and cannot be closed"
+                ),
+                code="dust_position",
+            )
         side = OrderSide.SELL if held > 0 else OrderSide.BUY
         kind = "exit" if wanted == 0 else "close"
         orders.append(

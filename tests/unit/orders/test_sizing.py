@@ -135,6 +135,18 @@ def test_dust_position_below_minimum_cannot_be_closed_and_says_so() -> None:
     assert "below the minimum order size 0.00005 and cannot be closed" in decision.reason
 
 
+def test_position_worth_less_than_the_minimum_cost_cannot_be_closed_and_says_so() -> None:
+    # 0.00005 BTC is the minimum size; at 9,000 EUR it is worth 0.45 EUR, under the 0.5 minimum
+    decision = _plan(0, position="0.00005", price="9000")
+
+    assert decision.orders == ()
+    assert decision.code == "dust_position"
+    assert decision.reason == (
+        "position 0.00005 BTC is worth 0.45000 EUR, below the minimum order cost 0.5 EUR, "
+        "and cannot be closed"
+    )
+
+
 def test_no_equity_means_no_entry() -> None:
     assert _plan(1, equity="0").reason == "equity is 0 EUR; nothing to size an entry with"
 
