@@ -25,8 +25,14 @@ import numpy.typing as npt
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.money import decimal_places, price_ticks, steps
 from peak_trade.execution import batch_kernel as kernel
-from peak_trade.execution.batch_layout import E_ROW, EVENT_FIELDS, SETTING_FIELDS, STATE_FIELDS
-from peak_trade.execution.batch_view import BatchView, TradedBars, amount
+from peak_trade.execution.batch_layout import (
+    EPOCH_DAY,
+    EVENT_FIELDS,
+    SETTING_FIELDS,
+    STATE_FIELDS,
+    store_wide,
+)
+from peak_trade.execution.batch_view import BatchView, TradedBars, amount, in_row_order
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import (
     OrderExecutionResult,
@@ -43,20 +49,10 @@ if TYPE_CHECKING:
 __all__ = ["BatchTrader"]
 
 Ints = npt.NDArray[np.int64]
-Row = list[int]  # a row of the loop's events or quiet runs, as Python ints
-_EPOCH = date(1970, 1, 1).toordinal()
-_LOW = 2**64 - 1
 _MAX_PLACES = 30  # money steps of 10^-30 still leave 10^8 of room below 2^127 for 10^12 EUR
 _MONEY = ("start", "min_cost", "max_order", "max_exposure", "max_daily_loss")
 _S = {name: i for i, name in enumerate(SETTING_FIELDS)}
 _F = {name: i for i, name in enumerate(STATE_FIELDS)}
-
-
-def _put_wide(values: Ints, at: int, value: int) -> None:
-    """Store a wide integer in two int64 slots (its high and low 64 bits)."""
-    if not -(2**127) <= value < 2**127:
-        raise OverflowError(f"{value} does not fit in 128 bits")
-    values[at], values[at + 1] = value >> 64, (value & _LOW) - ((value & _LOW) >> 63 << 64)
 
 
 class BatchTrader:
@@ -98,6 +94,11 @@ class BatchTrader:
             o.order_type is OrderType.MARKET and o.symbol == engine.symbol for o in pending
         )
 
+    def opens(self, columns: BarColumns, rows: int) -> Ints:
+        """Return the opens of the first `rows` rows in ticks, as the shadow venue prices
+        them (once per batch: the loop may be started several times on it)."""
+        return price_ticks(columns.open[:rows], self.price_places)
+
     def settings(self) -> tuple[Ints, int] | None:
         """Return the loop's settings and money places now, or None where it cannot trade."""
         if not self._ready():
@@ -115,16 +116,17 @@ class BatchTrader:
             return None
 
     def trade(
-        self, columns: BarColumns, targets: Ints, closes: Ints, days: Ints, start: int
+        self, columns: BarColumns, targets: Ints, ticks: tuple[Ints, Ints], days: Ints, start: int
     ) -> Generator[QuietRun | BarOutcome | TradedBars, None, tuple[int, bool]]:
         """Trade rows `start`.. of `columns` in the loop; yield what the engine yields, and
         return the row it stopped before (the length when it traded them all) and False if
-        the engine's state kept it from starting at all."""
+        the engine's state kept it from starting at all. `ticks` are the rows' opens (`opens`)
+        and closes in ticks, `days` their UTC days."""
         prepared = self.settings()
         if prepared is None:
             return start, False
         settings, money_places = prepared
-        opens = price_ticks(columns.open[: len(targets)], self.price_places)
+        opens, closes = ticks
         state = self._load(money_places)
         size = len(targets) - start
         events = np.empty((size, len(EVENT_FIELDS)), dtype=np.int64)
@@ -155,15 +157,11 @@ class BatchTrader:
     ) -> Iterator[QuietRun | BarOutcome]:
         """Yield the quiet runs and traded bars in row order, the ledger showing each one's
         cash, position, last price and peak as it is yielded."""
-        k, runs = 0, quiet.tolist()
-        for event in events.tolist():
-            row = event[E_ROW]
-            while k < len(runs) and runs[k][0] < row:
-                yield view.quiet_run(columns, closes, runs[k])
-                k += 1
-            yield view.outcome(columns, closes, days, event)
-        for run in runs[k:]:
-            yield view.quiet_run(columns, closes, run)
+        for is_event, row in in_row_order(events, quiet):
+            if is_event:
+                yield view.outcome(columns, closes, days, row)
+            else:
+                yield view.quiet_run(columns, closes, row)
 
     # --- the account into the loop's state and back --------------------------------------------
 
@@ -184,12 +182,12 @@ class BatchTrader:
             "day_start": totals.day_start_equity,
         }
         for name, value in wide.items():
-            _put_wide(state, _F[name], steps(value, money_places))
+            store_wide(state, _F[name], steps(value, money_places))
         for name in ("cash", "peak", "max_drawdown", "pct_drawdown", "pct_peak", "day_start"):
             state[_F[f"{name}_places"]] = decimal_places(wide[name])
         state[_F["realized_places"]] = decimal_places(totals.realized_pnl)
         state[_F["position"]] = steps(held.quantity, self.lot_places)
-        state[_F["day"]] = -1 if totals.day is None else totals.day.toordinal() - _EPOCH
+        state[_F["day"]] = -1 if totals.day is None else totals.day.toordinal() - EPOCH_DAY
         state[_F["bars_marked"]] = totals.bars_marked
         state[_F["bars_in_market"]] = totals.bars_in_market
         state[_F["trades"]] = totals.trades
@@ -230,7 +228,7 @@ class BatchTrader:
                 ),
                 bars_marked=int(state[_F["bars_marked"]]),
                 bars_in_market=int(state[_F["bars_in_market"]]),
-                day=None if day < 0 else date.fromordinal(day + _EPOCH),
+                day=None if day < 0 else date.fromordinal(day + EPOCH_DAY),
                 day_start_equity=figure("day_start", int(state[_F["day_start_places"]])),
             )
         )
@@ -307,7 +305,7 @@ def _settings(engine: TradingEngine, values: dict[str, Decimal | None], money_pl
         settings[_S[name]] = value
     for name in ("max_order", "max_exposure", "max_daily_loss"):
         limit = values[name]
-        _put_wide(
+        store_wide(
             settings, _S[f"{name}_steps"], -1 if limit is None else steps(limit, money_places)
         )
     pct = values["max_drawdown_pct"]

@@ -1,12 +1,14 @@
 """The compiled backtest loop's arrays: settings, account state and events, one int64 each.
 
 Wide amounts (`core.wide`) take two slots, their high and low 64 bits: `get` and `put` read and
-write them. `batch_kernel` and `batch_ledger` work on these arrays; `batch` fills the settings
-and state from the engine and reads the events back.
+write them in compiled code, `load_wide` and `store_wide` as Python ints. Days are counted from
+1970-01-01 (`EPOCH_DAY` is its ordinal). `batch_kernel` and `batch_ledger` work on these arrays;
+`batch` fills the settings and state from the engine and reads the events back.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Final
 
 import numpy as np
@@ -16,6 +18,10 @@ from peak_trade.core.compiled import compiled
 from peak_trade.core.wide import Wide
 
 Ints = npt.NDArray[np.int64]
+Row = list[int]  # a row of events or quiet runs, as Python ints (`tolist()`)
+
+EPOCH_DAY: Final = date(1970, 1, 1).toordinal()
+_LOW = 2**64 - 1
 
 # --- settings: one int64 each ---------------------------------------------------------------
 SETTING_FIELDS: Final = (
@@ -221,3 +227,16 @@ def put(values: Ints, at: int, value: Wide) -> None:
     """Write a wide amount into slots `at` and `at + 1`."""
     values[at] = np.int64(value[0])
     values[at + 1] = np.int64(value[1])
+
+
+def load_wide(values: Ints | Row, at: int) -> int:
+    """Return the wide amount in slots `at` and `at + 1` as a Python int (`get`'s twin)."""
+    return (int(values[at]) << 64) | (int(values[at + 1]) & _LOW)
+
+
+def store_wide(values: Ints, at: int, value: int) -> None:
+    """Write a Python int into slots `at` and `at + 1` (`put`'s twin)."""
+    if not -(2**127) <= value < 2**127:
+        raise OverflowError(f"{value} does not fit in 128 bits")
+    low = value & _LOW
+    values[at], values[at + 1] = value >> 64, low - (low >> 63 << 64)

@@ -10,6 +10,7 @@ ledger would hold, to the digit and exponent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,6 +42,9 @@ from peak_trade.execution.batch_layout import (
     E_REALIZED,
     E_ROW,
     E_TARGET,
+    EPOCH_DAY,
+    Row,
+    load_wide,
 )
 from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.live.safety import SafetyAuditEntry
@@ -59,26 +63,36 @@ if TYPE_CHECKING:
     from peak_trade.execution.batch import BatchTrader
     from peak_trade.execution.engine import BarOutcome, QuietRun
 
-__all__ = ["BatchView", "TradedBar", "TradedBars", "amount", "wide_value"]
+__all__ = ["BatchView", "TradedBar", "TradedBars", "amount", "in_row_order"]
 
 Ints = npt.NDArray[np.int64]
-Row = list[int]  # a row of the loop's events or quiet runs, as Python ints
-_EPOCH = date(1970, 1, 1).toordinal()
-_LOW = 2**64 - 1
 _POWERS = [10**k for k in range(80)]
 
 
-def wide_value(values: Ints | Row, at: int) -> int:
-    """Return the wide integer in two int64 slots."""
-    return (int(values[at]) << 64) | (int(values[at + 1]) & _LOW)
-
-
-def amount(values: Ints | Row, at: int, money_places: int, places: int) -> Decimal:
-    """Return a wide amount in money steps as the Decimal with `places` decimals."""
-    count = wide_value(values, at)
+def _decimal(count: int, money_places: int, places: int) -> Decimal:
+    """Return `count` money steps as the Decimal with `places` decimals (as many as the
+    amount has in Decimal arithmetic; never more than the steps' own)."""
     if places >= money_places:
         return Decimal(count).scaleb(-money_places)
     return Decimal(count // _POWERS[money_places - places]).scaleb(-places)
+
+
+def amount(values: Ints | Row, at: int, money_places: int, places: int) -> Decimal:
+    """Return the wide amount in slots `at` and `at + 1` as the Decimal with `places`
+    decimals."""
+    return _decimal(load_wide(values, at), money_places, places)
+
+
+def in_row_order(events: Ints, quiet: Ints) -> Iterator[tuple[bool, Row]]:
+    """Yield the loop's traded bars (True) and runs of quiet bars (False) in row order."""
+    k, runs = 0, quiet.tolist()
+    for event in events.tolist():
+        while k < len(runs) and runs[k][0] < event[E_ROW]:
+            yield False, runs[k]
+            k += 1
+        yield True, event
+    for run in runs[k:]:
+        yield False, run
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +177,13 @@ class BatchView:
 
         row = int(event[E_ROW])
         bar = columns.bar(row)
-        day = date.fromordinal(int(days[row]) + _EPOCH)
+        day = date.fromordinal(int(days[row]) + EPOCH_DAY)
         fills: list[OrderFill] = []
         results: list[OrderExecutionResult] = []
         trader, pipeline = self.trader, self.engine.pipeline
         filled_at_close = bool(event[E_ORDER_FILLED])
         if event[E_FILL_LOTS] and not filled_at_close:
-            queued, trader.queued = trader.queued, None
-            if queued is None:  # pragma: no cover - the loop fills only what it was given
-                raise InvariantError("the compiled loop filled an order nobody queued")
-            done = self._filled(queued, event, bar.time, day)
+            done = self._filled(self._take_queued(), event, bar.time, day)
             pipeline.track_filled(done)
             results.append(done)
         target = int(event[E_TARGET])
@@ -191,11 +202,7 @@ class BatchView:
             decision = SizingDecision(decision.target, (order,))
             sent = ExecutionResult(ExecutionStatus.SUCCESS, executed=(submitted,))
         fills.extend(r.fill for r in results if r.fill is not None)
-        self.target = target
-        self.cash = self._amount(event, E_CASH, int(event[E_CASH_PLACES]))
-        if self.traded or fills:
-            self.traded = True
-            self.position = Decimal(int(event[E_POSITION])).scaleb(-self.lot)
+        self._advance(event, bool(fills))
         self._show(int(closes[row]), self._amount(event, E_PEAK, int(event[E_PEAK_PLACES])))
         previous = int(event[E_PREVIOUS])
         return BarOutcome(bar, target, previous, decision, sent, tuple(results), tuple(fills))
@@ -212,31 +219,24 @@ class BatchView:
         """Return the batch whole; its orders and fills are counted by the pipeline and its
         orders' safety decisions kept in the guard's audit (the runner journals them)."""
         items: list[tuple[QuietRun, Decimal, Decimal] | TradedBar] = []
-        k, runs = 0, quiet.tolist()
-        for event in events.tolist():
-            row = event[E_ROW]
-            while k < len(runs) and runs[k][0] < row:
-                run = self.quiet_run(columns, closes, runs[k], shown=False)
+        for is_event, row in in_row_order(events, quiet):
+            if is_event:
+                items.append(self.traded_bar(columns.time(row[E_ROW]), days, row))
+            else:
+                run = self.quiet_run(columns, closes, row, shown=False)
                 items.append((run, self.cash, self.position))
-                k += 1
-            items.append(self.traded_bar(columns.time(row), days, event))
-        for rest in runs[k:]:
-            run = self.quiet_run(columns, closes, rest, shown=False)
-            items.append((run, self.cash, self.position))
         self.engine.pipeline.count_fills(self.uncounted)
         return TradedBars(columns, tuple(items), stop)
 
     def traded_bar(self, time: datetime, days: Ints, event: Row) -> TradedBar:
         """Return a traded bar for the journal, the ledger's day PnL booked."""
         row = int(event[E_ROW])
-        day = date.fromordinal(int(days[row]) + _EPOCH)
+        day = date.fromordinal(int(days[row]) + EPOCH_DAY)
         trader = self.trader
         fills: list[OrderFill] = []
         filled_at_close = bool(event[E_ORDER_FILLED])
         if event[E_FILL_LOTS] and not filled_at_close:
-            queued, trader.queued = trader.queued, None
-            if queued is None:  # pragma: no cover - the loop fills only what it was given
-                raise InvariantError("the compiled loop filled an order nobody queued")
+            queued = self._take_queued()
             fill = self._fill(queued, event, time, day)
             fills.append(fill)
             if trader.queued_tracked:  # in the state table: settled there, and counted
@@ -253,11 +253,7 @@ class BatchView:
                 self.uncounted.append(fills[-1])
             else:
                 trader.queued, trader.queued_tracked = order, False
-        self.target = int(event[E_TARGET])
-        self.cash = self._amount(event, E_CASH, int(event[E_CASH_PLACES]))
-        if self.traded or fills:
-            self.traded = True
-            self.position = Decimal(int(event[E_POSITION])).scaleb(-self.lot)
+        self._advance(event, bool(fills))
         equity = self._amount(event, E_EQUITY, int(event[E_EQUITY_PLACES]))
         peak = self._amount(event, E_PEAK, int(event[E_PEAK_PLACES]))
         return TradedBar(
@@ -273,6 +269,22 @@ class BatchView:
             safety,
             tuple(fills),
         )
+
+    def _take_queued(self) -> OrderRequest:
+        """Return the order queued for this bar's open, no longer queued."""
+        queued, self.trader.queued = self.trader.queued, None
+        if queued is None:  # pragma: no cover - the loop fills only what it was given
+            raise InvariantError("the compiled loop filled an order nobody queued")
+        return queued
+
+    def _advance(self, event: Row, filled: bool) -> None:
+        """Take a traded bar's target, cash and position (a position record exists once
+        anything filled, as in the ledger)."""
+        self.target = int(event[E_TARGET])
+        self.cash = self._amount(event, E_CASH, int(event[E_CASH_PLACES]))
+        if self.traded or filled:
+            self.traded = True
+            self.position = Decimal(int(event[E_POSITION])).scaleb(-self.lot)
 
     def _order(self, event: Row, ts: datetime, filled_at_close: bool) -> OrderRequest:
         """Return the order of a traded bar, as sizing words it."""
@@ -314,9 +326,8 @@ class BatchView:
             ts_event=ts,
             market_price=self._price(int(event[E_MARKET_TICK])),
         )
-        net = wide_value(event, E_REALIZED) - wide_value(event, E_FEE)
-        scale = 10 ** (self.money_places - self.fee_places)
-        self.ledger.add_day_pnl(day, Decimal(net // scale).scaleb(-self.fee_places))
+        net = load_wide(event, E_REALIZED) - load_wide(event, E_FEE)
+        self.ledger.add_day_pnl(day, _decimal(net, self.money_places, self.fee_places))
         # as the ledger adds them: an opening fill's realized PnL is ZERO itself
         closed = bool(event[E_FILL_CLOSED])
         places = self.lot + self.tick

@@ -17,7 +17,7 @@ every bar of other setups, is traded here: each run of quiet bars marked in one 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -191,9 +191,28 @@ class TradingEngine:
         days = columns.seconds[: len(targets)] // _SECONDS_PER_DAY  # each bar's UTC day
         batch = self._batch_trader()
         i, n = 0, len(targets)
-        while i < n and batch is not None:
+        if batch is not None and n:
+            i = yield from self._run_compiled(batch, columns, targets, ticks, days)
+        yield from self._run_rows(columns, targets, ticks, days, i, n)
+        if failure is not None:  # the strategy failed on the next row: fail there, as step would
+            bar = columns.bar(len(targets))
+            self._step(bar, lambda: self._checked_target(bar, failure))
+
+    def _run_compiled(
+        self,
+        batch: BatchTrader,
+        columns: BarColumns,
+        targets: npt.NDArray[np.int64],
+        ticks: npt.NDArray[np.int64],
+        days: npt.NDArray[np.int64],
+    ) -> Generator[QuietRun | BarOutcome | TradedBars, None, int]:
+        """Trade the batch in the compiled loop, stepping here each bar it hands back; return
+        the row from which the engine's state keeps the loop from trading at all."""
+        i, n = 0, len(targets)
+        both = (batch.opens(columns, n), ticks)
+        while i < n:
             start = i
-            i, ready = yield from batch.trade(columns, targets, ticks, days, i)
+            i, ready = yield from batch.trade(columns, targets, both, days, i)
             if not ready:
                 break
             if i == start:  # its first bar is not plain (an order denied again and again?):
@@ -202,10 +221,7 @@ class TradingEngine:
             elif i < n:  # a bar the loop does not trade plainly: stepped the ordinary way
                 yield self._step_row(columns, targets, ticks, i)
                 i += 1
-        yield from self._run_rows(columns, targets, ticks, days, i, n)
-        if failure is not None:  # the strategy failed on the next row: fail there, as step would
-            bar = columns.bar(len(targets))
-            self._step(bar, lambda: self._checked_target(bar, failure))
+        return i
 
     def _batch_trader(self) -> BatchTrader | None:
         if not self.compiled_batches:

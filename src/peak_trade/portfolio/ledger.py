@@ -101,7 +101,7 @@ class AccountSnapshot:
         """Return the current drawdown from the peak, in percent."""
         if self.peak_equity <= 0:
             return ZERO
-        return (self.peak_equity - self.equity) / self.peak_equity * _HUNDRED
+        return _drawdown_pct(self.peak_equity - self.equity, self.peak_equity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +255,8 @@ class Ledger:
         self.peak_equity = totals.peak_equity
         self.max_drawdown = totals.max_drawdown
         drawdown, peak = self._max_pct_at = totals.max_drawdown_at
-        self.max_drawdown_pct = drawdown / peak * _HUNDRED if drawdown else self.max_drawdown_pct
+        if drawdown:
+            self.max_drawdown_pct = _drawdown_pct(drawdown, peak)
         self.bars_marked = totals.bars_marked
         self.bars_in_market = totals.bars_in_market
         self._day = totals.day
@@ -424,7 +425,7 @@ class Ledger:
         if percent is not True and drawdown > self.max_drawdown:
             self.max_drawdown = drawdown
         if percent is not False and peak > 0:
-            pct = drawdown / peak * _HUNDRED
+            pct = _drawdown_pct(drawdown, peak)
             if pct > self.max_drawdown_pct:
                 self.max_drawdown_pct = pct
                 self._max_pct_at = (drawdown, peak)
@@ -454,6 +455,11 @@ class Ledger:
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _drawdown_pct(drawdown: Decimal, peak: Decimal) -> Decimal:
+    """Return a drawdown in percent of its peak (the one rule for every drawdown percent)."""
+    return drawdown / peak * _HUNDRED
 
 
 def position_sign(quantity: Decimal) -> int:
