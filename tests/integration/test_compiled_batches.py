@@ -128,10 +128,15 @@ def _backtest(
         "day_pnl": str(ledger.day_pnl()),
     }
     summary.pop("elapsed_seconds", None)
+    audit = [
+        (entry.ts, entry.action, entry.allowed, entry.reason, entry.detail)
+        for entry in runner.engine.pipeline.safety_guard.audit_tail()
+    ]
     return {
         "rows": rows,
         "summary": summary,
         "ledger": figures,
+        "audit": audit,
         "compiled_bars": runner.engine.compiled_bars,
     }
 
@@ -153,6 +158,7 @@ def test_compiled_loop_journals_and_books_exactly_as_bar_by_bar(
         assert any(row[0] == case["exercises"] for row in stepped["rows"])
     assert compiled["ledger"] == stepped["ledger"]
     assert compiled["summary"] == stepped["summary"]
+    assert compiled["audit"] == stepped["audit"]
     assert len(compiled["rows"]) == len(stepped["rows"])
     for ours, theirs in zip(compiled["rows"], stepped["rows"], strict=True):
         assert ours == theirs

@@ -135,12 +135,14 @@ class BatchTrader:
             settings, state, opens, closes, days, targets, start, events, quiet
         )
         view = BatchView(self, money_places)
-        if self.engine.traded_blocks:
-            block = view.block(columns, closes, days, events[:n_events], quiet[:n_quiet], row)
-            if block.items:  # stopped before its first row: nothing to hand on
-                yield block
-        else:
-            yield from self._emit(view, columns, closes, days, events[:n_events], quiet[:n_quiet])
+        events, quiet = events[:n_events], quiet[:n_quiet]
+        block = None
+        if self.engine.traded_blocks and row > start:  # else: stopped before its first row
+            block = view.block(columns, days, events, quiet, row)
+        if block is not None:
+            yield block
+        elif row > start:
+            yield from self._emit(view, columns, closes, days, events, quiet)
         self._store(state, money_places, row - start)
         return row, True
 

@@ -20,13 +20,13 @@ import numpy as np
 import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.decimal_text import DIGITS
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import ZERO
+from peak_trade.execution import batch_text
 from peak_trade.execution.batch_layout import (
     E_CASH,
     E_CASH_PLACES,
-    E_EQUITY,
-    E_EQUITY_PLACES,
     E_FEE,
     E_FILL_CLOSED,
     E_FILL_LOTS,
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from peak_trade.execution.batch import BatchTrader
     from peak_trade.execution.engine import BarOutcome, QuietRun
 
-__all__ = ["BatchView", "TradedBar", "TradedBars", "amount", "in_row_order"]
+__all__ = ["BatchView", "BlockStart", "TradedBars", "amount", "in_row_order", "order_reason"]
 
 Ints = npt.NDArray[np.int64]
 _POWERS = [10**k for k in range(80)]
@@ -83,6 +83,28 @@ def amount(values: Ints | Row, at: int, money_places: int, places: int) -> Decim
     return _decimal(load_wide(values, at), money_places, places)
 
 
+def _adds_exactly(total: Decimal, bound: int, places: int) -> bool:
+    """Return True when adding to `total`, one by one, amounts with `places` decimals whose
+    magnitudes sum to at most `bound` steps never rounds: no partial sum has more digits
+    than Decimal keeps."""
+    _, digits, exponent = total.as_tuple()
+    if not isinstance(exponent, int):  # pragma: no cover - the ledger holds finite amounts
+        return False
+    common = min(exponent, -places)
+    coefficient = int("".join(map(str, digits)))
+    largest = coefficient * 10 ** (exponent - common) + bound * 10 ** (-places - common)
+    return bool(largest < 10**DIGITS)
+
+
+def order_reason(event: Row) -> str:
+    """Return why sizing sent a traded bar's order, as it words it: what it opens or closes."""
+    lots, position = event[E_ORDER_LOTS], event[E_POSITION]
+    held = position - lots if event[E_ORDER_FILLED] else position  # before the order
+    if held:
+        return "exit_long" if held > 0 else "exit_short"
+    return "entry_long" if lots > 0 else "entry_short"
+
+
 def in_row_order(events: Ints, quiet: Ints) -> Iterator[tuple[bool, Row]]:
     """Yield the loop's traded bars (True) and runs of quiet bars (False) in row order."""
     k, runs = 0, quiet.tolist()
@@ -96,33 +118,38 @@ def in_row_order(events: Ints, quiet: Ints) -> Iterator[tuple[bool, Row]]:
 
 
 @dataclass(frozen=True, slots=True)
-class TradedBar:
-    """A bar the compiled loop traded, as its journal rows need it: the account after it, its
-    order (if any) and its fills in the order they happened."""
+class BlockStart:
+    """What a traded batch's journal rows need besides its events: the account, target and
+    queued order before its first row, and the texts its orders' ids and approvals share."""
 
-    row: int
-    time: datetime
-    target: int
-    previous: int
     cash: Decimal
     position: Decimal
-    equity: Decimal
-    drawdown: Decimal
-    order: OrderRequest | None
-    safety: SafetyAuditEntry | None  # the guard's decision on the order
-    fills: tuple[OrderFill, ...]
+    traded: bool  # whether the account has traded: before that, the ledger shows no position
+    target: int
+    queued: OrderRequest | None  # the order waiting for the first row's open
+    id_prefix: str  # what each client id starts with (`TradingEngine.client_id`)
+    approval: SafetyAuditEntry  # the guard's approval of an order, but for its id (detail)
+    texts: list[str]  # the amounts' texts (batch_text.texts)
 
 
 @dataclass(frozen=True, slots=True)
 class TradedBars:
-    """A batch the compiled loop traded, handed on whole: its runs of quiet bars (each with the
-    cash and position during it) and its traded bars, in row order. The engine yields one
-    instead of each bar's items when asked to (`TradingEngine.traded_blocks`): the runner then
-    counts and journals them in bulk."""
+    """A batch the compiled loop traded, handed on whole: its traded bars (`events`, rows of
+    `batch_layout.EVENT_FIELDS`) and runs of quiet bars (`quiet`, as `run_batch` writes them).
+    The engine yields one instead of each bar's items when asked to
+    (`TradingEngine.traded_blocks`): the runner then counts and journals them in bulk
+    (`batch_rows`), and the ledger, pipeline and guard have already taken them."""
 
     columns: BarColumns
-    items: tuple[tuple[QuietRun, Decimal, Decimal] | TradedBar, ...]
+    events: Ints
+    quiet: Ints
     stop: int  # the row after the last
+    start: BlockStart
+
+    @property
+    def last_target(self) -> int:
+        """Return the target after the batch's last bar."""
+        return int(self.events[-1, E_TARGET]) if len(self.events) else self.start.target
 
 
 class BatchView:
@@ -142,7 +169,6 @@ class BatchView:
         self.fee_places = trader.lot_places + trader.price_places + trader.fee_places
         self.guard = engine.pipeline.safety_guard
         self.action = engine.pipeline.venue.venue_action
-        self.uncounted: list[OrderFill] = []  # fills the pipeline has not counted yet
 
     def _amount(self, values: Row, at: int, places: int) -> Decimal:
         return amount(values, at, self.money_places, places)
@@ -190,7 +216,7 @@ class BatchView:
         decision = SizingDecision(wanted_state(target, self.engine.rules))
         sent: ExecutionResult | None = None
         if event[E_ORDER_LOTS]:
-            order = self._order(event, bar.time, filled_at_close)
+            order = self._order(event, bar.time)
             self.guard.check(self.action, bar.time, order.client_id)
             if filled_at_close:
                 submitted = self._filled(order, event, bar.time, day)
@@ -208,66 +234,108 @@ class BatchView:
         return BarOutcome(bar, target, previous, decision, sent, tuple(results), tuple(fills))
 
     def block(
-        self,
-        columns: BarColumns,
-        closes: Ints,
-        days: Ints,
-        events: Ints,
-        quiet: Ints,
-        stop: int,
-    ) -> TradedBars:
-        """Return the batch whole; its orders and fills are counted by the pipeline and its
-        orders' safety decisions kept in the guard's audit (the runner journals them)."""
-        items: list[tuple[QuietRun, Decimal, Decimal] | TradedBar] = []
-        for is_event, row in in_row_order(events, quiet):
-            if is_event:
-                items.append(self.traded_bar(columns.time(row[E_ROW]), days, row))
-            else:
-                run = self.quiet_run(columns, closes, row, shown=False)
-                items.append((run, self.cash, self.position))
-        self.engine.pipeline.count_fills(self.uncounted)
-        return TradedBars(columns, tuple(items), stop)
-
-    def traded_bar(self, time: datetime, days: Ints, event: Row) -> TradedBar:
-        """Return a traded bar for the journal, the ledger's day PnL booked."""
-        row = int(event[E_ROW])
-        day = date.fromordinal(int(days[row]) + EPOCH_DAY)
-        trader = self.trader
-        fills: list[OrderFill] = []
-        filled_at_close = bool(event[E_ORDER_FILLED])
-        if event[E_FILL_LOTS] and not filled_at_close:
-            queued = self._take_queued()
-            fill = self._fill(queued, event, time, day)
-            fills.append(fill)
-            if trader.queued_tracked:  # in the state table: settled there, and counted
-                result = OrderExecutionResult(queued, OrderStatus.FILLED, fill=fill)
-                self.engine.pipeline.track_filled(result)
-            else:
-                self.uncounted.append(fill)
-        order, safety = None, None
-        if event[E_ORDER_LOTS]:
-            order = self._order(event, time, filled_at_close)
-            safety = self.guard.approve(self.action, time, order.client_id)
-            if filled_at_close:
-                fills.append(self._fill(order, event, time, day))
-                self.uncounted.append(fills[-1])
-            else:
-                trader.queued, trader.queued_tracked = order, False
-        self._advance(event, bool(fills))
-        equity = self._amount(event, E_EQUITY, int(event[E_EQUITY_PLACES]))
-        peak = self._amount(event, E_PEAK, int(event[E_PEAK_PLACES]))
-        return TradedBar(
-            row,
-            time,
-            self.target,
-            int(event[E_PREVIOUS]),
+        self, columns: BarColumns, days: Ints, events: Ints, quiet: Ints, stop: int
+    ) -> TradedBars | None:
+        """Return the batch whole: its fills booked in the ledger's PnL by day and counted by
+        the pipeline, its orders' approvals kept in the guard's audit (the runner journals
+        them). None where an amount has more digits than Decimal keeps, so that sums in bulk
+        could differ from Decimal's one by one: the caller then hands on the bars singly."""
+        texts = batch_text.texts(
+            events, quiet, self.money_places, self.lot, self.tick, self.fee_places
+        )
+        rows = events.tolist()
+        trader, engine = self.trader, self.engine
+        queued = trader.queued
+        # the order waiting at the start fills at the first row's open: booked as one fill
+        first_fill = queued is not None and bool(rows) and rows[0][E_FILL_LOTS] != 0
+        sums = self._fill_sums(rows[1:] if first_fill else rows, days)
+        if texts is None or sums is None:
+            return None
+        start = BlockStart(
             self.cash,
             self.position,
-            equity,
-            peak - equity,
-            order,
-            safety,
-            tuple(fills),
+            self.traded,
+            self.target,
+            queued,
+            engine.id_prefix,
+            self.guard.approval(self.action, columns.time(0)),
+            texts,
+        )
+        if first_fill and queued is not None:
+            time, day = columns.time(rows[0][E_ROW]), self._day(days, rows[0])
+            done = self._filled(self._take_queued(), rows[0], time, day)
+            engine.pipeline.track_filled(done)  # loaded from the venue: in the state table
+        count, notional, fees, by_day = sums
+        if count:
+            engine.pipeline.count_filled(count, notional, fees)
+        for day, pnl in by_day.items():
+            self.ledger.add_day_pnl(day, pnl)
+        orders = [row for row in rows if row[E_ORDER_LOTS]][-self.guard.audit_capacity :]
+        self.guard.approve_many(
+            self.action,
+            [(t, engine.client_id(t, row[E_ORDER_SEQUENCE])) for row in orders
+             for t in (columns.time(row[E_ROW]),)],
+        )  # fmt: skip
+        last = self._last_open(rows)
+        if last is not None:  # waiting for the next batch's first open
+            order = self._order(last, columns.time(last[E_ROW]))
+            trader.queued, trader.queued_tracked = order, False
+        return TradedBars(columns, events, quiet, stop, start)
+
+    @staticmethod
+    def _last_open(rows: list[Row]) -> Row | None:
+        """Return the last row whose order waits for the next open, if no fill followed it."""
+        for row in reversed(rows):
+            if row[E_ORDER_LOTS] and not row[E_ORDER_FILLED]:
+                return row
+            if row[E_FILL_LOTS]:
+                return None
+        return None
+
+    def _day(self, days: Ints, event: Row) -> date:
+        return date.fromordinal(int(days[event[E_ROW]]) + EPOCH_DAY)
+
+    def _fill_sums(
+        self, rows: list[Row], days: Ints
+    ) -> tuple[int, Decimal, Decimal, dict[date, Decimal]] | None:
+        """Return the count, notional and fees of the fills of `rows` and their PnL net of
+        fees by day, as Decimals that, added to the totals so far, give what adding them one
+        by one gives; None where one by one Decimal would round (past 28 digits)."""
+        scale = _POWERS[self.money_places - self.fee_places]
+        count = notional = fees = 0
+        by_day: dict[int, list[int]] = {}  # day -> [net sum, magnitude sum]
+        for row in rows:
+            lots = row[E_FILL_LOTS]
+            if not lots:
+                continue
+            count += 1
+            notional += abs(lots) * row[E_FILL_TICK]
+            fee = load_wide(row, E_FEE) // scale
+            fees += fee
+            net = (load_wide(row, E_REALIZED) - load_wide(row, E_FEE)) // scale
+            sums = by_day.setdefault(int(days[row[E_ROW]]), [0, 0])
+            sums[0] += net
+            sums[1] += abs(net)
+        totals = self.engine.pipeline.fill_totals
+        notional_places = self.lot + self.tick
+        if not (
+            _adds_exactly(totals[0], notional, notional_places)
+            and _adds_exactly(totals[1], fees, self.fee_places)
+        ):
+            return None
+        pnl: dict[date, Decimal] = {}
+        for number, (net, magnitude) in by_day.items():
+            day = date.fromordinal(number + EPOCH_DAY)
+            if not _adds_exactly(
+                self.ledger.realized_by_day.get(day, ZERO), magnitude, self.fee_places
+            ):
+                return None
+            pnl[day] = Decimal(net).scaleb(-self.fee_places)
+        return (
+            count,
+            Decimal(notional).scaleb(-notional_places),
+            Decimal(fees).scaleb(-self.fee_places),
+            pnl,
         )
 
     def _take_queued(self) -> OrderRequest:
@@ -286,21 +354,15 @@ class BatchView:
             self.traded = True
             self.position = Decimal(int(event[E_POSITION])).scaleb(-self.lot)
 
-    def _order(self, event: Row, ts: datetime, filled_at_close: bool) -> OrderRequest:
+    def _order(self, event: Row, ts: datetime) -> OrderRequest:
         """Return the order of a traded bar, as sizing words it."""
         lots = int(event[E_ORDER_LOTS])
-        position = int(event[E_POSITION])
-        held = position - lots if filled_at_close else position  # before the order
-        if held:
-            reason = f"exit_{'long' if held > 0 else 'short'}"
-        else:
-            reason = f"entry_{'long' if lots > 0 else 'short'}"
         return OrderRequest(
             self.engine.client_id(ts, int(event[E_ORDER_SEQUENCE])),
             self.symbol,
             OrderSide.BUY if lots > 0 else OrderSide.SELL,
             Decimal(abs(lots)).scaleb(-self.lot),
-            reason=reason,
+            reason=order_reason(event),
             ts_event=ts,
         )
 

@@ -413,6 +413,11 @@ class TradingEngine:
         self._order_sequence += 1
         return self.client_id(bar.time, self._order_sequence)
 
+    @property
+    def id_prefix(self) -> str:
+        """Return what every client order id of this engine starts with."""
+        return self._id_prefix
+
     def client_id(self, t: datetime, number: int) -> str:
         """Return the client id of order `number`, decided on the bar of `t`."""
         minute = f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}"  # no strftime

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import weakref
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,7 +31,10 @@ from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.files import unwritable
 
-__all__ = ["Journal", "JournalEvent", "to_json"]
+__all__ = ["Journal", "JournalEvent", "PendingRow", "to_json"]
+
+# a row waiting for the next commit: run id, kind, event time, time written, payload
+PendingRow = tuple[str, str, str | None, str, str]
 
 # `seq` is the rowid: with deletes refused it only grows, so it orders events without
 # AUTOINCREMENT's bookkeeping. The index holds the run id alone, so each insert appends to the
@@ -104,7 +107,7 @@ class Journal:
     def __init__(self, path: str | Path, clock: Clock | None = None) -> None:
         self.path = Path(path)
         self._clock = clock or SystemClock()
-        self._pending: list[tuple[str, str, str | None, str, str]] = []
+        self._pending: list[PendingRow] = []
         self._now: datetime | None = None
         self._now_text = ""
         self._event_time: datetime | None = None
@@ -163,15 +166,35 @@ class Journal:
         """Queue an event; it is written by the next `commit`."""
         self.append_json(run_id, kind, ts_event, to_json(payload))
 
-    def append_json(self, run_id: str, kind: str, ts_event: datetime | None, text: str) -> None:
-        """Queue an event whose payload is already encoded exactly as `to_json` encodes it."""
-        now = self._clock.now()
-        if now != self._now:  # a backtest's clock stands still for all events of a bar
-            self._now, self._now_text = now, now.isoformat()
+    def append_json(
+        self,
+        run_id: str,
+        kind: str,
+        ts_event: datetime | None,
+        text: str,
+        *,
+        written: str | None = None,
+    ) -> None:
+        """Queue an event whose payload is already encoded exactly as `to_json` encodes it;
+        `written`: the time it is stamped with (ISO text) instead of the clock's."""
         if ts_event is not self._event_time:  # the events of one bar share its time
             self._event_time = ts_event
             self._event_text = ts_event.isoformat() if ts_event else None
-        self._pending.append((run_id, kind, self._event_text, self._now_text, text))
+        if written is None:
+            written = self.now_text()
+        self._pending.append((run_id, kind, self._event_text, written, text))
+
+    def append_rows(self, rows: Iterable[PendingRow]) -> None:
+        """Queue events given whole: run id, kind, event time and the time written (ISO
+        text), and the payload encoded exactly as `to_json` encodes it."""
+        self._pending.extend(rows)
+
+    def now_text(self) -> str:
+        """Return the clock's time now as the journal writes it."""
+        now = self._clock.now()
+        if now != self._now:  # a backtest's clock stands still for all events of a bar
+            self._now, self._now_text = now, now.isoformat()
+        return self._now_text
 
     def commit(self) -> None:
         """Write the queued events in one transaction."""

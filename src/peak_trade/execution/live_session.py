@@ -394,7 +394,8 @@ class LiveSessionRunner:
         ledger, symbol = self._engine.ledger, self._engine.symbol
         if isinstance(item, TradedBars):
             metrics.record_traded(item)
-            recorder.traded(item, ledger, symbol, self._bar_done if self.bar_clock else None)
+            clocked = self.bar_clock is not None
+            recorder.traded(item, int(self._bar_length.total_seconds()) if clocked else None)
             self._progressed(item.columns, item.stop - 1)
             return None
         if isinstance(item, QuietRun):

@@ -7,7 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from peak_trade.core.money import ZERO, plain
+from peak_trade.execution.batch_layout import E_FILL_LOTS, E_ORDER_LOTS, E_PREVIOUS, E_TARGET
 from peak_trade.execution.batch_view import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
@@ -114,16 +117,13 @@ class LiveSessionMetrics:
     def record_traded(self, block: TradedBars) -> None:
         """Count a batch the compiled loop traded, as `record_quiet` and `record` count its
         runs of quiet bars and its traded bars (every order it sent was filled or queued)."""
-        for item in block.items:
-            if isinstance(item, tuple):
-                self.record_quiet(item[0])
-                continue
-            self.steps += 1
-            self.last_signal = item.target
-            self.target_changes += item.target != item.previous
-            self.total_orders_generated += item.order is not None
-            self.orders_executed += len(item.fills)
-        if block.items:
+        events, quiet = block.events, block.quiet
+        self.steps += len(events) + int((quiet[:, 1] - quiet[:, 0]).sum())
+        self.last_signal = block.last_target
+        self.target_changes += int(np.count_nonzero(events[:, E_TARGET] != events[:, E_PREVIOUS]))
+        self.total_orders_generated += int(np.count_nonzero(events[:, E_ORDER_LOTS]))
+        self.orders_executed += int(np.count_nonzero(events[:, E_FILL_LOTS]))
+        if len(events) or len(quiet):
             self.last_bar_time = block.columns.time(block.stop - 1)
 
     def quiet_until(self, run: QuietRun) -> None:

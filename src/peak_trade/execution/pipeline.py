@@ -19,7 +19,6 @@ from peak_trade.live.safety import SafetyDecision, SafetyGuard
 from peak_trade.orders.base import (
     Order,
     OrderExecutionResult,
-    OrderFill,
     OrderRequest,
     OrderStatus,
 )
@@ -173,15 +172,19 @@ class ExecutionPipeline:
         """Take the fill of a queued order worked out elsewhere, as `process_bar` would."""
         self._record(result)
 
-    def count_fills(self, fills: Sequence[OrderFill]) -> None:
-        """Count fills worked out elsewhere (the compiled backtest loop, whose orders the state
-        table does not hold) in the execution summary."""
+    def count_filled(self, count: int, notional: Decimal, fees: Decimal) -> None:
+        """Count `count` filled orders worked out elsewhere (the compiled backtest loop, whose
+        orders the state table does not hold) with their notional and fees summed."""
         s = self._summary
-        for fill in fills:
-            s.total_orders += 1
-            s.filled_orders += 1
-            s.total_notional += fill.notional
-            s.total_fees += fill.fee
+        s.total_orders += count
+        s.filled_orders += count
+        s.total_notional += notional
+        s.total_fees += fees
+
+    @property
+    def fill_totals(self) -> tuple[Decimal, Decimal]:
+        """Return the notional and the fees of every fill counted so far."""
+        return self._summary.total_notional, self._summary.total_fees
 
     def get_execution_summary(self) -> dict[str, object]:
         """Return counts and totals over the orders that reached the venue."""

@@ -10,7 +10,7 @@ session that commits every bar journals plain `bar` events.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from peak_trade.core.types import Bar
 from peak_trade.data.ports import DataReference
+from peak_trade.execution import batch_rows
 from peak_trade.execution.batch_view import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun
 from peak_trade.execution.journal import Journal, JournalEvent
@@ -36,7 +37,6 @@ from peak_trade.execution.journal_bars import (
     bar_rows,
     referenced_bars,
 )
-from peak_trade.execution.journal_rows import traded_bar_rows
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderFill, OrderRequest, OrderStatus
@@ -130,14 +130,17 @@ class _ReferencedRun:
 
     __slots__ = ("cash", "first", "last", "peak", "position", "size", "target")
 
-    def __init__(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
-        self.target, self.cash, self.position, self.peak = run.target, cash, position, run.peak
-        self.first = int(run.columns.seconds[run.start]) * MICROS
+    def __init__(
+        self, target: int, cash: Decimal, position: Decimal, peak: Decimal, first: int
+    ) -> None:
+        self.target, self.cash, self.position, self.peak = target, cash, position, peak
+        self.first = first * MICROS  # the first bar's open, Unix microseconds
         self.last, self.size = 0, 0
 
-    def add(self, run: QuietRun) -> None:
-        self.last = int(run.columns.seconds[run.stop - 1]) * MICROS
-        self.size += len(run)
+    def add(self, last: int, size: int) -> None:
+        """Extend the run by `size` bars, the last opening at Unix second `last`."""
+        self.last = last * MICROS
+        self.size += size
 
     def payload_json(self) -> str:
         """Return the `bars` payload as `to_json` would encode it (sorted keys, Decimals as
@@ -213,11 +216,14 @@ class SessionRecorder:
                 self._flush_quiet()
             self.journal.append(self.run_id, kind, ts, payload)
 
-    def _flush_quiet(self) -> None:
+    def _flush_quiet(self, written: str | None = None) -> None:
+        """Journal the open run of quiet bars; `written`: the time to stamp it with (ISO text),
+        else the journal clock's."""
         referenced, self._referenced = self._referenced, None
         if referenced is not None and self.journal is not None:
             first = EPOCH + referenced.first * MICROSECOND
-            self.journal.append_json(self.run_id, "bars", first, referenced.payload_json())
+            payload = referenced.payload_json()
+            self.journal.append_json(self.run_id, "bars", first, payload, written=written)
         run, self._quiet = self._quiet, None
         if run is None or self.journal is None:
             return
@@ -262,53 +268,53 @@ class SessionRecorder:
                 "drawdown": ledger.peak_equity - ledger.equity,
             }
 
-    def traded(
-        self,
-        block: TradedBars,
-        ledger: Ledger,
-        symbol: str,
-        bar_done: Callable[[datetime], None] | None = None,
-    ) -> None:
+    def traded(self, block: TradedBars, bar_seconds: int | None) -> None:
         """Record a batch the compiled loop traded: its runs of quiet bars and its traded bars
-        with their safety decisions, orders and fills, as `quiet_run`, `safety` and `outcome`
-        record them one by one. `bar_done` is told, before each item, when the bars before it
-        opened (the last of them), as the runner tells its clock between items."""
-        if self.journal is None:
+        with their orders' approvals, orders and fills, as `quiet_run`, `safety` and `outcome`
+        record them one by one. With `bar_seconds` (a backtest's clock, moved bar by bar),
+        each item's rows are stamped with the close of the bar before it, the first with the
+        clock's time now; without, all with the clock's time now."""
+        journal = self.journal
+        if journal is None:
             return
-        columns = block.columns
-        for at, item in enumerate(block.items):
-            if bar_done is not None and at:
-                before = block.items[at - 1]
-                if isinstance(before, tuple):
-                    bar_done(columns.time(before[0].stop - 1))
-                else:
-                    bar_done(before.time)
+        if self._reference is None:  # pragma: no cover - the runner asks only with a reference
+            raise ValueError("a traded block needs its quiet bars journaled by reference")
+        seconds = block.columns.seconds
+        for written, item in batch_rows.journal_items(
+            block, self.run_id, journal.now_text(), bar_seconds
+        ):
             if isinstance(item, tuple):
-                run, cash, position = item
-                if self._reference is not None:
-                    self._refer(run, cash, position)
-                else:  # pragma: no cover - the runner asks for blocks only with a reference
-                    raise ValueError("a traded block needs its quiet bars journaled by reference")
+                first, stop, target, cash, position, peak = item
+                bars = (int(seconds[first]), int(seconds[stop - 1]), stop - first)
+                self._refer_bars(target, cash, position, peak, bars)
                 continue
-            for kind, ts, text in traded_bar_rows(columns, item):
-                self._add_json(kind, ts, text)
-
-    def _add_json(self, kind: str, ts: datetime | None, text: str) -> None:
-        """`_add` for a payload already encoded as `to_json` encodes it."""
-        if self.journal is not None:
             if self._quiet is not None or self._referenced is not None:
-                self._flush_quiet()
-            self.journal.append_json(self.run_id, kind, ts, text)
+                self._flush_quiet(written)
+            journal.append_rows(item)
 
     def _refer(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
         """Extend the open referenced run by `run`, or start a new one if the state changed."""
+        seconds = run.columns.seconds
+        bars = (int(seconds[run.start]), int(seconds[run.stop - 1]), len(run))
+        self._refer_bars(run.target, cash, position, run.peak, bars)
+
+    def _refer_bars(
+        self,
+        target: int,
+        cash: Decimal,
+        position: Decimal,
+        peak: Decimal,
+        bars: tuple[int, int, int],
+    ) -> None:
+        """Extend the open referenced run by `bars` (Unix seconds of the first and last, and
+        how many), or flush it and start a new one if the state changed."""
         open_run = self._referenced
-        if open_run is not None and not _continues(open_run, run.target, cash, position):
+        if open_run is not None and not _continues(open_run, target, cash, position):
             self._flush_quiet()
             open_run = None
         if open_run is None:
-            open_run = self._referenced = _ReferencedRun(run, cash, position)
-        open_run.add(run)
+            open_run = self._referenced = _ReferencedRun(target, cash, position, peak, bars[0])
+        open_run.add(bars[1], bars[2])
 
     def started(
         self, config: dict[str, Any], ts: datetime, settings: dict[str, Any] | None = None

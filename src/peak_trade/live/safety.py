@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -77,17 +77,33 @@ class SafetyGuard:
             sink(entry)
         return decision
 
-    def approve(self, action: VenueAction, ts: datetime, detail: str = "") -> SafetyAuditEntry:
-        """Record the decision that `action` may happen, for a caller that journals it itself
-        (the compiled backtest loop, which trades only where `permits` said yes)."""
+    def approval(self, action: VenueAction, ts: datetime, detail: str = "") -> SafetyAuditEntry:
+        """Return the decision that `action` may happen, unrecorded, for a caller that trades
+        only where `permits` said yes (the compiled backtest loop)."""
         decision = _decide(self.environment, action)
         if not decision.allowed:
             raise InvariantError(f"{action.value} was approved where it is refused")
-        entry = SafetyAuditEntry(
+        return SafetyAuditEntry(
             ts, action.value, self.environment.value, decision.allowed, decision.reason, detail
         )
+
+    def approve(self, action: VenueAction, ts: datetime, detail: str = "") -> SafetyAuditEntry:
+        """Record the decision that `action` may happen (`approval`), for a caller that
+        journals it itself."""
+        entry = self.approval(action, ts, detail)
         self._audit.append(entry)
         return entry
+
+    def approve_many(self, action: VenueAction, orders: Sequence[tuple[datetime, str]]) -> None:
+        """Record that `action` may happen for each of `orders` (its time and detail), in
+        order; only as many as the audit holds are made at all."""
+        for ts, detail in orders[-self.audit_capacity :]:
+            self.approve(action, ts, detail)
+
+    @property
+    def audit_capacity(self) -> int:
+        """Return how many decisions the audit keeps (the most recent)."""
+        return self._audit.maxlen or 0
 
     def permits(self, action: VenueAction) -> bool:
         """Return whether `action` is allowed here, without recording a decision."""

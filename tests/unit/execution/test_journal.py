@@ -32,6 +32,21 @@ def test_each_event_carries_the_clock_time_it_was_appended_at(tmp_path: Path) ->
     assert stamps == [START.isoformat(), START.isoformat(), later]
 
 
+def test_rows_given_whole_or_with_their_time_keep_the_times_given(tmp_path: Path) -> None:
+    later = (START + timedelta(minutes=1)).isoformat()
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
+        journal.append_json("r1", "bar", START, '{"c":1.0}', written=later)
+        journal.append_rows([("r1", "fill", later, later, '{"price":"2"}')])
+        journal.append_json("r1", "bar", None, "{}")
+        journal.commit()
+        events = list(journal.events("r1"))
+    assert [(e.kind, e.ts_event, e.ts_init, e.payload) for e in events] == [
+        ("bar", START.isoformat(), later, {"c": 1.0}),
+        ("fill", later, later, {"price": "2"}),
+        ("bar", None, START.isoformat(), {}),
+    ]
+
+
 def test_events_round_trip_exactly_in_order(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
         journal.append("r1", "bar", START, {"c": 50006.04342056739, "cash": Decimal("0.50025")})

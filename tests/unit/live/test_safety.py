@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from peak_trade.core.errors import InvariantError
 from peak_trade.core.modes import TradingEnvironment, VenueAction
 from peak_trade.live.safety import SafetyAuditEntry, SafetyGuard
 from peak_trade.testing.builders import START
@@ -49,3 +50,18 @@ def test_every_decision_is_audited_in_a_bounded_tail_and_sent_to_the_sink() -> N
 def test_audit_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="audit_capacity must be >= 1, was 0"):
         SafetyGuard(TradingEnvironment.SHADOW, audit_capacity=0)
+
+
+def test_approvals_in_bulk_keep_the_most_recent_and_refuse_what_is_not_allowed() -> None:
+    guard = SafetyGuard(TradingEnvironment.SHADOW, audit_capacity=3)
+    guard.approve(VenueAction.SIMULATE, START, "o0")
+
+    guard.approve_many(VenueAction.SIMULATE, [(START, f"o{i}") for i in range(1, 6)])
+
+    assert [(entry.detail, entry.allowed) for entry in guard.audit_tail()] == [
+        ("o3", True), ("o4", True), ("o5", True)
+    ]  # fmt: skip
+    assert guard.audit_capacity == 3
+    with pytest.raises(InvariantError, match="place was approved where it is refused"):
+        guard.approve_many(VenueAction.PLACE, [(START, "o6")])
+    assert guard.audit_tail()[-1].detail == "o5"
