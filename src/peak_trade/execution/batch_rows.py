@@ -4,13 +4,15 @@
 batch holds thousands of traded bars, so their rows are written here as text directly from the
 loop's events, byte for byte the same: sorted keys, Decimals as strings (`batch_text` writes
 them; their text never needs escaping), floats, times and other text as orjson writes them.
-Times are worded for the whole batch at once. The parity tests of the compiled loop compare
+Times are worded for the whole batch at once, and a run of quiet bars between traded bars is
+its `bars` row at once. The parity tests of the compiled loop compare
 the two forms row by row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -38,9 +40,10 @@ from peak_trade.execution.batch_text import (
     T_POSITION,
     TEXT_FIELDS,
 )
-from peak_trade.execution.batch_view import TradedBars, in_row_order, order_reason
+from peak_trade.execution.batch_view import TradedBars, order_reason
+from peak_trade.execution.journal_bars import MICROS
 
-__all__ = ["JournalRow", "QuietBars", "iso_times", "journal_items"]
+__all__ = ["BlockRows", "JournalRow", "QuietBars", "iso_times", "journal_rows"]
 
 Ints = npt.NDArray[np.int64]
 JournalRow = tuple[str, str, str, str, str]  # run id, kind, bar time, time written, payload
@@ -67,33 +70,69 @@ def _floats(values: npt.NDArray[np.float64]) -> list[str]:
     return orjson.dumps(values.tolist()).decode()[1:-1].split(",")
 
 
-def journal_items(
+@dataclass(frozen=True, slots=True)
+class BlockRows:
+    """A batch's journal rows: those of its traded bars and the runs of quiet bars between
+    them, in row order, and the runs of quiet bars it starts or ends with, left to the
+    recorder (the first may extend the run the batch before ended with, the last the next
+    batch's). `written` is the time the rows after the first run are written at."""
+
+    first: QuietBars | None
+    rows: list[JournalRow]
+    written: str
+    last: QuietBars | None
+
+
+def journal_rows(
     block: TradedBars, run_id: str, written: str, bar_seconds: int | None
-) -> Iterator[tuple[str, QuietBars | list[JournalRow]]]:
-    """Yield the batch's runs of quiet bars and its traded bars' journal rows in row order,
-    each with the time its rows are written at (ISO text): `written` for the first, then the
-    close of the bar before each (bars of `bar_seconds`), as a backtest's clock moves; all at
-    `written` without `bar_seconds`. A traded bar's rows come in the order `SessionRecorder`
-    journals them: the approval of its order, the bar, the target change, the order, its
-    fills."""
-    seconds, events, quiet = block.columns.seconds, block.events, block.quiet
+) -> BlockRows:
+    """Return the batch's journal rows. Each item's rows are written at the close of the bar
+    before it (bars of `bar_seconds`), as a backtest's clock moves, the first item's at
+    `written`; all at `written` without `bar_seconds`. A traded bar's rows come in the order
+    `SessionRecorder` journals them: the approval of its order, the bar, the target change,
+    the order, its fills; a run of quiet bars between traded bars is one `bars` row."""
+    start, events, quiet = block.start, block.events, block.quiet
+    n, texts = len(events), start.texts
+    if not n:  # quiet throughout
+        run = quiet[0].tolist()
+        first_run = _quiet_bars(run, start.target, (start.cash, start.position), texts[0])
+        return BlockRows(first_run, [], written, None)
+    seconds = block.columns.seconds
+    rows = events[:, E_ROW]
+    first_row = min(int(rows[0]), int(quiet[0, 0]) if len(quiet) else int(rows[0]))
+    times = iso_times(seconds[rows])
     if bar_seconds is None:
-        closes, quiet_closes = [written] * len(events), [written] * len(quiet)
-    else:
-        closes = iso_times(seconds[events[:, E_ROW]] + bar_seconds)
-        quiet_closes = iso_times(seconds[quiet[:, 1] - 1] + bar_seconds)
-    words = _Words(block)
-    i = k = 0
-    for is_event, event in in_row_order(events, quiet):
-        if is_event:
-            rows = words.traded_bar(i, event)
-            yield written, [(run_id, kind, ts, written, text) for kind, ts, text in rows]
-            written = closes[i]
-            i += 1
-        else:
-            yield written, words.quiet_bars(k, event)
-            written = quiet_closes[k]
+        event_written, quiet_written = [written] * n, [written] * len(quiet)
+    else:  # the close of the bar before each
+        event_written = iso_times(seconds[rows - 1] + bar_seconds)
+        quiet_written = iso_times(seconds[quiet[:, 1] - 1] + bar_seconds)
+        if rows[0] == first_row:
+            event_written[0] = written
+    words = _Words(block, times)
+    journal: list[JournalRow] = []
+    runs, k = quiet.tolist(), 0
+    first: QuietBars | None = None
+    if runs and runs[0][0] == first_row:
+        account = (start.cash, start.position)
+        first = _quiet_bars(runs[0], start.target, account, texts[n * _FIELDS])
+        k = 1
+    for i, event in enumerate(events.tolist()):
+        while k < len(runs) and runs[k][0] < event[E_ROW]:  # between traded bars
+            journal.append(words.quiet_row(run_id, k, runs[k], quiet_written[k]))
             k += 1
+        words.traded_bar(journal, run_id, i, event, event_written[i])
+    last: QuietBars | None = None
+    if k < len(runs):
+        cash, position = (Decimal(text) for text in words.account)
+        last = _quiet_bars(runs[k], words.target, (cash, position), texts[n * _FIELDS + k])
+    return BlockRows(first, journal, event_written[0], last)
+
+
+def _quiet_bars(
+    run: Sequence[int], target: int, account: tuple[Decimal, Decimal], peak: str
+) -> QuietBars:
+    """Return a run of quiet bars with the target and account during it."""
+    return run[0], run[1], target, account[0], account[1], Decimal(peak)
 
 
 Order = tuple[str, str, str]  # client id (JSON), quantity, side
@@ -103,13 +142,16 @@ class _Words:
     """The texts a batch's journal rows share, and the account and queued order as its rows
     are worded one after another."""
 
-    def __init__(self, block: TradedBars) -> None:
+    def __init__(self, block: TradedBars, times: list[str]) -> None:
         start, columns, events = block.start, block.columns, block.events
-        self.texts, self.peaks = start.texts, len(events) * _FIELDS
+        self.texts, self.peaks, self.times = start.texts, len(events) * _FIELDS, times
         rows = events[:, E_ROW]
-        self.times = iso_times(columns.seconds[rows])
-        prices = (columns.open, columns.high, columns.low, columns.close, columns.volume)
-        self.prices = [_floats(column[rows]) for column in prices]
+        self.seconds = columns.seconds
+        self.quiet_times = iso_times(columns.seconds[block.quiet[:, 0]])
+        self.o, self.h, self.low, self.c, self.v = (
+            _floats(column[rows])
+            for column in (columns.open, columns.high, columns.low, columns.close, columns.volume)
+        )
         self.prefix = _text(start.id_prefix)[:-1]  # the opening quote and the prefix, escaped
         approval = start.approval
         environment, reason = _text(approval.environment), _text(approval.reason)
@@ -119,49 +161,71 @@ class _Words:
         self.waiting: Order | None = None
         if queued is not None:
             self.waiting = (_text(queued.client_id), str(queued.quantity), queued.side.value)
-        self.traded, self.target, self.untraded = start.traded, start.target, start.position
-        self.account: tuple[Decimal | str, Decimal | str] = (start.cash, start.position)
+        self.traded, self.target = start.traded, start.target
+        self.untraded = str(start.position)
+        self.account = (str(start.cash), self.untraded)
 
-    def quiet_bars(self, k: int, run: list[int]) -> QuietBars:
-        """Return the `k`-th run of quiet bars with the account during it."""
-        cash, held = (Decimal(x) if isinstance(x, str) else x for x in self.account)
-        peak = Decimal(self.texts[self.peaks + k])
-        return run[0], run[1], self.target, cash, held, peak
+    def quiet_row(self, run_id: str, k: int, run: list[int], written: str) -> JournalRow:
+        """Return the `bars` row of the `k`-th run of quiet bars, by reference to the data."""
+        first, last = int(self.seconds[run[0]]), int(self.seconds[run[1] - 1])
+        cash, position = self.account
+        payload = (
+            f'{{"cash":"{cash}","first_us":{first * MICROS},"last_us":{last * MICROS},'
+            f'"n":{run[1] - run[0]},"peak":"{self.texts[self.peaks + k]}",'
+            f'"position":"{position}","target":{self.target}}}'
+        )
+        return run_id, "bars", self.quiet_times[k], written, payload
 
-    def traded_bar(self, i: int, event: list[int]) -> list[tuple[str, str, str]]:
-        """Return the kind, time and payload of each journal row of the `i`-th traded bar."""
+    def traded_bar(
+        self, journal: list[JournalRow], run_id: str, i: int, event: list[int], written: str
+    ) -> None:
+        """Add the journal rows of the `i`-th traded bar to `journal`."""
         texts, at, time = self.texts, i * _FIELDS, self.times[i]
         lots, filled = event[E_ORDER_LOTS], bool(event[E_FILL_LOTS])
         self.traded = self.traded or filled
-        rows: list[tuple[str, str, str]] = []
         order: Order | None = None
         if lots:
             minute = f"{time[0:4]}{time[5:7]}{time[8:10]}T{time[11:13]}{time[14:16]}"
             client = f'{self.prefix}-{minute}-{event[E_ORDER_SEQUENCE]:06d}"'
             order = (client, texts[at + T_ORDER_QUANTITY], "buy" if lots > 0 else "sell")
-            rows.append(("safety", time, f"{self.approved}{client}{self.because}"))
+            journal.append(
+                (run_id, "safety", time, written, f"{self.approved}{client}{self.because}")
+            )
         position = texts[at + T_POSITION] if self.traded else self.untraded
+        cash = texts[at + T_CASH]
         self.target, previous = event[E_TARGET], event[E_PREVIOUS]
-        o, h, low, c, v = (column[i] for column in self.prices)
-        rows.append(
+        journal.append(
             (
+                run_id,
                 "bar",
                 time,
-                f'{{"c":{c},"cash":"{texts[at + T_CASH]}","drawdown":"{texts[at + T_DRAWDOWN]}",'
-                f'"equity":"{texts[at + T_EQUITY]}","h":{h},"l":{low},"o":{o},'
-                f'"position":"{position}","t":"{time}","target":{self.target},"v":{v}}}',
+                written,
+                f'{{"c":{self.c[i]},"cash":"{cash}","drawdown":"{texts[at + T_DRAWDOWN]}",'
+                f'"equity":"{texts[at + T_EQUITY]}","h":{self.h[i]},"l":{self.low[i]},'
+                f'"o":{self.o[i]},"position":"{position}","t":"{time}",'
+                f'"target":{self.target},"v":{self.v[i]}}}',
             )
         )
         if self.target != previous:
-            rows.append(("target_changed", time, f'{{"from":{previous},"to":{self.target}}}'))
-        self.account = (texts[at + T_CASH], position)
+            journal.append(
+                (
+                    run_id,
+                    "target_changed",
+                    time,
+                    written,
+                    f'{{"from":{previous},"to":{self.target}}}',
+                )
+            )
+        self.account = (cash, position)
         filling = self._filling(filled and not event[E_ORDER_FILLED])
         if order is not None:
             client, quantity, side = order
-            rows.append(
+            journal.append(
                 (
+                    run_id,
                     "order",
                     time,
+                    written,
                     f'{{"client_id":{client},"quantity":"{quantity}",'
                     f'"reason":"{order_reason(event)}","side":"{side}","type":"market"}}',
                 )
@@ -172,8 +236,7 @@ class _Words:
                 self.waiting = order
         if filling is not None:
             fill = (texts[at + T_FEE], texts[at + T_MARKET_PRICE], texts[at + T_FILL_PRICE])
-            rows.append(("fill", time, _fill_json(*filling, *fill)))
-        return rows
+            journal.append((run_id, "fill", time, written, _fill_json(*filling, *fill)))
 
     def _filling(self, at_open: bool) -> Order | None:
         """Return the waiting order if it filled at this bar's open, no longer waiting."""

@@ -279,18 +279,21 @@ class SessionRecorder:
             return
         if self._reference is None:  # pragma: no cover - the runner asks only with a reference
             raise ValueError("a traded block needs its quiet bars journaled by reference")
-        seconds = block.columns.seconds
-        for written, item in batch_rows.journal_items(
-            block, self.run_id, journal.now_text(), bar_seconds
-        ):
-            if isinstance(item, tuple):
-                first, stop, target, cash, position, peak = item
-                bars = (int(seconds[first]), int(seconds[stop - 1]), stop - first)
-                self._refer_bars(target, cash, position, peak, bars)
-                continue
+        rows = batch_rows.journal_rows(block, self.run_id, journal.now_text(), bar_seconds)
+        if rows.first is not None:
+            self._refer_quiet(block, rows.first)
+        if rows.rows:
             if self._quiet is not None or self._referenced is not None:
-                self._flush_quiet(written)
-            journal.append_rows(item)
+                self._flush_quiet(rows.written)
+            journal.append_rows(rows.rows)
+        if rows.last is not None:
+            self._refer_quiet(block, rows.last)
+
+    def _refer_quiet(self, block: TradedBars, run: batch_rows.QuietBars) -> None:
+        first, stop, target, cash, position, peak = run
+        seconds = block.columns.seconds
+        bars = (int(seconds[first]), int(seconds[stop - 1]), stop - first)
+        self._refer_bars(target, cash, position, peak, bars)
 
     def _refer(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
         """Extend the open referenced run by `run`, or start a new one if the state changed."""
