@@ -18,7 +18,7 @@ import numpy.typing as npt
 from peak_trade.core.compiled import compiled
 from peak_trade.core.wide import Wide, is_negative, negate
 
-__all__ = ["DIGITS", "floor_scaled", "write_decimal"]
+__all__ = ["DIGITS", "floor_scaled", "scratch_space", "write_decimal"]
 
 Bytes = npt.NDArray[np.uint8]
 
@@ -32,7 +32,7 @@ _ZERO_CHAR, _POINT, _MINUS, _E = ord("0"), ord("."), ord("-"), ord("E")
 
 
 @compiled
-def _divide_small(value: Wide, divisor: int) -> tuple[Wide, int]:
+def _divide_small(value: Wide, divisor: int) -> tuple[Wide, np.int64]:
     """Return an unsigned 128-bit value divided by `divisor` (below 2^32) and the remainder,
     by long division in 32-bit limbs (each partial dividend fits in 64 bits)."""
     d = np.uint64(divisor)
@@ -45,7 +45,7 @@ def _divide_small(value: Wide, divisor: int) -> tuple[Wide, int]:
     q1, rest = part // d, part % d
     part = (rest << _THIRTY_TWO) | (lo & _LIMB)
     q0, rest = part // d, part % d
-    return ((q3 << _THIRTY_TWO) | q2, (q1 << _THIRTY_TWO) | q0), int(rest)
+    return ((q3 << _THIRTY_TWO) | q2, (q1 << _THIRTY_TWO) | q0), np.int64(rest)
 
 
 @compiled
@@ -70,27 +70,21 @@ def floor_scaled(value: Wide, places: int) -> Wide:
 
 
 @compiled
-def _digits(magnitude: Wide) -> tuple[Bytes, int]:
-    """Return the decimal digits of an unsigned 128-bit value (as characters) and how many."""
-    chunks = np.empty(5, dtype=np.int64)  # 9 digits each, least significant first
-    count = 0
+def _digits(magnitude: Wide, scratch: Bytes) -> int:
+    """Write the decimal digits of an unsigned 128-bit value (as characters) at the end of
+    `scratch` (64 bytes); return where they start."""
+    at = len(scratch)
     while True:
-        magnitude, rest = _divide_small(magnitude, _BILLION)
-        chunks[count] = rest
-        count += 1
-        if magnitude[0] == _ZERO and magnitude[1] == _ZERO:
-            break
-    digits = np.empty(45, dtype=np.uint8)
-    width = 1  # of the first chunk, without its leading zeros
-    while width < 9 and chunks[count - 1] >= 10**width:
-        width += 1
-    n = 0
-    for k in range(count - 1, -1, -1):
-        for p in range(width - 1, -1, -1):
-            digits[n] = _ZERO_CHAR + (chunks[k] // 10**p) % 10
-            n += 1
-        width = 9
-    return digits, n
+        magnitude, chunk = _divide_small(magnitude, _BILLION)
+        last = magnitude[0] == _ZERO and magnitude[1] == _ZERO
+        for _ in range(9):  # right to left; the most significant chunk without leading zeros
+            at -= 1
+            scratch[at] = _ZERO_CHAR + chunk % 10
+            chunk //= 10
+            if last and chunk == 0:
+                break
+        if last:
+            return at
 
 
 @compiled
@@ -118,16 +112,19 @@ def _scientific(out: Bytes, at: int, digits: Bytes, n: int, adjusted: int) -> in
 
 
 @compiled
-def write_decimal(out: Bytes, at: int, value: Wide, places: int) -> int:
+def write_decimal(out: Bytes, at: int, value: Wide, places: int, scratch: Bytes) -> int:
     """Write the text of the Decimal with coefficient `value` and exponent -places (>= 0) at
     `out[at]`; return where the text ends, or -1 for a coefficient of more than 28 digits
-    (and for `at` -1: a failed write before it, so that writes can be chained)."""
+    (and for `at` -1: a failed write before it, so that writes can be chained). `scratch` is
+    room for the digits: 64 bytes (`scratch_space`)."""
     if at < 0:
         return -1
     negative = is_negative(value)
-    digits, n = _digits(negate(value) if negative else value)
+    start = _digits(negate(value) if negative else value, scratch)
+    n = len(scratch) - start
     if n > DIGITS:
         return -1
+    digits = scratch[start:]
     if negative:
         out[at] = _MINUS
         at += 1
@@ -147,3 +144,8 @@ def write_decimal(out: Bytes, at: int, value: Wide, places: int) -> int:
     at = _copy(out, at, digits, 0, whole)
     out[at] = _POINT
     return _copy(out, at + 1, digits, whole, n)
+
+
+def scratch_space() -> Bytes:
+    """Return room for `write_decimal`'s digits."""
+    return np.empty(64, dtype=np.uint8)

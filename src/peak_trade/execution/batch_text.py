@@ -77,9 +77,9 @@ def _in_places(value: Wide, money_places: int, places: int) -> tuple[Wide, int]:
 
 
 @compiled
-def _amount(out: Bytes, at: int, value: Wide, money_places: int, places: int) -> int:
+def _amount(out: Bytes, at: int, value: Wide, money_places: int, places: int, digits: Bytes) -> int:
     coefficient, places = _in_places(value, money_places, places)
-    return write_decimal(out, at, coefficient, places)
+    return write_decimal(out, at, coefficient, places, digits)
 
 
 @compiled
@@ -91,33 +91,34 @@ def _separate(out: Bytes, at: int) -> int:
 
 
 @compiled
-def _event(out: Bytes, at: int, event: Ints, money_places: int, places: Ints) -> int:
+def _event(out: Bytes, at: int, event: Ints, money_places: int, places: Ints, digits: Bytes) -> int:
     """Write one event's texts (TEXT_FIELDS) from `at`; return where they end, or -1."""
     lot, tick, fee = places[0], places[1], places[2]
-    at = _separate(out, _amount(out, at, get(event, E_CASH), money_places, event[E_CASH_PLACES]))
+    at = _separate(
+        out, _amount(out, at, get(event, E_CASH), money_places, event[E_CASH_PLACES], digits)
+    )
     equity, equity_places = _in_places(get(event, E_EQUITY), money_places, event[E_EQUITY_PLACES])
     peak, peak_places = _in_places(get(event, E_PEAK), money_places, event[E_PEAK_PLACES])
-    scratch = np.empty(_WIDTH, dtype=np.uint8)
-    if write_decimal(scratch, 0, peak, peak_places) < 0:  # Decimal would round the peak
+    if write_decimal(digits[64:], 0, peak, peak_places, digits[:64]) < 0:  # Decimal would round
         return -1
-    at = _separate(out, write_decimal(out, at, equity, equity_places))
+    at = _separate(out, write_decimal(out, at, equity, equity_places, digits))
     common = max(equity_places, peak_places)
     drawdown = subtract(
         times_ten_to(peak, common - peak_places), times_ten_to(equity, common - equity_places)
     )
-    at = _separate(out, write_decimal(out, at, drawdown, common))
-    at = _separate(out, write_decimal(out, at, widen(event[E_POSITION]), lot))
+    at = _separate(out, write_decimal(out, at, drawdown, common, digits))
+    at = _separate(out, write_decimal(out, at, widen(event[E_POSITION]), lot, digits))
     if event[E_ORDER_LOTS] != 0:
-        at = write_decimal(out, at, widen(abs(event[E_ORDER_LOTS])), lot)
+        at = write_decimal(out, at, widen(abs(event[E_ORDER_LOTS])), lot, digits)
     at = _separate(out, at)
     if event[E_FILL_LOTS] == 0:
         for _ in range(4):
             at = _separate(out, at)
         return at
-    at = _separate(out, write_decimal(out, at, widen(abs(event[E_FILL_LOTS])), lot))
-    at = _separate(out, write_decimal(out, at, widen(event[E_FILL_TICK]), tick))
-    at = _separate(out, write_decimal(out, at, widen(event[E_MARKET_TICK]), tick))
-    return _separate(out, _amount(out, at, get(event, E_FEE), money_places, fee))
+    at = _separate(out, write_decimal(out, at, widen(abs(event[E_FILL_LOTS])), lot, digits))
+    at = _separate(out, write_decimal(out, at, widen(event[E_FILL_TICK]), tick, digits))
+    at = _separate(out, write_decimal(out, at, widen(event[E_MARKET_TICK]), tick, digits))
+    return _separate(out, _amount(out, at, get(event, E_FEE), money_places, fee, digits))
 
 
 @compiled
@@ -125,11 +126,12 @@ def render(events: Ints, quiet: Ints, money_places: int, places: Ints, out: Byte
     """Write the texts of `events` (TEXT_FIELDS each) and then each quiet run's peak before
     it; return the bytes written, or -1 if an amount has more than 28 digits. `places` are
     the lots', ticks' and fees' decimal places."""
+    digits = np.empty(128, dtype=np.uint8)  # room for digits (and the peak's text, unkept)
     at = 0
     for i in range(len(events)):
-        at = _event(out, at, events[i], money_places, places)
+        at = _event(out, at, events[i], money_places, places, digits)
     for k in range(len(quiet)):
-        at = _separate(out, _amount(out, at, get(quiet[k], 2), money_places, quiet[k, 4]))
+        at = _separate(out, _amount(out, at, get(quiet[k], 2), money_places, quiet[k, 4], digits))
     return at
 
 

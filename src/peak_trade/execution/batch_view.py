@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,7 +62,7 @@ from peak_trade.portfolio.ledger import RunMarks
 
 if TYPE_CHECKING:
     from peak_trade.execution.batch import BatchTrader
-    from peak_trade.execution.engine import BarOutcome, QuietRun
+    from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
 
 __all__ = ["BatchView", "BlockStart", "TradedBars", "amount", "in_row_order", "order_reason"]
 
@@ -94,6 +95,14 @@ def _adds_exactly(total: Decimal, bound: int, places: int) -> bool:
     coefficient = int("".join(map(str, digits)))
     largest = coefficient * 10 ** (exponent - common) + bound * 10 ** (-places - common)
     return bool(largest < 10**DIGITS)
+
+
+def _order_ids(
+    columns: BarColumns, engine: TradingEngine, orders: list[tuple[int, int]], last: int
+) -> list[tuple[datetime, str]]:
+    """Return the bar time and client id of the `last` of `orders` (row, order number)."""
+    picked = [(columns.time(row), number) for row, number in orders[len(orders) - last :]]
+    return [(time, engine.client_id(time, number)) for time, number in picked]
 
 
 def order_reason(event: Row) -> str:
@@ -270,12 +279,10 @@ class BatchView:
             engine.pipeline.count_filled(count, notional, fees)
         for day, pnl in by_day.items():
             self.ledger.add_day_pnl(day, pnl)
-        orders = [row for row in rows if row[E_ORDER_LOTS]][-self.guard.audit_capacity :]
+        orders = [(row[E_ROW], row[E_ORDER_SEQUENCE]) for row in rows if row[E_ORDER_LOTS]]
         self.guard.approve_many(
-            self.action,
-            [(t, engine.client_id(t, row[E_ORDER_SEQUENCE])) for row in orders
-             for t in (columns.time(row[E_ROW]),)],
-        )  # fmt: skip
+            self.action, len(orders), partial(_order_ids, columns, engine, orders)
+        )
         last = self._last_open(rows)
         if last is not None:  # waiting for the next batch's first open
             order = self._order(last, columns.time(last[E_ROW]))

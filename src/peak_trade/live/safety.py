@@ -64,6 +64,8 @@ class SafetyGuard:
             raise ValueError(f"audit_capacity must be >= 1, was {audit_capacity}")
         self.environment = environment
         self._audit: deque[SafetyAuditEntry] = deque(maxlen=audit_capacity)
+        # approvals recorded in bulk, their entries not made yet: action, count, their orders
+        self._deferred: list[tuple[VenueAction, int, Orders]] = []
         self._sinks: list[Callable[[SafetyAuditEntry], None]] = [sink] if sink else []
 
     def check(self, action: VenueAction, ts: datetime, detail: str = "") -> SafetyDecision:
@@ -72,6 +74,7 @@ class SafetyGuard:
         entry = SafetyAuditEntry(
             ts, action.value, self.environment.value, decision.allowed, decision.reason, detail
         )
+        self._settle()
         self._audit.append(entry)
         for sink in self._sinks:
             sink(entry)
@@ -91,14 +94,40 @@ class SafetyGuard:
         """Record the decision that `action` may happen (`approval`), for a caller that
         journals it itself."""
         entry = self.approval(action, ts, detail)
+        self._settle()
         self._audit.append(entry)
         return entry
 
-    def approve_many(self, action: VenueAction, orders: Sequence[tuple[datetime, str]]) -> None:
-        """Record that `action` may happen for each of `orders` (its time and detail), in
-        order; only as many as the audit holds are made at all."""
-        for ts, detail in orders[-self.audit_capacity :]:
-            self.approve(action, ts, detail)
+    def approve_many(self, action: VenueAction, count: int, orders: Orders) -> None:
+        """Record that `action` may happen for `count` orders, for a caller that journals
+        them itself; `orders(k)` returns the time and detail of the last k of them. Their
+        entries are made when the audit is next read or written, and only as many as it keeps
+        then: a backtest approves thousands of orders a second, and keeps the last 1000."""
+        if not _decide(self.environment, action).allowed:
+            raise InvariantError(f"{action.value} was approved where it is refused")
+        if count <= 0:
+            return
+        self._deferred.append((action, count, orders))
+        newer = 0
+        for at in range(len(self._deferred) - 1, 0, -1):  # forget what newer ones push out
+            newer += self._deferred[at][1]
+            if newer >= self.audit_capacity:
+                del self._deferred[:at]
+                break
+
+    def _settle(self) -> None:
+        """Make the entries of the approvals recorded in bulk, as many as the audit keeps."""
+        if not self._deferred:
+            return
+        wanted, parts = self.audit_capacity, []
+        for action, count, orders in reversed(self._deferred):
+            if wanted <= 0:
+                break
+            parts.append((action, orders(min(count, wanted))))
+            wanted -= count
+        self._deferred.clear()
+        for action, entries in reversed(parts):
+            self._audit.extend(self.approval(action, ts, detail) for ts, detail in entries)
 
     @property
     def audit_capacity(self) -> int:
@@ -115,7 +144,11 @@ class SafetyGuard:
 
     def audit_tail(self) -> list[SafetyAuditEntry]:
         """Return the most recent decisions, oldest first."""
+        self._settle()
         return list(self._audit)
+
+
+Orders = Callable[[int], Sequence[tuple[datetime, str]]]  # the last k orders' times and details
 
 
 @functools.cache  # a pure function of two enums, asked once per order

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peak_trade.core import wide
-from peak_trade.core.decimal_text import DIGITS, floor_scaled, write_decimal
+from peak_trade.core.decimal_text import DIGITS, floor_scaled, scratch_space, write_decimal
 
 WIDE = st.integers(-(2**126), 2**126)
 SMALL = st.integers(-(10**12), 10**12)
@@ -18,7 +18,7 @@ PLACES = st.integers(0, 40)
 
 def _text(value: int, places: int) -> str | None:
     out = np.zeros(64, dtype=np.uint8)
-    end = write_decimal(out, 3, wide.to_wide(value), places)
+    end = write_decimal(out, 3, wide.to_wide(value), places, scratch_space())
     return None if end < 0 else out[3:end].tobytes().decode()
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import pytest
 
 from peak_trade.core.errors import InvariantError
@@ -54,14 +57,27 @@ def test_audit_capacity_must_be_positive() -> None:
 
 def test_approvals_in_bulk_keep_the_most_recent_and_refuse_what_is_not_allowed() -> None:
     guard = SafetyGuard(TradingEnvironment.SHADOW, audit_capacity=3)
+    asked: list[int] = []
+
+    def orders(first: int, count: int) -> Callable[[int], list[tuple[datetime, str]]]:
+        def last(k: int) -> list[tuple[datetime, str]]:
+            asked.append(k)
+            return [(START, f"o{i}") for i in range(first + count - k, first + count)]
+
+        return last
+
     guard.approve(VenueAction.SIMULATE, START, "o0")
+    guard.approve_many(VenueAction.SIMULATE, 1, orders(1, 1))
+    guard.approve_many(VenueAction.SIMULATE, 4, orders(2, 4))  # o2..o5: o1 is pushed out
 
-    guard.approve_many(VenueAction.SIMULATE, [(START, f"o{i}") for i in range(1, 6)])
-
+    assert asked == []  # made when read
     assert [(entry.detail, entry.allowed) for entry in guard.audit_tail()] == [
         ("o3", True), ("o4", True), ("o5", True)
     ]  # fmt: skip
-    assert guard.audit_capacity == 3
+    assert asked == [3]
+    guard.approve_many(VenueAction.SIMULATE, 1, orders(6, 1))
+    guard.check(VenueAction.SIMULATE, START, "o7")  # after the bulk approval, in order
+    assert [entry.detail for entry in guard.audit_tail()] == ["o5", "o6", "o7"]
     with pytest.raises(InvariantError, match="place was approved where it is refused"):
-        guard.approve_many(VenueAction.PLACE, [(START, "o6")])
-    assert guard.audit_tail()[-1].detail == "o5"
+        guard.approve_many(VenueAction.PLACE, 1, orders(8, 1))
+    assert guard.audit_capacity == 3
