@@ -106,7 +106,40 @@ def test_rows_cannot_be_changed_or_deleted(tmp_path: Path) -> None:
         db.execute("UPDATE events SET kind = 'x'")
     with pytest.raises(sqlite3.DatabaseError, match="the journal is append-only"):
         db.execute("DELETE FROM events")
+    for change in ("UPDATE spans SET last_seq = 9", "DELETE FROM spans"):
+        with pytest.raises(sqlite3.DatabaseError, match="the journal is append-only"):
+            db.execute(change)
     db.close()
+
+
+def test_runs_written_by_two_journals_on_one_file_read_back_apart(tmp_path: Path) -> None:
+    # Arrange: two writers (as two processes would) take turns, each commit one transaction
+    path = tmp_path / "j.sqlite"
+    first, second = Journal(path, clock=ManualClock(START)), Journal(path, clock=ManualClock(START))
+    for step in range(4):
+        for journal, run in ((first, "a"), (second, "b")):
+            journal.append(run, "bar", None, {"n": step})
+            journal.append(run, "fill", None, {"n": step})
+            journal.commit()
+
+    # Act
+    runs = {run: [(e.kind, e.payload["n"]) for e in first.events(run)] for run in ("a", "b")}
+    counts = (second.count("a", "fill"), second.count("b", "bar"), second.run_ids())
+    db = sqlite3.connect(path)
+    spans = db.execute("SELECT run_id, last_seq - first_seq + 1 FROM spans").fetchall()
+    indexes = db.execute(
+        "SELECT name FROM sqlite_master WHERE tbl_name = 'events' AND type = 'index'"
+    ).fetchall()
+    db.close()
+    first.close()
+    second.close()
+
+    # Assert: one span per run and commit, and no index entry per event
+    expected = [(kind, n) for n in range(4) for kind in ("bar", "fill")]
+    assert runs == {"a": expected, "b": expected}
+    assert counts == (4, 4, ["a", "b"])
+    assert spans == [("a", 2), ("b", 2)] * 4
+    assert indexes == []
 
 
 def test_uncommitted_events_are_not_in_the_file(tmp_path: Path) -> None:
@@ -221,7 +254,18 @@ def test_a_journal_with_the_earlier_schema_reads_and_appends_as_before(tmp_path:
 
 
 def test_payloads_of_older_journals_with_nan_still_read_back(tmp_path: Path) -> None:
-    # Arrange: a row as the standard library's encoder wrote a NaN before orjson (not JSON)
+    # Arrange: a row as the standard library's encoder wrote a NaN before orjson (not JSON),
+    # in a journal of that time (indexed by run: no spans)
+    db = sqlite3.connect(tmp_path / "j.sqlite")
+    db.executescript(
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL,
+            ts_event TEXT, ts_init TEXT NOT NULL, payload TEXT NOT NULL);
+        CREATE INDEX events_by_run ON events (run_id);
+        """
+    )
+    db.close()
     with Journal(tmp_path / "j.sqlite", clock=ManualClock(START)) as journal:
         journal.append("r", "bar", None, {"c": 0.1 + 0.2})
         journal.commit()
