@@ -10,6 +10,7 @@ far, it changes nothing and says so: the engine then steps that bar itself.
 from __future__ import annotations
 
 from peak_trade.core.compiled import compiled
+from peak_trade.core.decimal_text import floor_scaled
 from peak_trade.core.wide import (
     Wide,
     add,
@@ -30,6 +31,11 @@ from peak_trade.execution.batch_layout import (
     DAY,
     DAY_START,
     DAY_START_PLACES,
+    E_FEE,
+    E_FILL_LOTS,
+    E_FILL_TICK,
+    E_REALIZED,
+    E_ROW,
     FEES,
     LAST_TICK,
     MAX_DD,
@@ -213,3 +219,35 @@ def fill(settings: Ints, state: Ints, lots: int, tick: int) -> tuple[bool, Wide,
     if state[LAST_TICK] == 0:
         state[LAST_TICK] = tick
     return _update_drawdown(settings, state), fee, realized
+
+
+@compiled
+def fill_sums(
+    events: Ints, first: int, days: Ints, fee_scale: int, totals: Ints, by_day: Ints
+) -> int:
+    """Sum the fills of `events[first:]` as the ledger and pipeline book them: `totals` gets
+    their count, notional (lots x ticks, wide) and fees (floored to the fee places: `fee_scale`
+    fewer than the money steps; wide), and each row of `by_day` a day's number, its PnL net of
+    fees and the sum of those PnLs' magnitudes (both wide, at the fee places), for each day
+    with fills in order. Return the number of days."""
+    totals[:] = 0
+    days_written = 0
+    for i in range(first, len(events)):
+        event = events[i]
+        lots = event[E_FILL_LOTS]
+        if lots == 0:
+            continue
+        totals[0] += 1
+        put(totals, 1, add(get(totals, 1), multiply(widen(abs(lots)), event[E_FILL_TICK])))
+        fee = get(event, E_FEE)
+        put(totals, 3, add(get(totals, 3), floor_scaled(fee, fee_scale)))
+        net = floor_scaled(subtract(get(event, E_REALIZED), fee), fee_scale)
+        day = days[event[E_ROW]]
+        if days_written == 0 or by_day[days_written - 1, 0] != day:
+            by_day[days_written, :] = 0
+            by_day[days_written, 0] = day
+            days_written += 1
+        row = by_day[days_written - 1]
+        put(row, 1, add(get(row, 1), net))
+        put(row, 3, add(get(row, 3), negate(net) if is_negative(net) else net))
+    return days_written

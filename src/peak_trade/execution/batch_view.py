@@ -24,7 +24,7 @@ from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.decimal_text import DIGITS
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import ZERO
-from peak_trade.execution import batch_text
+from peak_trade.execution import batch_ledger, batch_text
 from peak_trade.execution.batch_layout import (
     E_CASH,
     E_CASH_PLACES,
@@ -257,7 +257,7 @@ class BatchView:
         queued = trader.queued
         # the order waiting at the start fills at the first row's open: booked as one fill
         first_fill = queued is not None and bool(rows) and rows[0][E_FILL_LOTS] != 0
-        sums = self._fill_sums(rows[1:] if first_fill else rows, days)
+        sums = self._fill_sums(events, 1 if first_fill else 0, days)
         if texts is None or sums is None:
             return None
         start = BlockStart(
@@ -303,41 +303,32 @@ class BatchView:
         return date.fromordinal(int(days[event[E_ROW]]) + EPOCH_DAY)
 
     def _fill_sums(
-        self, rows: list[Row], days: Ints
+        self, events: Ints, first: int, days: Ints
     ) -> tuple[int, Decimal, Decimal, dict[date, Decimal]] | None:
-        """Return the count, notional and fees of the fills of `rows` and their PnL net of
-        fees by day, as Decimals that, added to the totals so far, give what adding them one
-        by one gives; None where one by one Decimal would round (past 28 digits)."""
-        scale = _POWERS[self.money_places - self.fee_places]
-        count = notional = fees = 0
-        by_day: dict[int, list[int]] = {}  # day -> [net sum, magnitude sum]
-        for row in rows:
-            lots = row[E_FILL_LOTS]
-            if not lots:
-                continue
-            count += 1
-            notional += abs(lots) * row[E_FILL_TICK]
-            fee = load_wide(row, E_FEE) // scale
-            fees += fee
-            net = (load_wide(row, E_REALIZED) - load_wide(row, E_FEE)) // scale
-            sums = by_day.setdefault(int(days[row[E_ROW]]), [0, 0])
-            sums[0] += net
-            sums[1] += abs(net)
-        totals = self.engine.pipeline.fill_totals
+        """Return the count, notional and fees of the fills of `events[first:]` and their PnL
+        net of fees by day, as Decimals that, added to the totals so far, give what adding
+        them one by one gives; None where one by one Decimal would round (past 28 digits)."""
+        totals = np.empty(5, dtype=np.int64)
+        by_day = np.empty((len(events), 5), dtype=np.int64)
+        scale = self.money_places - self.fee_places
+        n_days = batch_ledger.fill_sums(events, first, days, scale, totals, by_day)
+        count, notional, fees = int(totals[0]), load_wide(totals, 1), load_wide(totals, 3)
+        so_far = self.engine.pipeline.fill_totals
         notional_places = self.lot + self.tick
         if not (
-            _adds_exactly(totals[0], notional, notional_places)
-            and _adds_exactly(totals[1], fees, self.fee_places)
+            _adds_exactly(so_far[0], notional, notional_places)
+            and _adds_exactly(so_far[1], fees, self.fee_places)
         ):
             return None
         pnl: dict[date, Decimal] = {}
-        for number, (net, magnitude) in by_day.items():
-            day = date.fromordinal(number + EPOCH_DAY)
+        for row in by_day[:n_days].tolist():
+            day = date.fromordinal(row[0] + EPOCH_DAY)
+            magnitude = load_wide(row, 3)
             if not _adds_exactly(
                 self.ledger.realized_by_day.get(day, ZERO), magnitude, self.fee_places
             ):
                 return None
-            pnl[day] = Decimal(net).scaleb(-self.fee_places)
+            pnl[day] = Decimal(load_wide(row, 1)).scaleb(-self.fee_places)
         return (
             count,
             Decimal(notional).scaleb(-notional_places),
