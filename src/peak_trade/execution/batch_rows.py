@@ -118,13 +118,12 @@ def journal_rows(
         k = 1
     for i, event in enumerate(events.tolist()):
         while k < len(runs) and runs[k][0] < event[E_ROW]:  # between traded bars
-            journal.append(words.quiet_row(run_id, k, runs[k], quiet_written[k]))
+            journal.append(words.quiet_row(run_id, k, runs[k], i - 1, quiet_written[k]))
             k += 1
         words.traded_bar(journal, run_id, i, event, event_written[i])
     last: QuietBars | None = None
     if k < len(runs):
-        cash, position = (Decimal(text) for text in words.account)
-        last = _quiet_bars(runs[k], words.target, (cash, position), texts[n * _FIELDS + k])
+        last = _quiet_bars(runs[k], words.targets[-1], words.account(n - 1), texts[n * _FIELDS + k])
     return BlockRows(first, journal, event_written[0], last)
 
 
@@ -139,19 +138,34 @@ Order = tuple[str, str, str]  # client id (JSON), quantity, side
 
 
 class _Words:
-    """The texts a batch's journal rows share, and the account and queued order as its rows
-    are worded one after another."""
+    """The texts of a batch's journal rows, worded for all its traded bars at once, and the
+    order waiting for an open as the rows are put together one traded bar after another."""
 
     def __init__(self, block: TradedBars, times: list[str]) -> None:
         start, columns, events = block.start, block.columns, block.events
-        self.texts, self.peaks, self.times = start.texts, len(events) * _FIELDS, times
-        rows = events[:, E_ROW]
+        n, texts = len(events), start.texts
+        self.times, self.peaks, self.texts = times, n * _FIELDS, texts
         self.seconds = columns.seconds
         self.quiet_times = iso_times(columns.seconds[block.quiet[:, 0]])
-        self.o, self.h, self.low, self.c, self.v = (
-            _floats(column[rows])
-            for column in (columns.open, columns.high, columns.low, columns.close, columns.volume)
-        )
+        field = {f: texts[f : n * _FIELDS : _FIELDS] for f in range(_FIELDS)}
+        self.cash, self.quantity = field[T_CASH], field[T_ORDER_QUANTITY]
+        self.fill = list(zip(field[T_FEE], field[T_MARKET_PRICE], field[T_FILL_PRICE], strict=True))
+        self.position = field[T_POSITION]
+        if not start.traded:  # before its first fill the ledger shows the position as it was
+            fills = np.flatnonzero(events[:, E_FILL_LOTS])
+            first_fill = int(fills[0]) if fills.size else n
+            self.position[:first_fill] = [str(start.position)] * first_fill
+        self.targets = events[:, E_TARGET].tolist()
+        rows = events[:, E_ROW]
+        prices = (columns.open, columns.high, columns.low, columns.close, columns.volume)
+        o, h, low, c, v = (_floats(column[rows]) for column in prices)
+        self.bars = [
+            f'{{"c":{c[i]},"cash":"{self.cash[i]}","drawdown":"{field[T_DRAWDOWN][i]}",'
+            f'"equity":"{field[T_EQUITY][i]}","h":{h[i]},"l":{low[i]},"o":{o[i]},'
+            f'"position":"{self.position[i]}","t":"{times[i]}","target":{self.targets[i]},'
+            f'"v":{v[i]}}}'
+            for i in range(n)
+        ]
         self.prefix = _text(start.id_prefix)[:-1]  # the opening quote and the prefix, escaped
         approval = start.approval
         environment, reason = _text(approval.environment), _text(approval.reason)
@@ -161,18 +175,22 @@ class _Words:
         self.waiting: Order | None = None
         if queued is not None:
             self.waiting = (_text(queued.client_id), str(queued.quantity), queued.side.value)
-        self.traded, self.target = start.traded, start.target
-        self.untraded = str(start.position)
-        self.account = (str(start.cash), self.untraded)
 
-    def quiet_row(self, run_id: str, k: int, run: list[int], written: str) -> JournalRow:
-        """Return the `bars` row of the `k`-th run of quiet bars, by reference to the data."""
+    def account(self, i: int) -> tuple[Decimal, Decimal]:
+        """Return the cash and position after the `i`-th traded bar."""
+        return Decimal(self.cash[i]), Decimal(self.position[i])
+
+    def quiet_row(
+        self, run_id: str, k: int, run: list[int], after: int, written: str
+    ) -> JournalRow:
+        """Return the `bars` row of the `k`-th run of quiet bars (after traded bar `after`),
+        by reference to the data."""
         first, last = int(self.seconds[run[0]]), int(self.seconds[run[1] - 1])
-        cash, position = self.account
         payload = (
-            f'{{"cash":"{cash}","first_us":{first * MICROS},"last_us":{last * MICROS},'
-            f'"n":{run[1] - run[0]},"peak":"{self.texts[self.peaks + k]}",'
-            f'"position":"{position}","target":{self.target}}}'
+            f'{{"cash":"{self.cash[after]}","first_us":{first * MICROS},'
+            f'"last_us":{last * MICROS},"n":{run[1] - run[0]},'
+            f'"peak":"{self.texts[self.peaks + k]}","position":"{self.position[after]}",'
+            f'"target":{self.targets[after]}}}'
         )
         return run_id, "bars", self.quiet_times[k], written, payload
 
@@ -180,63 +198,30 @@ class _Words:
         self, journal: list[JournalRow], run_id: str, i: int, event: list[int], written: str
     ) -> None:
         """Add the journal rows of the `i`-th traded bar to `journal`."""
-        texts, at, time = self.texts, i * _FIELDS, self.times[i]
-        lots, filled = event[E_ORDER_LOTS], bool(event[E_FILL_LOTS])
-        self.traded = self.traded or filled
-        order: Order | None = None
+        time, lots = self.times[i], event[E_ORDER_LOTS]
         if lots:
             minute = f"{time[0:4]}{time[5:7]}{time[8:10]}T{time[11:13]}{time[14:16]}"
             client = f'{self.prefix}-{minute}-{event[E_ORDER_SEQUENCE]:06d}"'
-            order = (client, texts[at + T_ORDER_QUANTITY], "buy" if lots > 0 else "sell")
-            journal.append(
-                (run_id, "safety", time, written, f"{self.approved}{client}{self.because}")
+            journal.append((run_id, "safety", time, written, self.approved + client + self.because))
+        journal.append((run_id, "bar", time, written, self.bars[i]))
+        target, previous = event[E_TARGET], event[E_PREVIOUS]
+        if target != previous:
+            changed = f'{{"from":{previous},"to":{target}}}'
+            journal.append((run_id, "target_changed", time, written, changed))
+        filling = self._filling(bool(event[E_FILL_LOTS]) and not event[E_ORDER_FILLED])
+        if lots:
+            order = (client, self.quantity[i], "buy" if lots > 0 else "sell")
+            payload = (
+                f'{{"client_id":{client},"quantity":"{order[1]}",'
+                f'"reason":"{order_reason(event)}","side":"{order[2]}","type":"market"}}'
             )
-        position = texts[at + T_POSITION] if self.traded else self.untraded
-        cash = texts[at + T_CASH]
-        self.target, previous = event[E_TARGET], event[E_PREVIOUS]
-        journal.append(
-            (
-                run_id,
-                "bar",
-                time,
-                written,
-                f'{{"c":{self.c[i]},"cash":"{cash}","drawdown":"{texts[at + T_DRAWDOWN]}",'
-                f'"equity":"{texts[at + T_EQUITY]}","h":{self.h[i]},"l":{self.low[i]},'
-                f'"o":{self.o[i]},"position":"{position}","t":"{time}",'
-                f'"target":{self.target},"v":{self.v[i]}}}',
-            )
-        )
-        if self.target != previous:
-            journal.append(
-                (
-                    run_id,
-                    "target_changed",
-                    time,
-                    written,
-                    f'{{"from":{previous},"to":{self.target}}}',
-                )
-            )
-        self.account = (cash, position)
-        filling = self._filling(filled and not event[E_ORDER_FILLED])
-        if order is not None:
-            client, quantity, side = order
-            journal.append(
-                (
-                    run_id,
-                    "order",
-                    time,
-                    written,
-                    f'{{"client_id":{client},"quantity":"{quantity}",'
-                    f'"reason":"{order_reason(event)}","side":"{side}","type":"market"}}',
-                )
-            )
+            journal.append((run_id, "order", time, written, payload))
             if event[E_ORDER_FILLED]:
                 filling = order
             else:
                 self.waiting = order
         if filling is not None:
-            fill = (texts[at + T_FEE], texts[at + T_MARKET_PRICE], texts[at + T_FILL_PRICE])
-            journal.append((run_id, "fill", time, written, _fill_json(*filling, *fill)))
+            journal.append((run_id, "fill", time, written, _fill_json(*filling, *self.fill[i])))
 
     def _filling(self, at_open: bool) -> Order | None:
         """Return the waiting order if it filled at this bar's open, no longer waiting."""

@@ -13,6 +13,7 @@ dataclass, a set) are refused.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import sqlite3
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -108,17 +110,22 @@ def to_json(payload: Mapping[str, Any]) -> str:
         raise TypeError(f"cannot journal {sorted(payload)}: {error}") from None
 
 
+_RUN_ID = itemgetter(0)
+
+
 def _add_spans(db: sqlite3.Connection, rows: list[PendingRow]) -> None:
     """Add a span for each stretch of one run's events among `rows`, just inserted (their
     seqs are consecutive: the transaction holds the file's only writer)."""
     seq = int(db.execute("SELECT last_insert_rowid()").fetchone()[0]) - len(rows) + 1
+    runs = list(map(_RUN_ID, rows))
     spans: list[tuple[str, int, int]] = []
-    for row in rows:
-        if spans and spans[-1][0] == row[0]:
-            spans[-1] = (row[0], spans[-1][1], seq)
-        else:
-            spans.append((row[0], seq, seq))
-        seq += 1
+    if runs.count(runs[0]) == len(runs):  # one run, as nearly always
+        spans.append((runs[0], seq, seq + len(runs) - 1))
+    else:
+        for run_id, stretch in itertools.groupby(runs):
+            size = len(list(stretch))
+            spans.append((run_id, seq, seq + size - 1))
+            seq += size
     db.executemany("INSERT INTO spans (run_id, first_seq, last_seq) VALUES (?, ?, ?)", spans)
 
 
