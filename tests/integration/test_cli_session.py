@@ -125,6 +125,11 @@ def test_cli_invalid_mode_rejected(tmp_path: Path) -> None:
         (["--resume", ""], "argument --resume: expected the id of a run in the journal, was em"),
         (["--run-id", " "], "argument --run-id: expected a name for the run, was empty; leave"),
         (["--journal", ""], "argument --journal: expected a path, was empty"),
+        # more digits than the ledger keeps exact: 15 whole (room to grow) and 17 decimals
+        (
+            ["--data", "synthetic", "--start-balance", "1e12", "--fee-rate", "0.00000001"],
+            "needs amounts of 32 digits (17 decimals: BTC/EUR lots have 8 and prices 1), more",
+        ),
     ],
 )
 def test_cli_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

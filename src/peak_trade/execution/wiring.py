@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.config_schema import LiveRiskSection
+from peak_trade.core.decimal_text import DIGITS
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
 from peak_trade.core.files import unwritable
 from peak_trade.core.modes import TradingEnvironment
-from peak_trade.core.money import to_decimal
+from peak_trade.core.money import decimal_places, to_decimal
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Instrument, Timeframe
 from peak_trade.data.ports import CandleFeed
@@ -33,6 +34,7 @@ from peak_trade.execution.session_config import LiveSessionConfig
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.live.risk_rules import RiskLimitsConfig
 from peak_trade.live.safety import SafetyGuard
+from peak_trade.orders.kernels import rate_steps
 from peak_trade.orders.ports import Venue
 from peak_trade.orders.shadow import FillPrice, OrderBook, ShadowOrderExecutor
 from peak_trade.orders.sizing import SizingRules
@@ -58,6 +60,9 @@ __all__ = [
 ]
 
 
+WIDE_DIGITS = 38  # the digits a 128-bit integer holds in full (core.wide)
+
+
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
     """What the engine needs beyond the config file."""
@@ -71,6 +76,32 @@ class EngineSettings:
     fill_price: FillPrice = "next_open"
     allow_short: bool = False
     enable_risk_limits: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse a balance and rates whose money would need more digits than are kept exact:
+        a fee has the lot's, the price's and the fee rate's decimals, on a balance that may
+        grow a hundredfold; Decimal keeps 28 digits, and sizing multiplies that by the
+        position fraction within 38."""
+        instrument = self.instrument
+        fee_places = decimal_places(self.fee_rate)
+        places = instrument.lot_decimals + instrument.price_decimals + fee_places
+        whole = len(str(int(self.start_balance * 100)))
+        fraction = len(str(rate_steps("position_fraction", self.position_fraction)[0]))
+        digits = whole + places
+        if digits > DIGITS:
+            problem = f"more than the {DIGITS} the ledger keeps exact"
+        elif digits + fraction > WIDE_DIGITS:
+            problem = f"and sizing needs {fraction} more for the fraction: over {WIDE_DIGITS}"
+        else:
+            return
+        raise ConfigError(
+            f"start_balance {self.start_balance} with fee_rate {self.fee_rate} ({fee_places} "
+            f"decimals) and position_fraction {self.position_fraction} needs amounts of "
+            f"{digits} digits ({places} decimals: {instrument.symbol} lots have "
+            f"{instrument.lot_decimals} and prices {instrument.price_decimals}), {problem}; "
+            "use a fee_rate with fewer decimals, a position_fraction with fewer digits or a "
+            "smaller start_balance"
+        )
 
 
 def build_engine(
