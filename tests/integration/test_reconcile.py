@@ -208,6 +208,30 @@ def test_reconcile_command_reports_and_refuses_unknown_runs(tmp_path: Path) -> N
     assert "argument RUN_ID: expected the id of a run in the journal, was empty" in empty.stderr
 
 
+def test_a_backtest_is_found_in_the_backtests_journal_and_named(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    shipped = Path(__file__).parents[2] / "config" / "config.toml"
+    (tmp_path / "config" / "config.toml").write_text(shipped.read_text())
+    backtest = run_peak(
+        "backtest", "--synthetic", "--bars", "400", "--run-id", "bt", cwd=tmp_path, timeout=120
+    )
+    assert backtest.returncode == 0, backtest.stderr
+
+    result = run_peak("reconcile", "bt", cwd=tmp_path, timeout=120)
+
+    assert result.returncode == 2
+    assert (
+        "no run 'bt' in the journal journal/peak_trade.sqlite, but journal/backtest.sqlite has "
+        "it (`peak-trade backtest` journals there); add --journal journal/backtest.sqlite"
+    ) in result.stderr
+    assert not (tmp_path / "journal" / "peak_trade.sqlite").exists()
+    named = run_peak(
+        "reconcile", "bt", "--journal", "journal/backtest.sqlite", cwd=tmp_path, timeout=120
+    )
+    assert named.returncode == 0, named.stderr
+    assert "bt: 200 bars replayed, no difference" in named.stdout
+
+
 def test_reconcile_without_a_journal_says_so_and_creates_none(tmp_path: Path) -> None:
     result = run_peak(
         "reconcile",

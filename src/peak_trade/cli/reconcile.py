@@ -7,11 +7,16 @@ import json
 from pathlib import Path
 
 from peak_trade.cli.arguments import add_log_level, journaled_run, path_arg
+from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import load_config
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.reconcile import reconcile
 
 __all__ = ["DESCRIPTION", "add_reconcile_arguments", "run_reconcile"]
+
+# where runs are journaled when no --journal is given: sessions', then backtests'
+_SESSIONS = Path("journal/peak_trade.sqlite")
+_OTHER_JOURNALS = (Path("journal/backtest.sqlite"),)
 
 DESCRIPTION = (
     "Replay the bars a shadow or testnet session journaled through a backtest and "
@@ -28,7 +33,7 @@ def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--journal",
         type=path_arg,
-        default=Path("journal/peak_trade.sqlite"),
+        default=_SESSIONS,
         help="journal file (default: journal/peak_trade.sqlite)",
     )
     parser.add_argument(
@@ -48,9 +53,28 @@ def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
     add_log_level(parser, "WARNING")
 
 
+def _journal_with(run_id: str, given: Path) -> Path | None:
+    """Return the other default journal that holds `run_id`, when `given` does not."""
+    with Journal(given) as journal:
+        if run_id in journal.run_ids():
+            return None
+    for other in _OTHER_JOURNALS:
+        if other != given and other.is_file():
+            with Journal(other) as journal:
+                if run_id in journal.run_ids():
+                    return other
+    return None
+
+
 def run_reconcile(args: argparse.Namespace) -> int:
     """Reconcile and print the report; exit 0 whether or not the run diverged."""
     cfg = load_config(args.config) if args.config else None
+    elsewhere = _journal_with(args.run_id, args.journal)
+    if elsewhere is not None:
+        raise ConfigError(
+            f"no run {args.run_id!r} in the journal {args.journal}, but {elsewhere} has it "
+            f"(`peak-trade backtest` journals there); add --journal {elsewhere}"
+        )
     with Journal(args.journal) as journal:
         report = reconcile(journal, args.run_id, cfg, data_path=args.data_path)
     if args.json:
