@@ -44,10 +44,22 @@ CASES: dict[str, dict[str, Any]] = {
         "live_risk": {"max_order_notional": 1.0},
         "exercises": "order_denied",
     },
-    "drawdown limit trips reducing": {
+    "drawdown limit trips reducing": {  # then the loop refuses entries itself
         "session": {"strategy_key": "macd", "position_fraction": 1.0},
         "live_risk": {"max_drawdown_pct": 0.5},
         "exercises": "trading_state",
+        "compiled_share": 0.9,
+    },
+    "reducing with shorts and fills at the close": {
+        "session": {
+            "strategy_key": "rsi_reversion",
+            "allow_short": True,
+            "fill_price": "close",
+            "position_fraction": 1.0,
+        },
+        "live_risk": {"max_drawdown_pct": 0.5},
+        "exercises": "order_denied",
+        "compiled_share": 0.8,
     },
     "daily loss limits": {
         "session": {"strategy_key": "momentum_1h", "position_fraction": 0.8},
@@ -138,6 +150,7 @@ def _backtest(
         "ledger": figures,
         "audit": audit,
         "compiled_bars": runner.engine.compiled_bars,
+        "bars": runner.engine.bars_seen,
     }
 
 
@@ -154,6 +167,7 @@ def test_compiled_loop_journals_and_books_exactly_as_bar_by_bar(
     assert stepped["ledger"]["bars"][2] > 0 or "exercises" in case, "the case must trade"
     assert stepped["compiled_bars"] == 0
     assert compiled["compiled_bars"] > 0
+    assert compiled["compiled_bars"] >= case.get("compiled_share", 0) * stepped["bars"]
     if "exercises" in case:
         assert any(row[0] == case["exercises"] for row in stepped["rows"])
     assert compiled["ledger"] == stepped["ledger"]

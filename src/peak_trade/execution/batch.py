@@ -28,6 +28,7 @@ from peak_trade.execution import batch_kernel as kernel
 from peak_trade.execution.batch_layout import (
     EPOCH_DAY,
     EVENT_FIELDS,
+    HELD_NONE,
     SETTING_FIELDS,
     STATE_FIELDS,
     store_wide,
@@ -53,6 +54,7 @@ _MAX_PLACES = 30  # money steps of 10^-30 still leave 10^8 of room below 2^127 f
 _MONEY = ("start", "min_cost", "max_order", "max_exposure", "max_daily_loss")
 _S = {name: i for i, name in enumerate(SETTING_FIELDS)}
 _F = {name: i for i, name in enumerate(STATE_FIELDS)}
+_STATES = (TradingState.ACTIVE, TradingState.REDUCING)  # the trading states the loop keeps
 
 
 class BatchTrader:
@@ -83,9 +85,12 @@ class BatchTrader:
         """Return True when the engine's state now lets the loop trade."""
         engine = self.engine
         risk = engine.pipeline.risk_limits
-        if risk is not None and (risk.state is not TradingState.ACTIVE or risk.is_replaying):
+        if risk is not None and (risk.state not in _STATES or risk.is_replaying):
             return False
-        if engine.held is not None or set(engine.ledger.positions) - {engine.symbol}:
+        held = engine.held
+        if held is not None and (risk is None or held[1] is not risk.state):
+            return False
+        if set(engine.ledger.positions) - {engine.symbol}:
             return False
         if engine.ledger.last_price(engine.symbol) is None:
             return False
@@ -197,6 +202,7 @@ class BatchTrader:
         state[_F["last_tick"]] = 0 if price is None else steps(price, self.price_places)
         state[_F["target"]] = engine.target
         state[_F["sequence"]] = engine.order_sequence
+        state[_F["held_target"]] = HELD_NONE if engine.held is None else engine.held[0]
         pending = engine.pipeline.venue.pending
         self.queued = pending[0] if pending else None
         self.queued_tracked = True  # sent through the pipeline, or taken into it by `_store`
@@ -243,7 +249,10 @@ class BatchTrader:
         ledger.take_price(
             engine.symbol, Decimal(int(state[_F["last_tick"]])).scaleb(-self.price_places)
         )
-        engine.take_batch(int(state[_F["target"]]), int(state[_F["sequence"]]), rows)
+        held_target = int(state[_F["held_target"]])
+        risk = engine.pipeline.risk_limits
+        held = None if held_target == HELD_NONE or risk is None else (held_target, risk.state)
+        engine.take_batch(int(state[_F["target"]]), int(state[_F["sequence"]]), rows, held)
         queued = self.queued if int(state[_F["pending_lots"]]) else None
         if queued is not None and not self.queued_tracked:  # the engine may fill it itself
             engine.pipeline.track_sent([OrderExecutionResult(queued, OrderStatus.SUBMITTED)])
@@ -284,6 +293,7 @@ def _settings(engine: TradingEngine, values: dict[str, Decimal | None], money_pl
     fraction, fraction_places, slippage, slippage_places, fee, fee_places = rules.rates
     venue = engine.pipeline.venue
     fill_at_close = isinstance(venue, ShadowOrderExecutor) and venue.fill_price == "close"
+    risk = engine.pipeline.risk_limits
     settings = np.zeros(len(SETTING_FIELDS), dtype=np.int64)
     plain = {
         "money_places": money_places,
@@ -302,6 +312,7 @@ def _settings(engine: TradingEngine, values: dict[str, Decimal | None], money_pl
         "risk_on": 1,
         "max_drawdown_pct": -1,
         "pct_places": 0,
+        "reducing": int(risk is not None and risk.state is TradingState.REDUCING),
     }
     for name, value in plain.items():
         settings[_S[name]] = value

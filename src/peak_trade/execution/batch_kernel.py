@@ -12,6 +12,9 @@ Whatever is not the plain case stops the loop *before* the bar, untouched, and r
 an order the risk rules or the venue would refuse, a skipped entry, a change of the trading
 state, a flip from long to short, a partial close, a drawdown percent too close to call in
 floats. The engine then steps that bar the ordinary way and calls the loop again after it.
+In a REDUCING trading state the loop refuses an order that would not shrink the position
+itself, as `LiveRiskLimits` does (the event says so), and holds it back until the target
+changes, as the engine does.
 
 Each traded bar (a fill, an order or a target change) gets a row in `events`; quiet bars get
 none: `quiet` lists the runs of them with the peak before each, for the journal.
@@ -48,6 +51,7 @@ from peak_trade.execution.batch_layout import (
     E_FILL_SEQUENCE,
     E_FILL_TICK,
     E_MARKET_TICK,
+    E_ORDER_DENIED,
     E_ORDER_FILLED,
     E_ORDER_LOTS,
     E_ORDER_SEQUENCE,
@@ -58,12 +62,15 @@ from peak_trade.execution.batch_layout import (
     E_REALIZED,
     E_ROW,
     E_TARGET,
+    HELD_NONE,
+    HELD_TARGET,
     PEAK,
     PEAK_PLACES,
     PENDING_LOTS,
     PENDING_ROW,
     PENDING_SEQUENCE,
     POSITION,
+    REFUSED,
     S_ALLOW_SHORT,
     S_FEE,
     S_FEE_PLACES,
@@ -80,10 +87,13 @@ from peak_trade.execution.batch_layout import (
     S_MONEY_PLACES,
     S_PCT_PLACES,
     S_PRICE_PLACES,
+    S_REDUCING,
     S_RISK_ON,
     S_SLIPPAGE,
     S_SLIPPAGE_PLACES,
+    SEND,
     SEQUENCE,
+    STEP,
     STEP_THIS_BAR,
     TARGET,
     Ints,
@@ -97,23 +107,24 @@ __all__ = ["run_batch"]
 
 
 @compiled
-def _order_lots(settings: Ints, state: Ints, target: int, tick: int) -> tuple[int, bool]:
+def _order_lots(settings: Ints, state: Ints, target: int, tick: int) -> tuple[int, int]:
     """Return the signed lots that bring the position to the state of `target` at `tick`
-    (0: none needed), and False where sizing, the venue or the risk rules would not send
-    them as one plain order (a flip, dust, an entry below the minimums, any denial)."""
+    (0: none needed) and what the risk rules make of them: SEND, REFUSED by the trading state,
+    or STEP where sizing, the venue or the risk rules would not send them as one plain order
+    (a flip, dust, an entry below the minimums, any other denial)."""
     wanted = target if target >= 0 or settings[S_ALLOW_SHORT] == 1 else 0
     held = state[POSITION]
     holding = (held > 0) - (held < 0)
     if holding == wanted:
-        return 0, True
+        return 0, SEND
     if holding != 0 and wanted != 0:
-        return 0, False
+        return 0, STEP
     if holding != 0:
         lots = -held
     else:
         equity = equity_steps(settings, state)
         if compare(equity, widen(0)) <= 0:
-            return 0, False
+            return 0, STEP
         size = entry_lots(
             wanted > 0,
             settings[S_FRACTION],
@@ -131,10 +142,10 @@ def _order_lots(settings: Ints, state: Ints, target: int, tick: int) -> tuple[in
         )
         lots = size if wanted > 0 else -size
     if abs(lots) < settings[S_MIN_LOTS]:
-        return 0, False
+        return 0, STEP
     if compare(value_of(settings, abs(lots), tick), widen(settings[S_MIN_COST])) < 0:
-        return 0, False
-    return lots, _risk_allows(settings, state, lots, tick)
+        return 0, STEP
+    return lots, _risk_verdict(settings, state, lots, tick)
 
 
 @compiled
@@ -143,32 +154,39 @@ def _limit_exceeded(amount: Wide, limit: Wide) -> bool:
 
 
 @compiled
-def _risk_allows(settings: Ints, state: Ints, lots: int, tick: int) -> bool:
-    """Return True when `LiveRiskLimits.check_orders` lets the order through unchanged: no
-    drawdown trip, and for an order that adds risk no rule violated."""
+def _reduces(held: int, lots: int) -> bool:
+    """Return True when `lots` shrink a position of `held` lots without flipping it."""
+    after = held + lots
+    return held != 0 and abs(after) < abs(held) and (after == 0 or (after > 0) == (held > 0))
+
+
+@compiled
+def _risk_verdict(settings: Ints, state: Ints, lots: int, tick: int) -> int:
+    """Return what `LiveRiskLimits.check_orders` makes of the order: SEND it unchanged (no
+    drawdown trip, and for an order that adds risk no rule violated), REFUSED by a REDUCING
+    trading state (an order that does not shrink the position), or STEP (anything else)."""
+    reducing = _reduces(state[POSITION], lots)
+    if settings[S_REDUCING] == 1:  # already tripped: the state's refusal comes before the rules
+        return SEND if reducing else REFUSED
     if settings[S_MAX_DRAWDOWN_PCT] >= 0:  # drawdown x 100 x 10^p > limit x peak trips it
         peak, equity = get(state, PEAK), equity_steps(settings, state)
         if compare(peak, widen(0)) > 0:
             drawdown = multiply(times_ten_to(subtract(peak, equity), settings[S_PCT_PLACES]), 100)
             if compare(drawdown, multiply(peak, settings[S_MAX_DRAWDOWN_PCT])) > 0:
-                return False
-    if settings[S_RISK_ON] == 0:
-        return True
-    held = state[POSITION]
-    after = held + lots
-    reducing = held != 0 and abs(after) < abs(held) and (after == 0 or (after > 0) == (held > 0))
-    if reducing:
-        return True
+                return STEP
+    if settings[S_RISK_ON] == 0 or reducing:
+        return SEND
+    after = state[POSITION] + lots
     if _limit_exceeded(value_of(settings, abs(lots), tick), get(settings, S_MAX_ORDER)):
-        return False
+        return STEP
     if _limit_exceeded(value_of(settings, abs(after), tick), get(settings, S_MAX_EXPOSURE)):
-        return False
+        return STEP
     loss_limit = get(settings, S_MAX_DAILY_LOSS)
     if not is_negative(loss_limit):
         day_pnl = subtract(equity_steps(settings, state), get(state, DAY_START))
         if compare(day_pnl, negate(loss_limit)) <= 0:
-            return False
-    return True
+            return STEP
+    return SEND
 
 
 @compiled
@@ -243,12 +261,12 @@ def _send(settings: Ints, state: Ints, row: int, lots: int, tick: int, event: In
 @compiled
 def _may_trade(settings: Ints, state: Ints, target: int) -> bool:
     """Return True unless the bar is surely quiet: nothing queued, the same target, and the
-    position already in its state."""
+    position already in its state or its order held back by the trading state."""
     if state[PENDING_LOTS] != 0 or target != state[TARGET]:
         return True
     wanted = target if target >= 0 or settings[S_ALLOW_SHORT] == 1 else 0
     held = state[POSITION]
-    return bool((held > 0) - (held < 0) != wanted)
+    return bool((held > 0) - (held < 0) != wanted and state[HELD_TARGET] != target)
 
 
 @compiled
@@ -268,10 +286,19 @@ def _step(settings: Ints, state: Ints, row: int, bar: Ints, events: Ints, n: int
         state[:] = saved
         return -1
     state[TARGET] = target
-    lots, plain = _order_lots(settings, state, target, bar[1])
-    if not plain or (lots != 0 and not _send(settings, state, row, lots, bar[1], event)):
+    lots, verdict = _order_lots(settings, state, target, bar[1])
+    if verdict == STEP:
         state[:] = saved
         return -1
+    if lots != 0 and verdict == REFUSED:  # planned and refused: held back until it changes
+        state[SEQUENCE] += 1
+        event[E_ORDER_LOTS], event[E_ORDER_SEQUENCE] = lots, state[SEQUENCE]
+        event[E_ORDER_DENIED], state[HELD_TARGET] = 1, target
+    elif lots != 0:
+        state[HELD_TARGET] = HELD_NONE
+        if not _send(settings, state, row, lots, bar[1], event):
+            state[:] = saved
+            return -1
     _record(settings, state, events, n, row, previous)
     return 1
 

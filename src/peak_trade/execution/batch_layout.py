@@ -48,6 +48,7 @@ SETTING_FIELDS: Final = (
     "max_daily_loss_bits",
     "max_drawdown_pct",  # -1: no limit; else the limit x 10^pct_places
     "pct_places",
+    "reducing",  # 1: the trading state is REDUCING (orders that add risk are refused)
 )
 (
     S_MONEY_PLACES,
@@ -72,6 +73,7 @@ SETTING_FIELDS: Final = (
     _,
     S_MAX_DRAWDOWN_PCT,
     S_PCT_PLACES,
+    S_REDUCING,
 ) = range(len(SETTING_FIELDS))
 
 # --- state: wide values take two slots (their bits), the others one --------------------------
@@ -105,6 +107,7 @@ STATE_FIELDS: Final = (
     "pending_row",  # the row of the bar the pending order was decided on
     "target",
     "sequence",  # the last client order number used
+    "held_target",  # the target whose order the trading state refused (HELD_NONE: none)
     # decimal places Decimal arithmetic would give each amount (its text has them)
     "cash_places",
     "peak_places",
@@ -144,6 +147,7 @@ STATE_FIELDS: Final = (
     PENDING_ROW,
     TARGET,
     SEQUENCE,
+    HELD_TARGET,
     CASH_PLACES,
     PEAK_PLACES,
     MAX_DD_PLACES,
@@ -181,6 +185,7 @@ EVENT_FIELDS: Final = (
     "equity_places",
     "peak_places",
     "fill_closed",  # 1: the fill closed a position (its realized PnL is booked)
+    "order_denied",  # 1: the trading state (REDUCING) refused the order; it was not sent
 )
 (
     E_ROW,
@@ -209,7 +214,15 @@ EVENT_FIELDS: Final = (
     E_EQUITY_PLACES,
     E_PEAK_PLACES,
     E_FILL_CLOSED,
+    E_ORDER_DENIED,
 ) = range(len(EVENT_FIELDS))
+
+HELD_NONE: Final = -9  # no order held back by the trading state
+
+# What the risk rules make of an order: sent, handed back to the engine, refused by the state.
+SEND: Final = 1
+STEP: Final = 0
+REFUSED: Final = 2
 
 # Why `run_batch` stopped: it traded every row, or it stopped before the returned row.
 DONE: Final = 0

@@ -22,6 +22,7 @@ import orjson
 from peak_trade.core.errors import InvariantError
 from peak_trade.execution.batch_layout import (
     E_FILL_LOTS,
+    E_ORDER_DENIED,
     E_ORDER_FILLED,
     E_ORDER_LOTS,
     E_ORDER_SEQUENCE,
@@ -42,6 +43,8 @@ from peak_trade.execution.batch_text import (
 )
 from peak_trade.execution.batch_view import TradedBars, order_reason
 from peak_trade.execution.journal_bars import MICROS
+from peak_trade.execution.pipeline import ExecutionStatus, risk_reasons
+from peak_trade.live.risk_limits import REDUCING_REFUSAL
 
 __all__ = ["BlockRows", "JournalRow", "QuietBars", "iso_times", "journal_rows"]
 
@@ -171,6 +174,9 @@ class _Words:
         environment, reason = _text(approval.environment), _text(approval.reason)
         self.approved = f'{{"action":{_text(approval.action)},"allowed":true,"detail":'
         self.because = f',"environment":{environment},"reason":{reason}}}'
+        # what the pipeline says of an order the REDUCING state refused
+        self.refusal = orjson.dumps(list(risk_reasons(REDUCING_REFUSAL))).decode()
+        self.blocked = ExecutionStatus.BLOCKED_BY_RISK.value
         queued = start.queued
         self.waiting: Order | None = None
         if queued is not None:
@@ -216,12 +222,18 @@ class _Words:
                 f'"reason":"{order_reason(event)}","side":"{order[2]}","type":"market"}}'
             )
             journal.append((run_id, "order", time, written, payload))
-            if event[E_ORDER_FILLED]:
+            if event[E_ORDER_DENIED]:
+                journal.append((run_id, "order_denied", time, written, self._denied(client)))
+            elif event[E_ORDER_FILLED]:
                 filling = order
             else:
                 self.waiting = order
         if filling is not None:
             journal.append((run_id, "fill", time, written, _fill_json(*filling, *self.fill[i])))
+
+    def _denied(self, client: str) -> str:
+        """Return the `order_denied` payload of an order the REDUCING state refused."""
+        return f'{{"client_ids":[{client}],"reasons":{self.refusal},"status":"{self.blocked}"}}'
 
     def _filling(self, at_open: bool) -> Order | None:
         """Return the waiting order if it filled at this bar's open, no longer waiting."""

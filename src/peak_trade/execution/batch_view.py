@@ -33,6 +33,7 @@ from peak_trade.execution.batch_layout import (
     E_FILL_LOTS,
     E_FILL_TICK,
     E_MARKET_TICK,
+    E_ORDER_DENIED,
     E_ORDER_FILLED,
     E_ORDER_LOTS,
     E_ORDER_SEQUENCE,
@@ -48,6 +49,7 @@ from peak_trade.execution.batch_layout import (
     load_wide,
 )
 from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
+from peak_trade.live.risk_limits import REDUCING_REFUSAL
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import (
     OrderExecutionResult,
@@ -227,15 +229,18 @@ class BatchView:
         if event[E_ORDER_LOTS]:
             order = self._order(event, bar.time)
             self.guard.check(self.action, bar.time, order.client_id)
-            if filled_at_close:
-                submitted = self._filled(order, event, bar.time, day)
-            else:
-                submitted = OrderExecutionResult(order, OrderStatus.SUBMITTED)
-                trader.queued, trader.queued_tracked = order, True
-            pipeline.track_sent([submitted])
-            results.append(submitted)
             decision = SizingDecision(decision.target, (order,))
-            sent = ExecutionResult(ExecutionStatus.SUCCESS, executed=(submitted,))
+            if event[E_ORDER_DENIED]:
+                sent = pipeline.track_refused(order, REDUCING_REFUSAL)
+            else:
+                if filled_at_close:
+                    submitted = self._filled(order, event, bar.time, day)
+                else:
+                    submitted = OrderExecutionResult(order, OrderStatus.SUBMITTED)
+                    trader.queued, trader.queued_tracked = order, True
+                pipeline.track_sent([submitted])
+                results.append(submitted)
+                sent = ExecutionResult(ExecutionStatus.SUCCESS, executed=(submitted,))
         fills.extend(r.fill for r in results if r.fill is not None)
         self._advance(event, bool(fills))
         self._show(int(closes[row]), self._amount(event, E_PEAK, int(event[E_PEAK_PLACES])))
@@ -293,7 +298,7 @@ class BatchView:
     def _last_open(rows: list[Row]) -> Row | None:
         """Return the last row whose order waits for the next open, if no fill followed it."""
         for row in reversed(rows):
-            if row[E_ORDER_LOTS] and not row[E_ORDER_FILLED]:
+            if row[E_ORDER_LOTS] and not (row[E_ORDER_FILLED] or row[E_ORDER_DENIED]):
                 return row
             if row[E_FILL_LOTS]:
                 return None

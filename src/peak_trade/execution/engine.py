@@ -144,10 +144,12 @@ class TradingEngine:
         """Return the number of the last order planned."""
         return self._order_sequence
 
-    def take_batch(self, target: int, order_sequence: int, bars: int) -> None:
-        """Carry on from a compiled batch of `bars` bars that left this target and order
-        number."""
-        self._target, self._order_sequence = target, order_sequence
+    def take_batch(
+        self, target: int, order_sequence: int, bars: int, held: tuple[int, TradingState] | None
+    ) -> None:
+        """Carry on from a compiled batch of `bars` bars that left this target, order number
+        and order held back by the trading state (`held`)."""
+        self._target, self._order_sequence, self._held = target, order_sequence, held
         self.bars_seen += bars
         self.compiled_bars += bars
 

@@ -10,10 +10,17 @@ from typing import Any
 import numpy as np
 
 from peak_trade.core.money import ZERO, plain
-from peak_trade.execution.batch_layout import E_FILL_LOTS, E_ORDER_LOTS, E_PREVIOUS, E_TARGET
+from peak_trade.execution.batch_layout import (
+    E_FILL_LOTS,
+    E_ORDER_DENIED,
+    E_ORDER_LOTS,
+    E_PREVIOUS,
+    E_TARGET,
+)
 from peak_trade.execution.batch_view import TradedBars
 from peak_trade.execution.engine import BarOutcome, QuietRun
-from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
+from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus, risk_reasons
+from peak_trade.live.risk_limits import REDUCING_REFUSAL
 from peak_trade.orders.base import OrderStatus
 from peak_trade.portfolio.ledger import Ledger
 
@@ -123,6 +130,14 @@ class LiveSessionMetrics:
         self.target_changes += int(np.count_nonzero(events[:, E_TARGET] != events[:, E_PREVIOUS]))
         self.total_orders_generated += int(np.count_nonzero(events[:, E_ORDER_LOTS]))
         self.orders_executed += int(np.count_nonzero(events[:, E_FILL_LOTS]))
+        refused = int(np.count_nonzero(events[:, E_ORDER_DENIED]))
+        if refused:  # by the REDUCING state, as `record` counts each
+            self.orders_blocked_risk += refused
+            self.last_denial = risk_reasons(REDUCING_REFUSAL)[0]
+            for denial in REDUCING_REFUSAL.denials:
+                self.denials_by_rule[f"risk:{denial.rule}"] = (
+                    self.denials_by_rule.get(f"risk:{denial.rule}", 0) + refused
+                )
         if len(events) or len(quiet):
             self.last_bar_time = block.columns.time(block.stop - 1)
 

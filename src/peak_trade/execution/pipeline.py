@@ -25,7 +25,13 @@ from peak_trade.orders.base import (
 from peak_trade.orders.ports import Venue
 from peak_trade.portfolio.ledger import AccountSnapshot
 
-__all__ = ["ExecutionContext", "ExecutionPipeline", "ExecutionResult", "ExecutionStatus"]
+__all__ = [
+    "ExecutionContext",
+    "ExecutionPipeline",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "risk_reasons",
+]
 
 
 class ExecutionStatus(StrEnum):
@@ -172,6 +178,17 @@ class ExecutionPipeline:
         """Take the fill of a queued order worked out elsewhere, as `process_bar` would."""
         self._record(result)
 
+    def track_refused(self, order: OrderRequest, check: RiskCheckResult) -> ExecutionResult:
+        """Take an order the risk layer refused elsewhere (the compiled backtest loop, in a
+        REDUCING state) into the state table, and return the pipeline's result for it, as
+        `execute_with_safety` would."""
+        result = ExecutionResult(ExecutionStatus.BLOCKED_BY_RISK, risk_reasons(check))
+        if order.client_id in self.orders:
+            raise ValueError(f"client_id {order.client_id} was used before")
+        self.orders[order.client_id] = Order(order)
+        self._risk_check = check
+        return self._finish([order], result)
+
     def count_filled(self, count: int, notional: Decimal, fees: Decimal) -> None:
         """Count `count` filled orders worked out elsewhere (the compiled backtest loop, whose
         orders the state table does not hold) with their notional and fees summed."""
@@ -238,8 +255,7 @@ class ExecutionPipeline:
         check = self.risk_limits.check_orders(trades, context.account, context.bar.time)
         self._risk_check = check
         if not check.allowed:
-            reasons = tuple(f"risk: {reason}" for reason in check.reasons)
-            return ExecutionResult(ExecutionStatus.BLOCKED_BY_RISK, reasons)
+            return ExecutionResult(ExecutionStatus.BLOCKED_BY_RISK, risk_reasons(check))
         return None
 
     def _send(self, orders: list[OrderRequest], context: ExecutionContext) -> ExecutionResult:
@@ -285,3 +301,8 @@ class ExecutionPipeline:
             s.total_fees += result.fill.fee
         elif result.is_rejected:
             s.rejected_orders += 1
+
+
+def risk_reasons(check: RiskCheckResult) -> tuple[str, ...]:
+    """Return the reasons a risk check refused a batch for, as the pipeline words them."""
+    return tuple(f"risk: {reason}" for reason in check.reasons)

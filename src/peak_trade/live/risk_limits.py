@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Final
 
 from peak_trade.core.money import ZERO
 from peak_trade.live.risk_rules import (
@@ -27,7 +28,14 @@ from peak_trade.live.risk_rules import (
 )
 from peak_trade.portfolio.ledger import AccountSnapshot
 
-__all__ = ["LiveRiskLimits", "RiskCheckResult", "TradingState", "TradingStateChanged"]
+__all__ = [
+    "REDUCING_DENIAL",
+    "REDUCING_REFUSAL",
+    "LiveRiskLimits",
+    "RiskCheckResult",
+    "TradingState",
+    "TradingStateChanged",
+]
 
 
 class TradingState(StrEnum):
@@ -42,6 +50,10 @@ _HALTED_RULE, _REDUCING_RULE = "trading_halted", "trading_reducing"
 # How the state changes that order checks make begin (see LiveRiskLimits.rederives).
 _KILL_SWITCH_REASON, _DRAWDOWN_REASON = "kill switch file ", "drawdown "
 _STATE_RULES = frozenset({_HALTED_RULE, _REDUCING_RULE})
+# why a REDUCING state refuses an order that would not shrink a position
+REDUCING_DENIAL: Final = Denial(
+    _REDUCING_RULE, "trading is reducing-only; this order would not shrink a position"
+)
 _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
@@ -90,6 +102,10 @@ class RiskCheckResult:
         """Return True when only the trading state (halted, reducing-only) refused the batch:
         the same batch is refused again until the state changes."""
         return bool(self.denials) and all(d.rule in _STATE_RULES for d in self.denials)
+
+
+# the verdict on an order a REDUCING state refuses (nothing else is checked for it)
+REDUCING_REFUSAL: Final = RiskCheckResult(False, TradingState.REDUCING, (REDUCING_DENIAL,))
 
 
 def _valid_price(price: Decimal | None) -> Decimal | None:
@@ -200,10 +216,7 @@ class LiveRiskLimits:
                 f"no valid price for {trade.symbol}; refusing to size risk blind (fail closed)",
             )
         if self.state is TradingState.REDUCING and not is_reducing(held, trade.quantity):
-            return Denial(
-                _REDUCING_RULE,
-                "trading is reducing-only; this order would not shrink a position",
-            )
+            return REDUCING_DENIAL
         return None
 
     def watch(self, ts: datetime) -> None:
