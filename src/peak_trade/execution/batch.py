@@ -8,8 +8,8 @@ state table and the safety guard's audit see what the ordinary path would have l
 A bar the loop does not trade plainly (see `batch_kernel`) is stepped by the engine itself.
 
 The loop is used where the engine's setup is the plain one: the shadow venue filling at the
-next open or the close, a safety guard that permits simulated fills, risk limits that are
-active and not replaying a journal, and money that fits in the loop's steps.
+next open or the close, a safety guard that permits simulated fills, risk limits in an ACTIVE
+or REDUCING state and not replaying a journal, and money that fits in the loop's steps.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@
 what `TradingEngine.run_columns` yields: a `QuietRun` for each run of quiet bars and a
 `BarOutcome` for each other bar, the ledger showing each one's figures as it is yielded and the
 pipeline and safety guard taking its orders and fills; or, for a caller that counts and
-journals in bulk, the whole batch as one `TradedBars`. Amounts come out as the Decimals the
-ledger would hold, to the digit and exponent.
+journals in bulk, the whole batch as one `TradedBars` (its events, worded by `batch_rows`),
+with the batch's fills booked and its orders' approvals recorded at once. Amounts come out as
+the Decimals the ledger would hold, to the digit and exponent.
 """
 
 from __future__ import annotations
