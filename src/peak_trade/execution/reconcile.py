@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from peak_trade.core.errors import ConfigError
+from peak_trade.core.money import plain
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.engine import BarOutcome, TradingEngine
@@ -268,8 +270,8 @@ def _compare(
         book = session.fill_price == "book"
         differ(
             "fills",
-            ours,
-            theirs,
+            [(client, _shown(price), _shown(fee)) for client, price, fee in ours],
+            [(client, _shown(price), _shown(fee)) for client, price, fee in theirs],
             "a different fill price: the session priced from the order book"
             if book
             else "different fills",
@@ -278,5 +280,11 @@ def _compare(
     ours_ledger = (row["cash"], row["position"])
     theirs_ledger = (str(ledger.cash), str(ledger.position(engine.symbol)))
     if ours_ledger != theirs_ledger and not found:
-        differ("cash, position", ours_ledger, theirs_ledger, "the ledgers disagree")
+        shown = (tuple(map(_shown, ours_ledger)), tuple(map(_shown, theirs_ledger)))
+        differ("cash, position", *shown, "the ledgers disagree")
     return found
+
+
+def _shown(amount: str) -> str:
+    """Return an amount's journal text (Decimal's, such as "0E-8") in plain notation."""
+    return plain(Decimal(amount))
