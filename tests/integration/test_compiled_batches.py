@@ -92,7 +92,7 @@ CASES: dict[str, dict[str, Any]] = {
 
 
 def _backtest(
-    tmp_path: Path, case: dict[str, Any], compiled: bool, follow: bool = False
+    tmp_path: Path, case: dict[str, Any], compiled: bool, follow: bool = False, clocked: bool = True
 ) -> dict[str, Any]:
     config = PeakConfig.from_mapping({"live_risk": case.get("live_risk", {})})
     settings: dict[str, Any] = {
@@ -108,7 +108,8 @@ def _backtest(
     journal = Journal(path, clock=clock)
     runner = LiveSessionRunner.from_config(session, config, clock=clock, journal=journal)
     runner.engine.compiled_batches = compiled
-    runner.bar_clock = clock  # events stamped with the close of the bar before them
+    if clocked:  # events stamped with the close of the bar before them, else all at the start
+        runner.bar_clock = clock
     if follow:  # a caller that follows every bar gets the loop's bars one by one, not in blocks
         runner.on_step_callback = lambda steps, bar: None
     runner.configure_backtest()
@@ -176,3 +177,18 @@ def test_compiled_loop_journals_and_books_exactly_as_bar_by_bar(
     assert len(compiled["rows"]) == len(stepped["rows"])
     for ours, theirs in zip(compiled["rows"], stepped["rows"], strict=True):
         assert ours == theirs
+
+
+@pytest.mark.parametrize("name", ["ma_crossover", "drawdown limit trips reducing"])
+def test_without_a_bar_clock_the_loop_journals_as_bar_by_bar(tmp_path: Path, name: str) -> None:
+    # a backtest driven without the runner's bar clock (as the benchmark drives it) stamps
+    # every row with the journal clock's time: the loop's bulk rows must too
+    case = CASES[name]
+
+    stepped = _backtest(tmp_path, case, compiled=False, clocked=False)
+    compiled = _backtest(tmp_path, case, compiled=True, clocked=False)
+
+    assert compiled["compiled_bars"] >= 0.9 * stepped["bars"]
+    assert compiled["rows"] == stepped["rows"]
+    assert {row[2] for row in compiled["rows"]} == {"1970-01-01T00:00:00+00:00"}
+    assert (compiled["ledger"], compiled["summary"]) == (stepped["ledger"], stepped["summary"])
