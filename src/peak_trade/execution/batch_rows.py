@@ -4,9 +4,11 @@
 batch holds thousands of traded bars, so their rows are written here as text directly from the
 loop's events, byte for byte the same: sorted keys, Decimals as strings (`batch_text` writes
 them; their text never needs escaping), floats, times and other text as orjson writes them.
-Times are worded for the whole batch at once, and a run of quiet bars between traded bars is
-its `bars` row at once. The parity tests of the compiled loop compare
-the two forms row by row.
+Times, prices and amounts are worded for the whole batch at once, and a run of quiet bars
+between traded bars becomes its `bars` row at once (the runs a batch starts or ends with are
+left to the recorder, which may join them to the next or last batch's). An order the REDUCING
+state refused gets its `order_denied` row as the pipeline words it. The parity tests of the
+compiled loop compare the two forms row by row.
 """
 
 from __future__ import annotations
