@@ -44,6 +44,7 @@ from peak_trade.execution.batch_text import (
     TEXT_FIELDS,
 )
 from peak_trade.execution.batch_view import TradedBars, order_reason
+from peak_trade.execution.engine import order_id
 from peak_trade.execution.journal_bars import MICROS
 from peak_trade.execution.pipeline import ExecutionStatus, risk_reasons
 from peak_trade.live.risk_limits import REDUCING_REFUSAL
@@ -171,7 +172,7 @@ class _Words:
             f'"v":{v[i]}}}'
             for i in range(n)
         ]
-        self.prefix = _text(start.id_prefix)[:-1]  # the opening quote and the prefix, escaped
+        self.prefix = start.id_prefix
         approval = start.approval
         environment, reason = _text(approval.environment), _text(approval.reason)
         self.approved = f'{{"action":{_text(approval.action)},"allowed":true,"detail":'
@@ -209,7 +210,7 @@ class _Words:
         time, lots = self.times[i], event[E_ORDER_LOTS]
         if lots:
             minute = f"{time[0:4]}{time[5:7]}{time[8:10]}T{time[11:13]}{time[14:16]}"
-            client = f'{self.prefix}-{minute}-{event[E_ORDER_SEQUENCE]:06d}"'
+            client = _text(order_id(self.prefix, minute, event[E_ORDER_SEQUENCE]))
             journal.append((run_id, "safety", time, written, self.approved + client + self.because))
         journal.append((run_id, "bar", time, written, self.bars[i]))
         target, previous = event[E_TARGET], event[E_PREVIOUS]

@@ -46,7 +46,7 @@ from peak_trade.orders.sizing import (
 from peak_trade.portfolio.ledger import Ledger, RunMarks
 from peak_trade.strategies.base import Strategy
 
-__all__ = ["BarOutcome", "QuietRun", "TradingEngine"]
+__all__ = ["BarOutcome", "QuietRun", "TradingEngine", "order_id"]
 
 _SECONDS_PER_DAY = 86_400
 _TARGETS = (-1, 0, 1)
@@ -423,7 +423,13 @@ class TradingEngine:
     def client_id(self, t: datetime, number: int) -> str:
         """Return the client id of order `number`, decided on the bar of `t`."""
         minute = f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}"  # no strftime
-        return f"{self._id_prefix}-{minute}-{number:06d}"
+        return order_id(self._id_prefix, minute, number)
+
+
+def order_id(prefix: str, minute: str, number: int) -> str:
+    """Return the client id of order `number` of an engine whose ids start with `prefix`,
+    decided in `minute` (YYYYMMDDTHHMM, UTC)."""
+    return f"{prefix}-{minute}-{number:06d}"
 
 
 def _raiser(error: Exception) -> Callable[[], object]:

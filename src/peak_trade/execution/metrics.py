@@ -135,9 +135,7 @@ class LiveSessionMetrics:
             self.orders_blocked_risk += refused
             self.last_denial = risk_reasons(REDUCING_REFUSAL)[0]
             for denial in REDUCING_REFUSAL.denials:
-                self.denials_by_rule[f"risk:{denial.rule}"] = (
-                    self.denials_by_rule.get(f"risk:{denial.rule}", 0) + refused
-                )
+                _bump(self.denials_by_rule, f"risk:{denial.rule}", refused)
         if len(events) or len(quiet):
             self.last_bar_time = block.columns.time(block.stop - 1)
 
@@ -188,5 +186,5 @@ def _rules(result: ExecutionResult) -> list[str]:
     return [result.status.value.removeprefix("blocked_by_")]
 
 
-def _bump(counts: dict[str, int], key: str) -> None:
-    counts[key] = counts.get(key, 0) + 1
+def _bump(counts: dict[str, int], key: str, by: int = 1) -> None:
+    counts[key] = counts.get(key, 0) + by

@@ -134,15 +134,20 @@ class ExecutionPipeline:
         if not batch:
             return ExecutionResult(ExecutionStatus.SUCCESS)
         for order in batch:
-            if order.client_id in self.orders:
-                raise ValueError(f"client_id {order.client_id} was used before")
-            self.orders[order.client_id] = Order(order)
+            self._take_in(order)
         self._risk_check = None
         for name in self.STAGES:
             result = self._stage(name)(batch, context)
             if result is not None:
                 return self._finish(batch, result)
         raise InvariantError("the venue stage returned no result")
+
+    def _take_in(self, order: OrderRequest) -> Order:
+        """Add a new order to the state table; its client id must be new."""
+        if order.client_id in self.orders:
+            raise ValueError(f"client_id {order.client_id} was used before")
+        self.orders[order.client_id] = Order(order)
+        return self.orders[order.client_id]
 
     def _finish(self, batch: list[OrderRequest], result: ExecutionResult) -> ExecutionResult:
         if result.status is not ExecutionStatus.SUCCESS and not result.executed:
@@ -168,10 +173,7 @@ class ExecutionPipeline:
         state table, with what the venue did with them: as `execute_with_safety` would."""
         for result in results:
             order = result.request
-            if order.client_id in self.orders:
-                raise ValueError(f"client_id {order.client_id} was used before")
-            self.orders[order.client_id] = Order(order)
-            self.orders[order.client_id].transition(OrderStatus.SUBMITTED)
+            self._take_in(order).transition(OrderStatus.SUBMITTED)
             self._record(result)
 
     def track_filled(self, result: OrderExecutionResult) -> None:
@@ -183,9 +185,7 @@ class ExecutionPipeline:
         REDUCING state) into the state table, and return the pipeline's result for it, as
         `execute_with_safety` would."""
         result = ExecutionResult(ExecutionStatus.BLOCKED_BY_RISK, risk_reasons(check))
-        if order.client_id in self.orders:
-            raise ValueError(f"client_id {order.client_id} was used before")
-        self.orders[order.client_id] = Order(order)
+        self._take_in(order)
         self._risk_check = check
         return self._finish([order], result)
 

@@ -281,43 +281,31 @@ class SessionRecorder:
             raise ValueError("a traded block needs its quiet bars journaled by reference")
         rows = batch_rows.journal_rows(block, self.run_id, journal.now_text(), bar_seconds)
         if rows.first is not None:
-            self._refer_quiet(block, rows.first)
+            self._refer_bars(block.columns.seconds, rows.first)
         if rows.rows:
             if self._quiet is not None or self._referenced is not None:
                 self._flush_quiet(rows.written)
             journal.append_rows(rows.rows)
         if rows.last is not None:
-            self._refer_quiet(block, rows.last)
-
-    def _refer_quiet(self, block: TradedBars, run: batch_rows.QuietBars) -> None:
-        first, stop, target, cash, position, peak = run
-        seconds = block.columns.seconds
-        bars = (int(seconds[first]), int(seconds[stop - 1]), stop - first)
-        self._refer_bars(target, cash, position, peak, bars)
+            self._refer_bars(block.columns.seconds, rows.last)
 
     def _refer(self, run: QuietRun, cash: Decimal, position: Decimal) -> None:
         """Extend the open referenced run by `run`, or start a new one if the state changed."""
-        seconds = run.columns.seconds
-        bars = (int(seconds[run.start]), int(seconds[run.stop - 1]), len(run))
-        self._refer_bars(run.target, cash, position, run.peak, bars)
+        quiet = (run.start, run.stop, run.target, cash, position, run.peak)
+        self._refer_bars(run.columns.seconds, quiet)
 
-    def _refer_bars(
-        self,
-        target: int,
-        cash: Decimal,
-        position: Decimal,
-        peak: Decimal,
-        bars: tuple[int, int, int],
-    ) -> None:
-        """Extend the open referenced run by `bars` (Unix seconds of the first and last, and
-        how many), or flush it and start a new one if the state changed."""
+    def _refer_bars(self, seconds: npt.NDArray[np.int64], quiet: batch_rows.QuietBars) -> None:
+        """Extend the open referenced run by the `quiet` bars (rows of bars opening at
+        `seconds`), or flush it and start a new one if the state changed."""
+        first, stop, target, cash, position, peak = quiet
         open_run = self._referenced
         if open_run is not None and not _continues(open_run, target, cash, position):
             self._flush_quiet()
             open_run = None
         if open_run is None:
-            open_run = self._referenced = _ReferencedRun(target, cash, position, peak, bars[0])
-        open_run.add(bars[1], bars[2])
+            open_run = _ReferencedRun(target, cash, position, peak, int(seconds[first]))
+            self._referenced = open_run
+        open_run.add(int(seconds[stop - 1]), stop - first)
 
     def started(
         self, config: dict[str, Any], ts: datetime, settings: dict[str, Any] | None = None

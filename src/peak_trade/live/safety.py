@@ -83,9 +83,7 @@ class SafetyGuard:
     def approval(self, action: VenueAction, ts: datetime, detail: str = "") -> SafetyAuditEntry:
         """Return the decision that `action` may happen, unrecorded, for a caller that trades
         only where `permits` said yes (the compiled backtest loop)."""
-        decision = _decide(self.environment, action)
-        if not decision.allowed:
-            raise InvariantError(f"{action.value} was approved where it is refused")
+        decision = self._approvable(action)
         return SafetyAuditEntry(
             ts, action.value, self.environment.value, decision.allowed, decision.reason, detail
         )
@@ -103,8 +101,7 @@ class SafetyGuard:
         them itself; `orders(k)` returns the time and detail of the last k of them. Their
         entries are made when the audit is next read or written, and only as many as it keeps
         then: a backtest approves thousands of orders a second, and keeps the last 1000."""
-        if not _decide(self.environment, action).allowed:
-            raise InvariantError(f"{action.value} was approved where it is refused")
+        self._approvable(action)
         if count <= 0:
             return
         self._deferred.append((action, count, orders))
@@ -114,6 +111,13 @@ class SafetyGuard:
             if newer >= self.audit_capacity:
                 del self._deferred[:at]
                 break
+
+    def _approvable(self, action: VenueAction) -> SafetyDecision:
+        """Return the decision allowing `action`; an InvariantError where it is refused."""
+        decision = _decide(self.environment, action)
+        if not decision.allowed:
+            raise InvariantError(f"{action.value} was approved where it is refused")
+        return decision
 
     def _settle(self) -> None:
         """Make the entries of the approvals recorded in bulk, as many as the audit keeps."""
