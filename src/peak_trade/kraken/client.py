@@ -43,9 +43,9 @@ class _GuardedKraken(ccxt.kraken):  # type: ignore[misc]
     ) -> Any:
         params = params or {}
         section = api[0] if isinstance(api, list) else api
-        if section == "private" and not (
-            path == "AddOrder" and str(params.get("validate")).lower() == "true"
-        ):
+        # exactly Kraken's documented `validate=true`, as text: any other spelling might be
+        # read by the exchange as no validate at all, which places the order
+        if section == "private" and not (path == "AddOrder" and params.get("validate") == "true"):
             raise InvariantError(
                 f"refused to sign private {path} without validate=true: "
                 "Peak Trade never places real orders"

@@ -33,6 +33,11 @@ def _exchange(tmp_path: Path) -> Any:
         ("AddOrder", {"pair": "XXBTZEUR", "type": "buy", "ordertype": "market", "volume": "1"}),
         ("AddOrder", {"pair": "XXBTZEUR", "validate": "false"}),
         ("AddOrder", {"pair": "XXBTZEUR", "validate": False}),
+        # only the documented `validate=true` is validate-only; the emulator places the rest
+        ("AddOrder", {"pair": "XXBTZEUR", "validate": True}),
+        ("AddOrder", {"pair": "XXBTZEUR", "validate": "TRUE"}),
+        ("AddOrder", {"pair": "XXBTZEUR", "validate": "True"}),
+        ("AddOrder", {"pair": "XXBTZEUR", "validate": " true"}),
         ("AddOrderBatch", {"validate": "true"}),
         ("CancelOrder", {"txid": "X"}),
         ("Balance", {}),
