@@ -380,7 +380,7 @@ def test_a_report_folder_keeps_the_journal_and_files_it_already_holds(tmp_path: 
         "equity.csv",
         "equity.png",
         "journal.sqlite",
-        "journal.sqlite.lock",  # the lock a run is held by while it runs
+        "journal.sqlite.locks",  # the locks a run is held by while it runs
         "notes.txt",
         "summary.json",
         "trades.csv",

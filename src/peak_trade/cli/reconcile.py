@@ -55,12 +55,12 @@ def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _journal_with(run_id: str, given: Path) -> Path | None:
     """Return the other default journal that holds `run_id`, when `given` does not."""
-    with Journal(given) as journal:
+    with Journal(given, read_only=True) as journal:
         if run_id in journal.run_ids():
             return None
     for other in _OTHER_JOURNALS:
         if other != given and other.is_file():
-            with Journal(other) as journal:
+            with Journal(other, read_only=True) as journal:
                 if run_id in journal.run_ids():
                     return other
     return None
@@ -75,7 +75,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
             f"no run {args.run_id!r} in the journal {args.journal}, but {elsewhere} has it "
             f"(`peak-trade backtest` journals there); add --journal {elsewhere}"
         )
-    with Journal(args.journal) as journal:
+    with Journal(args.journal, read_only=True) as journal:
         report = reconcile(journal, args.run_id, cfg, data_path=args.data_path)
     if args.json:
         print(json.dumps(report.to_dict()))

@@ -30,6 +30,7 @@ __all__ = [
     "DataError",
     "FeedError",
     "InvariantError",
+    "JournalWriteError",
     "LiveModeNotAllowedError",
     "OrderRejectedError",
     "PeakTradeError",
@@ -73,6 +74,11 @@ class SessionSetupError(SessionError):
 
 class SessionRuntimeError(SessionError):
     """The session failed while running, or a method was called out of order."""
+
+
+class JournalWriteError(SessionRuntimeError):
+    """The journal could not be written (a full disk, an I/O error): the run ends at once,
+    and what it holds is whole steps only."""
 
 
 class StrategyError(PeakTradeError):

@@ -12,13 +12,15 @@ dataclass, a set) are refused.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
 import itertools
 import json
 import os
+import re
 import sqlite3
 import weakref
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +32,7 @@ from typing import Any
 import orjson
 
 from peak_trade.core.clock import Clock, SystemClock
-from peak_trade.core.errors import ConfigError, SessionRuntimeError
+from peak_trade.core.errors import ConfigError, JournalWriteError
 from peak_trade.core.files import unwritable
 
 __all__ = ["Journal", "JournalEvent", "PendingRow", "to_json"]
@@ -129,6 +131,36 @@ def _add_spans(db: sqlite3.Connection, rows: list[PendingRow]) -> None:
     db.executemany("INSERT INTO spans (run_id, first_seq, last_seq) VALUES (?, ?, ?)", spans)
 
 
+# a run id that can name its lock file as it is ('-' may not start it: a file name that
+# looks like an option)
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _close_locks(claimed: dict[str, int]) -> None:
+    """Close the lock files of claimed runs (which gives up the claims) and forget them."""
+    for fd in claimed.values():
+        os.close(fd)
+    claimed.clear()
+
+
+def _check_intact(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a damaged file: SQLite's quick check reads every page once."""
+    problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise ConfigError(_damaged(path, "; ".join(problems)))
+
+
+def _damaged(path: Path, problem: object) -> str:
+    return (
+        f"the journal {path} is damaged ({problem}); it cannot be read or written safely. Keep "
+        "the file for inspection, and give another --journal to go on"
+    )
+
+
 def _decode(payload: str) -> dict[str, Any]:
     """Decode a payload: with orjson (some three times faster), or with the standard library
     for what orjson refuses (the NaN that journals written before orjson may hold)."""
@@ -142,8 +174,12 @@ def _decode(payload: str) -> dict[str, Any]:
 class Journal:
     """Appends events to one SQLite file; reads them back by run."""
 
-    def __init__(self, path: str | Path, clock: Clock | None = None) -> None:
+    def __init__(
+        self, path: str | Path, clock: Clock | None = None, *, read_only: bool = False
+    ) -> None:
         self.path = Path(path)
+        # a reader opens the file read-only: it works in a read-only folder, and cannot harm it
+        self.read_only = read_only
         self._clock = clock or SystemClock()
         self._pending: list[PendingRow] = []
         self._now: datetime | None = None
@@ -152,10 +188,11 @@ class Journal:
         self._event_text: str | None = None
         self._db: sqlite3.Connection | None = None
         self._spans = True  # whether a run's events are found by spans (known once opened)
-        # `<journal>.lock`, once a run is claimed: its descriptor, and what closes it
-        self._locks: weakref.finalize[[int], Journal] | None = None
-        self._lock_fd = -1
-        self._claimed: set[str] = set()
+        self.failed = False  # a commit could not be written (a full disk, an I/O error)
+        # the lock files of the runs this journal claimed: their descriptors, and what closes
+        # them (close(), or the journal being collected, which gives up its claims)
+        self._claimed: dict[str, int] = {}
+        self._locks: weakref.finalize[[dict[str, int]], Journal] | None = None
         try:
             exists = self.path.exists()
         except OSError as error:  # a name too long for the file system, a loop of links
@@ -169,7 +206,7 @@ class Journal:
             )
         if exists:
             self._db = self._open()
-        else:
+        elif not read_only:
             self._check_creatable()
 
     def _check_creatable(self) -> None:
@@ -181,22 +218,40 @@ class Journal:
             )
 
     def _open(self) -> sqlite3.Connection:
+        """Open the file, checked for damage (`PRAGMA quick_check`); a writer also makes the
+        tables, a reader changes nothing."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            # checkpoint the WAL into the file every 16 MB rather than 4 MB
-            db.execute("PRAGMA wal_autocheckpoint=4000")
-            db.executescript(_SCHEMA)
-            if db.execute(_INDEXED).fetchone() is None:
+            db = self._connect_reading() if self.read_only else self._connect_writing()
+            _check_intact(db, self.path)
+            if not self.read_only:
+                db.executescript(_SCHEMA)
+            self._spans = db.execute(_INDEXED).fetchone() is None
+            if self._spans and not self.read_only:
                 db.executescript(_SPANS)
-                self._spans = True
-            else:  # written before spans: read through its index, which every append updates
-                self._spans = False
-        except (sqlite3.Error, OSError) as error:
+        except sqlite3.DatabaseError as error:
+            if "malformed" in str(error):
+                raise ConfigError(_damaged(self.path, error)) from None
+            raise ConfigError(f"cannot open the journal {self.path}: {error}") from None
+        except OSError as error:
             raise ConfigError(f"cannot open the journal {self.path}: {error}") from None
         return db
+
+    def _connect_writing(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        # checkpoint the WAL into the file every 16 MB rather than 4 MB
+        db.execute("PRAGMA wal_autocheckpoint=4000")
+        return db
+
+    def _connect_reading(self) -> sqlite3.Connection:
+        """Open read-only; in a folder nobody may write to, as immutable (a WAL file needs its
+        index file beside it, which could not be made there, and no writer can be at work)."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        if unwritable(self.path.parent) is not None:
+            uri += "&immutable=1"
+        return sqlite3.connect(uri, uri=True, isolation_level=None)
 
     def _reader(self) -> sqlite3.Connection | None:
         """Return the connection, or None while no file exists (nothing to read)."""
@@ -257,8 +312,11 @@ class Journal:
                 _add_spans(db, rows)
             db.execute("COMMIT")
         except sqlite3.Error as error:
-            db.execute("ROLLBACK")
-            raise SessionRuntimeError(f"cannot write the journal {self.path}: {error}") from error
+            if db.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            self.failed = True
+            raise JournalWriteError(f"cannot write the journal {self.path}: {error}") from None
 
     def discard(self) -> None:
         """Drop the queued events: what failed before its first commit leaves no trace."""
@@ -269,32 +327,37 @@ class Journal:
 
         A second process that claims the same run (a resume while the run is still going on
         elsewhere) gets a ConfigError: two processes would write one run's events in turns
-        and trade it twice. The claim is a lock on one byte of `<journal>.lock`, at an offset
-        taken from the run id; the system drops it when the process ends, even by kill -9.
+        and trade it twice. The claim is a lock on a file of its own,
+        `<journal>.locks/<run id>`, so two runs never share one; the system drops it when the
+        process ends, even by kill -9.
         """
         if run_id in self._claimed:
             return
-        if self._locks is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as error:
-                raise ConfigError(
-                    f"cannot lock run {run_id} in {self.path}.lock: {error.strerror or error}"
-                ) from None
-            # closed by close(), or when the journal is collected (which gives up its claims)
-            self._locks = weakref.finalize(self, os.close, fd)
-            self._lock_fd = fd
+        path = self.lock_path(run_id)
         try:
-            fcntl.lockf(
-                self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, zlib.crc32(run_id.encode())
-            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise ConfigError(
+                f"cannot lock run {run_id} in {path}: {error.strerror or error}"
+            ) from None
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:  # held by another process
+            os.close(fd)
             raise ConfigError(
                 f"run {run_id} is being run by another process on the journal {self.path}; "
                 "stop it (Ctrl+C or SIGTERM) before resuming it"
             ) from None
-        self._claimed.add(run_id)
+        if self._locks is None:
+            self._locks = weakref.finalize(self, _close_locks, self._claimed)
+        self._claimed[run_id] = fd
+
+    def lock_path(self, run_id: str) -> Path:
+        """Return the file whose lock holds run `run_id`: named by the run id itself, or by
+        its SHA-256 where the id is no plain file name."""
+        name = run_id if _PLAIN_NAME.fullmatch(run_id) else "sha256-" + _digest(run_id)
+        return Path(f"{self.path}.locks") / name
 
     def events(self, run_id: str, *kinds: str) -> Iterator[JournalEvent]:
         """Yield the events of a run in order, optionally only of the given kinds."""
@@ -354,9 +417,8 @@ class Journal:
             self._db.close()
             self._db = None
         if self._locks is not None:
-            self._locks()  # closing the descriptor gives up every claim
+            self._locks()  # closing the descriptors gives up every claim
             self._locks = None
-            self._claimed.clear()
 
     def __enter__(self) -> Journal:
         return self

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -13,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from peak_trade.core.clock import ManualClock
-from peak_trade.core.errors import ConfigError
+from peak_trade.core.errors import ConfigError, JournalWriteError
 from peak_trade.execution.journal import Journal, to_json
 from peak_trade.orders.base import OrderStatus
 from peak_trade.testing.builders import START
@@ -285,3 +292,120 @@ def test_payloads_of_older_journals_with_nan_still_read_back(tmp_path: Path) -> 
     assert first == {"c": 0.30000000000000004}
     assert math.isnan(second["c"])
     assert second["n"] == 2
+
+
+def _journal_with_rows(path: Path, rows: int) -> None:
+    with Journal(path) as journal:
+        for i in range(rows):
+            journal.append("run", "bar", None, {"i": i, "text": "x" * 200})
+            if i % 100 == 99:
+                journal.commit()
+
+
+def test_a_damaged_journal_is_refused_for_writing_and_reading_and_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    # Arrange: 4 KB overwritten in the middle of a journal
+    path = tmp_path / "j.sqlite"
+    _journal_with_rows(path, 2_000)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 4096] = bytes(range(256)) * 16
+    path.write_bytes(bytes(data))
+
+    # Act / Assert: neither a writer nor a reader takes it; the file is not touched
+    for read_only in (False, True):
+        with pytest.raises(ConfigError, match=r"the journal .*j\.sqlite is damaged \("):
+            Journal(path, read_only=read_only)
+    assert path.read_bytes() == bytes(data)
+
+
+@contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """Make `folder` read-only for this process: by mode bits, or (root ignores those) as a
+    read-only bind mount of itself."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    mount, umount = shutil.which("mount"), shutil.which("umount")
+    bind = [str(mount), "--bind", str(folder), str(folder)]
+    if not (mount and umount) or subprocess.run(bind, capture_output=True).returncode != 0:
+        pytest.skip("root cannot make a read-only folder here: mount --bind is not allowed")
+    try:
+        remount = [mount, "-o", "remount,bind,ro", str(folder)]
+        subprocess.run(remount, capture_output=True, check=True)
+        yield
+    finally:
+        subprocess.run([umount, str(folder)], capture_output=True, check=True)
+
+
+def test_a_reader_opens_a_journal_in_a_read_only_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    _journal_with_rows(folder / "j.sqlite", 300)
+    with _read_only(folder), Journal(folder / "j.sqlite", read_only=True) as journal:
+        assert journal.run_ids() == ["run"]
+        assert journal.count("run", "bar") == 300
+        assert [p.name for p in folder.iterdir()] == ["j.sqlite"]
+
+
+def test_a_read_only_journal_refuses_to_write(tmp_path: Path) -> None:
+    _journal_with_rows(tmp_path / "j.sqlite", 10)
+    with Journal(tmp_path / "j.sqlite", read_only=True) as journal:
+        journal.append("run", "bar", None, {"i": 10})
+        with pytest.raises(JournalWriteError, match="attempt to write a readonly database"):
+            journal.commit()
+    with Journal(tmp_path / "j.sqlite") as journal:
+        assert journal.count("run", "bar") == 10
+
+
+def _claimed_elsewhere(path: Path, run_id: str) -> subprocess.Popen[str]:
+    """Start a process that claims `run_id` in the journal at `path` and holds it."""
+    code = (
+        "import sys, time\n"
+        "from peak_trade.execution.journal import Journal\n"
+        f"journal = Journal({str(path)!r})\n"
+        f"journal.claim({run_id!r})\n"
+        "print('claimed', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "claimed\n"
+    return process
+
+
+@pytest.mark.parametrize("run_id", ["plumless", "a run/with odd: characters"])
+def test_a_run_held_by_another_process_cannot_be_claimed_until_it_ends(
+    tmp_path: Path, run_id: str
+) -> None:
+    path = tmp_path / "j.sqlite"
+    process = _claimed_elsewhere(path, run_id)
+    try:
+        with pytest.raises(ConfigError, match="is being run by another process"):
+            Journal(path).claim(run_id)
+    finally:
+        process.communicate("")
+    journal = Journal(path)
+    journal.claim(run_id)  # the process ended: its claim with it
+    journal.close()
+
+
+def test_runs_whose_ids_share_a_crc32_are_held_apart(tmp_path: Path) -> None:
+    # "plumless" and "buckeroo" have the same CRC32: their claims once locked the same byte
+    assert zlib.crc32(b"plumless") == zlib.crc32(b"buckeroo")
+    path = tmp_path / "j.sqlite"
+    process = _claimed_elsewhere(path, "plumless")
+    try:
+        journal = Journal(path)
+        journal.claim("buckeroo")
+        assert journal.lock_path("buckeroo").exists()
+        journal.close()
+    finally:
+        process.communicate("")
