@@ -116,6 +116,14 @@ def test_cli_invalid_mode_rejected(tmp_path: Path) -> None:
         (["--position-fraction", "1.5"], r"expected a number in (0, 1], was 1.5"),
         (["--timeframe", "3m"], "invalid choice: '3m'"),
         (["--max-consecutive-errors", "0"], "expected a whole number > 0, was 0"),
+        # counts beyond 64 bits and warmups beyond memory: refused before anything is written
+        (["--steps", str(10**30)], "expected a whole number up to 1,000,000,000,000, was 1000"),
+        (["--max-consecutive-errors", str(2**64)], "expected a whole number up to 1,000,000,00"),
+        (
+            ["--data", "synthetic", "--warmup-candles", "2000000"],
+            "warmup_candles must be in [0, 100,000] (every warmup bar is journaled at once), "
+            "was 2000000",
+        ),
         (["--steps", "5", "--duration", "1"], "--steps and --duration both say when to stop"),
         (["--data", "synthetic", "--data-path", "a.csv"], "--data-path is read with --data replay"),
         (["--data-path", "a.csv"], "add --data replay to trade a.csv (without it the session rea"),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from peak_trade.core.errors import ConfigError, PeakTradeError, did_you_mean
-from peak_trade.core.types import MAX_SEED, TIMEFRAMES
+from peak_trade.core.types import MAX_COUNT, MAX_SEED, TIMEFRAMES
 
 __all__ = [
     "LOG_LEVELS",
@@ -88,7 +88,7 @@ def journaled_run(text: str) -> str:
 
 def seed(text: str) -> int:
     """Parse a seed of the synthetic market: a whole number from 0 to MAX_SEED."""
-    value = _whole(text)
+    value = _whole(text, None)
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(
             f"expected a whole number from 0 to {MAX_SEED}, was {value}"
@@ -112,11 +112,14 @@ def fraction(text: str) -> float:
     return value
 
 
-def _whole(text: str) -> int:
+def _whole(text: str, limit: int | None = MAX_COUNT) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, was {text!r}") from None
+    if limit is not None and abs(value) > limit:
+        raise argparse.ArgumentTypeError(f"expected a whole number up to {limit:,}, was {text}")
+    return value
 
 
 def _real(text: str) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from peak_trade.core.errors import InvariantError
-from peak_trade.core.types import Bar
+from peak_trade.core.types import MAX_PRICE, MIN_PRICE, Bar
 
 __all__ = ["BarColumns"]
 
@@ -91,7 +91,7 @@ class BarColumns:
         o, h, lo, c, v = self.open, self.high, self.low, self.close, self.volume
         with np.errstate(invalid="ignore"):
             prices = np.stack([o, h, lo, c])
-            bad = ~(np.isfinite(prices) & (prices > 0)).all(axis=0)
+            bad = ~((prices >= MIN_PRICE) & (prices <= MAX_PRICE)).all(axis=0)
             bad |= ~(np.isfinite(v) & (v >= 0))
             bad |= (h < np.maximum(o, c)) | (lo > np.minimum(o, c))
         return bad

@@ -19,8 +19,11 @@ __all__ = [
     "ShadowSection",
 ]
 
-PositiveFloat = Annotated[float, Field(gt=0)]
+# Money limits stay within what the ledger keeps exact (28 digits, 12 of them decimals).
+MAX_MONEY = 1e15
+Money = Annotated[float, Field(gt=0, le=MAX_MONEY)]
 Percent = Annotated[float, Field(gt=0, le=100)]
+Seconds = Annotated[float, Field(gt=0, le=3600)]
 
 
 def _named(text: str) -> str:
@@ -56,7 +59,8 @@ ExchangeUrl = Annotated[str, AfterValidator(_exchange_url)]
 class Section(BaseModel):
     """Base of every config section."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    # inf and nan are refused wherever a number is read: a limit or a wait must be finite
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class EnvironmentSection(Section):
@@ -74,11 +78,11 @@ class LiveRiskSection(Section):
 
     enabled: bool = True
     base_currency: Name = "EUR"
-    max_order_notional: PositiveFloat | None = None
-    max_symbol_exposure_notional: PositiveFloat | None = None
-    max_total_exposure_notional: PositiveFloat | None = None
-    max_open_positions: Annotated[int, Field(gt=0)] | None = None
-    max_daily_loss_abs: PositiveFloat | None = None
+    max_order_notional: Money | None = None
+    max_symbol_exposure_notional: Money | None = None
+    max_total_exposure_notional: Money | None = None
+    max_open_positions: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
+    max_daily_loss_abs: Money | None = None
     max_daily_loss_pct: Percent | None = None
     max_drawdown_pct: Percent | None = None
     block_on_violation: bool = True
@@ -103,12 +107,12 @@ class KrakenSection(Section):
     base_url: ExchangeUrl = "https://api.kraken.com"
     api_key_env_var: Name = "KRAKEN_TESTNET_API_KEY"
     api_secret_env_var: Name = "KRAKEN_TESTNET_API_SECRET"  # noqa: S105 (a variable name, not a secret)
-    timeout_seconds: PositiveFloat = 10.0
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
     max_retries: Annotated[int, Field(ge=0, le=20)] = 3
-    rate_limit_ms: Annotated[int, Field(ge=0)] = 1000
-    backoff_seconds: PositiveFloat = 1.0
+    rate_limit_ms: Annotated[int, Field(ge=0, le=60_000)] = 1000
+    backoff_seconds: Seconds = 1.0
     close_delay_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
-    stale_after_seconds: PositiveFloat | None = 180.0
+    stale_after_seconds: Annotated[float, Field(gt=0, le=7 * 86_400)] | None = 180.0
     nonce_file: Name = "journal/kraken.nonce"
 
 

@@ -23,8 +23,10 @@ __all__ = [
     "TrendFollowingParams",
 ]
 
-Window = Annotated[int, Field(ge=2)]
-PositiveInt = Annotated[int, Field(gt=0)]
+# A window is at most the longest warmup a run may have (core.types.MAX_WARMUP_CANDLES).
+MAX_WINDOW = 100_000
+Window = Annotated[int, Field(ge=2, le=MAX_WINDOW)]
+PositiveInt = Annotated[int, Field(gt=0, le=MAX_WINDOW)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 PriceColumn = Literal["open", "high", "low", "close"]
 
@@ -32,7 +34,7 @@ PriceColumn = Literal["open", "high", "low", "close"]
 class StrategyParams(BaseModel):
     """Base of every parameter model: frozen, strict about names and types."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class MACrossoverParams(StrategyParams):

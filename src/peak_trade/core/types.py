@@ -10,10 +10,32 @@ from typing import Final
 
 from peak_trade.core.errors import ConfigError, DataError, did_you_mean
 
-__all__ = ["MAX_SEED", "TIMEFRAMES", "Bar", "Instrument", "Timeframe", "parse_symbol"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_PRICE",
+    "MAX_SEED",
+    "MAX_WARMUP_CANDLES",
+    "MIN_PRICE",
+    "TIMEFRAMES",
+    "Bar",
+    "Instrument",
+    "Timeframe",
+    "parse_symbol",
+]
 
 # The largest seed of the synthetic market: a signed 64-bit integer, as the journal holds it.
 MAX_SEED: Final = 2**63 - 1
+# The most bars a warmup may hold: all of them are journaled in one event and shown to the
+# strategy before a stop signal is looked at (100,000 take well under a second).
+MAX_WARMUP_CANDLES: Final = 100_000
+# The largest count of bars, steps or errors a run takes: far beyond any run, and within the
+# 64-bit integers the journal and numpy hold.
+MAX_COUNT: Final = 10**12
+# The prices a candle may have: money is exact in Decimal's 28 digits and in the compiled
+# loop's 128-bit integers, with up to 18 decimals for a price; a price of 1e300 or 1e-300
+# would overflow them or round to nothing.
+MIN_PRICE: Final = 1e-12
+MAX_PRICE: Final = 1e12
 
 # Minutes per supported timeframe. "2w" is Kraken's longest interval, 21600 minutes (15 days),
 # named as ccxt names it.
@@ -93,15 +115,7 @@ class Bar:
         o, h, lo, c = self.open, self.high, self.low, self.close
         # the common case in one expression (a NaN fails every comparison); the rules below
         # say which one a bad candle breaks
-        if (
-            0 < o < math.inf
-            and 0 < c < math.inf
-            and o <= h < math.inf
-            and c <= h
-            and 0 < lo <= o
-            and lo <= c
-            and 0 <= self.volume < math.inf
-        ):
+        if MIN_PRICE <= lo <= o <= h <= MAX_PRICE and lo <= c <= h and 0 <= self.volume < math.inf:
             return None
         prices = (
             ("open", self.open),
@@ -112,6 +126,11 @@ class Bar:
         for name, value in prices:
             if not math.isfinite(value) or value <= 0:
                 return f"{name} must be a finite price > 0, was {value!r}"
+            if not MIN_PRICE <= value <= MAX_PRICE:
+                return (
+                    f"{name} must be from {MIN_PRICE:g} to {MAX_PRICE:g} (the prices that orders "
+                    f"and the ledger keep exact), was {value!r}"
+                )
         if not math.isfinite(self.volume) or self.volume < 0:
             return f"volume must be finite and >= 0, was {self.volume!r}"
         if self.high < max(self.open, self.close):

@@ -247,11 +247,8 @@ def _parse_times(column: pd.Series, source: Path, offset: int) -> np.ndarray:
     try:
         times = pd.to_datetime(column, utc=True, format="ISO8601")
     except (ValueError, TypeError):
-        row, value = _first_bad_time(column)
-        raise DataError(
-            f"{source}: row {_row(offset + row)}: time {value!r} is neither ISO-8601 text nor "
-            "Unix seconds or milliseconds (e.g. 2024-01-02T03:04:00Z or 1704164640)"
-        ) from None
+        row, problem = _time_problem(column, offset)
+        raise DataError(f"{source}: row {_row(offset + row)}: {problem}") from None
     if times.isna().any():
         row = _row(offset + int(np.argmax(times.isna())))
         raise DataError(f"{source}: row {row}: time is empty")
@@ -259,15 +256,37 @@ def _parse_times(column: pd.Series, source: Path, offset: int) -> np.ndarray:
     return seconds
 
 
-def _first_bad_time(column: pd.Series) -> tuple[int, object]:
-    """Return the position and value of the first time that does not parse (the first row
-    if each parses on its own: then the column mixes formats)."""
+def _time_problem(column: pd.Series, offset: int) -> tuple[int, str]:
+    """Return the position of the first time that does not parse, and what is wrong with it:
+    not a time at all, or one written another way than the column's first (Unix seconds
+    beside ISO text), which each parse on their own."""
+    first: tuple[int, str] | None = None
     for position, value in enumerate(column):
-        try:
-            pd.to_datetime(value, utc=True, format="ISO8601")
-        except (ValueError, TypeError):
-            return position, value
-    return 0, column.iloc[0]
+        kind = _time_kind(value)
+        if kind is None:
+            return position, (
+                f"time {value!r} is neither ISO-8601 text nor Unix seconds or milliseconds "
+                "(e.g. 2024-01-02T03:04:00Z or 1704164640)"
+            )
+        if first is None:
+            first = (position, kind)
+        elif kind != first[1]:
+            return position, (
+                f"time {value!r} is {kind}, but row {_row(offset + first[0])} has "
+                f"{first[1]}; write every time of a file the same way"
+            )
+    return 0, "times mix formats; write every time of a file the same way"
+
+
+def _time_kind(value: object) -> str | None:
+    """Return how a time is written ("Unix time" or "ISO-8601 text"), or None if it is not."""
+    if str(value).strip().lstrip("-").isdigit():
+        return "Unix time"
+    try:
+        pd.to_datetime(str(value), utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        return None
+    return "ISO-8601 text"
 
 
 def _parse_prices(

@@ -11,7 +11,13 @@ from typing import Any, Final
 
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
 from peak_trade.core.money import to_decimal
-from peak_trade.core.types import MAX_SEED, TIMEFRAMES, parse_symbol
+from peak_trade.core.types import (
+    MAX_COUNT,
+    MAX_SEED,
+    MAX_WARMUP_CANDLES,
+    TIMEFRAMES,
+    parse_symbol,
+)
 from peak_trade.orders.kernels import rate_steps
 
 __all__ = [
@@ -105,7 +111,12 @@ class LiveSessionConfig:
             )
 
     def _check_numbers(self) -> None:
-        _require(self.warmup_candles >= 0, "warmup_candles must be >= 0", self.warmup_candles)
+        _require(
+            0 <= self.warmup_candles <= MAX_WARMUP_CANDLES,
+            f"warmup_candles must be in [0, {MAX_WARMUP_CANDLES:,}] (every warmup bar is "
+            "journaled at once)",
+            self.warmup_candles,
+        )
         _require(
             0 < self.position_fraction <= 1,
             "position_fraction must be in (0, 1]",
@@ -127,8 +138,8 @@ class LiveSessionConfig:
             0 <= self.slippage_bps <= 1000, "slippage_bps must be in [0, 1000]", self.slippage_bps
         )
         _require(
-            self.max_consecutive_errors >= 1,
-            "max_consecutive_errors must be >= 1",
+            1 <= self.max_consecutive_errors <= MAX_COUNT,
+            f"max_consecutive_errors must be in [1, {MAX_COUNT:,}]",
             self.max_consecutive_errors,
         )
         rates = (
@@ -150,8 +161,10 @@ class LiveSessionConfig:
             )
         if not 0 <= self.seed <= MAX_SEED:
             raise ConfigError(f"seed must be a whole number from 0 to {MAX_SEED}, was {self.seed}")
-        if self.synthetic_bars is not None and self.synthetic_bars <= 0:
-            raise ConfigError(f"synthetic_bars must be > 0, was {self.synthetic_bars}")
+        if self.synthetic_bars is not None and not 0 < self.synthetic_bars <= MAX_COUNT:
+            raise ConfigError(
+                f"synthetic_bars must be in [1, {MAX_COUNT:,}], was {self.synthetic_bars}"
+            )
         if self.data_source == "replay" and not self.data_path:
             raise ConfigError("data_source 'replay' needs data_path, a CSV or Parquet file")
         if self.fill_price == "book" and self.data_source != "kraken":

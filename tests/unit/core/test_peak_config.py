@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +230,44 @@ def test_non_utf8_file_is_a_config_error(tmp_path: Path) -> None:
     path.write_bytes(b"[shadow]\n# Geb\xfchr\nfee_rate = 0.001\n")
     with pytest.raises(ConfigError, match=r"latin.toml: not UTF-8 text"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"live_risk": {"max_order_notional": math.inf}},
+            "live_risk.max_order_notional: expected a finite number, found inf",
+        ),
+        (
+            {"live_risk": {"max_daily_loss_abs": math.nan}},
+            "live_risk.max_daily_loss_abs: expected a finite number, found nan",
+        ),
+        (
+            {"exchange": {"kraken": {"timeout_seconds": math.inf}}},
+            "exchange.kraken.timeout_seconds: expected a finite number, found inf",
+        ),
+        (
+            {"exchange": {"kraken": {"backoff_seconds": math.inf}}},
+            "exchange.kraken.backoff_seconds: expected a finite number, found inf",
+        ),
+        (
+            {"live_risk": {"max_open_positions": 2**64}},
+            "live_risk.max_open_positions: expected a number <= 1000000, "
+            "found 18446744073709551616",
+        ),
+        (
+            {"strategy": {"ma_crossover": {"slow_window": 100_000_000_000}}},
+            "strategy.ma_crossover.slow_window: expected a number <= 100000, found 100000000000",
+        ),
+        (
+            {"live_risk": {"max_total_exposure_notional": 1e300}},
+            "live_risk.max_total_exposure_notional: expected a number <= 1000000000000000.0, "
+            "found 1e+300",
+        ),
+    ],
+)
+def test_numbers_that_cannot_be_held_are_refused_when_the_config_loads(
+    data: dict[str, Any], message: str
+) -> None:
+    assert _error(data) == message

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peak_trade.core.errors import ConfigError, DataError
-from peak_trade.core.types import Bar, Instrument, Timeframe, parse_symbol
+from peak_trade.core.types import MAX_PRICE, MIN_PRICE, Bar, Instrument, Timeframe, parse_symbol
 from peak_trade.testing.builders import START, make_bar
 
 
@@ -41,13 +41,15 @@ def test_bad_bar_is_rejected_with_its_time_and_rule(fields: dict[str, float], re
 
 def _valid_by_the_rules(o: float, h: float, lo: float, c: float, v: float) -> bool:
     """The candle rules, one by one, as the error messages state them."""
-    prices_ok = all(math.isfinite(p) and p > 0 for p in (o, h, lo, c))
+    prices_ok = all(MIN_PRICE <= p <= MAX_PRICE for p in (o, h, lo, c))
     return prices_ok and math.isfinite(v) and v >= 0 and h >= max(o, c) and lo <= min(o, c)
 
 
 _PRICE = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([0.0, -0.0, 1.0, 100.0, 100.5, 5e-324, math.inf, -math.inf, math.nan]),
+    # the edges of the prices money holds exactly, and beyond them
+    st.sampled_from([MIN_PRICE, MAX_PRICE, 1e-13, 1.000001e12, 1e308, 1e-300]),
 )
 
 

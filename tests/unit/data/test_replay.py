@@ -324,3 +324,31 @@ def test_reading_a_named_file_again_refuses_a_changed_or_missing_file(tmp_path: 
     path.unlink()
     with pytest.raises(DataError, match=r"which is gone; .*put the file back"):
         open_replay(identity)
+
+
+def test_prices_the_money_arithmetic_cannot_hold_are_refused_naming_file_and_row(
+    tmp_path: Path,
+) -> None:
+    rows = [_row(0), _row(1, close=1e308, high=1e308), _row(2, close=1e-300, low=1e-300)]
+    path = _csv(tmp_path, rows)
+    with pytest.raises(DataError) as caught:
+        load_replay(path, ONE_MINUTE)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: 2 malformed candle(s): row 2: bad candle at ")
+    assert "open must be from 1e-12 to 1e+12 (the prices that orders and the ledger keep " in (
+        message
+    )
+    assert "was 1e+308; row 3: bad candle at 2024-01-01T00:02:00+00:00: open must be from" in (
+        message
+    )
+    assert message.endswith("was 1e-300")
+
+
+def test_a_file_mixing_unix_and_iso_times_is_told_so(tmp_path: Path) -> None:
+    rows = ["1704067200,100,101,99,100,1", "2024-01-01T00:01:00Z,100,101,99,100,1"]
+    with pytest.raises(DataError) as caught:
+        load_replay(_csv(tmp_path, rows), ONE_MINUTE)
+    assert str(caught.value).endswith(
+        "row 2: time '2024-01-01T00:01:00Z' is ISO-8601 text, but row 1 has Unix time; write "
+        "every time of a file the same way"
+    )

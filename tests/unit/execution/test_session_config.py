@@ -99,7 +99,8 @@ def test_config_to_dict() -> None:
         ({"fee_rate": 0.1}, r"fee_rate must be in \[0, 0.1\), was 0.1"),
         ({"fee_rate": -0.001}, r"fee_rate must be in \[0, 0.1\), was -0.001"),
         ({"slippage_bps": 1001.0}, r"slippage_bps must be in \[0, 1000\], was 1001.0"),
-        ({"warmup_candles": -1}, "warmup_candles must be >= 0, was -1"),
+        ({"warmup_candles": -1}, r"warmup_candles must be in \[0, 100,000\] \(every warmup"),
+        ({"warmup_candles": 100_001}, r"warmup_candles must be in \[0, 100,000\].*was 100001"),
         ({"poll_interval_seconds": 0.0}, "poll_interval_seconds must be > 0, was 0.0"),
         ({"start_balance": 0.0}, r"start_balance must be > 0 and at most 1e12 \(.*\), was 0.0$"),
         ({"start_balance": 1e300}, r"start_balance must be > 0 and at most 1e12 .*, was 1e\+300"),
@@ -113,7 +114,8 @@ def test_config_to_dict() -> None:
             "fill_price 'book' prices fills "
             "from Kraken's order book; it needs data_source 'kraken'",
         ),
-        ({"max_consecutive_errors": 0}, "max_consecutive_errors must be >= 1, was 0"),
+        ({"max_consecutive_errors": 0}, r"max_consecutive_errors must be in \[1, 1,000,000,0"),
+        ({"max_consecutive_errors": 10**13}, r"max_consecutive_errors must be in \[1, 1,000,"),
         ({"run_id": "../escape"}, "run_id may hold letters, digits"),
         ({"position_fraction": float("nan")}, r"position_fraction must be in \(0, 1\]"),
         (
