@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
@@ -253,3 +253,70 @@ def test_book_fills_are_priced_from_krakens_depth(kraken: Exchange, tmp_path: Pa
         kraken.clock.advance(timedelta(minutes=1))
     assert checked >= 2
     assert "/0/public/Depth" in kraken.emulator.requests
+
+
+def test_the_stale_switch_trips_while_the_exchange_is_down_and_lifts_when_bars_return(
+    kraken: Exchange, tmp_path: Path
+) -> None:
+    # Arrange: a session with stale_after_seconds = 120, then Kraken answers only HTTP 500
+    runner = _session(kraken, tmp_path)
+    runner.warmup()
+    runner.run_n_steps(3, sleep_between=True)
+    kraken.emulator.script(*(Fault("OHLC", "http_500") for _ in range(100)))
+    risk = runner.pipeline.risk_limits
+    assert risk is not None
+
+    # Act: every poll fails for five minutes
+    for _ in range(10):
+        kraken.clock.advance(timedelta(seconds=30))
+        with pytest.raises(FeedError):
+            runner.step_once()
+    tripped = risk.state
+    kraken.emulator.faults.clear()
+    kraken.clock.advance(timedelta(minutes=1))
+    new = runner.step_once()
+
+    # Assert: reduce-only while down (judged by the clock), active again with fresh bars
+    assert tripped is TradingState.REDUCING
+    assert new is not None
+    assert risk.state is TradingState.ACTIVE
+    changes = [
+        (e.payload["to"], e.payload["reason"]) for e in runner.recorder.events("trading_state")
+    ]
+    assert [to for to, _ in changes] == ["reducing", "active"]
+    assert changes[0][1].startswith("no new candle for ")
+    assert changes[1][1].startswith("candles arrive again (no new candle for ")
+
+
+def test_a_hole_in_the_warmup_is_asked_for_again_and_backfilled(kraken: Exchange) -> None:
+    feed = _feed(kraken)
+    kraken.emulator.script(Fault("OHLC-gap", "gap", gap_bars=4))
+    bars = feed.warmup(700)
+    assert all(b.time - a.time == ONE_MINUTE.delta for a, b in pairwise(bars))
+    assert bars == _truth(kraken, bars)
+    assert [event.kind for event in feed.drain_events()] == ["backfill"]
+
+
+def test_a_hole_that_stays_in_the_warmup_is_journaled_as_a_gap(
+    kraken: Exchange, tmp_path: Path
+) -> None:
+    # Arrange: both answers, the first and the one asked again, miss 4 bars
+    kraken.emulator.script(*(Fault("OHLC-gap", "gap", gap_bars=4) for _ in range(2)))
+    runner = _session(kraken, tmp_path, warmup_candles=700)
+
+    # Act
+    runner.warmup()
+
+    # Assert: the 700 bars span 704 minutes, and the journal says where the hole is
+    details = [
+        (e.payload["kind"], e.payload["detail"]) for e in runner.recorder.events("feed_event")
+    ]
+    assert [kind for kind, _ in details] == ["backfill", "gap"]
+    assert details[1][1].startswith("4 bar(s) missing between ")
+    (warm,) = runner.recorder.events("warmup")
+    first, last = warm.payload["bars"][0]["t"], warm.payload["bars"][-1]["t"]
+    span = datetime.fromisoformat(last) - datetime.fromisoformat(first)
+    assert len(warm.payload["bars"]) == 700
+    assert span == ONE_MINUTE.delta * 703
+    assert warm.payload["instrument"]["symbol"] == "BTC/EUR"
+    assert warm.payload["instrument"]["price_decimals"] == 1

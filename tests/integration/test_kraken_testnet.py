@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -246,3 +248,49 @@ def test_wrong_secret_exits_1_and_secrets_never_appear_anywhere(
     for secret in (KEY, SECRET, wrong):
         assert not any(secret.encode() in blob for blob in blobs), secret
     assert all(call.validate for call in kraken.emulator.add_orders)
+
+
+def test_sigterm_during_a_kraken_warmup_stops_it_at_once_with_nothing_written(
+    kraken: Exchange, tmp_path: Path
+) -> None:
+    # Arrange: Kraken is down, and the session would wait 30 s before asking again
+    kraken.emulator.outage(3600)
+    config = _cli_config(kraken, tmp_path)
+    config.write_text(config.read_text().replace("backoff_seconds = 1.0", "backoff_seconds = 30.0"))
+    assert "backoff_seconds = 30.0" in config.read_text()
+    command = [
+        sys.executable,
+        "-m",
+        "peak_trade.cli.main",
+        "session",
+        "--config",
+        str(config),
+        "--data",
+        "kraken",
+        "--journal",
+        str(tmp_path / "j.sqlite"),
+        "--steps",
+        "5",
+    ]
+    with subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        deadline = time.monotonic() + 60
+        while not kraken.emulator.injected["outage"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert kraken.emulator.injected["outage"] == 1  # the first request, now waiting 30 s
+
+        # Act
+        process.send_signal(signal.SIGTERM)
+        # a session that waited out its backoff would still be waiting when this gives up
+        stdout, stderr = process.communicate(timeout=15)
+
+    # Assert: exit 0, said so, and no journal of a run that never started
+    assert process.returncode == 0, stderr
+    assert "stopped during its warmup (received SIGTERM); nothing was traded or journaled" in (
+        stderr
+    )
+    assert "Traceback" not in stderr
+    assert stdout == ""
+    assert not (tmp_path / "j.sqlite").exists()
+    assert kraken.emulator.injected["outage"] == 1

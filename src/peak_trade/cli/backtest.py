@@ -21,7 +21,7 @@ from peak_trade.cli.arguments import (
     run_name,
     synthetic_source,
 )
-from peak_trade.cli.session import finish_run, report_target, show_summary
+from peak_trade.cli.run_end import finish_run, report_target, show_summary
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError

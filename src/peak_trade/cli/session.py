@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from dotenv import load_dotenv
 
@@ -34,22 +31,28 @@ from peak_trade.cli.arguments import (
     settings_given,
     setup_logging,
 )
+from peak_trade.cli.run_end import (
+    finish_run,
+    finish_unjournaled,
+    report_target,
+    show_summary,
+)
 from peak_trade.cli.session_output import (
     print_dry_run,
-    print_summary,
     progress_callback,
     strategy_lines,
 )
-from peak_trade.core.errors import ConfigError
+from peak_trade.core.errors import (
+    ConfigError,
+    FeedError,
+    JournalWriteError,
+)
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.execution.journal import Journal, JournalEvent
-from peak_trade.execution.journal_bars import BAR_KINDS, bar_blocks
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
 from peak_trade.execution.report import (
     check_report_folder,
-    write_report,
-    write_session_record,
 )
 from peak_trade.strategies.registry import list_strategy_specs
 
@@ -228,26 +231,9 @@ def run_session(args: argparse.Namespace) -> int:
             "(--steps counts closed bars, --duration minutes)"
         )
     cfg = load_config(args.config)
-    sleep = not args.no_sleep
     if args.resume:
-        _refuse_settings(args)
         journal = Journal(args.journal)
-        if args.steps is not None and journal.count(args.resume, "data_reference"):
-            raise ConfigError(
-                f"run {args.resume} is a backtest, which runs to the end of its data when "
-                "resumed; leave --steps out"
-            )
-        data_path = None if args.data_path is None else Path(args.data_path)
-        runner = LiveSessionRunner.resume(args.resume, journal, cfg, data_path=data_path)
-        check_report_folder(report_target(args, runner.run_id))
-        plans = runner.recorder.events("run_plan")
-        plan = plans[0].payload if plans else {}
-        steps = args.steps or _remaining_steps(plan, runner)
-        duration = args.duration
-        if duration is None and plans:
-            duration = remaining_duration(plans[0], datetime.now(UTC))
-        sleep = sleep and bool(plan.get("sleep_between", True))
-        _say_if_finished(runner, steps, duration)
+        runner, steps, duration, sleep = _resumed(args, cfg, journal)
     else:
         session_config = session_config_from(args, cfg)
         if args.dry_run:
@@ -256,16 +242,63 @@ def run_session(args: argparse.Namespace) -> int:
         journal = Journal(args.journal)
         runner = LiveSessionRunner.from_config(session_config, cfg, journal=journal)
         check_report_folder(report_target(args, runner.run_id))
-        steps, duration = args.steps, args.duration
+        steps, duration, sleep = args.steps, args.duration, not args.no_sleep
     with runner.stop_on_signals():  # a signal after the run must not kill the report half-way
-        runner.warmup()  # done already if resumed
+        if not _warmed_up(runner):
+            return EXIT_OK
         try:
             _run(runner, steps, duration, sleep)
+        except JournalWriteError as error:  # summed up as far as the journal holds the run
+            summary = finish_unjournaled(runner, journal, args, cfg, error)
+            show_summary(summary, as_json=args.json)
+            raise
         finally:
-            kind = "backtest" if runner.is_backtest else "session"
-            summary = finish_run(runner, journal, args, kind=kind)
+            if not journal.failed:
+                kind = "backtest" if runner.is_backtest else "session"
+                summary = finish_run(runner, journal, args, kind=kind)
     show_summary(summary, as_json=args.json)
     return EXIT_OK
+
+
+def _resumed(
+    args: argparse.Namespace, cfg: PeakConfig, journal: Journal
+) -> tuple[LiveSessionRunner, int | None, float | None, bool]:
+    """Rebuild the run `--resume` names; return it with the steps or minutes it has left and
+    whether it sleeps between bars."""
+    _refuse_settings(args)
+    if args.steps is not None and journal.count(args.resume, "data_reference"):
+        raise ConfigError(
+            f"run {args.resume} is a backtest, which runs to the end of its data when "
+            "resumed; leave --steps out"
+        )
+    data_path = None if args.data_path is None else Path(args.data_path)
+    runner = LiveSessionRunner.resume(args.resume, journal, cfg, data_path=data_path)
+    check_report_folder(report_target(args, runner.run_id))
+    plans = runner.recorder.events("run_plan")
+    plan = plans[0].payload if plans else {}
+    steps = args.steps or _remaining_steps(plan, runner)
+    duration = args.duration
+    if duration is None and plans:
+        duration = remaining_duration(plans[0], datetime.now(UTC))
+    sleep = not args.no_sleep and bool(plan.get("sleep_between", True))
+    _say_if_finished(runner, steps, duration)
+    return runner, steps, duration, sleep
+
+
+def _warmed_up(runner: LiveSessionRunner) -> bool:
+    """Warm the run up (done already if resumed); False if a signal stopped the warmup."""
+    try:
+        runner.warmup()
+    except FeedError:
+        if runner.stop_reason is None:
+            raise
+        _LOG.warning(  # the run never started: nothing is written
+            "run %s stopped during its warmup (%s); nothing was traded or journaled",
+            runner.run_id,
+            runner.stop_reason,
+        )
+        return False
+    return True
 
 
 def _refuse_settings(args: argparse.Namespace) -> None:
@@ -330,43 +363,6 @@ def _remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int 
     if "steps" not in plan:
         return None
     return max(0, int(str(plan["steps"])) - runner.metrics.steps)
-
-
-def report_target(args: argparse.Namespace, run_id: str) -> Path:
-    """Return the folder the run's report goes to."""
-    path: Path = args.report_dir or Path("reports") / run_id
-    return path
-
-
-def finish_run(
-    runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace, kind: str = "session"
-) -> dict[str, Any]:
-    """Write the report (and the session record), close the journal, return the summary."""
-    journal.commit()
-    run_id = runner.run_id
-    summary = runner.get_summary() | {"kind": kind}
-    target = report_target(args, run_id)
-    bars = bar_blocks(journal.events(run_id, *BAR_KINDS), runner.recorder.source())
-    report = write_report(target, summary, journal.events(run_id, "fill"), bars)
-    if not getattr(args, "no_registry", True):
-        record = {
-            "env_name": args.env_name,
-            "tags": args.tags,
-            "notes": args.notes,
-            "cli_args": sys.argv[1:],
-        }
-        write_session_record(Path("reports") / "experiments" / "live_sessions", summary, record)
-    journal.close()
-    _LOG.info("report written to %s", report)
-    return summary | {"report_dir": str(report)}
-
-
-def show_summary(summary: dict[str, Any], *, as_json: bool) -> None:
-    """Print the summary on stdout: one JSON object, or a table with hints."""
-    if as_json:
-        print(json.dumps(summary, default=str))
-    else:
-        print_summary(summary)
 
 
 def _list_strategies() -> int:

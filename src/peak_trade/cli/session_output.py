@@ -76,7 +76,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         ),
         ("trading state", summary["trading_state"]),
         ("stopped because", str(summary["stop_reason"])),
-        ("report", summary.get("report_dir", "-")),
+        ("report", summary.get("report_dir") or "not written (see the error above)"),
     ]
     rows.extend(_stats_rows(summary.get("stats")))
     for item, value in rows:

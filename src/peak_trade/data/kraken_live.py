@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from peak_trade.core.clock import Clock
 from peak_trade.core.errors import ConfigError, FeedError, VenueError, VenueUnavailableError
 from peak_trade.core.types import Bar, Instrument, Timeframe
+from peak_trade.data.ports import FeedEvent
 from peak_trade.data.replay import load_replay
 from peak_trade.kraken.market import KrakenMarket
 from peak_trade.kraken.parsing import KRAKEN_INTERVALS, OhlcPage, parse_ohlc
@@ -32,15 +32,6 @@ __all__ = ["FeedEvent", "KrakenLiveCandleSource"]
 T = TypeVar("T")
 
 MAX_CLOSED_ROWS = 719
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEvent:
-    """Something the feed wants on record: a retry, a backfill, a gap, staleness."""
-
-    kind: str
-    ts: datetime
-    detail: str
 
 
 class KrakenLiveCandleSource:
@@ -110,7 +101,7 @@ class KrakenLiveCandleSource:
                 f"{self._timeframe.name} candles, or a smaller --warmup-candles"
             )
         try:
-            closed = list(self._fetch(None).closed)
+            closed = self._history()
         except FeedError as error:
             raise FeedError(self._unreachable(error)) from error
         if count > len(closed) and self._history_path:
@@ -123,6 +114,16 @@ class KrakenLiveCandleSource:
         bars = closed[len(closed) - count :] if count else []
         self._last = bars[-1].time if bars else (closed[-1].time if closed else None)
         return bars
+
+    def _history(self) -> list[Bar]:
+        """Return Kraken's closed candles, asked again once if they have a hole; a hole that
+        stays is reported as a gap event (the warmup then spans more time than its bars)."""
+        closed = list(self._fetch(None).closed)
+        if self._has_hole(closed):
+            self._event("backfill", f"asked again for a hole in the {len(closed)} warmup bars")
+            closed = list(self._fetch(None).closed)
+            self._report_holes(closed)
+        return closed
 
     def poll(self) -> list[Bar]:
         """Return the closed bars after the last emitted one, oldest first."""
@@ -138,12 +139,24 @@ class KrakenLiveCandleSource:
             self._last = fresh[-1].time
         return fresh
 
+    def skip_through(self, moment: datetime) -> int:
+        """Go on after the bar that opened at `moment` (a resumed run's last one): the next
+        poll asks Kraken for the bars since then and emits them once, in order, as after a
+        slow poll; none at or before `moment`. Nothing is fetched here, so none is dropped."""
+        if self._last is None or moment > self._last:
+            self._last = moment
+        return 0
+
     def next_poll_delay(self, now: datetime) -> float:
         """Return the seconds until the next bar has closed, plus a small delay."""
         if self._last is None:
             return self._close_delay
         next_close = self._last + 2 * self._timeframe.delta
         return max(0.5, (next_close - now).total_seconds() + self._close_delay)
+
+    def interrupt(self) -> None:
+        """Stop waiting: a wait to retry ends at once, and the call raises FeedError."""
+        self._stop.set()
 
     def stale_for(self, now: datetime) -> float:
         """Return how many seconds the next bar is overdue (0 when it is not yet due)."""
@@ -178,7 +191,10 @@ class KrakenLiveCandleSource:
                     raise FeedError(
                         f"Kraken {endpoint} failed {attempt} times; last: {error}"
                     ) from error
-                self._clock.wait(self._backoff * 2 ** (attempt - 1), self._stop)
+                if self._clock.wait(self._backoff * 2 ** (attempt - 1), self._stop):
+                    raise FeedError(
+                        f"stopped while waiting to ask Kraken {endpoint} again"
+                    ) from error
             except VenueError as error:
                 self.failures += 1
                 self._event("error", str(error))

@@ -11,13 +11,26 @@ import numpy as np
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
-from peak_trade.core.types import Bar, Timeframe
+from peak_trade.core.types import Bar, Instrument, Timeframe
 
-__all__ = ["CandleFeed", "DataReference", "IteratorFeed"]
+__all__ = ["CandleFeed", "DataReference", "FeedEvent", "IteratorFeed"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """Something a feed wants on record: a retry, a backfill, a gap, an error."""
+
+    kind: str
+    ts: datetime
+    detail: str
 
 
 class CandleFeed(Protocol):
-    """A source of closed candles for one symbol and timeframe."""
+    """A source of closed candles for one symbol and timeframe.
+
+    Every feed implements every member: the runner calls them all, on every feed, and
+    `tests/contract/test_feeds.py` holds each implementation to the same rules.
+    """
 
     @property
     def symbol(self) -> str:
@@ -40,6 +53,31 @@ class CandleFeed(Protocol):
 
     def poll(self) -> list[Bar]:
         """Return the closed bars that arrived since the last call, oldest first (maybe none)."""
+        ...
+
+    def skip_through(self, moment: datetime) -> int:
+        """Go on after the bar that opened at `moment` (a resumed run's last journaled bar):
+        no later poll returns a bar at or before it. Return how many bars were dropped."""
+        ...
+
+    def instrument(self) -> Instrument | None:
+        """Return the exchange's rules for the symbol, or None where the feed has none."""
+        ...
+
+    def drain_events(self) -> list[FeedEvent]:
+        """Return and forget the events since the last call."""
+        ...
+
+    def stale_for(self, now: datetime) -> float:
+        """Return how many seconds the next bar is overdue at `now` (0 when it is not)."""
+        ...
+
+    def next_poll_delay(self, now: datetime) -> float | None:
+        """Return the seconds until a new bar can be there, or None where it is at once."""
+        ...
+
+    def interrupt(self) -> None:
+        """Stop waiting (the run is stopping): a wait to retry ends at once, with FeedError."""
         ...
 
 
@@ -159,6 +197,27 @@ class IteratorFeed:
             self._delivered(count)
             dropped += count
         return dropped
+
+    def instrument(self) -> Instrument | None:
+        """Return None: a file or the synthetic market carries no exchange rules."""
+        return None
+
+    def drain_events(self) -> list[FeedEvent]:
+        """Return no events: a finite stream has no retries or holes to report."""
+        return []
+
+    def stale_for(self, now: datetime) -> float:
+        """Return 0: the next bar of a stream is never overdue."""
+        del now
+        return 0.0
+
+    def next_poll_delay(self, now: datetime) -> float | None:
+        """Return None: the next bar is there at once."""
+        del now
+        return None
+
+    def interrupt(self) -> None:
+        """Do nothing: a stream never waits."""
 
     def __iter__(self) -> Iterator[Bar]:
         """Yield the remaining bars."""

@@ -32,7 +32,7 @@ import numpy.typing as npt
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
 from peak_trade.core.money import price_ticks
-from peak_trade.core.types import Bar
+from peak_trade.core.types import Bar, Instrument, parse_symbol
 from peak_trade.data.reference import open_reference
 from peak_trade.execution.journal import JournalEvent
 from peak_trade.portfolio import marks
@@ -49,6 +49,8 @@ __all__ = [
     "bar_from_payload",
     "bar_payload",
     "bar_rows",
+    "instrument_from_payload",
+    "instrument_payload",
     "is_referenced",
     "referenced_bars",
 ]
@@ -84,6 +86,31 @@ def bar_from_payload(payload: dict[str, Any]) -> Bar:
         payload["l"],
         payload["c"],
         payload["v"],
+    )
+
+
+def instrument_payload(instrument: Instrument) -> dict[str, Any]:
+    """Return an instrument's rules as journal fields (amounts as exact text)."""
+    return {
+        "symbol": instrument.symbol,
+        "price_decimals": instrument.price_decimals,
+        "lot_decimals": instrument.lot_decimals,
+        "min_order_size": str(instrument.min_order_size),
+        "min_order_cost": str(instrument.min_order_cost),
+    }
+
+
+def instrument_from_payload(payload: dict[str, Any]) -> Instrument:
+    """Rebuild journaled instrument rules exactly."""
+    base, quote = parse_symbol(payload["symbol"])
+    return Instrument(
+        symbol=payload["symbol"],
+        base=base,
+        quote=quote,
+        price_decimals=int(payload["price_decimals"]),
+        lot_decimals=int(payload["lot_decimals"]),
+        min_order_size=Decimal(payload["min_order_size"]),
+        min_order_cost=Decimal(payload["min_order_cost"]),
     )
 
 

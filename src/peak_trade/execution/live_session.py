@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from peak_trade.core.clock import Clock, ManualClock, SystemClock
 from peak_trade.core.errors import (
     AuthError,
     ConfigError,
+    DataError,
     InvariantError,
+    JournalWriteError,
     LiveModeNotAllowedError,
     SessionError,
     SessionRuntimeError,
@@ -45,7 +48,7 @@ from peak_trade.execution.session_config import LiveSessionConfig
 from peak_trade.execution.stop_signals import on_stop_signals
 from peak_trade.execution.summary import hints, ledger_summary
 from peak_trade.execution.wiring import assemble, engine_settings
-from peak_trade.live.risk_limits import TradingState, TradingStateChanged
+from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.orders.base import OrderExecutionResult, OrderRequest
 from peak_trade.portfolio.ledger import RunMarks
 from peak_trade.strategies.base import Strategy
@@ -232,6 +235,21 @@ class LiveSessionRunner:
             runner.configure_backtest()
         return runner
 
+    @classmethod
+    def journaled_state(
+        cls, config: LiveSessionConfig, run_id: str, journal: Journal, peak_config: PeakConfig
+    ) -> LiveSessionRunner:
+        """Rebuild run `run_id` as its journal holds it, writing nothing: what the run was
+        after its last whole step (its summary, after the journal could not be written)."""
+        then: dict[str, Any] | None = journal.run_started(run_id).payload.get("settings")
+        cfg = with_settings(peak_config, then) if then else peak_config
+        twin = cls._assemble(replace(config, run_id=run_id), cfg, None, journal)
+        twin._metrics = replay_journal(twin._engine, twin._recorder, twin._feed, write=False)
+        twin._warm = True
+        if twin._recorder.events("data_reference"):
+            twin._fail_fast = True  # summed up as the backtest it is
+        return twin
+
     # --- properties ---------------------------------------------------------------------------
 
     @property
@@ -327,21 +345,33 @@ class LiveSessionRunner:
         if self._warm:
             return
         try:
-            instrument = getattr(self._feed, "instrument", None)
-            if callable(instrument):
-                self._engine.use_instrument(instrument())
+            instrument = self._feed.instrument()
+            if instrument is not None:
+                self._engine.use_instrument(instrument)
             bars = self._feed.warmup(self._config.warmup_candles)
+            self._record_feed_events()  # a hole backfilled or left: journaled with the warmup
+            self._check_warmup_length(len(bars))
             self._engine.warm_up(bars)
         except BaseException:
             self._recorder.discard()  # the run never started: no half-written run
             raise
         self._recorder.claim()
-        self._recorder.warmup(bars)
+        self._recorder.warmup(bars, instrument)
         self._metrics.start_time = self._clock.now()
         self._metrics.last_bar_time = bars[-1].time if bars else None
         self._metrics.update_money(self._engine.ledger, self._engine.symbol)
         self._warm = True
         _LOG.info("warmup: %d bars", len(bars))
+
+    def _check_warmup_length(self, got: int) -> None:
+        """Refuse a warmup that came back shorter than asked for and than the strategy needs
+        before it can act."""
+        needed = self._engine.strategy.required_bars
+        if got < self._config.warmup_candles and got < needed:
+            raise DataError(
+                f"the warmup got {got} {self._feed.symbol} bars, but {self._config.strategy_key} "
+                f"needs {needed} before it can act; give the feed more history"
+            )
 
     def step_once(self) -> list[OrderExecutionResult] | None:
         """Poll the feed once and trade every new closed bar; None when no bar arrived."""
@@ -349,10 +379,10 @@ class LiveSessionRunner:
         feed = self._feed
         try:
             batch = feed.poll_columns() if isinstance(feed, IteratorFeed) else feed.poll()
-        finally:
+        finally:  # judged by the clock, whether the poll brought bars, none or an error
             self._metrics.polls += 1
             self._record_feed_events()
-        self._check_staleness()
+            self._check_staleness()
         engine, metrics, recorder = self._engine, self._metrics, self._recorder
         risk = engine.pipeline.risk_limits
         if risk is not None:  # changes made between polls (an operator's) come before the bars
@@ -480,6 +510,7 @@ class LiveSessionRunner:
         if not self._stop.is_set():
             self.stop_reason = reason
             self._stop.set()
+            self._feed.interrupt()  # a feed waiting to retry stops waiting
             _LOG.info("shutdown: %s", reason)
 
     # --- summary -----------------------------------------------------------------------------
@@ -537,7 +568,12 @@ class LiveSessionRunner:
             self.stop_reason = self.stop_reason or _finished(plan)
             if self._stop.is_set() and status == "completed":
                 status = "stopped"
-            self._recorder.stopped(self.stop_reason, status, self.get_summary(), self._clock.now())
+            try:
+                now = self._clock.now()
+                self._recorder.stopped(self.stop_reason, status, self.get_summary(), now)
+            except JournalWriteError:
+                if status != "failed":  # else the run's own error, likely this one, goes on
+                    raise
         return results
 
     def _guarded_step(self) -> list[OrderExecutionResult] | None:
@@ -586,8 +622,7 @@ class LiveSessionRunner:
         )
 
     def _record_feed_events(self) -> None:
-        drain = getattr(self._feed, "drain_events", None)
-        for event in drain() if callable(drain) else []:
+        for event in self._feed.drain_events():
             self._metrics.count_feed_event(event.kind)
             self._recorder.feed_event(event.kind, event.detail, event.ts)
             _LOG.warning("feed %s: %s", event.kind, event.detail)
@@ -605,26 +640,28 @@ class LiveSessionRunner:
             )
 
     def _check_staleness(self) -> None:
-        stale_for = getattr(self._feed, "stale_for", None)
+        """Go reduce-only while the next candle is overdue by more than stale_after_seconds,
+        and back once candles come again."""
         limit = self._stale_after
         risk = self._engine.pipeline.risk_limits
-        if not callable(stale_for) or limit is None or risk is None:
+        if limit is None or risk is None:
             return
         now = self._clock.now()
-        late = float(stale_for(now))
+        late = self._feed.stale_for(now)
         if late > limit:
-            risk.trip(
-                TradingState.REDUCING,
-                f"no new candle for {late:.0f} s past its close (stale_after_seconds {limit:g})",
-                now,
-            )
-            self._record_states(risk.events)
+            risk.feed_stale(late, limit, now)
+        else:
+            risk.feed_fresh(now)
+        self._record_states(risk.events)
 
     def _wait(self, deadline: datetime | None) -> None:
+        """Wait until the next bar can be there; after a failed step, a whole poll interval:
+        a feed that just gave up its retries is not asked again at once, so an outage of
+        minutes costs a few failed steps, not dozens."""
         seconds = self._config.poll_interval_seconds
-        next_poll = getattr(self._feed, "next_poll_delay", None)
-        if callable(next_poll):
-            seconds = min(seconds, float(next_poll(self._clock.now())))
+        next_poll = self._feed.next_poll_delay(self._clock.now())
+        if next_poll is not None and not self._consecutive_errors:
+            seconds = min(seconds, next_poll)
         if deadline is not None:
             seconds = min(seconds, max(0.0, (deadline - self._clock.now()).total_seconds()))
         self._clock.wait(seconds, self._stop)

@@ -20,7 +20,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from peak_trade.core.types import Bar
+from peak_trade.core.types import Bar, Instrument
 from peak_trade.data.ports import DataReference
 from peak_trade.execution import batch_rows
 from peak_trade.execution.batch_view import TradedBars
@@ -35,6 +35,7 @@ from peak_trade.execution.journal_bars import (
     ReferencedBars,
     bar_payload,
     bar_rows,
+    instrument_payload,
     referenced_bars,
 )
 from peak_trade.live.risk_limits import TradingStateChanged
@@ -333,10 +334,14 @@ class SessionRecorder:
         self._add("run_plan", ts, plan)
         self.commit()
 
-    def warmup(self, bars: Sequence[Bar]) -> None:
-        """Record the bars shown to the strategy before trading."""
+    def warmup(self, bars: Sequence[Bar], instrument: Instrument | None = None) -> None:
+        """Record the bars shown to the strategy before trading, and the exchange's rules for
+        the symbol if the feed read them (a resume trades with those, not today's)."""
         last = bars[-1].time if bars else None
-        self._add("warmup", last, {"bars": [bar_payload(bar) for bar in bars]})
+        payload: dict[str, Any] = {"bars": [bar_payload(bar) for bar in bars]}
+        if instrument is not None:
+            payload["instrument"] = instrument_payload(instrument)
+        self._add("warmup", last, payload)
         self.commit()
 
     def risk_limits(self, live_risk: dict[str, Any], changes: str, ts: datetime) -> None:

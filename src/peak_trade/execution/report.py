@@ -72,8 +72,10 @@ def staged_files(target: Path, names: Iterable[str]) -> Iterator[Path]:
     else in `target` is touched. On failure `target` is left as it was.
     """
     check_report_folder(target)
+    made = not target.exists()  # a folder this report makes is removed again if it fails
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=target))
+    done = False
     try:
         yield staging
         owned = set(names)
@@ -85,8 +87,11 @@ def staged_files(target: Path, names: Iterable[str]) -> Iterator[Path]:
                 (staging / name).replace(target / name)
             else:
                 (target / name).unlink(missing_ok=True)
+        done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if made and not done:
+            shutil.rmtree(target, ignore_errors=True)
 
 
 def write_report(

@@ -36,6 +36,7 @@ from peak_trade.execution.journal_bars import (
     ReferencedBars,
     bar_from_payload,
     bar_rows,
+    instrument_from_payload,
     is_referenced,
 )
 from peak_trade.execution.metrics import LiveSessionMetrics
@@ -44,6 +45,7 @@ from peak_trade.execution.run_settings import settings_changes, trading_settings
 from peak_trade.execution.session_config import LiveSessionConfig
 from peak_trade.execution.wiring import journaled_limits, limits_from
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
+from peak_trade.orders.base import JournaledAnswer, OrderStatus
 
 __all__ = ["adopt_limits", "replay_journal", "resumed_config"]
 
@@ -51,16 +53,19 @@ _LOG = logging.getLogger(__name__)
 
 
 def replay_journal(
-    engine: TradingEngine, recorder: SessionRecorder, feed: CandleFeed
+    engine: TradingEngine, recorder: SessionRecorder, feed: CandleFeed, *, write: bool = True
 ) -> LiveSessionMetrics:
     """Replay a run's journal into `engine`, move `feed` past it, and return the metrics.
+
+    A feed goes on after the last journaled bar (a live feed backfills the bars between, once,
+    in order), so no bar is traded twice and none of the run's past is traded again.
 
     The trading state goes through the changes the journal holds, in order: the ones order
     checks make (drawdown, kill switch) are made again at the same bars, the others (an
     operator's, a stale feed's) are restored where the journal has them; so are the limits an
     earlier resume took from an edited `[live_risk]`. The kill switch reads
     as it did during the run, not as its file is now. The replay writes nothing the journal
-    holds already.
+    holds already, and nothing at all without `write`.
     """
     warm = next(iter(recorder.events("warmup")), None)
     if warm is None:
@@ -76,7 +81,16 @@ def replay_journal(
     replayed: list[dict[str, Any]] = []
     last = bars[-1].time if bars else None
     risk = engine.pipeline.risk_limits
-    with recorder.muted(), risk.replaying(states) if risk is not None else nullcontext():
+    journaled = warm.payload.get("instrument")
+    instrument = feed.instrument() if journaled is None else instrument_from_payload(journaled)
+    if instrument is not None:  # the rules the run traded with, as its warmup read them
+        engine.use_instrument(instrument)
+    answers = _venue_answers(recorder)
+    with (
+        recorder.muted(),
+        risk.replaying(states) if risk is not None else nullcontext(),
+        engine.pipeline.venue.replaying(answers),
+    ):
         engine.warm_up(bars)
         for event in events:
             if event.kind == "trading_state":
@@ -92,13 +106,12 @@ def replay_journal(
     metrics.last_bar_time = last
     metrics.update_money(engine.ledger, engine.symbol)
     _check_fills(replayed, fills, recorder.run_id)
-    if risk is not None:  # write only the state changes the journal does not hold yet
+    if risk is not None and write:  # write only the state changes the journal lacks
         recorder.states_written(_common_prefix(risk.events, states))
         recorder.trading_states(risk.events)
         recorder.commit()
-    skip_through = getattr(feed, "skip_through", None)
-    if last is not None and skip_through is not None:
-        skip_through(last)
+    if last is not None:
+        feed.skip_through(last)
     return metrics
 
 
@@ -197,6 +210,18 @@ def _replay_quiet(
             )
         metrics.record_quiet(item)
     return bars.time(len(bars) - 1)
+
+
+def _venue_answers(recorder: SessionRecorder) -> dict[str, JournaledAnswer]:
+    """Return what the exchange answered each of the run's orders: validated if the journal
+    says so (the shadow model may reject it after that), else its rejection."""
+    answers: dict[str, JournaledAnswer] = {}
+    for event in recorder.events("order_validated", "order_rejected"):
+        client_id, p = event.payload["client_id"], event.payload
+        status = OrderStatus(event.kind.removeprefix("order_"))
+        if client_id not in answers or status is OrderStatus.VALIDATED:
+            answers[client_id] = JournaledAnswer(status, p.get("reason"), p.get("detail"))
+    return answers
 
 
 def _change(event: JournalEvent) -> TradingStateChanged:

@@ -31,6 +31,7 @@ from peak_trade.portfolio.ledger import AccountSnapshot
 __all__ = [
     "REDUCING_DENIAL",
     "REDUCING_REFUSAL",
+    "STALE_FEED_REASON",
     "LiveRiskLimits",
     "RiskCheckResult",
     "TradingState",
@@ -49,6 +50,9 @@ class TradingState(StrEnum):
 _HALTED_RULE, _REDUCING_RULE = "trading_halted", "trading_reducing"
 # How the state changes that order checks make begin (see LiveRiskLimits.rederives).
 _KILL_SWITCH_REASON, _DRAWDOWN_REASON = "kill switch file ", "drawdown "
+# how a stale feed's REDUCING begins its reason, and how lifting it does
+STALE_FEED_REASON: Final = "no new candle for "
+_FRESH_FEED_REASON: Final = "candles arrive again"
 _STATE_RULES = frozenset({_HALTED_RULE, _REDUCING_RULE})
 # why a REDUCING state refuses an order that would not shrink a position
 REDUCING_DENIAL: Final = Denial(
@@ -133,6 +137,19 @@ class LiveRiskLimits:
     def trip(self, state: TradingState, reason: str, ts: datetime) -> None:
         """Raise the state to `state` if it is stricter than the current one."""
         self._escalate(state, reason, ts)
+
+    def feed_stale(self, late: float, limit: float, ts: datetime) -> None:
+        """Go reduce-only: no candle came for `late` seconds past its close, over `limit`."""
+        reason = f"{STALE_FEED_REASON}{late:.0f} s past its close (stale_after_seconds {limit:g})"
+        self._escalate(TradingState.REDUCING, reason, ts)
+
+    def feed_fresh(self, ts: datetime) -> None:
+        """Lift the REDUCING a stale feed set, now that candles come again; only while that
+        change is the one in force (a later, stricter one stays)."""
+        last = self.events[-1] if self.events else None
+        in_force = last is not None and last.state is self.state
+        if last is not None and in_force and last.reason.startswith(STALE_FEED_REASON):
+            self._change(last.previous, f"{_FRESH_FEED_REASON} ({last.reason})", ts)
 
     def set_trading_state(self, state: TradingState, reason: str, ts: datetime) -> None:
         """Set the state as an operator; this may also lower it."""

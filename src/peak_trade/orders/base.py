@@ -11,6 +11,7 @@ from typing import Final
 from peak_trade.core.errors import InvariantError
 
 __all__ = [
+    "JournaledAnswer",
     "Order",
     "OrderExecutionResult",
     "OrderFill",
@@ -126,6 +127,15 @@ class OrderFill:
     def signed_quantity(self) -> Decimal:
         """Return the quantity, negative for a sell."""
         return self.quantity if self.side is OrderSide.BUY else -self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class JournaledAnswer:
+    """What the exchange answered an order in a journaled run: validated or rejected, and why."""
+
+    status: OrderStatus
+    reason: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

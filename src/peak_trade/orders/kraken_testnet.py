@@ -5,12 +5,19 @@ checked by the real exchange and never placed."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
-from peak_trade.core.errors import OrderRejectedError
+from peak_trade.core.errors import OrderRejectedError, VenueUnavailableError
 from peak_trade.core.modes import VenueAction
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.kraken.market import KrakenMarket
-from peak_trade.orders.base import OrderExecutionResult, OrderRequest, OrderStatus
+from peak_trade.orders.base import (
+    JournaledAnswer,
+    OrderExecutionResult,
+    OrderRequest,
+    OrderStatus,
+)
 from peak_trade.orders.shadow import ShadowOrderExecutor
 
 __all__ = ["KrakenTestnetVenue", "userref_for"]
@@ -29,6 +36,7 @@ class KrakenTestnetVenue:
     def __init__(self, market: KrakenMarket, shadow: ShadowOrderExecutor) -> None:
         self.market = market
         self.shadow = shadow
+        self._journaled: Mapping[str, JournaledAnswer] | None = None
 
     def use_instrument(self, instrument: Instrument) -> None:
         """Apply the exchange's rules to the simulated fills."""
@@ -40,18 +48,10 @@ class KrakenTestnetVenue:
         accepted: list[OrderRequest] = []
         for order in orders:
             try:
-                answer = self.market.client.validate_order(
-                    pair_id=self.market.pair_id,
-                    side=order.side.value,
-                    order_type=order.order_type.value,
-                    volume=f"{order.quantity:f}",
-                    price=f"{order.limit_price:f}" if order.limit_price is not None else None,
-                    userref=userref_for(order.client_id),
-                )
+                description = self._validate(order)
             except OrderRejectedError as error:
                 results.append(OrderExecutionResult(order, OrderStatus.REJECTED, reason=str(error)))
                 continue
-            description = str(answer.get("descr", {}).get("order", ""))
             results.append(
                 OrderExecutionResult(
                     order, OrderStatus.VALIDATED, reason="validated by Kraken", detail=description
@@ -61,6 +61,29 @@ class KrakenTestnetVenue:
         results.extend(self.shadow.submit(accepted, bar))
         return results
 
+    @contextmanager
+    def replaying(self, answers: Mapping[str, JournaledAnswer]) -> Iterator[None]:
+        """Within: Kraken's answers come from the journal; no request is sent."""
+        self._journaled = answers
+        try:
+            yield
+        finally:
+            self._journaled = None
+
+    def _validate(self, order: OrderRequest) -> str:
+        """Have Kraken validate `order` (or read its journaled answer); return its description."""
+        if self._journaled is not None:
+            return _journaled(self._journaled, order.client_id)
+        answer = self.market.client.validate_order(
+            pair_id=self.market.pair_id,
+            side=order.side.value,
+            order_type=order.order_type.value,
+            volume=f"{order.quantity:f}",
+            price=f"{order.limit_price:f}" if order.limit_price is not None else None,
+            userref=userref_for(order.client_id),
+        )
+        return str(answer.get("descr", {}).get("order", ""))
+
     @property
     def pending(self) -> tuple[OrderRequest, ...]:
         """Return the validated orders waiting for their fill."""
@@ -69,3 +92,14 @@ class KrakenTestnetVenue:
     def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
         """Fill the validated orders queued for this bar."""
         return self.shadow.on_bar(bar)
+
+
+def _journaled(answers: Mapping[str, JournaledAnswer], client_id: str) -> str:
+    """Return the journaled validation of an order, raise its journaled rejection, or fail the
+    step as the run's did when the journal has no answer (the exchange was not reached)."""
+    answer = answers.get(client_id)
+    if answer is None:
+        raise VenueUnavailableError(f"order {client_id} got no answer from Kraken in the run")
+    if answer.status is OrderStatus.REJECTED:
+        raise OrderRejectedError(answer.reason or "rejected by Kraken")
+    return answer.detail or ""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from peak_trade.core.modes import VenueAction
 from peak_trade.core.types import Bar
-from peak_trade.orders.base import OrderExecutionResult, OrderRequest
+from peak_trade.orders.base import JournaledAnswer, OrderExecutionResult, OrderRequest
 
 __all__ = ["Venue"]
 
@@ -30,4 +32,9 @@ class Venue(Protocol):
 
     def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
         """Work queued orders against a new closed bar; return what happened to them."""
+        ...
+
+    def replaying(self, answers: Mapping[str, JournaledAnswer]) -> AbstractContextManager[None]:
+        """Within: the exchange's answers to a resumed run's past orders (by client id) come
+        from its journal, so replaying the run asks the exchange nothing."""
         ...

@@ -11,7 +11,8 @@ take (rounded against the trader), or is rejected if the book is too thin. The f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
@@ -28,6 +29,7 @@ from peak_trade.core.money import (
 )
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.orders.base import (
+    JournaledAnswer,
     OrderExecutionResult,
     OrderFill,
     OrderRequest,
@@ -147,6 +149,11 @@ class ShadowOrderExecutor:
                 still_waiting.append(order)
         self._pending = still_waiting
         return results
+
+    def replaying(self, answers: Mapping[str, JournaledAnswer]) -> AbstractContextManager[None]:
+        """Return a context that changes nothing: simulated fills ask no exchange."""
+        del answers
+        return nullcontext()
 
     def cancel_all(self) -> list[OrderExecutionResult]:
         """Cancel every queued order."""

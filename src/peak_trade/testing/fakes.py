@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from peak_trade.core.modes import VenueAction
 from peak_trade.core.strategy_params import StrategyParams
-from peak_trade.core.types import Bar, Timeframe
-from peak_trade.orders.base import OrderExecutionResult, OrderRequest, OrderStatus
+from peak_trade.core.types import Bar, Instrument, Timeframe
+from peak_trade.data.ports import FeedEvent
+from peak_trade.orders.base import (
+    JournaledAnswer,
+    OrderExecutionResult,
+    OrderRequest,
+    OrderStatus,
+)
 from peak_trade.strategies.base import Strategy
 
 __all__ = ["FakeVenue", "ScriptedFeed", "ScriptedParams", "ScriptedStrategy"]
@@ -39,6 +47,11 @@ class FakeVenue:
         """Return no orders: a fake venue never queues any."""
         return ()
 
+    def replaying(self, answers: Mapping[str, JournaledAnswer]) -> AbstractContextManager[None]:
+        """Return a context that changes nothing: the fake asks no exchange."""
+        del answers
+        return nullcontext()
+
     def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
         """Return nothing; a fake venue never queues orders."""
         return []
@@ -63,13 +76,19 @@ class ScriptedFeed:
         symbol: str = "BTC/EUR",
         timeframe: Timeframe | None = None,
         finite: bool = True,
+        instrument: Instrument | None = None,
     ) -> None:
         self._warmup = warmup_bars
         self._polls = list(polls)
         self._symbol = symbol
         self._timeframe = timeframe or Timeframe("1m")
         self._finite = finite
+        self._instrument = instrument
+        self._skipped: datetime | None = None
         self.poll_count = 0
+        self.events: list[FeedEvent] = []  # handed out by the next drain_events
+        self.late = 0.0  # seconds the next bar is overdue, as stale_for tells
+        self.interrupted = False
 
     @property
     def symbol(self) -> str:
@@ -91,14 +110,44 @@ class ScriptedFeed:
         return self._warmup[-count:] if count else []
 
     def poll(self) -> list[Bar]:
-        """Return the next scripted answer (nothing once the script is done)."""
+        """Return the next scripted answer (nothing once the script is done), without the
+        bars at or before the moment skipped through."""
         self.poll_count += 1
         if not self._polls:
             return []
         answer = self._polls.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        skipped = self._skipped
+        return answer if skipped is None else [bar for bar in answer if bar.time > skipped]
+
+    def skip_through(self, moment: datetime) -> int:
+        """Leave out of later polls the bars at or before `moment`; none is dropped now."""
+        self._skipped = moment
+        return 0
+
+    def instrument(self) -> Instrument | None:
+        """Return the scripted exchange rules, if any."""
+        return self._instrument
+
+    def drain_events(self) -> list[FeedEvent]:
+        """Return and forget the scripted feed events."""
+        events, self.events = self.events, []
+        return events
+
+    def stale_for(self, now: datetime) -> float:
+        """Return the scripted lateness."""
+        del now
+        return self.late
+
+    def next_poll_delay(self, now: datetime) -> float | None:
+        """Return None: the next scripted answer is there at once."""
+        del now
+        return None
+
+    def interrupt(self) -> None:
+        """Note that the run asked the feed to stop waiting."""
+        self.interrupted = True
 
 
 class ScriptedParams(StrategyParams):

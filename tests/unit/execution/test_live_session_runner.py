@@ -17,6 +17,7 @@ import pytest
 from peak_trade.core.clock import ManualClock, SystemClock
 from peak_trade.core.errors import (
     ConfigError,
+    DataError,
     InvariantError,
     LiveModeNotAllowedError,
     StrategyError,
@@ -841,3 +842,22 @@ def test_an_operators_state_change_is_restored_where_the_journal_has_it(tmp_path
         assert restored.state is TradingState.REDUCING
         assert before[0] == [("reducing", "operator: maintenance")]
         assert (_states(journal, "op"), journal.count("op", "fill")) == before
+
+
+def test_a_warmup_shorter_than_the_strategy_needs_is_refused_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    # Arrange: the strategy needs 5 bars; the feed has only 3 of history
+    session = LiveSessionConfig(data_source="synthetic", warmup_candles=WARM, run_id="short")
+    strategy = ScriptedStrategy(ScriptedParams(required=WARM))
+    engine = build_engine(strategy, engine_settings(session), PeakConfig.default())
+    feed = ScriptedFeed(BARS[:3], [])
+    journal = Journal(tmp_path / "j.sqlite", clock=ManualClock(START))
+    runner = LiveSessionRunner(session, engine, feed, journal=journal)
+
+    # Act / Assert
+    with pytest.raises(DataError, match="the warmup got 3 BTC/EUR bars, but ma_crossover needs 5"):
+        runner.warmup()
+    assert not runner.is_warmup_done
+    journal.close()
+    assert not (tmp_path / "j.sqlite").exists()

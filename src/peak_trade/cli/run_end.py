@@ -1,0 +1,84 @@
+"""The end of a session or backtest run: its report, its session record, its summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from peak_trade.cli.session_output import print_summary
+from peak_trade.core.errors import JournalWriteError, SessionRuntimeError
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.execution.journal import Journal
+from peak_trade.execution.journal_bars import BAR_KINDS, bar_blocks
+from peak_trade.execution.live_session import LiveSessionRunner
+from peak_trade.execution.report import write_report, write_session_record
+
+__all__ = ["finish_run", "finish_unjournaled", "report_target", "show_summary"]
+
+_LOG = logging.getLogger("peak_trade.session")
+
+
+def report_target(args: argparse.Namespace, run_id: str) -> Path:
+    """Return the folder the run's report goes to."""
+    path: Path = args.report_dir or Path("reports") / run_id
+    return path
+
+
+def finish_run(
+    runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace, kind: str = "session"
+) -> dict[str, Any]:
+    """Write the report (and the session record), close the journal, return the summary."""
+    journal.commit()
+    run_id = runner.run_id
+    summary = runner.get_summary() | {"kind": kind}
+    target = report_target(args, run_id)
+    bars = bar_blocks(journal.events(run_id, *BAR_KINDS), runner.recorder.source())
+    report = write_report(target, summary, journal.events(run_id, "fill"), bars)
+    if not getattr(args, "no_registry", True):
+        record = {
+            "env_name": args.env_name,
+            "tags": args.tags,
+            "notes": args.notes,
+            "cli_args": sys.argv[1:],
+        }
+        write_session_record(Path("reports") / "experiments" / "live_sessions", summary, record)
+    journal.close()
+    _LOG.info("report written to %s", report)
+    return summary | {"report_dir": str(report)}
+
+
+def finish_unjournaled(
+    runner: LiveSessionRunner,
+    journal: Journal,
+    args: argparse.Namespace,
+    cfg: PeakConfig,
+    error: JournalWriteError,
+) -> dict[str, Any]:
+    """Sum up a run whose journal could not be written as far as the journal holds it (the
+    steps after the last whole one never happened for a resume either), and write its report
+    if the disk lets it; return the summary."""
+    twin = LiveSessionRunner.journaled_state(runner.config, runner.run_id, journal, cfg)
+    twin.stop_reason = str(error)
+    kind = "backtest" if twin.is_backtest else "session"
+    summary = twin.get_summary() | {"kind": kind}
+    target = report_target(args, runner.run_id)
+    bars = bar_blocks(journal.events(runner.run_id, *BAR_KINDS), twin.recorder.source())
+    try:
+        write_report(target, summary, journal.events(runner.run_id, "fill"), bars)
+    except SessionRuntimeError as failure:
+        _LOG.error("no report: %s", failure)
+        return summary | {"report_dir": None}
+    _LOG.info("report written to %s", target)
+    return summary | {"report_dir": str(target)}
+
+
+def show_summary(summary: dict[str, Any], *, as_json: bool) -> None:
+    """Print the summary on stdout: one JSON object, or a table with hints."""
+    if as_json:
+        print(json.dumps(summary, default=str))
+    else:
+        print_summary(summary)
