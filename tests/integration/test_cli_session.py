@@ -405,7 +405,34 @@ def test_resume_of_an_unknown_run_lists_the_known_ones(tmp_path: Path) -> None:
     result = _run("--resume", "other", cwd=tmp_path)
     assert result.returncode == 2
     assert "no run 'other' in the journal" in result.stderr
-    assert "runs: known" in result.stderr
+    assert "(runs: known); a run stopped before its warmup ended is not journaled: start it " in (
+        result.stderr
+    )
+
+
+def test_resuming_a_run_stopped_before_its_warmup_says_why_it_is_not_there(
+    tmp_path: Path,
+) -> None:
+    # Arrange: a session stopped in its warmup (Kraken unreachable) journals nothing
+    closed = tmp_path / "closed.toml"
+    closed.write_text('[exchange.kraken]\nbase_url = "http://127.0.0.1:9"\nmax_retries = 0\n')
+    started = subprocess.run(
+        [sys.executable, str(SCRIPT), "--config", str(closed), "--run-id", "early"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert started.returncode == 1, started.stderr
+    # Act
+    result = _run("--resume", "early", cwd=tmp_path)
+    # Assert: the path is right; the run was simply never journaled
+    assert result.returncode == 2
+    assert (
+        "no journal at journal/peak_trade.sqlite; name the one the run wrote with --journal "
+        "(a run stopped before its warmup ended is not journaled: start it again)"
+    ) in result.stderr
 
 
 def test_resuming_a_finished_run_says_so_and_only_writes_its_report_again(tmp_path: Path) -> None:

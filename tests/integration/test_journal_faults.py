@@ -121,3 +121,43 @@ def test_a_report_the_disk_cannot_hold_leaves_no_folder_and_says_so(tmp_path: Pa
     assert "Traceback" not in result.stderr
     assert f"cannot write the report into {tmp_path}/report: File too large" in result.stderr
     assert not (tmp_path / "report").exists()
+
+
+def test_a_backtest_on_a_full_disk_sums_up_what_its_journal_holds(tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "peak_trade.cli.main",
+        "backtest",
+        "--config",
+        str(CONFIG),
+        "--synthetic",
+        "--bars",
+        "200000",
+        "--journal",
+        str(tmp_path / "bt.sqlite"),
+        "--run-id",
+        "bt",
+        "--json",
+        "--log-level",
+        "WARNING",
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+        preexec_fn=_file_size_limit(300_000),  # noqa: PLW1509
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"peak-trade: failed: cannot write the journal {tmp_path}/bt.sqlite: disk I/O error"
+    )
+    summary = json.loads(result.stdout)
+    with Journal(tmp_path / "bt.sqlite", read_only=True) as journal:
+        journaled = SessionRecorder(journal, "bt").bars()
+    assert 0 < summary["metrics"]["steps"] == len(journaled) < 200_000
+    assert summary["kind"] == "backtest"

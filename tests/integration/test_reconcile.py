@@ -241,6 +241,9 @@ def test_reconcile_without_a_journal_says_so_and_creates_none(tmp_path: Path) ->
     )
 
     assert result.returncode == 2
-    expected = "no journal at journal/peak_trade.sqlite; name the one the run wrote with --journal"
+    expected = (
+        "no journal at journal/peak_trade.sqlite; name the one the run wrote with --journal (a "
+        "run stopped before its warmup ended is not journaled: start it again)"
+    )
     assert expected in result.stderr
     assert list(tmp_path.iterdir()) == []

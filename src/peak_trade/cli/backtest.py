@@ -21,7 +21,7 @@ from peak_trade.cli.arguments import (
     run_name,
     synthetic_source,
 )
-from peak_trade.cli.run_end import finish_run, report_target, show_summary
+from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError
@@ -121,12 +121,13 @@ def run_backtest(args: argparse.Namespace) -> int:
             clock.set(runner.metrics.last_bar_time + timeframe.delta)
         feed = runner.feed
         total = feed.remaining if isinstance(feed, IteratorFeed) else None
-        try:
+
+        def run() -> None:
             with progress_callback(total) as draw:
                 runner.bar_clock = clock  # "now": the close of the bar just done
                 runner.on_progress = draw
                 runner.run_forever(sleep_between=False)
-        finally:
-            summary = finish_run(runner, journal, args, kind="backtest")
+
+        summary = run_to_the_end(runner, journal, args, cfg, run)
     show_summary(summary, as_json=args.json)
     return 0

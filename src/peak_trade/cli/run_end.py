@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,13 @@ from peak_trade.execution.journal_bars import BAR_KINDS, bar_blocks
 from peak_trade.execution.live_session import LiveSessionRunner
 from peak_trade.execution.report import write_report, write_session_record
 
-__all__ = ["finish_run", "finish_unjournaled", "report_target", "show_summary"]
+__all__ = [
+    "finish_run",
+    "finish_unjournaled",
+    "report_target",
+    "run_to_the_end",
+    "show_summary",
+]
 
 _LOG = logging.getLogger("peak_trade.session")
 
@@ -49,6 +56,28 @@ def finish_run(
     journal.close()
     _LOG.info("report written to %s", report)
     return summary | {"report_dir": str(report)}
+
+
+def run_to_the_end(
+    runner: LiveSessionRunner,
+    journal: Journal,
+    args: argparse.Namespace,
+    cfg: PeakConfig,
+    run: Callable[[], None],
+) -> dict[str, Any]:
+    """Call `run`, then write the run's report; return its summary. If the journal could not
+    be written, the summary and report show what it holds, the summary is printed, and the
+    error goes on (exit 1); after any other error the report is written and it goes on."""
+    try:
+        run()
+    except JournalWriteError as error:
+        show_summary(finish_unjournaled(runner, journal, args, cfg, error), as_json=args.json)
+        raise
+    finally:
+        if not journal.failed:
+            kind = "backtest" if runner.is_backtest else "session"
+            summary = finish_run(runner, journal, args, kind=kind)
+    return summary
 
 
 def finish_unjournaled(

@@ -31,12 +31,7 @@ from peak_trade.cli.arguments import (
     settings_given,
     setup_logging,
 )
-from peak_trade.cli.run_end import (
-    finish_run,
-    finish_unjournaled,
-    report_target,
-    show_summary,
-)
+from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import (
     print_dry_run,
     progress_callback,
@@ -45,7 +40,6 @@ from peak_trade.cli.session_output import (
 from peak_trade.core.errors import (
     ConfigError,
     FeedError,
-    JournalWriteError,
 )
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
@@ -246,16 +240,9 @@ def run_session(args: argparse.Namespace) -> int:
     with runner.stop_on_signals():  # a signal after the run must not kill the report half-way
         if not _warmed_up(runner):
             return EXIT_OK
-        try:
-            _run(runner, steps, duration, sleep)
-        except JournalWriteError as error:  # summed up as far as the journal holds the run
-            summary = finish_unjournaled(runner, journal, args, cfg, error)
-            show_summary(summary, as_json=args.json)
-            raise
-        finally:
-            if not journal.failed:
-                kind = "backtest" if runner.is_backtest else "session"
-                summary = finish_run(runner, journal, args, kind=kind)
+        summary = run_to_the_end(
+            runner, journal, args, cfg, lambda: _run(runner, steps, duration, sleep)
+        )
     show_summary(summary, as_json=args.json)
     return EXIT_OK
 

@@ -383,12 +383,14 @@ class Journal:
         event = next(self.events(run_id, "run_started"), None)
         if event is not None:
             return event
+        # a run writes nothing before its warmup is done: one stopped earlier is not there
+        never = "a run stopped before its warmup ended is not journaled: start it again"
         if not self.path.exists():
             raise ConfigError(
-                f"no journal at {self.path}; name the one the run wrote with --journal"
+                f"no journal at {self.path}; name the one the run wrote with --journal ({never})"
             )
         known = ", ".join(self.run_ids()) or "none"
-        raise ConfigError(f"no run {run_id!r} in the journal {self.path} (runs: {known})")
+        raise ConfigError(f"no run {run_id!r} in the journal {self.path} (runs: {known}); {never}")
 
     def count(self, run_id: str, kind: str) -> int:
         """Return how many events of `kind` a run has."""
