@@ -149,7 +149,7 @@ def test_a_backtest_on_a_full_disk_sums_up_what_its_journal_holds(tmp_path: Path
         cwd=tmp_path,
         timeout=300,
         check=False,
-        preexec_fn=_file_size_limit(300_000),  # noqa: PLW1509
+        preexec_fn=_file_size_limit(300_000),
     )
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
