@@ -27,28 +27,10 @@ def _file_size_limit(size: int) -> Callable[[], None]:
     return limit
 
 
-def _session(
-    tmp_path: Path, *args: str, limit: int | None = None
-) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "peak_trade.cli.main",
-        "session",
-        "--config",
-        str(CONFIG),
-        "--data",
-        "synthetic",
-        "--no-sleep",
-        "--json",
-        "--log-level",
-        "WARNING",
-        "--journal",
-        str(tmp_path / "j.sqlite"),
-        "--run-id",
-        "full",
-        *args,
-    ]
+def _peak(tmp_path: Path, *args: str, limit: int) -> subprocess.CompletedProcess[str]:
+    """Run `peak-trade ARGS` in `tmp_path`, its files limited to `limit` bytes."""
+    command = [sys.executable, "-m", "peak_trade.cli.main", *args]
+    command += ["--config", str(CONFIG), "--json", "--log-level", "WARNING"]
     return subprocess.run(
         command,
         capture_output=True,
@@ -56,7 +38,7 @@ def _session(
         cwd=tmp_path,
         timeout=300,
         check=False,
-        preexec_fn=None if limit is None else _file_size_limit(limit),
+        preexec_fn=_file_size_limit(limit),
     )
 
 
@@ -64,7 +46,9 @@ def test_a_full_disk_ends_the_run_with_exit_1_and_a_summary_of_what_the_journal_
     tmp_path: Path,
 ) -> None:
     # Act: the journal's write-ahead log may grow to 1 MB, a few hundred one-bar steps
-    result = _session(tmp_path, "--steps", "5000", "--report-dir", "report", limit=1_000_000)
+    session = ["session", "--data", "synthetic", "--steps", "5000", "--no-sleep"]
+    files = ["--journal", str(tmp_path / "j.sqlite"), "--run-id", "full", "--report-dir", "report"]
+    result = _peak(tmp_path, *session, *files, limit=1_000_000)
 
     # Assert: exit 1, one line naming the journal and the cause, no traceback
     assert result.returncode == 1, result.stderr
@@ -88,33 +72,13 @@ def test_a_full_disk_ends_the_run_with_exit_1_and_a_summary_of_what_the_journal_
 def test_a_report_the_disk_cannot_hold_leaves_no_folder_and_says_so(tmp_path: Path) -> None:
     # Arrange: a backtest journals its quiet bars by reference, so the journal stays small
     # while its report of 20,000 bars does not fit
-    command = [
-        sys.executable,
-        "-m",
-        "peak_trade.cli.main",
-        "backtest",
-        "--config",
-        str(CONFIG),
-        "--synthetic",
-        "--bars",
-        "20000",
-        "--journal",
-        str(tmp_path / "bt.sqlite"),
-        "--report-dir",
-        str(tmp_path / "report"),
-        "--json",
-        "--log-level",
-        "WARNING",
-    ]
+    journal = ["--journal", str(tmp_path / "bt.sqlite")]
     # Act
-    result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-        preexec_fn=_file_size_limit(400_000),
+    result = _peak(
+        tmp_path,
+        *("backtest", "--synthetic", "--bars", "20000", *journal),
+        *("--report-dir", str(tmp_path / "report")),
+        limit=400_000,
     )
     # Assert
     assert result.returncode == 1, result.stderr
@@ -124,33 +88,9 @@ def test_a_report_the_disk_cannot_hold_leaves_no_folder_and_says_so(tmp_path: Pa
 
 
 def test_a_backtest_on_a_full_disk_sums_up_what_its_journal_holds(tmp_path: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "peak_trade.cli.main",
-        "backtest",
-        "--config",
-        str(CONFIG),
-        "--synthetic",
-        "--bars",
-        "200000",
-        "--journal",
-        str(tmp_path / "bt.sqlite"),
-        "--run-id",
-        "bt",
-        "--json",
-        "--log-level",
-        "WARNING",
-    ]
-    result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-        preexec_fn=_file_size_limit(300_000),
-    )
+    files = ["--journal", str(tmp_path / "bt.sqlite"), "--run-id", "bt"]
+    backtest = ["backtest", "--synthetic", "--bars", "200000"]
+    result = _peak(tmp_path, *backtest, *files, limit=300_000)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
