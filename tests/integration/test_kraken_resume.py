@@ -19,6 +19,7 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.execution.reconcile import reconcile
 from peak_trade.orders.kraken_testnet import userref_for
 from tests.integration.conftest import KEY, SECRET, Exchange
 
@@ -108,6 +109,12 @@ def test_a_resumed_kraken_session_goes_on_from_its_last_bar_and_backfills_the_mi
     assert _fills(resumed) == _fills(whole)
     assert resumed.engine.ledger.cash == whole.engine.ledger.cash
     assert [e.kind for e in resumed.recorder.events("feed_event")] == []
+    # and its backtest does exactly what it did (a run that traded history again differed)
+    journal = resumed.recorder.journal
+    assert journal is not None
+    report = reconcile(journal, "crash", _cfg(kraken, tmp_path))
+    assert report.bars == 40
+    assert report.first is None
 
 
 @pytest.mark.usefixtures("keys")
