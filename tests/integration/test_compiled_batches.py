@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from peak_trade.core.clock import ManualClock
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.execution.journal import Journal
 from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.live.risk_rules import RULES, Denial, Exposure, ProposedTrade, RiskLimitsConfig
 
 # the rows whose payload holds the run's own clock times or its summary's timings
 _OWN_ROWS = frozenset({"run_started", "run_stopped", "run_plan"})
@@ -192,3 +194,55 @@ def test_without_a_bar_clock_the_loop_journals_as_bar_by_bar(tmp_path: Path, nam
     assert compiled["rows"] == stepped["rows"]
     assert {row[2] for row in compiled["rows"]} == {"1970-01-01T00:00:00+00:00"}
     assert (compiled["ledger"], compiled["summary"]) == (stepped["ledger"], stepped["summary"])
+
+
+CEILING = Decimal("43500")  # the synthetic market of seed 11 trades around it (40,000 to 50,000)
+
+
+def _no_buying_above_the_ceiling(
+    trade: ProposedTrade, limits: RiskLimitsConfig, exposure: Exposure
+) -> Denial | None:
+    """A risk rule the compiled loop does not know: no buy valued above CEILING."""
+    del limits, exposure
+    if trade.quantity > 0 and trade.price is not None and trade.price > CEILING:
+        return Denial("no_buying_above_the_ceiling", f"{trade.price} is above {CEILING}")
+    return None
+
+
+def test_a_risk_rule_the_loop_does_not_know_is_enforced_on_every_bar(tmp_path: Path) -> None:
+    # Arrange: a backtest whose limits hold one rule more than the loop applies
+    session = LiveSessionConfig(
+        data_source="synthetic", seed=11, synthetic_bars=6_000, warmup_candles=60, run_id="new"
+    )
+    clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
+    journal = Journal(tmp_path / "j.sqlite", clock=clock)
+    runner = LiveSessionRunner.from_config(session, PeakConfig.default(), journal=journal)
+    risk = runner.engine.pipeline.risk_limits
+    assert risk is not None
+    risk.rules = {**RULES, "no_buying_above_the_ceiling": _no_buying_above_the_ceiling}
+    runner.configure_backtest()
+    runner.warmup()
+
+    # Act
+    runner.run_forever(sleep_between=False)
+
+    # Assert: the loop traded no bar, and the rule denied every buy above the ceiling
+    assert runner.engine.compiled_bars == 0
+    denied = [e.payload["reasons"] for e in runner.recorder.events("order_denied")]
+    ceiling = [r for reasons in denied for r in reasons if "no_buying_above_the_ceiling: " in r]
+    assert len(ceiling) > 10
+    buys = [e.payload for e in runner.recorder.events("fill") if e.payload["side"] == "buy"]
+    assert buys
+    assert all(Decimal(fill["market_price"]) <= CEILING * Decimal("1.01") for fill in buys)
+    journal.close()
+
+
+def test_the_loop_trades_when_the_limits_hold_only_the_rules_it_applies(tmp_path: Path) -> None:
+    session = LiveSessionConfig(
+        data_source="synthetic", seed=11, synthetic_bars=6_000, warmup_candles=60, run_id="known"
+    )
+    runner = LiveSessionRunner.from_config(session, PeakConfig.default())
+    runner.configure_backtest()
+    runner.warmup()
+    runner.run_forever(sleep_between=False)
+    assert runner.engine.compiled_bars > 0.9 * runner.engine.bars_seen

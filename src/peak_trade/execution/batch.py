@@ -14,10 +14,10 @@ or REDUCING state and not replaying a journal, and money that fits in the loop's
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,7 @@ from peak_trade.execution.batch_layout import (
 )
 from peak_trade.execution.batch_view import BatchView, TradedBars, amount, in_row_order
 from peak_trade.live.risk_limits import TradingState
+from peak_trade.live.risk_rules import RULES, Rule
 from peak_trade.orders.base import (
     OrderExecutionResult,
     OrderRequest,
@@ -55,6 +56,20 @@ _MONEY = ("start", "min_cost", "max_order", "max_exposure", "max_daily_loss")
 _S = {name: i for i, name in enumerate(SETTING_FIELDS)}
 _F = {name: i for i, name in enumerate(STATE_FIELDS)}
 _STATES = (TradingState.ACTIVE, TradingState.REDUCING)  # the trading states the loop keeps
+# The exposure rules the loop applies itself (batch_kernel), by name: max_order_notional,
+# the two exposure limits and the daily loss by their limits, max_open_positions because the
+# loop trades one symbol only (held symbols stay <= 1, and the limit is >= 1). Limits that
+# hold any other rule, or another function under one of these names, trade bar by bar.
+LOOP_RULES: Final = {
+    name: RULES[name]
+    for name in (
+        "max_order_notional",
+        "max_symbol_exposure_notional",
+        "max_total_exposure_notional",
+        "max_open_positions",
+        "max_daily_loss",
+    )
+}
 
 
 class BatchTrader:
@@ -79,6 +94,9 @@ class BatchTrader:
             return None
         if not engine.pipeline.safety_guard.permits(venue.venue_action):
             return None
+        risk = engine.pipeline.risk_limits
+        if risk is not None and not _applies_all(risk.rules):
+            return None  # fail closed: a rule the loop does not know is checked bar by bar
         return cls(engine)
 
     def _ready(self) -> bool:
@@ -257,6 +275,11 @@ class BatchTrader:
         if queued is not None and not self.queued_tracked:  # the engine may fill it itself
             engine.pipeline.track_sent([OrderExecutionResult(queued, OrderStatus.SUBMITTED)])
         self._venue.take_pending([] if queued is None else [queued])
+
+
+def _applies_all(rules: Mapping[str, Rule]) -> bool:
+    """Return True when the loop applies each of `rules` itself (the same function)."""
+    return all(LOOP_RULES.get(name) is rule for name, rule in rules.items())
 
 
 def _limits(engine: TradingEngine) -> dict[str, Decimal | None]:

@@ -9,7 +9,7 @@ price is unknown is denied (fail closed).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +24,7 @@ from peak_trade.live.risk_rules import (
     Exposure,
     ProposedTrade,
     RiskLimitsConfig,
+    Rule,
     is_reducing,
 )
 from peak_trade.portfolio.ledger import AccountSnapshot
@@ -120,9 +121,13 @@ class LiveRiskLimits:
     """Checks trades against `[live_risk]` and keeps the trading state."""
 
     def __init__(
-        self, config: RiskLimitsConfig, kill_switch: Callable[[], bool] | None = None
+        self,
+        config: RiskLimitsConfig,
+        kill_switch: Callable[[], bool] | None = None,
+        rules: Mapping[str, Rule] = RULES,
     ) -> None:
         self.config = config
+        self.rules = rules  # the exposure rules every order that adds risk is checked by
         self.state = TradingState.ACTIVE
         self.events: list[TradingStateChanged] = []
         self._kill_switch = kill_switch
@@ -211,7 +216,9 @@ class LiveRiskLimits:
                     account.start_balance,
                     account.day_pnl,
                 )
-                violations.extend(d for rule in RULES if (d := rule(trade, self.config, exposure)))
+                violations.extend(
+                    d for rule in self.rules.values() if (d := rule(trade, self.config, exposure))
+                )
                 last_notional = abs(trade.quantity) * price
             positions[trade.symbol] = held + trade.quantity
         if self.config.block_on_violation:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,6 +15,7 @@ __all__ = [
     "Exposure",
     "ProposedTrade",
     "RiskLimitsConfig",
+    "Rule",
     "is_reducing",
 ]
 
@@ -183,12 +184,14 @@ def _daily_loss(t: ProposedTrade, lim: RiskLimitsConfig, ex: Exposure) -> Denial
 
 Rule = Callable[[ProposedTrade, RiskLimitsConfig, Exposure], Denial | None]
 
-# The exposure rules, in the order they are reported. Orders that only reduce a position skip
-# them: closing risk must never be blocked by a limit on taking risk.
-RULES: Sequence[Rule] = (
-    _order_notional,
-    _symbol_exposure,
-    _total_exposure,
-    _open_positions,
-    _daily_loss,
-)
+# The exposure rules by name, in the order they are reported. Orders that only reduce a
+# position skip them: closing risk must never be blocked by a limit on taking risk. A path that
+# checks orders its own way (the compiled backtest loop) names the rules it applies, and hands
+# an engine whose limits hold any other rule back to the path that applies them all.
+RULES: Mapping[str, Rule] = {
+    "max_order_notional": _order_notional,
+    "max_symbol_exposure_notional": _symbol_exposure,
+    "max_total_exposure_notional": _total_exposure,
+    "max_open_positions": _open_positions,
+    "max_daily_loss": _daily_loss,
+}
