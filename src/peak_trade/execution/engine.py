@@ -185,9 +185,16 @@ class TradingEngine:
 
     def run_columns(self, columns: BarColumns) -> Iterator[QuietRun | BarOutcome | TradedBars]:
         """Process many closed bars; yield each run of quiet bars and each other bar's outcome
-        (with `traded_blocks`, what the compiled loop traded as whole batches)."""
-        if len(columns):
-            self._watch(columns.time(0))
+        (with `traded_blocks`, what the compiled loop traded as whole batches). The kill
+        switch is read once, at the first bar (`LiveRiskLimits.kill_switch_read_once`)."""
+        risk = self.pipeline.risk_limits
+        if not len(columns) or risk is None:
+            yield from self._run_batch(columns)
+            return
+        with risk.kill_switch_read_once(columns.time(0)):
+            yield from self._run_batch(columns)
+
+    def _run_batch(self, columns: BarColumns) -> Iterator[QuietRun | BarOutcome | TradedBars]:
         targets, failure = self._ask_strategy_columns(columns)
         ticks = price_ticks(columns.close[: len(targets)], self.rules.instrument.price_decimals)
         days = columns.seconds[: len(targets)] // _SECONDS_PER_DAY  # each bar's UTC day

@@ -243,6 +243,22 @@ class LiveRiskLimits:
             return REDUCING_DENIAL
         return None
 
+    @contextmanager
+    def kill_switch_read_once(self, ts: datetime) -> Iterator[None]:
+        """Within: the kill switch reads as it did at `ts`, the first bar of a batch the
+        engine trades at once (a backtest's poll). The compiled loop cannot read it bar by
+        bar, so no path does within a batch: both trade the batch alike. A session's batch is
+        one bar, so it reads the switch at every bar as before."""
+        self.watch(ts)
+        switch = self._kill_switch
+        if switch is not None:
+            on = switch()
+            self._kill_switch = lambda: on
+        try:
+            yield
+        finally:
+            self._kill_switch = switch
+
     def watch(self, ts: datetime) -> None:
         """Read the kill switch at the bar of `ts`, whether or not an order is checked there:
         a switch that appears while nothing trades halts the run at once, and says so."""
