@@ -16,8 +16,8 @@ import pytest
 from peak_trade.cli.session_output import print_summary
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.journal_bars import BAR_KINDS, bar_rows, referenced_bars
+from peak_trade.journal.bars import BAR_KINDS, bar_rows, referenced_bars
+from peak_trade.journal.store import Journal
 from peak_trade.testing.cli import run_peak
 
 REPO = Path(__file__).parents[2]

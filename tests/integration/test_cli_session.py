@@ -28,7 +28,7 @@ from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
-from peak_trade.execution.journal import JournalEvent
+from peak_trade.journal.store import JournalEvent
 
 REPO = Path(__file__).parents[2]
 SCRIPT = REPO / "scripts" / "run_execution_session.py"

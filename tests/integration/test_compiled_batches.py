@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.journal.store import Journal
 from peak_trade.live.risk_rules import RULES, Denial, Exposure, ProposedTrade, RiskLimitsConfig
+from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
 
 # the rows whose payload holds the run's own clock times or its summary's timings
 _OWN_ROWS = frozenset({"run_started", "run_stopped", "run_plan"})

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.journal.store import Journal
+from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
 from peak_trade.testing.kraken_emulator import parse_fault
 from tests.integration.conftest import KEY, SECRET, Exchange
 

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.recorder import SessionRecorder
+from peak_trade.journal.recorder import SessionRecorder
+from peak_trade.journal.store import Journal
 
 REPO = Path(__file__).parents[2]
 CONFIG = REPO / "config" / "config.toml"

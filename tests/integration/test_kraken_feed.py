@@ -14,11 +14,11 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.kraken_live import KrakenLiveCandleSource
 from peak_trade.data.replay import write_replay
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
+from peak_trade.journal.store import Journal
 from peak_trade.kraken.client import KrakenClient
 from peak_trade.kraken.market import KrakenMarket
 from peak_trade.live.risk_limits import TradingState
+from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
 from peak_trade.testing.kraken_emulator import Fault
 from tests.integration.conftest import HISTORY, Exchange
 

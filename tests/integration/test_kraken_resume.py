@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
+from peak_trade.backtest.reconcile import reconcile
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
-from peak_trade.execution.reconcile import reconcile
+from peak_trade.journal.store import Journal
 from peak_trade.orders.kraken_testnet import userref_for
+from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
 from tests.integration.conftest import KEY, SECRET, Exchange
 
 MINUTE = Timeframe("1m").delta

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from peak_trade.backtest.reconcile import reconcile
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
-from peak_trade.execution.reconcile import reconcile
+from peak_trade.journal.store import Journal
+from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
 from peak_trade.testing.cli import run_peak
 from peak_trade.testing.kraken_emulator import Fault
 from tests.integration.conftest import KEY, SECRET, Exchange

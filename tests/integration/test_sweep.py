@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from peak_trade.backtest.sweep import build_tasks, parse_grid, run_sweep, run_task
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.execution.sweep import build_tasks, parse_grid, run_sweep, run_task
 from peak_trade.testing.cli import run_peak
 
 REPO = Path(__file__).parents[2]

@@ -28,9 +28,9 @@ from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
 from peak_trade.data.ports import IteratorFeed
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
-from peak_trade.execution.report import check_report_folder
+from peak_trade.journal.store import Journal
+from peak_trade.report.writer import check_report_folder
+from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
 
 __all__ = ["add_backtest_arguments", "run_backtest"]
 

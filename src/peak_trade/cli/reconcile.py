@@ -6,11 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from peak_trade.backtest.reconcile import reconcile
 from peak_trade.cli.arguments import add_log_level, journaled_run, path_arg
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import load_config
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.reconcile import reconcile
+from peak_trade.journal.store import Journal
 
 __all__ = ["DESCRIPTION", "add_reconcile_arguments", "run_reconcile"]
 

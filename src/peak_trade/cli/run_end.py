@@ -13,10 +13,10 @@ from typing import Any
 from peak_trade.cli.session_output import print_summary
 from peak_trade.core.errors import JournalWriteError, SessionRuntimeError
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.journal_bars import BAR_KINDS, bar_blocks
-from peak_trade.execution.live_session import LiveSessionRunner
-from peak_trade.execution.report import write_report, write_session_record
+from peak_trade.journal.bars import BAR_KINDS, bar_blocks
+from peak_trade.journal.store import Journal
+from peak_trade.report.writer import write_report, write_session_record
+from peak_trade.session.runner import LiveSessionRunner
 
 __all__ = [
     "finish_run",

@@ -43,11 +43,11 @@ from peak_trade.core.errors import (
 )
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
-from peak_trade.execution.journal import Journal, JournalEvent
-from peak_trade.execution.live_session import LiveSessionConfig, LiveSessionRunner
-from peak_trade.execution.report import (
+from peak_trade.journal.store import Journal, JournalEvent
+from peak_trade.report.writer import (
     check_report_folder,
 )
+from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
 from peak_trade.strategies.registry import list_strategy_specs
 
 __all__ = ["add_session_arguments", "build_parser", "main", "run_session"]

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
-from peak_trade.execution.live_session import LiveSessionRunner
+from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.strategies.registry import list_strategy_specs
 
 __all__ = ["print_dry_run", "print_summary", "progress_callback", "strategy_lines"]

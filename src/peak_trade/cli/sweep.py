@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from peak_trade.backtest.sweep import build_tasks, inert_parameters, parse_grid, rank, run_sweep
 from peak_trade.cli.arguments import (
     add_history_arguments,
     add_log_level,
@@ -24,8 +25,7 @@ from peak_trade.cli.arguments import (
     synthetic_source,
 )
 from peak_trade.core.peak_config import load_config
-from peak_trade.execution.report import check_report_folder, pyplot, staged_files
-from peak_trade.execution.sweep import build_tasks, inert_parameters, parse_grid, rank, run_sweep
+from peak_trade.report.writer import check_report_folder, pyplot, staged_files
 
 __all__ = ["DESCRIPTION", "add_sweep_arguments", "run_sweep_command"]
 

@@ -9,7 +9,7 @@ import numpy.typing as npt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peak_trade.execution.batch_layout import (
+from peak_trade.compiled.layout import (
     E_CASH,
     E_CASH_PLACES,
     E_EQUITY,
@@ -25,8 +25,8 @@ from peak_trade.execution.batch_layout import (
     EVENT_FIELDS,
     store_wide,
 )
-from peak_trade.execution.batch_text import TEXT_FIELDS, texts
-from peak_trade.execution.batch_view import _adds_exactly, amount
+from peak_trade.compiled.text import TEXT_FIELDS, texts
+from peak_trade.compiled.view import _adds_exactly, amount
 
 MONEY, LOT, TICK, FEE = 16, 8, 2, 14
 STEPS = st.integers(-(10**27), 10**27)

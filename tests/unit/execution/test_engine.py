@@ -7,11 +7,11 @@ from decimal import Decimal
 
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
-from peak_trade.execution.engine import TradingEngine
-from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
-from peak_trade.execution.wiring import build_engine
+from peak_trade.engine.bar_engine import TradingEngine
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderFill
+from peak_trade.session.runner import LiveSessionConfig, engine_settings
+from peak_trade.session.wiring import build_engine
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
 from peak_trade.testing.fakes import ScriptedParams, ScriptedStrategy
 

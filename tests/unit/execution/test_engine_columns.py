@@ -7,17 +7,17 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from peak_trade.compiled.view import TradedBars
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import StrategyError
 from peak_trade.core.money import price_ticks
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
-from peak_trade.execution.batch_view import TradedBars
-from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
-from peak_trade.execution.live_session import LiveSessionConfig, engine_settings
-from peak_trade.execution.wiring import build_engine
+from peak_trade.engine.bar_engine import BarOutcome, QuietRun, TradingEngine
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.portfolio import marks
+from peak_trade.session.runner import LiveSessionConfig, engine_settings
+from peak_trade.session.wiring import build_engine
 from peak_trade.strategies.base import Strategy, Targets
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
 from peak_trade.testing.fakes import ScriptedParams, ScriptedStrategy

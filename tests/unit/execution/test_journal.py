@@ -21,7 +21,7 @@ import pytest
 
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError, JournalWriteError
-from peak_trade.execution.journal import Journal, to_json
+from peak_trade.journal.store import Journal, to_json
 from peak_trade.orders.base import OrderStatus
 from peak_trade.testing.builders import START
 
@@ -367,7 +367,7 @@ def _claimed_elsewhere(path: Path, run_id: str) -> subprocess.Popen[str]:
     """Start a process that claims `run_id` in the journal at `path` and holds it."""
     code = (
         "import sys, time\n"
-        "from peak_trade.execution.journal import Journal\n"
+        "from peak_trade.journal.store import Journal\n"
         f"journal = Journal({str(path)!r})\n"
         f"journal.claim({run_id!r})\n"
         "print('claimed', flush=True)\n"

@@ -27,19 +27,19 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket, synthetic_feed
-from peak_trade.execution.journal import Journal
-from peak_trade.execution.live_session import (
+from peak_trade.journal.recorder import SessionRecorder
+from peak_trade.journal.store import Journal
+from peak_trade.live.risk_limits import TradingState
+from peak_trade.orders.base import OrderStatus
+from peak_trade.session.resume import replay_journal
+from peak_trade.session.runner import (
     LiveSessionConfig,
     LiveSessionRunner,
     SessionRuntimeError,
     engine_settings,
     settings_changes,
 )
-from peak_trade.execution.recorder import SessionRecorder
-from peak_trade.execution.resume import replay_journal
-from peak_trade.execution.wiring import build_engine
-from peak_trade.live.risk_limits import TradingState
-from peak_trade.orders.base import OrderStatus
+from peak_trade.session.wiring import build_engine
 from peak_trade.testing.builders import START, bars_from_closes
 from peak_trade.testing.fakes import FakeVenue, ScriptedFeed, ScriptedParams, ScriptedStrategy
 

@@ -9,7 +9,7 @@ import pytest
 
 from peak_trade.core.errors import AuthError, OrderRejectedError, VenueUnavailableError
 from peak_trade.core.modes import TradingEnvironment, VenueAction
-from peak_trade.execution.pipeline import (
+from peak_trade.engine.pipeline import (
     ExecutionContext,
     ExecutionPipeline,
     ExecutionStatus,

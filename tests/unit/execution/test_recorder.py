@@ -22,15 +22,15 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import DataReference, IteratorFeed
 from peak_trade.data.reference import open_reference
-from peak_trade.execution.journal import Journal, JournalEvent, to_json
-from peak_trade.execution.journal_bars import BAR_KINDS, ReferencedBars, bar_blocks, bar_rows
-from peak_trade.execution.live_session import (
+from peak_trade.journal.bars import BAR_KINDS, ReferencedBars, bar_blocks, bar_rows
+from peak_trade.journal.recorder import MAX_BATCH
+from peak_trade.journal.store import Journal, JournalEvent, to_json
+from peak_trade.session.runner import (
     LiveSessionConfig,
     LiveSessionRunner,
     engine_settings,
 )
-from peak_trade.execution.recorder import MAX_BATCH
-from peak_trade.execution.wiring import build_engine
+from peak_trade.session.wiring import build_engine
 from peak_trade.testing.builders import START, bars_from_closes
 from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
 

@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeError
-from peak_trade.execution.journal import JournalEvent
-from peak_trade.execution.journal_bars import BarBlock
-from peak_trade.execution.report import envelope, equity_rows, staged_files, write_report
+from peak_trade.journal.bars import BarBlock
+from peak_trade.journal.store import JournalEvent
+from peak_trade.report.writer import envelope, equity_rows, staged_files, write_report
 
 NAMES = ("summary.json", "equity.png")
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
-from peak_trade.execution.live_session import LiveSessionConfig
-from peak_trade.execution.session_config import run_id_from
+from peak_trade.session.config import run_id_from
+from peak_trade.session.runner import LiveSessionConfig
 
 
 def test_config_valid_shadow_mode() -> None:

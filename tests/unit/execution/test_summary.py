@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from peak_trade.execution.metrics import LiveSessionMetrics
-from peak_trade.execution.summary import hints, ledger_summary
 from peak_trade.portfolio.ledger import Ledger
+from peak_trade.session.metrics import LiveSessionMetrics
+from peak_trade.session.summary import hints, ledger_summary
 
 
 def test_a_run_that_traded_no_bar_says_the_warmup_took_them_all() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from peak_trade.backtest.sweep import build_tasks, inert_parameters, parse_grid, rank
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.execution.sweep import build_tasks, inert_parameters, parse_grid, rank
 
 SESSION = {
     "data_source": "synthetic",

@@ -10,7 +10,7 @@ import pytest
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.types import Instrument
-from peak_trade.execution.wiring import EngineSettings
+from peak_trade.session.wiring import EngineSettings
 
 
 def _settings(balance: str, fee: str, fraction: str = "0.1") -> EngineSettings:

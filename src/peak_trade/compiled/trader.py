@@ -22,10 +22,8 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
-from peak_trade.core.bar_columns import BarColumns
-from peak_trade.core.money import decimal_places, price_ticks, steps
-from peak_trade.execution import batch_kernel as kernel
-from peak_trade.execution.batch_layout import (
+from peak_trade.compiled import kernel as kernel
+from peak_trade.compiled.layout import (
     EPOCH_DAY,
     EVENT_FIELDS,
     HELD_NONE,
@@ -33,7 +31,9 @@ from peak_trade.execution.batch_layout import (
     STATE_FIELDS,
     store_wide,
 )
-from peak_trade.execution.batch_view import BatchView, TradedBars, amount, in_row_order
+from peak_trade.compiled.view import BatchView, TradedBars, amount, in_row_order
+from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.money import decimal_places, price_ticks, steps
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.live.risk_rules import RULES, Rule
 from peak_trade.orders.base import (
@@ -46,7 +46,7 @@ from peak_trade.orders.shadow import ShadowOrderExecutor
 from peak_trade.portfolio.ledger import LedgerTotals
 
 if TYPE_CHECKING:
-    from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
+    from peak_trade.engine.bar_engine import BarOutcome, QuietRun, TradingEngine
 
 __all__ = ["BatchTrader"]
 

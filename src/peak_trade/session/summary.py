@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from peak_trade.core.money import plain
-from peak_trade.execution.metrics import LiveSessionMetrics
 from peak_trade.portfolio.ledger import Ledger
+from peak_trade.session.metrics import LiveSessionMetrics
 
 __all__ = ["hints", "ledger_summary"]
 

@@ -21,8 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from peak_trade.core.errors import InvariantError
-from peak_trade.execution.batch_layout import (
+from peak_trade.compiled.layout import (
     E_FILL_LOTS,
     E_ORDER_DENIED,
     E_ORDER_FILLED,
@@ -32,7 +31,7 @@ from peak_trade.execution.batch_layout import (
     E_ROW,
     E_TARGET,
 )
-from peak_trade.execution.batch_text import (
+from peak_trade.compiled.text import (
     T_CASH,
     T_DRAWDOWN,
     T_EQUITY,
@@ -43,10 +42,11 @@ from peak_trade.execution.batch_text import (
     T_POSITION,
     TEXT_FIELDS,
 )
-from peak_trade.execution.batch_view import TradedBars, order_reason
-from peak_trade.execution.engine import order_id
-from peak_trade.execution.journal_bars import MICROS
-from peak_trade.execution.pipeline import ExecutionStatus, risk_reasons
+from peak_trade.compiled.view import TradedBars, order_reason
+from peak_trade.core.errors import InvariantError
+from peak_trade.engine.bar_engine import order_id
+from peak_trade.engine.pipeline import ExecutionStatus, risk_reasons
+from peak_trade.journal.bars import MICROS
 from peak_trade.live.risk_limits import REDUCING_REFUSAL
 
 __all__ = ["BlockRows", "JournalRow", "QuietBars", "iso_times", "journal_rows"]

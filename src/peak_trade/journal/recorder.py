@@ -20,13 +20,12 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from peak_trade.compiled.view import TradedBars
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.data.ports import DataReference
-from peak_trade.execution import batch_rows
-from peak_trade.execution.batch_view import TradedBars
-from peak_trade.execution.engine import BarOutcome, QuietRun
-from peak_trade.execution.journal import Journal, JournalEvent
-from peak_trade.execution.journal_bars import (
+from peak_trade.engine.bar_engine import BarOutcome, QuietRun
+from peak_trade.journal import bulk_rows as batch_rows
+from peak_trade.journal.bars import (
     BAR_KINDS,
     COLUMNS,
     EPOCH,
@@ -38,6 +37,7 @@ from peak_trade.execution.journal_bars import (
     instrument_payload,
     referenced_bars,
 )
+from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderFill, OrderRequest, OrderStatus

@@ -27,8 +27,8 @@ from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeEr
 from peak_trade.core.files import unwritable
 from peak_trade.core.money import plain
 from peak_trade.core.types import Timeframe
-from peak_trade.execution.journal import JournalEvent
-from peak_trade.execution.journal_bars import BarBlock
+from peak_trade.journal.bars import BarBlock
+from peak_trade.journal.store import JournalEvent
 from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
 
 Floats = npt.NDArray[np.float64]

@@ -28,9 +28,8 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Instrument, Timeframe
 from peak_trade.data.ports import CandleFeed
 from peak_trade.data.synthetic import synthetic_feed
-from peak_trade.execution.engine import TradingEngine
-from peak_trade.execution.pipeline import ExecutionPipeline
-from peak_trade.execution.session_config import LiveSessionConfig
+from peak_trade.engine.bar_engine import TradingEngine
+from peak_trade.engine.pipeline import ExecutionPipeline
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.live.risk_rules import RiskLimitsConfig
 from peak_trade.live.safety import SafetyGuard
@@ -39,6 +38,7 @@ from peak_trade.orders.ports import Venue
 from peak_trade.orders.shadow import FillPrice, OrderBook, ShadowOrderExecutor
 from peak_trade.orders.sizing import SizingRules
 from peak_trade.portfolio.ledger import Ledger
+from peak_trade.session.config import LiveSessionConfig
 from peak_trade.strategies.base import Strategy
 from peak_trade.strategies.registry import create_strategy_from_config
 

@@ -22,22 +22,22 @@ from peak_trade.core.errors import ConfigError
 from peak_trade.core.money import plain
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
-from peak_trade.execution.engine import BarOutcome, TradingEngine
-from peak_trade.execution.journal import Journal, JournalEvent
-from peak_trade.execution.journal_bars import (
+from peak_trade.engine.bar_engine import BarOutcome, TradingEngine
+from peak_trade.journal.bars import (
     BAR_KINDS,
     bar_from_payload,
     bar_rows,
     referenced_bars,
 )
-from peak_trade.execution.live_session import (
+from peak_trade.journal.store import Journal, JournalEvent
+from peak_trade.session.runner import (
     LiveSessionConfig,
     engine_settings,
     settings_changes,
     trading_settings,
     with_settings,
 )
-from peak_trade.execution.wiring import build_engine, journaled_limits
+from peak_trade.session.wiring import build_engine, journaled_limits
 from peak_trade.strategies.registry import create_strategy_from_config
 
 __all__ = ["Difference", "ReconcileReport", "reconcile"]

@@ -24,18 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from peak_trade.core.compiled import compiled
-from peak_trade.core.wide import (
-    Wide,
-    compare,
-    is_negative,
-    multiply,
-    negate,
-    subtract,
-    times_ten_to,
-    widen,
-)
-from peak_trade.execution.batch_layout import (
+from peak_trade.compiled.layout import (
     CASH,
     CASH_PLACES,
     DAY_START,
@@ -100,7 +89,18 @@ from peak_trade.execution.batch_layout import (
     get,
     put,
 )
-from peak_trade.execution.batch_ledger import equity_places, equity_steps, fill, mark, value_of
+from peak_trade.compiled.ledger import equity_places, equity_steps, fill, mark, value_of
+from peak_trade.core.compiled import compiled
+from peak_trade.core.wide import (
+    Wide,
+    compare,
+    is_negative,
+    multiply,
+    negate,
+    subtract,
+    times_ten_to,
+    widen,
+)
 from peak_trade.orders.kernels import entry_lots, slipped_ticks
 
 __all__ = ["run_batch"]

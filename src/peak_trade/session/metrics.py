@@ -9,17 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from peak_trade.core.money import ZERO, plain
-from peak_trade.execution.batch_layout import (
+from peak_trade.compiled.layout import (
     E_FILL_LOTS,
     E_ORDER_DENIED,
     E_ORDER_LOTS,
     E_PREVIOUS,
     E_TARGET,
 )
-from peak_trade.execution.batch_view import TradedBars
-from peak_trade.execution.engine import BarOutcome, QuietRun
-from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus, risk_reasons
+from peak_trade.compiled.view import TradedBars
+from peak_trade.core.money import ZERO, plain
+from peak_trade.engine.bar_engine import BarOutcome, QuietRun
+from peak_trade.engine.pipeline import ExecutionResult, ExecutionStatus, risk_reasons
 from peak_trade.live.risk_limits import REDUCING_REFUSAL
 from peak_trade.orders.base import OrderStatus
 from peak_trade.portfolio.ledger import Ledger

@@ -29,9 +29,8 @@ from peak_trade.core.errors import (
 from peak_trade.core.files import is_file
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.data.ports import CandleFeed
-from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
-from peak_trade.execution.journal import JournalEvent
-from peak_trade.execution.journal_bars import (
+from peak_trade.engine.bar_engine import BarOutcome, QuietRun, TradingEngine
+from peak_trade.journal.bars import (
     BAR_KINDS,
     ReferencedBars,
     bar_from_payload,
@@ -39,13 +38,14 @@ from peak_trade.execution.journal_bars import (
     instrument_from_payload,
     is_referenced,
 )
-from peak_trade.execution.metrics import LiveSessionMetrics
-from peak_trade.execution.recorder import SessionRecorder, fill_payload
-from peak_trade.execution.run_settings import settings_changes, trading_settings
-from peak_trade.execution.session_config import LiveSessionConfig
-from peak_trade.execution.wiring import journaled_limits, limits_from
+from peak_trade.journal.recorder import SessionRecorder, fill_payload
+from peak_trade.journal.store import JournalEvent
 from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 from peak_trade.orders.base import JournaledAnswer, OrderStatus
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.metrics import LiveSessionMetrics
+from peak_trade.session.settings import settings_changes, trading_settings
+from peak_trade.session.wiring import journaled_limits, limits_from
 
 __all__ = ["adopt_limits", "replay_journal", "resumed_config"]
 

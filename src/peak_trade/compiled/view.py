@@ -21,12 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from peak_trade.core.bar_columns import BarColumns
-from peak_trade.core.decimal_text import DIGITS
-from peak_trade.core.errors import InvariantError
-from peak_trade.core.money import ZERO
-from peak_trade.execution import batch_ledger, batch_text
-from peak_trade.execution.batch_layout import (
+from peak_trade.compiled import ledger as batch_ledger
+from peak_trade.compiled import text as batch_text
+from peak_trade.compiled.layout import (
     E_CASH,
     E_CASH_PLACES,
     E_FEE,
@@ -49,7 +46,11 @@ from peak_trade.execution.batch_layout import (
     Row,
     load_wide,
 )
-from peak_trade.execution.pipeline import ExecutionResult, ExecutionStatus
+from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.decimal_text import DIGITS
+from peak_trade.core.errors import InvariantError
+from peak_trade.core.money import ZERO
+from peak_trade.engine.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.live.risk_limits import REDUCING_REFUSAL
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import (
@@ -64,8 +65,8 @@ from peak_trade.portfolio import marks
 from peak_trade.portfolio.ledger import RunMarks
 
 if TYPE_CHECKING:
-    from peak_trade.execution.batch import BatchTrader
-    from peak_trade.execution.engine import BarOutcome, QuietRun, TradingEngine
+    from peak_trade.compiled.trader import BatchTrader
+    from peak_trade.engine.bar_engine import BarOutcome, QuietRun, TradingEngine
 
 __all__ = ["BatchView", "BlockStart", "TradedBars", "amount", "in_row_order", "order_reason"]
 
@@ -198,7 +199,7 @@ class BatchView:
     ) -> QuietRun:
         """Return a run of quiet bars (first row, stop row, peak before and after); `shown`:
         the ledger shows its last bar's figures."""
-        from peak_trade.execution.engine import QuietRun
+        from peak_trade.engine.bar_engine import QuietRun
 
         start, stop = row[0], row[1]
         peak = self._amount(row, 2, row[4])
@@ -211,7 +212,7 @@ class BatchView:
 
     def outcome(self, columns: BarColumns, closes: Ints, days: Ints, event: Row) -> BarOutcome:
         """Return a traded bar's outcome, its fills and order taken into the pipeline."""
-        from peak_trade.execution.engine import BarOutcome
+        from peak_trade.engine.bar_engine import BarOutcome
 
         row = int(event[E_ROW])
         bar = columns.bar(row)

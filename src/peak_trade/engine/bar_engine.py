@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from peak_trade.compiled.trader import BatchTrader
+from peak_trade.compiled.view import TradedBars
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import InvariantError, PeakTradeError, StrategyError
 from peak_trade.core.money import price_ticks, round_half_even, tick_price, to_decimal
 from peak_trade.core.types import Bar, Instrument
-from peak_trade.execution.batch import BatchTrader
-from peak_trade.execution.batch_view import TradedBars
-from peak_trade.execution.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
+from peak_trade.engine.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
 from peak_trade.orders.sizing import (

@@ -9,20 +9,7 @@ far, it changes nothing and says so: the engine then steps that bar itself.
 
 from __future__ import annotations
 
-from peak_trade.core.compiled import compiled
-from peak_trade.core.decimal_text import floor_scaled
-from peak_trade.core.wide import (
-    Wide,
-    add,
-    compare,
-    is_negative,
-    multiply,
-    negate,
-    subtract,
-    times_ten_to,
-    widen,
-)
-from peak_trade.execution.batch_layout import (
+from peak_trade.compiled.layout import (
     BARS_IN_MARKET,
     BARS_MARKED,
     BASIS,
@@ -59,6 +46,19 @@ from peak_trade.execution.batch_layout import (
     Ints,
     get,
     put,
+)
+from peak_trade.core.compiled import compiled
+from peak_trade.core.decimal_text import floor_scaled
+from peak_trade.core.wide import (
+    Wide,
+    add,
+    compare,
+    is_negative,
+    multiply,
+    negate,
+    subtract,
+    times_ten_to,
+    widen,
 )
 
 

@@ -16,10 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from peak_trade.core.compiled import compiled
-from peak_trade.core.decimal_text import floor_scaled, write_decimal
-from peak_trade.core.wide import Wide, subtract, times_ten_to, widen
-from peak_trade.execution.batch_layout import (
+from peak_trade.compiled.layout import (
     E_CASH,
     E_CASH_PLACES,
     E_EQUITY,
@@ -34,6 +31,9 @@ from peak_trade.execution.batch_layout import (
     E_POSITION,
     get,
 )
+from peak_trade.core.compiled import compiled
+from peak_trade.core.decimal_text import floor_scaled, write_decimal
+from peak_trade.core.wide import Wide, subtract, times_ten_to, widen
 
 __all__ = ["TEXT_FIELDS", "texts"]
 

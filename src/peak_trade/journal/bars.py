@@ -34,7 +34,7 @@ from peak_trade.core.errors import DataError
 from peak_trade.core.money import price_ticks
 from peak_trade.core.types import Bar, Instrument, parse_symbol
 from peak_trade.data.reference import open_reference
-from peak_trade.execution.journal import JournalEvent
+from peak_trade.journal.store import JournalEvent
 from peak_trade.portfolio import marks
 
 __all__ = [

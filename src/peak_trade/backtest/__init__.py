@@ -1,0 +1,1 @@
+"""Research on the session's engine: sweeps over parameter grids and reconciliation."""

@@ -1,0 +1,1 @@
+"""The journal: the append-only SQLite store, its schema and readers, and the run recorder."""

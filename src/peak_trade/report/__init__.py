@@ -1,0 +1,1 @@
+"""Reports of a run: summary, CSV files and plots."""

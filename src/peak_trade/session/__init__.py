@@ -1,0 +1,1 @@
+"""Sessions: the runner, its metrics, stop signals, resume and the wiring of a mode."""
