@@ -22,7 +22,8 @@ from peak_trade.core.money import round_down, round_half_even, round_up, to_deci
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.data.synthetic import SyntheticMarket
-from peak_trade.engine.bar_engine import BarOutcome, TradingEngine
+from peak_trade.engine.bar_engine import TradingEngine
+from peak_trade.engine.outcomes import BarOutcome
 from peak_trade.engine.pipeline import ExecutionStatus
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderFill, OrderSide

@@ -22,7 +22,8 @@ from peak_trade.core.errors import ConfigError
 from peak_trade.core.money import plain
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
-from peak_trade.engine.bar_engine import BarOutcome, TradingEngine
+from peak_trade.engine.bar_engine import TradingEngine
+from peak_trade.engine.outcomes import BarOutcome
 from peak_trade.journal.bars import (
     BAR_KINDS,
     bar_from_payload,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -31,9 +31,11 @@ from peak_trade.compiled.layout import (
     STATE_FIELDS,
     store_wide,
 )
-from peak_trade.compiled.view import BatchView, TradedBars, amount, in_row_order
+from peak_trade.compiled.view import BatchView, amount, in_row_order
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.money import decimal_places, price_ticks, steps
+from peak_trade.engine.bar_engine import TradingEngine
+from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.live.risk_rules import RULES, Rule
 from peak_trade.orders.base import (
@@ -44,9 +46,6 @@ from peak_trade.orders.base import (
 )
 from peak_trade.orders.shadow import ShadowOrderExecutor
 from peak_trade.portfolio.ledger import LedgerTotals
-
-if TYPE_CHECKING:
-    from peak_trade.engine.bar_engine import BarOutcome, QuietRun, TradingEngine
 
 __all__ = ["BatchTrader"]
 

@@ -12,11 +12,10 @@ the Decimals the ledger would hold, to the digit and exponent.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -50,9 +49,10 @@ from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.decimal_text import DIGITS
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import ZERO
+from peak_trade.engine.bar_engine import TradingEngine
+from peak_trade.engine.outcomes import BarOutcome, BlockStart, QuietRun, TradedBars
 from peak_trade.engine.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.live.risk_limits import REDUCING_REFUSAL
-from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import (
     OrderExecutionResult,
     OrderFill,
@@ -64,11 +64,7 @@ from peak_trade.orders.sizing import SizingDecision, wanted_state
 from peak_trade.portfolio import marks
 from peak_trade.portfolio.ledger import RunMarks
 
-if TYPE_CHECKING:
-    from peak_trade.compiled.trader import BatchTrader
-    from peak_trade.engine.bar_engine import BarOutcome, QuietRun, TradingEngine
-
-__all__ = ["BatchView", "BlockStart", "TradedBars", "amount", "in_row_order", "order_reason"]
+__all__ = ["BatchView", "Trader", "amount", "in_row_order", "order_reason"]
 
 Ints = npt.NDArray[np.int64]
 _POWERS = [10**k for k in range(80)]
@@ -130,45 +126,21 @@ def in_row_order(events: Ints, quiet: Ints) -> Iterator[tuple[bool, Row]]:
         yield False, run
 
 
-@dataclass(frozen=True, slots=True)
-class BlockStart:
-    """What a traded batch's journal rows need besides its events: the account, target and
-    queued order before its first row, and the texts its orders' ids and approvals share."""
+class Trader(Protocol):
+    """What a view reads and keeps of the trader it serves (`trader.BatchTrader`)."""
 
-    cash: Decimal
-    position: Decimal
-    traded: bool  # whether the account has traded: before that, the ledger shows no position
-    target: int
-    queued: OrderRequest | None  # the order waiting for the first row's open
-    id_prefix: str  # what each client id starts with (`TradingEngine.client_id`)
-    approval: SafetyAuditEntry  # the guard's approval of an order, but for its id (detail)
-    texts: list[str]  # the amounts' texts (batch_text.texts)
-
-
-@dataclass(frozen=True, slots=True)
-class TradedBars:
-    """A batch the compiled loop traded, handed on whole: its traded bars (`events`, rows of
-    `batch_layout.EVENT_FIELDS`) and runs of quiet bars (`quiet`, as `run_batch` writes them).
-    The engine yields one instead of each bar's items when asked to
-    (`TradingEngine.traded_blocks`): the runner then counts and journals them in bulk
-    (`batch_rows`), and the ledger, pipeline and guard have already taken them."""
-
-    columns: BarColumns
-    events: Ints
-    quiet: Ints
-    stop: int  # the row after the last
-    start: BlockStart
-
-    @property
-    def last_target(self) -> int:
-        """Return the target after the batch's last bar."""
-        return int(self.events[-1, E_TARGET]) if len(self.events) else self.start.target
+    engine: TradingEngine
+    lot_places: int
+    price_places: int
+    fee_places: int
+    queued: OrderRequest | None  # the market order waiting for the next open
+    queued_tracked: bool  # whether the pipeline's state table holds it
 
 
 class BatchView:
     """Turns the loop's rows into the engine's items, keeping the ledger in step with them."""
 
-    def __init__(self, trader: BatchTrader, money_places: int) -> None:
+    def __init__(self, trader: Trader, money_places: int) -> None:
         engine = trader.engine
         self.trader, self.engine, self.money_places = trader, engine, money_places
         self.ledger, self.symbol = engine.ledger, engine.symbol
@@ -199,8 +171,6 @@ class BatchView:
     ) -> QuietRun:
         """Return a run of quiet bars (first row, stop row, peak before and after); `shown`:
         the ledger shows its last bar's figures."""
-        from peak_trade.engine.bar_engine import QuietRun
-
         start, stop = row[0], row[1]
         peak = self._amount(row, 2, row[4])
         cash, position, ticks = self.cash, self.position, closes[start:stop]
@@ -212,8 +182,6 @@ class BatchView:
 
     def outcome(self, columns: BarColumns, closes: Ints, days: Ints, event: Row) -> BarOutcome:
         """Return a traded bar's outcome, its fills and order taken into the pipeline."""
-        from peak_trade.engine.bar_engine import BarOutcome
-
         row = int(event[E_ROW])
         bar = columns.bar(row)
         day = date.fromordinal(int(days[row]) + EPOCH_DAY)
@@ -294,7 +262,8 @@ class BatchView:
         if last is not None:  # waiting for the next batch's first open
             order = self._order(last, columns.time(last[E_ROW]))
             trader.queued, trader.queued_tracked = order, False
-        return TradedBars(columns, events, quiet, stop, start)
+        last_target = int(events[-1, E_TARGET]) if len(events) else start.target
+        return TradedBars(columns, events, quiet, stop, start, last_target)
 
     @staticmethod
     def _last_open(rows: list[Row]) -> Row | None:

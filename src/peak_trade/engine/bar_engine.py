@@ -9,8 +9,8 @@ Most bars are quiet: nothing fills, the target stays and the position already ha
 so sizing has nothing to plan. `step` returns None for them without building an outcome;
 `on_bar` always returns one. `run_columns` takes many bars at once: it asks the strategy for
 every bar first (its target depends on the bars alone) and trades the batch in the compiled
-loop (`batch.BatchTrader`) where the setup is the plain one; a bar the loop hands back, and
-every bar of other setups, is traded here: each run of quiet bars marked in one go
+loop (a `BatchLoop`, given by the wiring) where the setup is the plain one; a bar the loop
+hands back, and every bar of other setups, is traded here: each run of quiet bars marked in one go
 (`Ledger.mark_run`), the other bars stepped one by one, exactly as `step` would.
 """
 
@@ -18,22 +18,21 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from peak_trade.compiled.trader import BatchTrader
-from peak_trade.compiled.view import TradedBars
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import InvariantError, PeakTradeError, StrategyError
 from peak_trade.core.money import price_ticks, round_half_even, tick_price, to_decimal
 from peak_trade.core.types import Bar, Instrument
-from peak_trade.engine.pipeline import ExecutionContext, ExecutionPipeline, ExecutionResult
+from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
+from peak_trade.engine.pipeline import ExecutionContext, ExecutionPipeline
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
 from peak_trade.orders.sizing import (
@@ -46,47 +45,35 @@ from peak_trade.orders.sizing import (
 from peak_trade.portfolio.ledger import Ledger, RunMarks
 from peak_trade.strategies.base import Strategy
 
-__all__ = ["BarOutcome", "QuietRun", "TradingEngine", "order_id"]
+__all__ = ["BatchLoop", "BatchLoops", "TradingEngine", "order_id"]
 
 _SECONDS_PER_DAY = 86_400
 _TARGETS = (-1, 0, 1)
 
 
-@dataclass(frozen=True, slots=True)
-class BarOutcome:
-    """What happened on one bar."""
+class BatchLoop(Protocol):
+    """A faster path for a whole batch of bars (`compiled.trader.BatchTrader`): it trades
+    what it can and hands every other bar back to the engine."""
 
-    bar: Bar
-    target: int
-    previous_target: int
-    decision: SizingDecision
-    result: ExecutionResult | None
-    venue_results: tuple[OrderExecutionResult, ...] = ()
-    fills: tuple[OrderFill, ...] = field(default=())
+    def opens(self, columns: BarColumns, rows: int) -> npt.NDArray[np.int64]:
+        """Return the first `rows` opens in the ticks it trades in."""
+        ...
 
-    @property
-    def target_changed(self) -> bool:
-        """Return True when the strategy changed its target on this bar."""
-        return self.target != self.previous_target
+    def trade(
+        self,
+        columns: BarColumns,
+        targets: npt.NDArray[np.int64],
+        ticks: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+        days: npt.NDArray[np.int64],
+        start: int,
+    ) -> Generator[QuietRun | BarOutcome | TradedBars, None, tuple[int, bool]]:
+        """Trade rows `start`.. ; yield the items, return the row it stopped before and False
+        if the engine's state kept it from starting at all."""
+        ...
 
 
-@dataclass(frozen=True, slots=True)
-class QuietRun:
-    """Rows `start` to `stop` of a column batch: bars on which only the marks changed.
-
-    `peak` is the ledger's peak equity before the run's first bar: with the cash, position and
-    closes it gives every mark of the run again (`marks.run_marks`).
-    """
-
-    columns: BarColumns
-    start: int
-    stop: int
-    target: int
-    marks: RunMarks
-    peak: Decimal
-
-    def __len__(self) -> int:
-        return self.stop - self.start
+# Builds the batch loop for an engine, or None where the engine's setup is not one it knows.
+BatchLoops = Callable[["TradingEngine"], BatchLoop | None]
 
 
 class TradingEngine:
@@ -98,6 +85,7 @@ class TradingEngine:
         pipeline: ExecutionPipeline,
         ledger: Ledger,
         rules: SizingRules,
+        batch_loops: BatchLoops | None = None,
     ) -> None:
         self.strategy = strategy
         self.pipeline = pipeline
@@ -120,7 +108,8 @@ class TradingEngine:
         # True: the compiled loop yields each batch whole (`batch.TradedBars`), for a caller
         # that counts and journals it in bulk; False: quiet runs and outcomes one by one.
         self.traded_blocks = False
-        self._batch: BatchTrader | None = None
+        self._batch_loops = batch_loops  # None: every bar is traded here
+        self._batch: BatchLoop | None = None
         self._batch_built = False
 
     @property
@@ -209,7 +198,7 @@ class TradingEngine:
 
     def _run_compiled(
         self,
-        batch: BatchTrader,
+        batch: BatchLoop,
         columns: BarColumns,
         targets: npt.NDArray[np.int64],
         ticks: npt.NDArray[np.int64],
@@ -232,11 +221,11 @@ class TradingEngine:
                 i += 1
         return i
 
-    def _batch_trader(self) -> BatchTrader | None:
-        if not self.compiled_batches:
+    def _batch_trader(self) -> BatchLoop | None:
+        if not self.compiled_batches or self._batch_loops is None:
             return None
         if not self._batch_built:
-            self._batch, self._batch_built = BatchTrader.for_engine(self), True
+            self._batch, self._batch_built = self._batch_loops(self), True
         return self._batch
 
     @staticmethod

@@ -42,9 +42,10 @@ from peak_trade.compiled.text import (
     T_POSITION,
     TEXT_FIELDS,
 )
-from peak_trade.compiled.view import TradedBars, order_reason
+from peak_trade.compiled.view import order_reason
 from peak_trade.core.errors import InvariantError
 from peak_trade.engine.bar_engine import order_id
+from peak_trade.engine.outcomes import TradedBars
 from peak_trade.engine.pipeline import ExecutionStatus, risk_reasons
 from peak_trade.journal.bars import MICROS
 from peak_trade.live.risk_limits import REDUCING_REFUSAL

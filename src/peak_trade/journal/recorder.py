@@ -20,10 +20,9 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from peak_trade.compiled.view import TradedBars
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.data.ports import DataReference
-from peak_trade.engine.bar_engine import BarOutcome, QuietRun
+from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
 from peak_trade.journal import bulk_rows as batch_rows
 from peak_trade.journal.bars import (
     BAR_KINDS,

@@ -16,9 +16,8 @@ from peak_trade.compiled.layout import (
     E_PREVIOUS,
     E_TARGET,
 )
-from peak_trade.compiled.view import TradedBars
 from peak_trade.core.money import ZERO, plain
-from peak_trade.engine.bar_engine import BarOutcome, QuietRun
+from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
 from peak_trade.engine.pipeline import ExecutionResult, ExecutionStatus, risk_reasons
 from peak_trade.live.risk_limits import REDUCING_REFUSAL
 from peak_trade.orders.base import OrderStatus

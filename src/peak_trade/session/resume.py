@@ -29,7 +29,8 @@ from peak_trade.core.errors import (
 from peak_trade.core.files import is_file
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.data.ports import CandleFeed
-from peak_trade.engine.bar_engine import BarOutcome, QuietRun, TradingEngine
+from peak_trade.engine.bar_engine import TradingEngine
+from peak_trade.engine.outcomes import BarOutcome, QuietRun
 from peak_trade.journal.bars import (
     BAR_KINDS,
     ReferencedBars,

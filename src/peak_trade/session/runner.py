@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from peak_trade.compiled.view import TradedBars
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import Clock, ManualClock, SystemClock
 from peak_trade.core.errors import (
@@ -37,7 +36,8 @@ from peak_trade.core.errors import (
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import CandleFeed, IteratorFeed
-from peak_trade.engine.bar_engine import BarOutcome, QuietRun, TradingEngine
+from peak_trade.engine.bar_engine import TradingEngine
+from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
 from peak_trade.engine.pipeline import ExecutionPipeline, ExecutionResult, ExecutionStatus
 from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.journal.store import Journal

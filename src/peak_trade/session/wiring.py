@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from peak_trade.compiled.trader import BatchTrader
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.decimal_text import DIGITS
@@ -149,7 +150,7 @@ def build_engine(
         settings.fee_rate,
         settings.slippage_bps,
     )
-    return TradingEngine(strategy, pipeline, ledger, rules)
+    return TradingEngine(strategy, pipeline, ledger, rules, batch_loops=BatchTrader.for_engine)
 
 
 def check_bars(config: LiveSessionConfig) -> None:

@@ -7,13 +7,13 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from peak_trade.compiled.view import TradedBars
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import StrategyError
 from peak_trade.core.money import price_ticks
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
-from peak_trade.engine.bar_engine import BarOutcome, QuietRun, TradingEngine
+from peak_trade.engine.bar_engine import TradingEngine
+from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.portfolio import marks
 from peak_trade.session.runner import LiveSessionConfig, engine_settings

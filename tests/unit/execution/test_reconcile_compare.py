@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from peak_trade.backtest.reconcile import _compare
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.engine.bar_engine import BarOutcome
+from peak_trade.engine.outcomes import BarOutcome
 from peak_trade.orders.sizing import SizingDecision
 from peak_trade.session.runner import LiveSessionConfig, engine_settings
 from peak_trade.session.wiring import build_engine

@@ -1,0 +1,95 @@
+"""What the engine hands on for each bar or run of bars, whichever path traded them.
+
+`BarOutcome` for a bar on which something happened, `QuietRun` for a run of bars on which
+only the marks changed, and `TradedBars` for a whole batch the compiled loop traded, for a
+caller that counts and journals in bulk. The runner, the metrics, the recorder and the
+compiled loop all speak these; none of them needs the others to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.types import Bar
+from peak_trade.engine.pipeline import ExecutionResult
+from peak_trade.live.safety import SafetyAuditEntry
+from peak_trade.orders.base import OrderExecutionResult, OrderFill, OrderRequest
+from peak_trade.orders.sizing import SizingDecision
+from peak_trade.portfolio.ledger import RunMarks
+
+__all__ = ["BarOutcome", "BlockStart", "QuietRun", "TradedBars"]
+
+Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class BarOutcome:
+    """What happened on one bar."""
+
+    bar: Bar
+    target: int
+    previous_target: int
+    decision: SizingDecision
+    result: ExecutionResult | None
+    venue_results: tuple[OrderExecutionResult, ...] = ()
+    fills: tuple[OrderFill, ...] = field(default=())
+
+    @property
+    def target_changed(self) -> bool:
+        """Return True when the strategy changed its target on this bar."""
+        return self.target != self.previous_target
+
+
+@dataclass(frozen=True, slots=True)
+class QuietRun:
+    """Rows `start` to `stop` of a column batch: bars on which only the marks changed.
+
+    `peak` is the ledger's peak equity before the run's first bar: with the cash, position and
+    closes it gives every mark of the run again (`marks.run_marks`).
+    """
+
+    columns: BarColumns
+    start: int
+    stop: int
+    target: int
+    marks: RunMarks
+    peak: Decimal
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class BlockStart:
+    """What a traded batch's journal rows need besides its events: the account, target and
+    queued order before its first row, and the texts its orders' ids and approvals share."""
+
+    cash: Decimal
+    position: Decimal
+    traded: bool  # whether the account has traded: before that, the ledger shows no position
+    target: int
+    queued: OrderRequest | None  # the order waiting for the first row's open
+    id_prefix: str  # what each client id starts with (`TradingEngine.client_id`)
+    approval: SafetyAuditEntry  # the guard's approval of an order, but for its id (detail)
+    texts: list[str]  # the amounts' texts (batch_text.texts)
+
+
+@dataclass(frozen=True, slots=True)
+class TradedBars:
+    """A batch the compiled loop traded, handed on whole: its traded bars (`events`, rows of
+    `compiled.layout.EVENT_FIELDS`) and runs of quiet bars (`quiet`, as the loop writes them).
+    The engine yields one instead of each bar's items when asked to
+    (`TradingEngine.traded_blocks`): the runner then counts and journals them in bulk
+    (`journal.bulk_rows`), and the ledger, pipeline and guard have already taken them."""
+
+    columns: BarColumns
+    events: Ints
+    quiet: Ints
+    stop: int  # the row after the last
+    start: BlockStart
+    last_target: int  # the target after the batch's last bar
