@@ -1,0 +1,98 @@
+"""What a run tells its journal and its operator besides its bars: feed events, changes of
+the trading state, a stale feed, and orders the venue refused (warned of sparingly)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+from peak_trade.core.clock import Clock
+from peak_trade.data.ports import CandleFeed
+from peak_trade.engine.pipeline import ExecutionResult, ExecutionStatus
+from peak_trade.journal.recorder import SessionRecorder
+from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
+from peak_trade.orders.base import OrderRequest
+from peak_trade.session.metrics import LiveSessionMetrics
+
+__all__ = ["RunWatch"]
+
+_LOG = logging.getLogger("peak_trade.session.runner")
+_AMOUNTS = re.compile(r"[0-9][0-9.,]*")
+
+
+class RunWatch:
+    """Journals and warns of what happens to one run beside its bars."""
+
+    def __init__(
+        self,
+        run_id: str,
+        feed: CandleFeed,
+        recorder: SessionRecorder,
+        risk: LiveRiskLimits | None,
+        clock: Clock,
+    ) -> None:
+        self.run_id = run_id
+        self.stale_after: float | None = None  # [exchange.kraken] stale_after_seconds
+        self._feed, self._recorder, self._risk, self._clock = feed, recorder, risk, clock
+        self._refusals: dict[str, int] = {}  # venue refusals warned of, by kind
+
+    def feed_events(self, metrics: LiveSessionMetrics) -> None:
+        """Count, journal and warn of the feed's events since the last call."""
+        for event in self._feed.drain_events():
+            metrics.count_feed_event(event.kind)
+            self._recorder.feed_event(event.kind, event.detail, event.ts)
+            _LOG.warning("feed %s: %s", event.kind, event.detail)
+
+    def states(self, events: Sequence[TradingStateChanged]) -> None:
+        """Journal the trading-state changes not written yet, and warn of each."""
+        for event in self._recorder.trading_states(events):
+            _LOG.warning(
+                "%s: trading state %s → %s at the bar of %s: %s",
+                self.run_id,
+                event.previous.value,
+                event.state.value,
+                event.ts.isoformat(),
+                event.reason,
+            )
+
+    def staleness(self) -> None:
+        """Go reduce-only while the next candle is overdue by more than stale_after_seconds,
+        and back once candles come again (judged by the clock, whatever the poll did)."""
+        limit, risk = self.stale_after, self._risk
+        if limit is None or risk is None:
+            return
+        now = self._clock.now()
+        late = self._feed.stale_for(now)
+        if late > limit:
+            risk.feed_stale(late, limit, now)
+        else:
+            risk.feed_fresh(now)
+        self.states(risk.events)
+
+    def refused(self, orders: Sequence[OrderRequest], result: ExecutionResult) -> None:
+        """Warn of orders the venue rejected or failed on, as they happen: they are planned
+        again on the next bar, and a session's operator should not learn of them only from
+        its summary. The same refusal (its text, amounts aside) is warned of its first three
+        times, then at its 10th, 100th, 1000th, ... time with the count: a backtest whose
+        every bar is refused must not bury the terminal (the summary counts them all)."""
+        kind = _AMOUNTS.sub("#", result.reason or "")
+        seen = self._refusals[kind] = self._refusals.get(kind, 0) + 1
+        if seen > 3 and not _is_power_of_ten(seen):
+            return
+        failed = "failed" if result.status is ExecutionStatus.ERROR else "was rejected"
+        again = f" ({seen:,} times so far)" if seen > 3 else ""
+        _LOG.warning(
+            "%s: order %s %s at the venue: %s%s",
+            self.run_id,
+            ", ".join(order.client_id for order in orders),
+            failed,
+            result.reason,
+            again,
+        )
+
+
+def _is_power_of_ten(count: int) -> bool:
+    while count % 10 == 0:
+        count //= 10
+    return count == 1
