@@ -45,7 +45,7 @@ from peak_trade.orders.base import (
     OrderType,
 )
 from peak_trade.orders.shadow import ShadowOrderExecutor
-from peak_trade.portfolio.ledger import LedgerTotals
+from peak_trade.portfolio.account import LedgerTotals
 
 __all__ = ["BatchTrader"]
 

@@ -62,7 +62,7 @@ from peak_trade.orders.base import (
 )
 from peak_trade.orders.sizing import SizingDecision, wanted_state
 from peak_trade.portfolio import marks
-from peak_trade.portfolio.ledger import RunMarks
+from peak_trade.portfolio.account import RunMarks
 
 __all__ = ["BatchView", "Trader", "amount", "in_row_order", "order_reason"]
 

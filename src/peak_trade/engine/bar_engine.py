@@ -22,17 +22,18 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
-from peak_trade.core.errors import InvariantError, PeakTradeError, StrategyError
+from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import price_ticks, round_half_even, tick_price, to_decimal
 from peak_trade.core.types import Bar, Instrument
-from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
+from peak_trade.engine.outcomes import BarOutcome, BatchLoop, QuietRun, TradedBars
 from peak_trade.engine.pipeline import ExecutionContext, ExecutionPipeline
+from peak_trade.engine.targets import checked_target, column_targets
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
 from peak_trade.orders.sizing import (
@@ -42,34 +43,13 @@ from peak_trade.orders.sizing import (
     position_state,
     wanted_state,
 )
-from peak_trade.portfolio.ledger import Ledger, RunMarks
+from peak_trade.portfolio.account import RunMarks
+from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
 
-__all__ = ["BatchLoop", "BatchLoops", "TradingEngine", "order_id"]
+__all__ = ["BatchLoops", "TradingEngine", "order_id"]
 
 _SECONDS_PER_DAY = 86_400
-_TARGETS = (-1, 0, 1)
-
-
-class BatchLoop(Protocol):
-    """A faster path for a whole batch of bars (`compiled.trader.BatchTrader`): it trades
-    what it can and hands every other bar back to the engine."""
-
-    def opens(self, columns: BarColumns, rows: int) -> npt.NDArray[np.int64]:
-        """Return the first `rows` opens in the ticks it trades in."""
-        ...
-
-    def trade(
-        self,
-        columns: BarColumns,
-        targets: npt.NDArray[np.int64],
-        ticks: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
-        days: npt.NDArray[np.int64],
-        start: int,
-    ) -> Generator[QuietRun | BarOutcome | TradedBars, None, tuple[int, bool]]:
-        """Trade rows `start`.. ; yield the items, return the row it stopped before and False
-        if the engine's state kept it from starting at all."""
-        ...
 
 
 # Builds the batch loop for an engine, or None where the engine's setup is not one it knows.
@@ -354,42 +334,13 @@ class TradingEngine:
     def _ask_strategy_columns(
         self, columns: BarColumns
     ) -> tuple[npt.NDArray[np.int64], Callable[[], object] | None]:
-        """Return the targets for each row up to any row the strategy failed on, and the failure.
-
-        The failure, called, raises the strategy's error again or returns its wrong target.
-        """
-        targets, error = self.strategy.update_columns(columns)
-        failure = None if error is None else _raiser(error)
-        if isinstance(targets, np.ndarray) and targets.dtype.kind == "i":  # a compiled rule's
-            outside = np.flatnonzero((targets < -1) | (targets > 1))
-            wrong = int(outside[0]) if outside.size else None
-        else:
-            wrong = next((i for i, t in enumerate(targets) if t not in _TARGETS), None)
-        if wrong is not None:
-            value = targets[wrong]
-            value = int(value) if isinstance(value, np.integer) else value
-            targets, failure = targets[:wrong], lambda: value
-        return np.asarray(targets, dtype=np.int64), failure
+        return column_targets(self.strategy, columns)
 
     def _ask_strategy(self, bar: Bar) -> int:
         return self._checked_target(bar, lambda: self.strategy.on_bar(bar))
 
     def _checked_target(self, bar: Bar, ask: Callable[[], object]) -> int:
-        try:
-            target = ask()
-        except PeakTradeError:
-            raise
-        except Exception as error:
-            raise StrategyError(
-                f"strategy {self.strategy.key} failed on the bar of {bar.time.isoformat()}: "
-                f"{type(error).__name__}: {error}"
-            ) from error
-        if target not in _TARGETS:
-            raise StrategyError(
-                f"strategy {self.strategy.key} returned target {target!r} on the bar of "
-                f"{bar.time.isoformat()}; expected -1, 0 or 1"
-            )
-        return int(target)
+        return checked_target(self.strategy.key, bar, ask)
 
     def _book(
         self, results: list[OrderExecutionResult] | tuple[OrderExecutionResult, ...]
@@ -426,10 +377,3 @@ def order_id(prefix: str, minute: str, number: int) -> str:
     """Return the client id of order `number` of an engine whose ids start with `prefix`,
     decided in `minute` (YYYYMMDDTHHMM, UTC)."""
     return f"{prefix}-{minute}-{number:06d}"
-
-
-def _raiser(error: Exception) -> Callable[[], object]:
-    def again() -> object:
-        raise error
-
-    return again

@@ -8,8 +8,10 @@ compiled loop all speak these; none of them needs the others to.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -20,9 +22,9 @@ from peak_trade.engine.pipeline import ExecutionResult
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderExecutionResult, OrderFill, OrderRequest
 from peak_trade.orders.sizing import SizingDecision
-from peak_trade.portfolio.ledger import RunMarks
+from peak_trade.portfolio.account import RunMarks
 
-__all__ = ["BarOutcome", "BlockStart", "QuietRun", "TradedBars"]
+__all__ = ["BarOutcome", "BatchLoop", "BlockStart", "QuietRun", "TradedBars"]
 
 Ints = npt.NDArray[np.int64]
 
@@ -93,3 +95,24 @@ class TradedBars:
     stop: int  # the row after the last
     start: BlockStart
     last_target: int  # the target after the batch's last bar
+
+
+class BatchLoop(Protocol):
+    """A faster path for a whole batch of bars (`compiled.trader.BatchTrader`): it trades
+    what it can and hands every other bar back to the engine."""
+
+    def opens(self, columns: BarColumns, rows: int) -> npt.NDArray[np.int64]:
+        """Return the first `rows` opens in the ticks it trades in."""
+        ...
+
+    def trade(
+        self,
+        columns: BarColumns,
+        targets: npt.NDArray[np.int64],
+        ticks: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+        days: npt.NDArray[np.int64],
+        start: int,
+    ) -> Generator[QuietRun | BarOutcome | TradedBars, None, tuple[int, bool]]:
+        """Trade rows `start`.. ; yield the items, return the row it stopped before and False
+        if the engine's state kept it from starting at all."""
+        ...

@@ -23,7 +23,7 @@ from peak_trade.orders.base import (
     OrderStatus,
 )
 from peak_trade.orders.ports import Venue
-from peak_trade.portfolio.ledger import AccountSnapshot
+from peak_trade.portfolio.account import AccountSnapshot
 
 __all__ = [
     "ExecutionContext",

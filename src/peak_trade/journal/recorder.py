@@ -9,7 +9,6 @@ session that commits every bar journals plain `bar` events.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,7 +27,6 @@ from peak_trade.journal.bars import (
     BAR_KINDS,
     COLUMNS,
     EPOCH,
-    MICROS,
     MICROSECOND,
     ReferencedBars,
     bar_payload,
@@ -36,6 +34,7 @@ from peak_trade.journal.bars import (
     instrument_payload,
     referenced_bars,
 )
+from peak_trade.journal.quiet_runs import QuietBars, ReferencedRun, continues
 from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
@@ -70,100 +69,6 @@ def _order_payload(order: OrderRequest) -> dict[str, Any]:
     }
 
 
-class _QuietBars:
-    """A run of quiet bars, each with the same target, cash and position, as columns."""
-
-    __slots__ = ("cash", "position", "single", "size", "target", "times", "values")
-
-    def __init__(
-        self,
-        target: int,
-        cash: Decimal,
-        position: Decimal,
-        buffers: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]],
-    ) -> None:
-        self.target, self.cash, self.position = target, cash, position
-        self.times, self.values = buffers  # reused from run to run: one run is open at a time
-        self.size = 0
-        self.single: dict[str, Any] = {}  # the `bar` payload, while the run is one bar long
-
-    def add(self, run: QuietRun, start: int, stop: int) -> None:
-        columns, a, b = run.columns, run.start + start, run.start + stop
-        at, to = self.size, self.size + stop - start
-        np.multiply(columns.seconds[a:b], MICROS, out=self.times[at:to])
-        values = self.values
-        values[0, at:to] = columns.open[a:b]
-        values[1, at:to] = columns.high[a:b]
-        values[2, at:to] = columns.low[a:b]
-        values[3, at:to] = columns.close[a:b]
-        values[4, at:to] = columns.volume[a:b]
-        values[5, at:to] = run.marks.equity[start:stop]
-        values[6, at:to] = run.marks.drawdown[start:stop]
-        self.size = to
-
-    def payload_json(self) -> str:
-        """Return the `bars` payload as `to_json` would encode it, without scanning the columns.
-
-        `columns` holds the COLUMNS one after the other as little-endian float64, `t_us` the
-        times as little-endian int64 microseconds, both base64. Neither base64 text nor the
-        text of a Decimal (digits, sign, point, exponent) ever needs escaping in JSON, so they
-        are joined in as they are, Decimals as strings as `to_json` writes them; `n` and
-        `target` are whole numbers. Keys come out sorted, as there.
-        """
-        n = self.size
-        return (
-            f'{{"cash":"{self.cash}",'
-            f'"columns":"{_base64(self.values[:, :n].tobytes())}",'
-            f'"n":{int(n)},'
-            f'"position":"{self.position}",'
-            f'"t_us":"{_base64(self.times[:n].tobytes())}",'
-            f'"target":{int(self.target)}}}'
-        )
-
-
-def _base64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-class _ReferencedRun:
-    """A run of quiet bars journaled by reference: where it starts and ends, and its state."""
-
-    __slots__ = ("cash", "first", "last", "peak", "position", "size", "target")
-
-    def __init__(
-        self, target: int, cash: Decimal, position: Decimal, peak: Decimal, first: int
-    ) -> None:
-        self.target, self.cash, self.position, self.peak = target, cash, position, peak
-        self.first = first * MICROS  # the first bar's open, Unix microseconds
-        self.last, self.size = 0, 0
-
-    def add(self, last: int, size: int) -> None:
-        """Extend the run by `size` bars, the last opening at Unix second `last`."""
-        self.last = last * MICROS
-        self.size += size
-
-    def payload_json(self) -> str:
-        """Return the `bars` payload as `to_json` would encode it (sorted keys, Decimals as
-        strings; their text never needs escaping)."""
-        return (
-            f'{{"cash":"{self.cash}","first_us":{self.first},"last_us":{self.last},'
-            f'"n":{self.size},"peak":"{self.peak}","position":"{self.position}",'
-            f'"target":{int(self.target)}}}'
-        )
-
-
-def _continues(
-    run: _QuietBars | _ReferencedRun, target: int, cash: Decimal, position: Decimal
-) -> bool:
-    """Return True when quiet bars with this state extend the open run (`is` first: between
-    fills the ledger hands out the same Decimal objects)."""
-    return (
-        run.target == target
-        and (run.cash is cash or run.cash == cash)
-        and (run.position is position or run.position == position)
-    )
-
-
 class SessionRecorder:
     """Turns a session's steps into journal events; does nothing without a journal."""
 
@@ -171,10 +76,10 @@ class SessionRecorder:
         self.journal = journal
         self.run_id = run_id
         self._states_written = 0
-        self._quiet: _QuietBars | None = None
+        self._quiet: QuietBars | None = None
         self._reference: DataReference | None = None
         self._decimals = 0
-        self._referenced: _ReferencedRun | None = None
+        self._referenced: ReferencedRun | None = None
         self.moved_to: Path | None = None  # where the data file a journal names is now
         self._buffers = (
             np.empty(MAX_BATCH, dtype="<i8"),
@@ -245,13 +150,13 @@ class SessionRecorder:
             self._refer(run, cash, position)
             return
         buffer = self._quiet
-        if buffer is not None and not _continues(buffer, run.target, cash, position):
+        if buffer is not None and not continues(buffer, run.target, cash, position):
             self._flush_quiet()
             buffer = None
         done = 0
         while done < len(run):
             if buffer is None:
-                buffer = self._quiet = _QuietBars(run.target, cash, position, self._buffers)
+                buffer = self._quiet = QuietBars(run.target, cash, position, self._buffers)
             take = min(len(run) - done, MAX_BATCH - buffer.size)
             buffer.add(run, done, done + take)
             done += take
@@ -299,11 +204,11 @@ class SessionRecorder:
         `seconds`), or flush it and start a new one if the state changed."""
         first, stop, target, cash, position, peak = quiet
         open_run = self._referenced
-        if open_run is not None and not _continues(open_run, target, cash, position):
+        if open_run is not None and not continues(open_run, target, cash, position):
             self._flush_quiet()
             open_run = None
         if open_run is None:
-            open_run = _ReferencedRun(target, cash, position, peak, int(seconds[first]))
+            open_run = ReferencedRun(target, cash, position, peak, int(seconds[first]))
             self._referenced = open_run
         open_run.add(int(seconds[stop - 1]), stop - first)
 

@@ -2,12 +2,8 @@
 
 Rows are written in one transaction per step, so after a crash (even `kill -9`) the file holds
 whole steps only. Triggers refuse UPDATE and DELETE. The file is created by the first commit:
-a command that fails before it writes anything leaves no journal behind. Payloads are JSON
-with sorted keys; Decimals are written as text and floats by their shortest round-trip form, so
-bars read back exactly. They are encoded with orjson (some six times faster than the standard
-library's encoder, which matters when a backtest journals thousands of orders): times as
-ISO 8601 text, enums by value; a non-finite float is written as null, and other types (a
-dataclass, a set) are refused.
+a command that fails before it writes anything leaves no journal behind. The tables, the
+payloads' encoding and the integrity check are in `schema`.
 """
 
 from __future__ import annotations
@@ -15,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import itertools
-import json
 import os
 import re
 import sqlite3
@@ -24,59 +18,27 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.errors import ConfigError, JournalWriteError
 from peak_trade.core.files import unwritable
+from peak_trade.journal.schema import (
+    BY_INDEX,
+    BY_SPANS,
+    INDEXED,
+    SCHEMA,
+    SPANS,
+    PendingRow,
+    add_spans,
+    check_intact,
+    damaged,
+    decode,
+    to_json,
+)
 
-__all__ = ["Journal", "JournalEvent", "PendingRow", "to_json"]
-
-# a row waiting for the next commit: run id, kind, event time, time written, payload
-PendingRow = tuple[str, str, str | None, str, str]
-
-# `seq` is the rowid: with deletes refused it only grows, so it orders events without
-# AUTOINCREMENT's bookkeeping. A run's events are found through `spans`: each commit adds a
-# row per run it wrote, naming the first and last seq of that run's events in it (consecutive
-# within the transaction). A span row per commit costs far less than an index entry per event
-# (an index by run id took a tenth of a backtest's journal time). Journals written before
-# spans have an index on events by run (`events_by_run`; by run alone, or by run, kind and seq
-# with AUTOINCREMENT): they keep it, are read through it, and get no spans.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    ts_event TEXT,
-    ts_init TEXT NOT NULL,
-    payload TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
-"""
-_SPANS = """
-CREATE TABLE IF NOT EXISTS spans (
-    run_id TEXT NOT NULL,
-    first_seq INTEGER NOT NULL,
-    last_seq INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS spans_by_run ON spans (run_id);
-CREATE TRIGGER IF NOT EXISTS spans_no_update BEFORE UPDATE ON spans
-BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS spans_no_delete BEFORE DELETE ON spans
-BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
-"""
-# where a run's events are read from: through its spans, or by the index of older journals
-_BY_SPANS = "spans s JOIN events e ON e.seq BETWEEN s.first_seq AND s.last_seq WHERE s.run_id = ?"
-_BY_INDEX = "events e WHERE e.run_id = ?"
-_INDEXED = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
+__all__ = ["Journal", "JournalEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,46 +51,6 @@ class JournalEvent:
     ts_event: str | None
     ts_init: str
     payload: dict[str, Any]
-
-
-def _default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot journal a {type(value).__name__}")
-
-
-# datetimes, enums and numpy numbers are encoded natively (as isoformat(), by value, as
-# numbers); a dataclass is refused rather than journaled field by field
-_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_SERIALIZE_NUMPY
-
-
-def to_json(payload: Mapping[str, Any]) -> str:
-    """Encode a payload as the journal does: sorted keys, exact numbers."""
-    try:
-        return orjson.dumps(payload, default=_default, option=_OPTIONS).decode()
-    except orjson.JSONEncodeError as error:
-        raise TypeError(f"cannot journal {sorted(payload)}: {error}") from None
-
-
-_RUN_ID = itemgetter(0)
-
-
-def _add_spans(db: sqlite3.Connection, rows: list[PendingRow]) -> None:
-    """Add a span for each stretch of one run's events among `rows`, just inserted (their
-    seqs are consecutive: the transaction holds the file's only writer)."""
-    seq = int(db.execute("SELECT last_insert_rowid()").fetchone()[0]) - len(rows) + 1
-    runs = list(map(_RUN_ID, rows))
-    spans: list[tuple[str, int, int]] = []
-    if runs.count(runs[0]) == len(runs):  # one run, as nearly always
-        spans.append((runs[0], seq, seq + len(runs) - 1))
-    else:
-        for run_id, stretch in itertools.groupby(runs):
-            size = len(list(stretch))
-            spans.append((run_id, seq, seq + size - 1))
-            seq += size
-    db.executemany("INSERT INTO spans (run_id, first_seq, last_seq) VALUES (?, ?, ?)", spans)
 
 
 # a run id that can name its lock file as it is ('-' may not start it: a file name that
@@ -145,30 +67,6 @@ def _close_locks(claimed: dict[str, int]) -> None:
     for fd in claimed.values():
         os.close(fd)
     claimed.clear()
-
-
-def _check_intact(db: sqlite3.Connection, path: Path) -> None:
-    """Refuse a damaged file: SQLite's quick check reads every page once."""
-    problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
-    if problems != ["ok"]:
-        raise ConfigError(_damaged(path, "; ".join(problems)))
-
-
-def _damaged(path: Path, problem: object) -> str:
-    return (
-        f"the journal {path} is damaged ({problem}); it cannot be read or written safely. Keep "
-        "the file for inspection, and give another --journal to go on"
-    )
-
-
-def _decode(payload: str) -> dict[str, Any]:
-    """Decode a payload: with orjson (some three times faster), or with the standard library
-    for what orjson refuses (the NaN that journals written before orjson may hold)."""
-    try:
-        decoded: dict[str, Any] = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        decoded = json.loads(payload)
-    return decoded
 
 
 class Journal:
@@ -222,15 +120,15 @@ class Journal:
         tables, a reader changes nothing."""
         try:
             db = self._connect_reading() if self.read_only else self._connect_writing()
-            _check_intact(db, self.path)
+            check_intact(db, self.path)
             if not self.read_only:
-                db.executescript(_SCHEMA)
-            self._spans = db.execute(_INDEXED).fetchone() is None
+                db.executescript(SCHEMA)
+            self._spans = db.execute(INDEXED).fetchone() is None
             if self._spans and not self.read_only:
-                db.executescript(_SPANS)
+                db.executescript(SPANS)
         except sqlite3.DatabaseError as error:
             if "malformed" in str(error):
-                raise ConfigError(_damaged(self.path, error)) from None
+                raise ConfigError(damaged(self.path, error)) from None
             raise ConfigError(f"cannot open the journal {self.path}: {error}") from None
         except OSError as error:
             raise ConfigError(f"cannot open the journal {self.path}: {error}") from None
@@ -309,7 +207,7 @@ class Journal:
                 rows,
             )
             if self._spans:
-                _add_spans(db, rows)
+                add_spans(db, rows)
             db.execute("COMMIT")
         except sqlite3.Error as error:
             if db.in_transaction:  # SQLite may have rolled back already (a full disk does)
@@ -372,11 +270,11 @@ class Journal:
             return
         rows = db.execute(query + " ORDER BY e.seq", args)
         for seq, run, kind, ts_event, ts_init, payload in rows:
-            yield JournalEvent(seq, run, kind, ts_event, ts_init, _decode(payload))
+            yield JournalEvent(seq, run, kind, ts_event, ts_init, decode(payload))
 
     @property
     def _runs(self) -> str:
-        return _BY_SPANS if self._spans else _BY_INDEX
+        return BY_SPANS if self._spans else BY_INDEX
 
     def run_started(self, run_id: str) -> JournalEvent:
         """Return the `run_started` event of run `run_id`; a ConfigError if there is none."""

@@ -27,7 +27,7 @@ from peak_trade.live.risk_rules import (
     Rule,
     is_reducing,
 )
-from peak_trade.portfolio.ledger import AccountSnapshot
+from peak_trade.portfolio.account import AccountSnapshot
 
 __all__ = [
     "REDUCING_DENIAL",

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.journal.store import to_json
+from peak_trade.journal.schema import to_json
 
 __all__ = [
     "settings_changes",

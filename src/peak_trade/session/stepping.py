@@ -36,7 +36,7 @@ from peak_trade.engine.pipeline import ExecutionStatus
 from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.journal.store import Journal
 from peak_trade.orders.base import OrderExecutionResult
-from peak_trade.portfolio.ledger import RunMarks
+from peak_trade.portfolio.account import RunMarks
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.metrics import LiveSessionMetrics
 from peak_trade.session.stop_signals import on_stop_signals

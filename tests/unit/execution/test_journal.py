@@ -21,7 +21,8 @@ import pytest
 
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError, JournalWriteError
-from peak_trade.journal.store import Journal, to_json
+from peak_trade.journal.schema import to_json
+from peak_trade.journal.store import Journal
 from peak_trade.orders.base import OrderStatus
 from peak_trade.testing.builders import START
 

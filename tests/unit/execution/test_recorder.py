@@ -24,7 +24,8 @@ from peak_trade.data.ports import DataReference, IteratorFeed
 from peak_trade.data.reference import open_reference
 from peak_trade.journal.bars import BAR_KINDS, ReferencedBars, bar_blocks, bar_rows
 from peak_trade.journal.recorder import MAX_BATCH
-from peak_trade.journal.store import Journal, JournalEvent, to_json
+from peak_trade.journal.schema import to_json
+from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.session.runner import (
     LiveSessionConfig,
     LiveSessionRunner,

@@ -15,7 +15,7 @@ from peak_trade.live.risk_limits import (
     TradingStateChanged,
 )
 from peak_trade.live.risk_rules import ProposedTrade, RiskLimitsConfig, is_reducing
-from peak_trade.portfolio.ledger import AccountSnapshot
+from peak_trade.portfolio.account import AccountSnapshot
 from peak_trade.testing.builders import START
 
 D = Decimal

@@ -1,0 +1,65 @@
+"""The strategy's targets, checked: -1, 0 or +1 for every bar, or an error naming the bar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.errors import PeakTradeError, StrategyError
+from peak_trade.core.types import Bar
+from peak_trade.strategies.base import Strategy
+
+__all__ = ["TARGETS", "checked_target", "column_targets"]
+
+TARGETS: Final = (-1, 0, 1)
+
+
+def column_targets(
+    strategy: Strategy[Any], columns: BarColumns
+) -> tuple[npt.NDArray[np.int64], Callable[[], object] | None]:
+    """Return the targets for each row up to any row the strategy failed on, and the failure.
+
+    The failure, called, raises the strategy's error again or returns its wrong target.
+    """
+    targets, error = strategy.update_columns(columns)
+    failure = None if error is None else _raiser(error)
+    if isinstance(targets, np.ndarray) and targets.dtype.kind == "i":  # a compiled rule's
+        outside = np.flatnonzero((targets < -1) | (targets > 1))
+        wrong = int(outside[0]) if outside.size else None
+    else:
+        wrong = next((i for i, t in enumerate(targets) if t not in TARGETS), None)
+    if wrong is not None:
+        value = targets[wrong]
+        value = int(value) if isinstance(value, np.integer) else value
+        targets, failure = targets[:wrong], lambda: value
+    return np.asarray(targets, dtype=np.int64), failure
+
+
+def checked_target(key: str, bar: Bar, ask: Callable[[], object]) -> int:
+    """Return the target `ask` gives on `bar`; a StrategyError if it fails or is not one."""
+    try:
+        target = ask()
+    except PeakTradeError:
+        raise
+    except Exception as error:
+        raise StrategyError(
+            f"strategy {key} failed on the bar of {bar.time.isoformat()}: "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    if target not in TARGETS:
+        raise StrategyError(
+            f"strategy {key} returned target {target!r} on the bar of "
+            f"{bar.time.isoformat()}; expected -1, 0 or 1"
+        )
+    return int(target)
+
+
+def _raiser(error: Exception) -> Callable[[], object]:
+    def again() -> object:
+        raise error
+
+    return again
