@@ -1,4 +1,5 @@
-"""The loopback Kraken emulator, so that its feed is held to the same contract as the rest."""
+"""The loopback Kraken emulator, so that its feed and its testnet venue are held to the same
+contracts as the rest."""
 
 from tests.integration.conftest import kraken
 

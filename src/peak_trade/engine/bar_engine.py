@@ -129,9 +129,7 @@ class TradingEngine:
         self.rules = replace(self.rules, instrument=instrument)
         self._price_step = instrument.price_step
         self._batch_built = False  # built again for the new rules
-        venue = self.pipeline.venue
-        if hasattr(venue, "use_instrument"):
-            venue.use_instrument(instrument)
+        self.pipeline.venue.use_instrument(instrument)
 
     def warm_up(self, bars: list[Bar]) -> None:
         """Show history to the strategy without trading, and mark the ledger at the last close."""

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from peak_trade.core.modes import VenueAction
-from peak_trade.core.types import Bar
+from peak_trade.core.types import Bar, Instrument
 from peak_trade.orders.base import JournaledAnswer, OrderExecutionResult, OrderRequest
 
 __all__ = ["Venue"]
@@ -37,4 +37,9 @@ class Venue(Protocol):
     def replaying(self, answers: Mapping[str, JournaledAnswer]) -> AbstractContextManager[None]:
         """Within: the exchange's answers to a resumed run's past orders (by client id) come
         from its journal, so replaying the run asks the exchange nothing."""
+        ...
+
+    def use_instrument(self, instrument: Instrument) -> None:
+        """Trade with the exchange's rules for the symbol from now on (read once a feed has
+        them); a venue that applies no rules of its own ignores them."""
         ...

@@ -34,6 +34,7 @@ class FakeVenue:
     respond: Callable[[OrderRequest, Bar], OrderExecutionResult] | None = None
     error: Exception | None = None
     submitted: list[OrderRequest] = field(default_factory=list)
+    instrument: Instrument | None = None  # the rules it was given, if any
 
     def submit(self, orders: list[OrderRequest], bar: Bar) -> list[OrderExecutionResult]:
         """Record the orders and answer with the scripted results."""
@@ -51,6 +52,10 @@ class FakeVenue:
         """Return a context that changes nothing: the fake asks no exchange."""
         del answers
         return nullcontext()
+
+    def use_instrument(self, instrument: Instrument) -> None:
+        """Keep the rules, for a test to look at."""
+        self.instrument = instrument
 
     def on_bar(self, bar: Bar) -> list[OrderExecutionResult]:
         """Return nothing; a fake venue never queues orders."""
