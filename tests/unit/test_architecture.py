@@ -1,4 +1,5 @@
-"""The layout shows the architecture: imports point one way, no circle, no giant.
+"""The layout shows the architecture: imports point one way, no circle, no giant, and the
+pure packages do no I/O and read no clock or environment.
 
 Every import of the package counts, at module level, inside functions and under
 TYPE_CHECKING alike: a circle hidden in a function is still a circle.
@@ -29,6 +30,30 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cli"}),
 )
 MAX_MODULE_LINES = 400
+PURE = ("core", "strategies", "portfolio", "live")
+IO_MODULES = (
+    "os",
+    "time",
+    "socket",
+    "subprocess",
+    "requests",
+    "httpx",
+    "ccxt",
+    "sqlite3",
+    "urllib",
+    "http",
+    "asyncio",
+    "tomllib",
+    "pathlib",
+    "random",
+)
+# Modules under an I/O root that only compute: splitting a URL reads and sends nothing.
+PURE_SUBMODULES = {"urllib.parse"}
+# The config loader is the one place in core that reads a file and an environment variable
+# (with `files`, which asks whether a path is a file), the clock module is where time is read,
+# and the kernel compiler keeps its cache on disk (numba writes it; `compiled` picks the
+# folder), by design.
+IO_EXEMPT = {"core/peak_config.py", "core/files.py", "core/clock.py", "core/compiled.py"}
 MAX_PACKAGE_SHARE = 0.25
 
 
@@ -149,3 +174,36 @@ def test_an_import_inside_a_function_is_read_too(tmp_path: Path) -> None:
         "def later() -> None:\n    from peak_trade.session.runner import LiveSessionRunner\n"
     )
     assert sorted(_imports(module)) == ["peak_trade.engine.outcomes", "peak_trade.session.runner"]
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Return every module `path` imports, of the package or not."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("package", PURE)
+def test_pure_packages_do_no_io(package: str) -> None:
+    for path in sorted((PACKAGE / package).rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative in IO_EXEMPT:
+            continue
+        for name in _all_imports(path):
+            root = name.split(".")[0]
+            assert root not in IO_MODULES or name in PURE_SUBMODULES, f"{relative} imports {name}"
+
+
+@pytest.mark.parametrize("package", PURE)
+def test_pure_packages_read_no_wall_clock(package: str) -> None:
+    for path in sorted((PACKAGE / package).rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative in IO_EXEMPT:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for call in ("datetime.now(", "datetime.utcnow(", "time.time(", "date.today("):
+            assert call not in text, f"{relative} calls {call}"
