@@ -61,10 +61,11 @@ def _peak_trade(bars: int, seed: int, journal: bool) -> dict[str, Any]:
 def _peak_trade_run(bars: int, seed: int, journal: bool) -> dict[str, Any]:
     from datetime import UTC, datetime
 
+    from peak_trade.backtest.runner import BacktestRunner
     from peak_trade.core.clock import ManualClock
     from peak_trade.core.peak_config import PeakConfig
     from peak_trade.journal.store import Journal
-    from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+    from peak_trade.session.runner import LiveSessionConfig
 
     # Limits far above what this workload reaches: every rule is evaluated, none blocks.
     cfg = PeakConfig.from_mapping(
@@ -94,7 +95,7 @@ def _peak_trade_run(bars: int, seed: int, journal: bool) -> dict[str, Any]:
     clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
     with tempfile.TemporaryDirectory() as folder:
         store = Journal(Path(folder) / "bench.sqlite", clock=clock) if journal else None
-        runner = LiveSessionRunner.from_config(session, cfg, clock=clock, journal=store)
+        runner = BacktestRunner.from_config(session, cfg, clock=clock, journal=store)
         runner.configure_backtest()
         started = time.perf_counter()
         runner.warmup()

@@ -20,11 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.store import Journal
 from peak_trade.live.risk_rules import RULES, Denial, Exposure, ProposedTrade, RiskLimitsConfig
-from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+from peak_trade.session.runner import LiveSessionConfig
 
 # the rows whose payload holds the run's own clock times or its summary's timings
 _OWN_ROWS = frozenset({"run_started", "run_stopped", "run_plan"})
@@ -112,7 +113,7 @@ def _backtest(
     clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
     path = tmp_path / ("compiled.sqlite" if compiled else "stepped.sqlite")
     journal = Journal(path, clock=clock)
-    runner = LiveSessionRunner.from_config(session, config, clock=clock, journal=journal)
+    runner = BacktestRunner.from_config(session, config, clock=clock, journal=journal)
     runner.engine.compiled_batches = compiled
     if clocked:  # events stamped with the close of the bar before them, else all at the start
         runner.bar_clock = clock
@@ -227,7 +228,7 @@ def test_a_risk_rule_the_loop_does_not_know_is_enforced_on_every_bar(tmp_path: P
     )
     clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
     journal = Journal(tmp_path / "j.sqlite", clock=clock)
-    runner = LiveSessionRunner.from_config(session, PeakConfig.default(), journal=journal)
+    runner = BacktestRunner.from_config(session, PeakConfig.default(), journal=journal)
     risk = runner.engine.pipeline.risk_limits
     assert risk is not None
     risk.rules = {**RULES, "no_buying_above_the_ceiling": _no_buying_above_the_ceiling}
@@ -252,7 +253,7 @@ def test_the_loop_trades_when_the_limits_hold_only_the_rules_it_applies(tmp_path
     session = LiveSessionConfig(
         data_source="synthetic", seed=11, synthetic_bars=6_000, warmup_candles=60, run_id="known"
     )
-    runner = LiveSessionRunner.from_config(session, PeakConfig.default())
+    runner = BacktestRunner.from_config(session, PeakConfig.default())
     runner.configure_backtest()
     runner.warmup()
     runner.run_forever(sleep_between=False)

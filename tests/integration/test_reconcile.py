@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from peak_trade.backtest.reconcile import reconcile
+from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.store import Journal
@@ -39,7 +40,7 @@ def test_a_backtest_journaled_in_packed_runs_reconciles_bar_by_bar(tmp_path: Pat
     # Arrange: a run configured as a backtest journals its quiet bars as `bars` events
     config = LiveSessionConfig(data_source="synthetic", run_id="bt", seed=3, synthetic_bars=4_000)
     with Journal(tmp_path / "j.sqlite") as journal:
-        runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+        runner = BacktestRunner.from_config(config, PeakConfig.default(), journal=journal)
         runner.configure_backtest()
         runner.warmup()
         runner.run_forever(sleep_between=False)

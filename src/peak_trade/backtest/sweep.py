@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.session.config import run_id_from
-from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+from peak_trade.session.runner import LiveSessionConfig
 from peak_trade.session.stop_signals import on_stop_signals
 from peak_trade.session.wiring import check_bars
 from peak_trade.strategies.registry import create_strategy_from_config, get_strategy_spec
@@ -133,7 +134,7 @@ def run_task(task: SweepTask) -> dict[str, Any]:
     point = "_".join(f"{name}-{value}" for name, value in task.params.items())
     config = LiveSessionConfig(**(task.session | {"run_id": run_id_from(f"sweep_{point}")}))
     cfg = PeakConfig.from_mapping(task.config)
-    runner = LiveSessionRunner.from_config(
+    runner = BacktestRunner.from_config(
         config, cfg, clock=ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
     )
     ledger = runner.engine.ledger

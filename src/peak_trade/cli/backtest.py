@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.cli.arguments import (
     add_history_arguments,
     add_log_level,
@@ -30,7 +31,7 @@ from peak_trade.core.types import Timeframe
 from peak_trade.data.ports import IteratorFeed
 from peak_trade.journal.store import Journal
 from peak_trade.report.writer import check_report_folder
-from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+from peak_trade.session.runner import LiveSessionConfig
 
 __all__ = ["add_backtest_arguments", "run_backtest"]
 
@@ -112,7 +113,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     timeframe = Timeframe(session.timeframe)
     clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
     journal = Journal(args.journal, clock=clock)
-    runner = LiveSessionRunner.from_config(session, cfg, clock=clock, journal=journal)
+    runner = BacktestRunner.from_config(session, cfg, clock=clock, journal=journal)
     check_report_folder(report_target(args, runner.run_id))
     runner.configure_backtest()
     with runner.stop_on_signals():  # a signal after the run must not kill the report half-way

@@ -90,7 +90,7 @@ def finish_unjournaled(
     """Sum up a run whose journal could not be written as far as the journal holds it (the
     steps after the last whole one never happened for a resume either), and write its report
     if the disk lets it; return the summary."""
-    twin = LiveSessionRunner.journaled_state(runner.config, runner.run_id, journal, cfg)
+    twin = type(runner).journaled_state(runner.config, runner.run_id, journal, cfg)
     twin.stop_reason = str(error)
     kind = "backtest" if twin.is_backtest else "session"
     summary = twin.get_summary() | {"kind": kind}

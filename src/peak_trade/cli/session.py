@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.cli.arguments import (
     TIMEFRAME_HELP,
     PeakArgumentParser,
@@ -259,7 +260,9 @@ def _resumed(
             "resumed; leave --steps out"
         )
     data_path = None if args.data_path is None else Path(args.data_path)
-    runner = LiveSessionRunner.resume(args.resume, journal, cfg, data_path=data_path)
+    # a run whose journal refers to its data is a backtest, and goes on as one
+    kind = BacktestRunner if journal.count(args.resume, "data_reference") else LiveSessionRunner
+    runner = kind.resume(args.resume, journal, cfg, data_path=data_path)
     check_report_folder(report_target(args, runner.run_id))
     plans = runner.recorder.events("run_plan")
     plan = plans[0].payload if plans else {}

@@ -100,7 +100,7 @@ class IteratorFeed:
     """A feed over a finite or endless stream of closed bars, `bars_per_poll` bars per poll.
 
     The stream yields single bars or `BarColumns` chunks of them. Sessions poll one bar at a
-    time; a backtest takes more per poll (see `LiveSessionRunner.configure_backtest`) and reads
+    time; a backtest takes more per poll (see `BacktestRunner.configure_backtest`) and reads
     them as columns with `poll_columns`, which saves building a Bar for every quiet bar.
     """
 

@@ -1,9 +1,10 @@
 """LiveSessionRunner: warm up, then trade closed bars in shadow or testnet mode until told to stop.
 
 The loop itself is `stepping.SessionLoop`; here is how a run is built from its config
-(`from_config`), rebuilt from its journal (`resume`, `journaled_state`), tuned as a backtest,
-warmed up and looked at. Every bar, order, denial, fill and SafetyGuard decision goes to the
-journal; `resume` rebuilds a run from it after a crash.
+(`from_config`), rebuilt from its journal (`resume`, `journaled_state`), warmed up and looked
+at. A backtest is the same run driven otherwise: `backtest.runner.BacktestRunner`. Every bar,
+order, denial, fill and SafetyGuard decision goes to the journal; `resume` rebuilds a run
+from it after a crash.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.errors import (
@@ -22,7 +23,7 @@ from peak_trade.core.errors import (
     SessionSetupError,
 )
 from peak_trade.core.peak_config import PeakConfig, load_config
-from peak_trade.data.ports import CandleFeed, IteratorFeed
+from peak_trade.data.ports import CandleFeed
 from peak_trade.engine.bar_engine import TradingEngine
 from peak_trade.engine.pipeline import ExecutionPipeline
 from peak_trade.journal.recorder import SessionRecorder
@@ -65,7 +66,7 @@ class LiveSessionRunner(SessionLoop):
         clock: Clock | None = None,
         journal: Journal | None = None,
         on_step_callback: StepCallback | None = None,
-    ) -> LiveSessionRunner:
+    ) -> Self:
         """Build strategy, feed, venue, limits and pipeline for `session_config` (no network).
 
         A journal that already holds a run of the same id is refused: two runs would mix
@@ -99,7 +100,7 @@ class LiveSessionRunner(SessionLoop):
         clock: Clock | None,
         journal: Journal | None,
         on_step_callback: StepCallback | None = None,
-    ) -> LiveSessionRunner:
+    ) -> Self:
         clock = clock or SystemClock()
         engine, feed = assemble(session_config, cfg, clock)
         runner = cls(
@@ -122,13 +123,18 @@ class LiveSessionRunner(SessionLoop):
         *,
         clock: Clock | None = None,
         data_path: Path | None = None,
-    ) -> LiveSessionRunner:
+    ) -> Self:
         """Rebuild run `run_id` from its journal: same config, same bars, same fills.
 
-        `data_path` says where a replay run's candle file is now, if it moved; a backtest
-        that journaled its bars by reference checks that the file's SHA-256 is unchanged.
+        `data_path` says where a replay run's candle file is now, if it moved. A backtest's
+        run (its journal refers to its data) is resumed by `backtest.runner.BacktestRunner`.
         """
         started = journal.run_started(run_id)
+        if journal.count(run_id, "data_reference") and not cls.is_backtest:
+            raise ConfigError(
+                f"run {run_id} is a backtest; resume it as one (BacktestRunner.resume, or "
+                "peak-trade session --resume, which picks the kind from the journal)"
+            )
         config = resumed_config(run_id, started.payload["config"], data_path)
         cfg = peak_config or load_config(config.config_path)
         then: dict[str, Any] | None = started.payload.get("settings")
@@ -141,14 +147,12 @@ class LiveSessionRunner(SessionLoop):
         if then is not None:
             key, now = config.strategy_key, runner._clock.now()
             adopt_limits(runner._engine, runner._recorder, cfg, then, key, now)
-        if runner._recorder.events("data_reference"):  # a backtest goes on as one
-            runner.configure_backtest()
         return runner
 
     @classmethod
     def journaled_state(
         cls, config: LiveSessionConfig, run_id: str, journal: Journal, peak_config: PeakConfig
-    ) -> LiveSessionRunner:
+    ) -> Self:
         """Rebuild run `run_id` as its journal holds it, writing nothing: what the run was
         after its last whole step (its summary, after the journal could not be written)."""
         then: dict[str, Any] | None = journal.run_started(run_id).payload.get("settings")
@@ -156,8 +160,6 @@ class LiveSessionRunner(SessionLoop):
         twin = cls._assemble(replace(config, run_id=run_id), cfg, None, journal)
         twin._metrics = replay_journal(twin._engine, twin._recorder, twin._feed, write=False)
         twin._warm = True
-        if twin._recorder.events("data_reference"):
-            twin._fail_fast = True  # summed up as the backtest it is
         return twin
 
     # --- properties ---------------------------------------------------------------------------
@@ -201,42 +203,6 @@ class LiveSessionRunner(SessionLoop):
     def feed(self) -> CandleFeed:
         """Return the candle feed."""
         return self._feed
-
-    def configure_backtest(
-        self, bars_per_transaction: int = 4_096, *, refer_to_data: bool = True
-    ) -> None:
-        """Tune the run for replaying finite data as fast as it goes.
-
-        Journal transactions hold `bars_per_transaction` bars instead of one (a crashed backtest
-        is simply run again), the feed hands over that many bars per poll where it can, and the
-        run methods stop collecting order results (the journal and the summary hold them). The
-        first failed step ends the run with a SessionRuntimeError: a session rides out a feed's
-        or venue's errors, but a backtest's are its own, and would drop the bars of the step.
-        With `refer_to_data`, quiet bars of a file or the synthetic market are journaled by
-        reference to that data instead of copied (see `recorder`). Call it before `warmup()`
-        (`resume` calls it for a backtest it rebuilt, which goes on referring to its data);
-        run it with `run_forever()` (until the data ends) or `run_for_duration()`.
-        """
-        if bars_per_transaction < 1:
-            raise ConfigError(f"bars_per_transaction must be >= 1, was {bars_per_transaction}")
-        self.keep_results = False
-        self._fail_fast = True
-        if isinstance(self._feed, IteratorFeed):
-            self._feed.bars_per_poll = bars_per_transaction
-            self.commit_every = 1
-            reference = self._feed.reference
-            journaled = self._warm and bool(self._recorder.events("data_reference"))
-            if refer_to_data and reference is not None and (journaled or not self._warm):
-                decimals = self._engine.price_decimals
-                now = self._clock.now()
-                self._recorder.refer_to(reference, decimals, now, again=journaled)
-        else:
-            self.commit_every = bars_per_transaction
-
-    @property
-    def is_backtest(self) -> bool:
-        """Return True once the run is tuned as a backtest (`configure_backtest`)."""
-        return self._fail_fast
 
     @property
     def engine(self) -> TradingEngine:

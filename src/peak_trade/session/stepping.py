@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import Clock, ManualClock, SystemClock
@@ -59,6 +59,9 @@ MarksCallback = Callable[[RunMarks, bool], None]
 class SessionLoop:
     """A run's state, and the loop that trades its bars (see `runner.LiveSessionRunner`)."""
 
+    # A session rides out max_consecutive_errors failed steps; a backtest stops at the first
+    is_backtest: ClassVar[bool] = False
+
     def __init__(
         self,
         session_config: LiveSessionConfig,
@@ -84,9 +87,6 @@ class SessionLoop:
         self._running = False
         self._warm = False
         self._consecutive_errors = 0
-        # A session rides out up to max_consecutive_errors failed steps (a feed or venue can
-        # fail for a while); a backtest's data and venue are local, so it stops at the first.
-        self._fail_fast = False
         self.stop_reason: str | None = None
         self.on_step_callback = on_step_callback
         self._bar_length = Timeframe(session_config.timeframe).delta
@@ -229,7 +229,7 @@ class SessionLoop:
         if isinstance(self._feed, IteratorFeed) and self._feed.bars_per_poll > 1:
             raise ConfigError(
                 f"run_n_steps() counts bars poll by poll, but the feed hands over "
-                f"{self._feed.bars_per_poll} bars per poll (configure_backtest); use run_forever()"
+                f"{self._feed.bars_per_poll} bars per poll (a backtest); use run_forever()"
             )
         self._require_warmup("run_n_steps()")
         target = self._metrics.steps + n
@@ -336,7 +336,7 @@ class SessionLoop:
             self._consecutive_errors += 1
             self._recorder.step_failed(error, self._clock.now())
             failure = f"{type(error).__name__}: {error}"
-            if self._fail_fast:
+            if self.is_backtest:
                 raise SessionRuntimeError(
                     f"the backtest stopped after {self._metrics.steps} bars: {failure}"
                 ) from error

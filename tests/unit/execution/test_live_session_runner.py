@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.core.clock import ManualClock, SystemClock
 from peak_trade.core.errors import (
     ConfigError,
@@ -54,6 +55,7 @@ def _runner(
     clock: Any = None,
     journal: Journal | None = None,
     finite: bool = True,
+    kind: type[LiveSessionRunner] = LiveSessionRunner,
     **config: Any,
 ) -> LiveSessionRunner:
     session = LiveSessionConfig(
@@ -64,9 +66,7 @@ def _runner(
     engine = build_engine(strategy, engine_settings(session), PeakConfig.default())
     script = polls if polls is not None else [[bar] for bar in BARS[WARM:]]
     feed = ScriptedFeed(BARS[:WARM], script, finite=finite)
-    return LiveSessionRunner(
-        session, engine, feed, clock=clock or ManualClock(START), journal=journal
-    )
+    return kind(session, engine, feed, clock=clock or ManualClock(START), journal=journal)
 
 
 def _as_live(config: LiveSessionConfig) -> LiveSessionConfig:
@@ -160,7 +160,7 @@ def test_configure_backtest_takes_bars_in_batches_with_the_same_result(tmp_path:
     clock = ManualClock(START)
     plain = LiveSessionRunner.from_config(config, PeakConfig.default(), clock=clock)
     with Journal(tmp_path / "j.sqlite", clock=clock) as journal:
-        fast = LiveSessionRunner.from_config(
+        fast = BacktestRunner.from_config(
             config, PeakConfig.default(), clock=clock, journal=journal
         )
         fast.configure_backtest(bars_per_transaction=500)
@@ -225,7 +225,7 @@ def test_from_config_builds_a_trading_shadow_session_without_patches() -> None:
 def test_a_backtest_knows_the_time_of_the_last_bar_it_processed() -> None:
     # Arrange: batches of 1,000 bars that end on runs of quiet bars
     config = LiveSessionConfig(data_source="synthetic", seed=7, synthetic_bars=2_700)
-    runner = LiveSessionRunner.from_config(config, PeakConfig.default())
+    runner = BacktestRunner.from_config(config, PeakConfig.default())
     runner.configure_backtest(bars_per_transaction=1_000)
     runner.warmup()
     times = [bar.time for bar in SyntheticMarket(seed=7, bars=2_700)]
@@ -243,7 +243,7 @@ def test_a_backtest_reports_progress_by_batch_and_its_clock_follows_the_bars() -
     # Arrange: a backtest whose clock is moved to the close of each bar done
     clock = ManualClock(START)
     config = LiveSessionConfig(data_source="synthetic", seed=7, synthetic_bars=2_700)
-    runner = LiveSessionRunner.from_config(config, PeakConfig.default(), clock=clock)
+    runner = BacktestRunner.from_config(config, PeakConfig.default(), clock=clock)
     runner.configure_backtest()
     runner.warmup()
     seen: list[tuple[int, datetime]] = []
@@ -268,11 +268,11 @@ def test_a_crashed_backtest_resumes_as_a_backtest_and_ends_as_an_uninterrupted_o
     # Arrange: the same backtest twice; the second stops after two polls, as a crash would
     journal = Journal(tmp_path / "j.sqlite", clock=ManualClock(START))
 
-    def backtest(run_id: str) -> LiveSessionRunner:
+    def backtest(run_id: str) -> BacktestRunner:
         config = LiveSessionConfig(
             data_source="synthetic", seed=5, synthetic_bars=6_000, run_id=run_id
         )
-        runner = LiveSessionRunner.from_config(config, PeakConfig.default(), journal=journal)
+        runner = BacktestRunner.from_config(config, PeakConfig.default(), journal=journal)
         runner.configure_backtest()
         runner.warmup()
         return runner
@@ -285,7 +285,7 @@ def test_a_crashed_backtest_resumes_as_a_backtest_and_ends_as_an_uninterrupted_o
     journal.commit()
 
     # Act
-    resumed = LiveSessionRunner.resume("crash", journal, PeakConfig.default())
+    resumed = BacktestRunner.resume("crash", journal, PeakConfig.default())
     resumed.run_forever(sleep_between=False)
 
     # Assert: the same trades and ledger; the bars after the crash still refer to the data
@@ -309,7 +309,7 @@ def test_a_replay_that_trades_where_the_journal_has_quiet_bars_is_refused(tmp_pa
     settings = engine_settings(config)
     flat = build_engine(ScriptedStrategy(ScriptedParams()), settings, PeakConfig.default())
     feed = synthetic_feed("BTC/EUR", Timeframe("1m"), seed=5, bars=1_000)
-    runner = LiveSessionRunner(config, flat, feed, clock=ManualClock(START), journal=journal)
+    runner = BacktestRunner(config, flat, feed, clock=ManualClock(START), journal=journal)
     runner.configure_backtest()
     runner.warmup()
     runner.run_forever(sleep_between=False)
@@ -516,7 +516,8 @@ def test_a_backtest_stops_at_its_first_failed_step_and_journals_it(tmp_path: Pat
     journal = Journal(tmp_path / "j.sqlite", clock=ManualClock(START))
     boom = ArithmeticError("the ledger's arithmetic overflowed")
     polls: list[Any] = [[BARS[WARM]], boom, [BARS[WARM + 1]], [BARS[WARM + 2]]]
-    runner = _runner(polls=polls, journal=journal)
+    runner = _runner(polls=polls, journal=journal, kind=BacktestRunner)
+    assert isinstance(runner, BacktestRunner)
     runner.configure_backtest()
     runner.warmup()
 

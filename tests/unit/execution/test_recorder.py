@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError, DataError
@@ -132,7 +133,7 @@ def test_a_backtest_over_columns_journals_the_same_bars_as_a_session(tmp_path: P
     chunks = iter([BarColumns.from_bars(used[i : i + 97]) for i in range(0, len(used), 97)])
     feed = IteratorFeed("BTC/EUR", Timeframe("1m"), chunks, source="columns")
     journal = Journal(tmp_path / "columns.sqlite", clock=ManualClock(START))
-    runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
+    runner = BacktestRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
 
     # Act
     runner.configure_backtest()
@@ -193,7 +194,7 @@ def test_a_quiet_run_longer_than_the_batch_is_split_into_bars_events(tmp_path: P
     chunks = iter([BarColumns.from_bars(used[:WARM]), BarColumns.from_bars(used[WARM:])])
     feed = IteratorFeed("BTC/EUR", Timeframe("1m"), chunks, source="columns")
     journal = Journal(tmp_path / "long.sqlite", clock=ManualClock(START))
-    runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
+    runner = BacktestRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
     runner.configure_backtest(bars_per_transaction=10_000)
     runner.warmup()
 
@@ -282,7 +283,7 @@ def _columns_run(tmp_path: Path, targets: tuple[int, ...], *, refer: bool) -> Jo
     reference = DataReference(lambda: {"kind": "test", "bars": len(used)}, chunks)
     feed = IteratorFeed("BTC/EUR", Timeframe("1m"), chunks(), "columns", reference=reference)
     journal = Journal(tmp_path / f"{refer}.sqlite", clock=ManualClock(START))
-    runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
+    runner = BacktestRunner(session, engine, feed, clock=ManualClock(START), journal=journal)
     runner.configure_backtest(refer_to_data=refer)
     runner.warmup()
     runner.run_forever(sleep_between=False)
@@ -405,7 +406,7 @@ def test_a_run_without_a_journal_never_identifies_its_data() -> None:
     feed = IteratorFeed(
         "BTC/EUR", Timeframe("1m"), chunks(), "columns", reference=DataReference(identify, chunks)
     )
-    runner = LiveSessionRunner(session, engine, feed, clock=ManualClock(START), journal=None)
+    runner = BacktestRunner(session, engine, feed, clock=ManualClock(START), journal=None)
 
     # Act
     runner.configure_backtest()
