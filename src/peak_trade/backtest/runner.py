@@ -13,18 +13,11 @@ here once instead of by flags on the session's runner:
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import ClassVar, Self
+from typing import ClassVar
 
-from peak_trade.core.clock import Clock
 from peak_trade.core.errors import ConfigError
-from peak_trade.core.peak_config import PeakConfig
-from peak_trade.data.ports import CandleFeed, IteratorFeed
-from peak_trade.engine.bar_engine import TradingEngine
-from peak_trade.journal.store import Journal
-from peak_trade.session.config import LiveSessionConfig
+from peak_trade.data.ports import IteratorFeed
 from peak_trade.session.runner import LiveSessionRunner
-from peak_trade.session.stepping import StepCallback
 
 __all__ = ["BacktestRunner"]
 
@@ -34,41 +27,10 @@ class BacktestRunner(LiveSessionRunner):
 
     is_backtest: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        session_config: LiveSessionConfig,
-        engine: TradingEngine,
-        feed: CandleFeed,
-        *,
-        clock: Clock | None = None,
-        journal: Journal | None = None,
-        on_step_callback: StepCallback | None = None,
-    ) -> None:
-        super().__init__(
-            session_config,
-            engine,
-            feed,
-            clock=clock,
-            journal=journal,
-            on_step_callback=on_step_callback,
-        )
-        self.keep_results = False
-
-    @classmethod
-    def resume(
-        cls,
-        run_id: str,
-        journal: Journal,
-        peak_config: PeakConfig | None = None,
-        *,
-        clock: Clock | None = None,
-        data_path: Path | None = None,
-    ) -> Self:
-        """Rebuild a backtest from its journal; it goes on referring to its data, whose
-        SHA-256 must be unchanged (`data_path`: where the file is now, if it moved)."""
-        runner = super().resume(run_id, journal, peak_config, clock=clock, data_path=data_path)
-        runner.configure_backtest()
-        return runner
+    def replayed(self) -> None:
+        """Go on as the backtest it was, referring to its data (whose SHA-256 the replay
+        checked): `resume` calls this once the journal is replayed."""
+        self.configure_backtest()
 
     def configure_backtest(
         self, bars_per_transaction: int = 4_096, *, refer_to_data: bool = True
@@ -76,7 +38,7 @@ class BacktestRunner(LiveSessionRunner):
         """Take `bars_per_transaction` bars per poll and journal transaction, and with
         `refer_to_data` journal quiet bars by reference to the data instead of copying them.
 
-        Call it before `warmup()` (`resume` calls it for the backtest it rebuilt); run the
+        Call it before `warmup()` (a resumed backtest calls it itself); run the
         backtest with `run_forever()` (until the data ends) or `run_for_duration()`.
         """
         if bars_per_transaction < 1:

@@ -147,7 +147,12 @@ class LiveSessionRunner(SessionLoop):
         if then is not None:
             key, now = config.strategy_key, runner._clock.now()
             adopt_limits(runner._engine, runner._recorder, cfg, then, key, now)
+        runner.replayed()
         return runner
+
+    def replayed(self) -> None:
+        """Called by `resume` once the journal is replayed, before the run goes on: a kind of
+        run that is driven otherwise sets itself up again here (a session needs nothing)."""
 
     @classmethod
     def journaled_state(

@@ -105,7 +105,7 @@ class SessionLoop:
         # The run methods return every order result of the run. Callers that read the journal
         # or the summary instead (the CLI, backtests, sweeps) turn this off: a run of months
         # or millions of bars would otherwise hold every result in memory.
-        self.keep_results = True
+        self.keep_results = not self.is_backtest
         # The run methods stop the run on SIGINT and SIGTERM. A sweep's worker turns this off:
         # there the signals are the sweep's, which ends its workers rather than let each
         # backtest stop early and hand back figures for part of its data.
