@@ -101,7 +101,9 @@ from peak_trade.core.wide import (
     times_ten_to,
     widen,
 )
+from peak_trade.live.risk_rules import reduces
 from peak_trade.orders.kernels import entry_lots, slipped_ticks
+from peak_trade.orders.sizing import state_of, wanted_position
 
 __all__ = ["run_batch"]
 
@@ -112,9 +114,9 @@ def _order_lots(settings: Ints, state: Ints, target: int, tick: int) -> tuple[in
     (0: none needed) and what the risk rules make of them: SEND, REFUSED by the trading state,
     or STEP where sizing, the venue or the risk rules would not send them as one plain order
     (a flip, dust, an entry below the minimums, any other denial)."""
-    wanted = target if target >= 0 or settings[S_ALLOW_SHORT] == 1 else 0
+    wanted = wanted_position(target, settings[S_ALLOW_SHORT] == 1)
     held = state[POSITION]
-    holding = (held > 0) - (held < 0)
+    holding = state_of(held)
     if holding == wanted:
         return 0, SEND
     if holding != 0 and wanted != 0:
@@ -154,18 +156,11 @@ def _limit_exceeded(amount: Wide, limit: Wide) -> bool:
 
 
 @compiled
-def _reduces(held: int, lots: int) -> bool:
-    """Return True when `lots` shrink a position of `held` lots without flipping it."""
-    after = held + lots
-    return held != 0 and abs(after) < abs(held) and (after == 0 or (after > 0) == (held > 0))
-
-
-@compiled
 def _risk_verdict(settings: Ints, state: Ints, lots: int, tick: int) -> int:
     """Return what `LiveRiskLimits.check_orders` makes of the order: SEND it unchanged (no
     drawdown trip, and for an order that adds risk no rule violated), REFUSED by a REDUCING
     trading state (an order that does not shrink the position), or STEP (anything else)."""
-    reducing = _reduces(state[POSITION], lots)
+    reducing = reduces(state[POSITION], lots)
     if settings[S_REDUCING] == 1:  # already tripped: the state's refusal comes before the rules
         return SEND if reducing else REFUSED
     if settings[S_MAX_DRAWDOWN_PCT] >= 0:  # drawdown x 100 x 10^p > limit x peak trips it
@@ -264,9 +259,8 @@ def _may_trade(settings: Ints, state: Ints, target: int) -> bool:
     position already in its state or its order held back by the trading state."""
     if state[PENDING_LOTS] != 0 or target != state[TARGET]:
         return True
-    wanted = target if target >= 0 or settings[S_ALLOW_SHORT] == 1 else 0
-    held = state[POSITION]
-    return bool((held > 0) - (held < 0) != wanted and state[HELD_TARGET] != target)
+    wanted = wanted_position(target, settings[S_ALLOW_SHORT] == 1)
+    return bool(state_of(state[POSITION]) != wanted and state[HELD_TARGET] != target)
 
 
 @compiled

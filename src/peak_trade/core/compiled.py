@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-__all__ = ["cache_folder", "compiled"]
+__all__ = ["cache_folder", "compiled", "python_of"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -58,6 +58,16 @@ class _Kernel:
 def compiled(function: _F) -> _F:
     """Return `function` compiled with numba (no Python objects inside) on its first call."""
     return cast(_F, _Kernel(function))
+
+
+def python_of(kernel: _F) -> _F:
+    """Return the Python function a kernel is compiled from, to apply the same rule where no
+    compiled code runs (to Decimal amounts, one order at a time): a rule written once serves
+    the compiled loop, in integers, and the engine's path, in Decimal."""
+    if isinstance(kernel, _Kernel):
+        return cast(_F, kernel.function)
+    # once loaded, a module's kernels are numba's dispatchers, which keep the function too
+    return cast(_F, getattr(kernel, "py_func", kernel))
 
 
 _PACKAGE = Path(__file__).resolve().parents[1]

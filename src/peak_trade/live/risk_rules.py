@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
+from peak_trade.core.compiled import compiled, python_of
 from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.money import ZERO, to_decimal
+
+# an amount a rule takes as it stands: lots (int) in the compiled loop, Decimal elsewhere
+Amount = TypeVar("Amount", int, Decimal)
 
 __all__ = [
     "RULES",
@@ -17,6 +22,7 @@ __all__ = [
     "RiskLimitsConfig",
     "Rule",
     "is_reducing",
+    "reduces",
 ]
 
 
@@ -93,14 +99,20 @@ class Exposure:
         return abs(self.positions_after.get(symbol, ZERO)) * self.prices.get(symbol, ZERO)
 
 
+@compiled
+def reduces(held: Amount, change: Amount) -> bool:
+    """Return True if `change` only shrinks a position of `held` and does not cross zero (the
+    one rule: the compiled loop applies it to lots, `is_reducing` to Decimal amounts)."""
+    after = held + change
+    return held != 0 and abs(after) < abs(held) and (after == 0 or (after > 0) == (held > 0))
+
+
+_reduces = python_of(reduces)  # the same rule as written, for Decimal amounts
+
+
 def is_reducing(position: Decimal, quantity: Decimal) -> bool:
     """Return True if the trade only shrinks the position and does not cross zero."""
-    after = position + quantity
-    return (
-        position != 0
-        and abs(after) < abs(position)
-        and (after == 0 or (after > 0) == (position > 0))
-    )
+    return _reduces(position, quantity)
 
 
 def _money(value: Decimal, currency: str) -> str:

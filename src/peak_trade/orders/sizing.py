@@ -11,14 +11,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
+from peak_trade.core.compiled import compiled, python_of
 from peak_trade.core.money import ZERO, decimal_places, plain, steps
 from peak_trade.core.types import Instrument
 from peak_trade.core.wide import to_wide
 from peak_trade.orders.base import OrderRequest, OrderSide
 from peak_trade.orders.kernels import entry_lots, rate_steps
 
-__all__ = ["SizingDecision", "SizingRules", "plan_orders", "position_state", "wanted_state"]
+__all__ = [
+    "SizingDecision",
+    "SizingRules",
+    "plan_orders",
+    "position_state",
+    "state_of",
+    "wanted_position",
+    "wanted_state",
+]
+
+# an amount a rule takes as it stands: lots (int) in the compiled loop, Decimal elsewhere
+Amount = TypeVar("Amount", int, Decimal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +68,31 @@ class SizingDecision:
     code: str | None = None  # a stable name for the reason, for counting
 
 
+@compiled
+def state_of(quantity: Amount) -> int:
+    """Return -1, 0 or +1 for a short, flat or long position (lots or an amount)."""
+    return (quantity > 0) - (quantity < 0)
+
+
+@compiled
+def wanted_position(target: int, allow_short: bool) -> int:
+    """Return the position state a target asks for: a short target is flat unless shorts are
+    on (the one rule: the compiled loop calls it, `wanted_state` applies it)."""
+    return target if target >= 0 or allow_short else 0
+
+
+# the same rules as written, for Decimal amounts and one order at a time
+_state_of, _wanted_position = python_of(state_of), python_of(wanted_position)
+
+
 def position_state(quantity: Decimal) -> int:
     """Return -1, 0 or +1 for a short, flat or long position."""
-    return (quantity > 0) - (quantity < 0)
+    return _state_of(quantity)
 
 
 def wanted_state(target: int, rules: SizingRules) -> int:
     """Return the position state a target asks for: a short target is flat unless shorts are on."""
-    return target if target >= 0 or rules.allow_short else 0
+    return _wanted_position(target, rules.allow_short)
 
 
 def plan_orders(
