@@ -101,6 +101,7 @@ from peak_trade.core.wide import (
     times_ten_to,
     widen,
 )
+from peak_trade.engine.targets import is_quiet
 from peak_trade.live.risk_rules import reduces
 from peak_trade.orders.kernels import entry_lots, slipped_ticks
 from peak_trade.orders.sizing import state_of, wanted_position
@@ -257,10 +258,10 @@ def _send(settings: Ints, state: Ints, row: int, lots: int, tick: int, event: In
 def _may_trade(settings: Ints, state: Ints, target: int) -> bool:
     """Return True unless the bar is surely quiet: nothing queued, the same target, and the
     position already in its state or its order held back by the trading state."""
-    if state[PENDING_LOTS] != 0 or target != state[TARGET]:
-        return True
+    pending, previous = state[PENDING_LOTS] != 0, state[TARGET]
     wanted = wanted_position(target, settings[S_ALLOW_SHORT] == 1)
-    return bool(state_of(state[POSITION]) != wanted and state[HELD_TARGET] != target)
+    held_back = state[HELD_TARGET] == target
+    return not is_quiet(pending, target, previous, state_of(state[POSITION]), wanted, held_back)
 
 
 @compiled

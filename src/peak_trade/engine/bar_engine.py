@@ -28,12 +28,13 @@ import numpy as np
 import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.compiled import python_of
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import price_ticks, round_half_even, tick_price, to_decimal
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.engine.outcomes import BarOutcome, BatchLoop, QuietRun, TradedBars
 from peak_trade.engine.pipeline import ExecutionContext, ExecutionPipeline
-from peak_trade.engine.targets import checked_target, column_targets
+from peak_trade.engine.targets import checked_target, column_targets, is_quiet
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderExecutionResult, OrderFill
 from peak_trade.orders.sizing import (
@@ -48,6 +49,8 @@ from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
 
 __all__ = ["BatchLoops", "TradingEngine", "order_id"]
+
+_is_quiet = python_of(is_quiet)  # the rule as written, on the engine's Decimal position
 
 _SECONDS_PER_DAY = 86_400
 
@@ -294,14 +297,14 @@ class TradingEngine:
     ) -> bool:
         """Return True when a bar leaves nothing to do: no fills, same target, and the position
         in its state or its order held back by the trading state."""
-        if queued or target != previous:
+        if queued or target != previous:  # (the rule's first test, without a look-up)
             return False
         if position is None:
             position = self.ledger.position(self.symbol)
-        if self._wanted(previous) == position_state(position):
-            return True
         risk = self.pipeline.risk_limits
-        return self._held is not None and risk is not None and self._held == (target, risk.state)
+        held_back = risk is not None and self._held == (target, risk.state)
+        holding = position_state(position)
+        return _is_quiet(queued, target, previous, holding, self._wanted(previous), held_back)
 
     def _mark_quiet(
         self,

@@ -1,4 +1,5 @@
-"""The strategy's targets, checked: -1, 0 or +1 for every bar, or an error naming the bar."""
+"""The strategy's targets, checked: -1, 0 or +1 for every bar, or an error naming the bar;
+and the rule that tells a quiet bar, which the engine and the compiled loop share."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import numpy as np
 import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.compiled import compiled
 from peak_trade.core.errors import PeakTradeError, StrategyError
 from peak_trade.core.types import Bar
 from peak_trade.strategies.base import Strategy
 
-__all__ = ["TARGETS", "checked_target", "column_targets"]
+__all__ = ["TARGETS", "checked_target", "column_targets", "is_quiet"]
 
 TARGETS: Final = (-1, 0, 1)
 
@@ -63,3 +65,16 @@ def _raiser(error: Exception) -> Callable[[], object]:
         raise error
 
     return again
+
+
+@compiled
+def is_quiet(
+    pending: bool, target: int, previous: int, holding: int, wanted: int, held_back: bool
+) -> bool:
+    """Return True when a bar leaves nothing to do: nothing queued for it, the same target as
+    before, and the position in the state the target asks for (`holding == wanted`) or its
+    order held back by the trading state (the one rule: the compiled loop calls it, and the
+    engine calls the function it is compiled from)."""
+    if pending or target != previous:
+        return False
+    return holding == wanted or held_back

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from peak_trade.core.compiled import python_of
 from peak_trade.core.types import Instrument
+from peak_trade.engine.targets import is_quiet
 from peak_trade.live.risk_rules import is_reducing, reduces
 from peak_trade.orders.sizing import (
     SizingRules,
@@ -50,3 +51,19 @@ def test_the_python_form_of_a_rule_is_the_function_it_is_compiled_from() -> None
     assert python_of(reduces)(Decimal("0.5"), Decimal("-0.2")) is True
     assert python_of(reduces)(Decimal("0.5"), Decimal("-0.7")) is False  # crosses zero
     assert python_of(is_reducing) is is_reducing  # a plain function is its own
+
+
+@given(
+    st.booleans(),
+    st.sampled_from([-1, 0, 1]),
+    st.sampled_from([-1, 0, 1]),
+    st.sampled_from([-1, 0, 1]),
+    st.sampled_from([-1, 0, 1]),
+    st.booleans(),
+)
+def test_the_quiet_bar_rule_answers_alike_compiled_and_in_python(
+    pending: bool, target: int, previous: int, holding: int, wanted: int, held_back: bool
+) -> None:
+    args = (pending, target, previous, holding, wanted, held_back)
+    expected = not pending and target == previous and (holding == wanted or held_back)
+    assert is_quiet(*args) == python_of(is_quiet)(*args) == expected
