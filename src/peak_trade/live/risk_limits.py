@@ -279,7 +279,7 @@ class LiveRiskLimits:
         if not self.config.enabled:
             return
         limit = self.config.max_drawdown_pct
-        if limit is not None and account.drawdown_pct > limit:
+        if limit is not None and account.drawdown_exceeds(limit):
             self._escalate(
                 TradingState.REDUCING,
                 f"{_DRAWDOWN_REASON}{account.drawdown_pct:.2f}% exceeds max_drawdown_pct {limit}%",
