@@ -45,7 +45,7 @@ from peak_trade.orders.base import (
     OrderType,
 )
 from peak_trade.orders.shadow import ShadowOrderExecutor
-from peak_trade.portfolio.account import LedgerTotals
+from peak_trade.portfolio.account import LedgerTotals, PositionState
 
 __all__ = ["BatchTrader"]
 
@@ -237,35 +237,30 @@ class BatchTrader:
             return amount(state, _F[name], money_places, places)
 
         day = int(state[_F["day"]])
-        ledger.take_totals(
-            LedgerTotals(
-                cash=figure("cash", int(state[_F["cash_places"]])),
-                fees_paid=figure(
-                    "fees", max(decimal_places(before.fees_paid), fee_places if traded else 0)
-                ),
-                realized_pnl=figure("realized", int(state[_F["realized_places"]])),
-                trades=int(state[_F["trades"]]),
-                peak_equity=figure("peak", int(state[_F["peak_places"]])),
-                max_drawdown=figure("max_drawdown", int(state[_F["max_drawdown_places"]])),
-                max_drawdown_at=(
-                    figure("pct_drawdown", int(state[_F["pct_drawdown_places"]])),
-                    figure("pct_peak", int(state[_F["pct_peak_places"]])),
-                ),
-                bars_marked=int(state[_F["bars_marked"]]),
-                bars_in_market=int(state[_F["bars_in_market"]]),
-                day=None if day < 0 else date.fromordinal(day + EPOCH_DAY),
-                day_start_equity=figure("day_start", int(state[_F["day_start_places"]])),
-            )
+        totals = LedgerTotals(
+            cash=figure("cash", int(state[_F["cash_places"]])),
+            fees_paid=figure(
+                "fees", max(decimal_places(before.fees_paid), fee_places if traded else 0)
+            ),
+            realized_pnl=figure("realized", int(state[_F["realized_places"]])),
+            trades=int(state[_F["trades"]]),
+            peak_equity=figure("peak", int(state[_F["peak_places"]])),
+            max_drawdown=figure("max_drawdown", int(state[_F["max_drawdown_places"]])),
+            max_drawdown_at=(
+                figure("pct_drawdown", int(state[_F["pct_drawdown_places"]])),
+                figure("pct_peak", int(state[_F["pct_peak_places"]])),
+            ),
+            bars_marked=int(state[_F["bars_marked"]]),
+            bars_in_market=int(state[_F["bars_in_market"]]),
+            day=None if day < 0 else date.fromordinal(day + EPOCH_DAY),
+            day_start_equity=figure("day_start", int(state[_F["day_start_places"]])),
         )
+        position = None
         if traded:
-            ledger.take_position(
-                engine.symbol,
-                Decimal(int(state[_F["position"]])).scaleb(-self.lot_places),
-                figure("basis", self.lot_places + self.price_places),
-            )
-        ledger.take_price(
-            engine.symbol, Decimal(int(state[_F["last_tick"]])).scaleb(-self.price_places)
-        )
+            quantity = Decimal(int(state[_F["position"]])).scaleb(-self.lot_places)
+            position = PositionState(quantity, figure("basis", self.lot_places + self.price_places))
+        price = Decimal(int(state[_F["last_tick"]])).scaleb(-self.price_places)
+        ledger.restore(totals, engine.symbol, price, position)
         held_target = int(state[_F["held_target"]])
         risk = engine.pipeline.risk_limits
         held = None if held_target == HELD_NONE or risk is None else (held_target, risk.state)

@@ -145,7 +145,8 @@ class Ledger:
         )
 
     def totals(self) -> LedgerTotals:
-        """Return the ledger's running figures (for the compiled backtest loop)."""
+        """Return the ledger's running figures (the compiled loop starts from them, and gives
+        them back through `restore`)."""
         return LedgerTotals(
             cash=self.cash,
             fees_paid=self.fees_paid,
@@ -162,9 +163,16 @@ class Ledger:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def take_totals(self, totals: LedgerTotals) -> None:
-        """Take running figures worked out elsewhere (the compiled backtest loop), exactly as
-        marks and trades would have left them."""
+    def restore(
+        self,
+        totals: LedgerTotals,
+        symbol: str,
+        last_price: Decimal,
+        position: PositionState | None = None,
+    ) -> None:
+        """Set the ledger to figures worked out elsewhere (the compiled loop, from `totals()`
+        and the fills and marks of its batch): the running totals, the last mark of `symbol`
+        and, if given, its position; exactly as marks and trades would have left them."""
         self.cash = totals.cash
         self.fees_paid = totals.fees_paid
         self.realized_pnl = totals.realized_pnl
@@ -178,16 +186,9 @@ class Ledger:
         self.bars_in_market = totals.bars_in_market
         self._day = totals.day
         self._day_start_equity = totals.day_start_equity
-        self._equity = None
-
-    def take_position(self, symbol: str, quantity: Decimal, cost_basis: Decimal) -> None:
-        """Take a position worked out elsewhere (the compiled backtest loop)."""
-        self._positions[symbol] = PositionState(quantity, cost_basis)
-        self._equity = None
-
-    def take_price(self, symbol: str, price: Decimal) -> None:
-        """Take the last mark of `symbol` worked out elsewhere (the compiled backtest loop)."""
-        self._prices[symbol] = price
+        if position is not None:
+            self._positions[symbol] = position
+        self._prices[symbol] = last_price
         self._equity = None
 
     def show_marks(
@@ -201,7 +202,7 @@ class Ledger:
     ) -> None:
         """Show cash, position (None: no record of one yet), last price, peak, realized PnL
         and fees as they stood at one bar of a compiled batch, for whoever reads the ledger
-        there; `take_totals` and `take_position` settle every figure at the batch's end."""
+        there; `restore` settles every figure at the batch's end."""
         self.cash, self.peak_equity = cash, peak
         self.realized_pnl, self.fees_paid = realized_and_fees
         if quantity is not None:
