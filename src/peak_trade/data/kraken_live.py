@@ -101,7 +101,7 @@ class KrakenLiveCandleSource:
                 f"{self._timeframe.name} candles, or a smaller --warmup-candles"
             )
         try:
-            closed = self._history()
+            closed = self._backfilled()
         except FeedError as error:
             raise FeedError(self._unreachable(error)) from error
         if count > len(closed) and self._history_path:
@@ -115,29 +115,26 @@ class KrakenLiveCandleSource:
         self._last = bars[-1].time if bars else (closed[-1].time if closed else None)
         return bars
 
-    def _history(self) -> list[Bar]:
-        """Return Kraken's closed candles, asked again once if they have a hole; a hole that
-        stays is reported as a gap event (the warmup then spans more time than its bars)."""
-        closed = list(self._fetch(None).closed)
-        if self._has_hole(closed):
-            self._event("backfill", f"asked again for a hole in the {len(closed)} warmup bars")
-            closed = list(self._fetch(None).closed)
-            self._report_holes(closed)
-        return closed
-
     def poll(self) -> list[Bar]:
         """Return the closed bars after the last emitted one, oldest first."""
-        since = int(self._last.timestamp()) if self._last else None
-        fresh = self._new_bars(self._fetch(since))
-        if fresh and self._has_hole(fresh):
-            self._event(
-                "backfill", f"asked again since {self._last} for a hole in {len(fresh)} new bars"
-            )
-            fresh = self._new_bars(self._fetch(since))
-            self._report_holes(fresh)
+        fresh = self._backfilled()
         if fresh:
             self._last = fresh[-1].time
         return fresh
+
+    def _backfilled(self) -> list[Bar]:
+        """Return Kraken's closed bars after the last one emitted (every one, before the
+        first), oldest first; asked for again once if they have a hole, and a hole that stays
+        reported as a gap event (a warmup with one spans more time than its bars)."""
+        since = int(self._last.timestamp()) if self._last else None
+        bars = self._new_bars(self._fetch(since))
+        if bars and self._has_hole(bars):
+            self._event(
+                "backfill", f"asked again since {self._last} for a hole in {len(bars)} bars"
+            )
+            bars = self._new_bars(self._fetch(since))
+            self._report_holes(bars)
+        return bars
 
     def skip_through(self, moment: datetime) -> int:
         """Go on after the bar that opened at `moment` (a resumed run's last one): the next
