@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
     "ZERO",
+    "Amount",
     "decimal_places",
     "plain",
     "price_ticks",
@@ -23,6 +24,9 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
+# An amount a rule takes as it stands: in lots or steps (int) in compiled code, in Decimal
+# elsewhere; a rule written for either serves both (`core.compiled.python_of`).
+Amount = TypeVar("Amount", int, Decimal)
 # A scaled float this close to a half step may round differently than its decimal text does;
 # the product's own error is about 1e-10 at most for prices a double can hold to the cent.
 _NEAR_TIE: Final = 1e-6

@@ -152,8 +152,9 @@ class LiveRiskLimits:
         """Lift the REDUCING a stale feed set, now that candles come again; only while that
         change is the one in force (a later, stricter one stays)."""
         last = self.events[-1] if self.events else None
-        in_force = last is not None and last.state is self.state
-        if last is not None and in_force and last.reason.startswith(STALE_FEED_REASON):
+        if last is None or last.state is not self.state:  # no change, or not the one in force
+            return
+        if last.reason.startswith(STALE_FEED_REASON):
             self._change(last.previous, f"{_FRESH_FEED_REASON} ({last.reason})", ts)
 
     def set_trading_state(self, state: TradingState, reason: str, ts: datetime) -> None:
@@ -249,12 +250,12 @@ class LiveRiskLimits:
         engine trades at once (a backtest's poll). The compiled loop cannot read it bar by
         bar, so no path does within a batch: both trade the batch alike. A session's batch is
         one bar, so it reads the switch at every bar as before."""
-        self.watch(ts)
         switch = self._kill_switch
-        if switch is not None:
+        if switch is not None:  # read once: the batch's first bar sees what the rest will
             on = switch()
             self._kill_switch = lambda: on
         try:
+            self.watch(ts)
             yield
         finally:
             self._kill_switch = switch

@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
 
 from peak_trade.core.compiled import compiled, python_of
 from peak_trade.core.config_schema import LiveRiskSection
-from peak_trade.core.money import ZERO, to_decimal
-
-# an amount a rule takes as it stands: lots (int) in the compiled loop, Decimal elsewhere
-Amount = TypeVar("Amount", int, Decimal)
+from peak_trade.core.money import ZERO, Amount, to_decimal
 
 __all__ = [
     "RULES",

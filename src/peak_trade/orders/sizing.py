@@ -11,10 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
 
 from peak_trade.core.compiled import compiled, python_of
-from peak_trade.core.money import ZERO, decimal_places, plain, steps
+from peak_trade.core.money import ZERO, Amount, decimal_places, plain, steps
 from peak_trade.core.types import Instrument
 from peak_trade.core.wide import to_wide
 from peak_trade.orders.base import OrderRequest, OrderSide
@@ -29,9 +28,6 @@ __all__ = [
     "wanted_position",
     "wanted_state",
 ]
-
-# an amount a rule takes as it stands: lots (int) in the compiled loop, Decimal elsewhere
-Amount = TypeVar("Amount", int, Decimal)
 
 
 @dataclass(frozen=True, slots=True)
