@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["is_file", "is_folder", "unwritable"]
+__all__ = ["is_file", "is_folder", "is_name_char", "is_plain_name", "unwritable"]
 
 
 def is_file(path: Path) -> bool:
@@ -32,3 +32,14 @@ def unwritable(folder: Path) -> Path | None:
     while not folder.exists():
         folder = folder.parent
     return None if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK) else folder
+
+
+def is_name_char(c: str) -> bool:
+    """Return True for a character a plain name may hold: a letter, a digit, '-', '_', '.'."""
+    return c.isalnum() or c in "-_."
+
+
+def is_plain_name(name: str) -> bool:
+    """Return True when `name` can name a file or folder as it is (a run id names its report
+    folder and its lock file): plain characters only, and not hidden (no leading '.')."""
+    return bool(name) and all(map(is_name_char, name)) and not name.startswith(".")

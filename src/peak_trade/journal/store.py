@@ -12,7 +12,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import re
 import sqlite3
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,7 +22,7 @@ from typing import Any
 
 from peak_trade.core.clock import Clock, SystemClock
 from peak_trade.core.errors import ConfigError, JournalWriteError
-from peak_trade.core.files import unwritable
+from peak_trade.core.files import is_plain_name, unwritable
 from peak_trade.journal.schema import (
     BY_INDEX,
     BY_SPANS,
@@ -53,9 +52,8 @@ class JournalEvent:
     payload: dict[str, Any]
 
 
-# a run id that can name its lock file as it is ('-' may not start it: a file name that
-# looks like an option)
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+# the longest run id that names its lock file as it is (a file name holds 255 bytes)
+_MAX_LOCK_NAME = 200
 
 
 def _digest(text: str) -> str:
@@ -254,7 +252,8 @@ class Journal:
     def lock_path(self, run_id: str) -> Path:
         """Return the file whose lock holds run `run_id`: named by the run id itself, or by
         its SHA-256 where the id is no plain file name."""
-        name = run_id if _PLAIN_NAME.fullmatch(run_id) else "sha256-" + _digest(run_id)
+        plain = is_plain_name(run_id) and len(run_id.encode()) <= _MAX_LOCK_NAME
+        name = run_id if plain else "sha256-" + _digest(run_id)
         return Path(f"{self.path}.locks") / name
 
     def events(self, run_id: str, *kinds: str) -> Iterator[JournalEvent]:

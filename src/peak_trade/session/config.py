@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
+from peak_trade.core.files import is_name_char, is_plain_name
 from peak_trade.core.money import to_decimal
 from peak_trade.core.types import (
     MAX_COUNT,
@@ -100,7 +101,7 @@ class LiveSessionConfig:
                 f"invalid timeframe {self.timeframe!r}: expected one of "
                 f"{', '.join(TIMEFRAMES)}" + did_you_mean(self.timeframe, TIMEFRAMES)
             )
-        if self.run_id is not None and not _safe_name(self.run_id):
+        if self.run_id is not None and not is_plain_name(self.run_id):
             raise ConfigError(
                 f"run_id may hold letters, digits, '-', '_' and '.', was {self.run_id!r}"
             )
@@ -194,18 +195,10 @@ def _require(condition: bool, message: str, value: float) -> None:
         raise ConfigError(f"{message}, was {value}")
 
 
-def _name_char(c: str) -> bool:
-    return c.isalnum() or c in "-_."
-
-
-def _safe_name(name: str) -> bool:
-    return bool(name) and all(map(_name_char, name)) and not name.startswith(".")
-
-
 def run_id_from(text: str) -> str:
     """Return `text` as a valid run id: each character a run id may not hold becomes '-', and
     a text too long is cut, with a digest of the whole so that two long texts stay apart."""
-    name = "".join(c if _name_char(c) else "-" for c in text)
+    name = "".join(c if is_name_char(c) else "-" for c in text)
     if len(name) <= MAX_RUN_ID:
         return name
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
