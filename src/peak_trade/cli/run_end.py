@@ -36,15 +36,12 @@ def report_target(args: argparse.Namespace, run_id: str) -> Path:
 
 
 def finish_run(
-    runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace, kind: str = "session"
+    runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Write the report (and the session record), close the journal, return the summary."""
     journal.commit()
-    run_id = runner.run_id
-    summary = runner.get_summary() | {"kind": kind}
-    target = report_target(args, run_id)
-    bars = bar_blocks(journal.events(run_id, *BAR_KINDS), runner.recorder.source())
-    report = write_report(target, summary, journal.events(run_id, "fill"), bars)
+    summary = _summary(runner)
+    report = _report(runner, journal, args, summary)
     if not getattr(args, "no_registry", True):
         record = {
             "env_name": args.env_name,
@@ -54,7 +51,6 @@ def finish_run(
         }
         write_session_record(Path("reports") / "experiments" / "live_sessions", summary, record)
     journal.close()
-    _LOG.info("report written to %s", report)
     return summary | {"report_dir": str(report)}
 
 
@@ -75,8 +71,7 @@ def run_to_the_end(
         raise
     finally:
         if not journal.failed:
-            kind = "backtest" if runner.is_backtest else "session"
-            summary = finish_run(runner, journal, args, kind=kind)
+            summary = finish_run(runner, journal, args)
     return summary
 
 
@@ -92,17 +87,31 @@ def finish_unjournaled(
     if the disk lets it; return the summary."""
     twin = type(runner).journaled_state(runner.config, runner.run_id, journal, cfg)
     twin.stop_reason = str(error)
-    kind = "backtest" if twin.is_backtest else "session"
-    summary = twin.get_summary() | {"kind": kind}
-    target = report_target(args, runner.run_id)
-    bars = bar_blocks(journal.events(runner.run_id, *BAR_KINDS), twin.recorder.source())
+    summary = _summary(twin)
     try:
-        write_report(target, summary, journal.events(runner.run_id, "fill"), bars)
+        report: Path | None = _report(twin, journal, args, summary)
     except SessionRuntimeError as failure:
         _LOG.error("no report: %s", failure)
-        return summary | {"report_dir": None}
-    _LOG.info("report written to %s", target)
-    return summary | {"report_dir": str(target)}
+        report = None
+    return summary | {"report_dir": None if report is None else str(report)}
+
+
+def _summary(runner: LiveSessionRunner) -> dict[str, Any]:
+    return runner.get_summary() | {"kind": "backtest" if runner.is_backtest else "session"}
+
+
+def _report(
+    runner: LiveSessionRunner, journal: Journal, args: argparse.Namespace, summary: dict[str, Any]
+) -> Path:
+    """Write the run's report from what its journal holds (adding its statistics to
+    `summary`); return the folder."""
+    run_id = runner.run_id
+    bars = bar_blocks(journal.events(run_id, *BAR_KINDS), runner.recorder.source())
+    report = write_report(
+        report_target(args, run_id), summary, journal.events(run_id, "fill"), bars
+    )
+    _LOG.info("report written to %s", report)
+    return report
 
 
 def show_summary(summary: dict[str, Any], *, as_json: bool) -> None:
