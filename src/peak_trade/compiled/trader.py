@@ -22,7 +22,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from peak_trade.compiled import kernel as kernel
+from peak_trade.compiled import kernel
 from peak_trade.compiled.layout import (
     EPOCH_DAY,
     EVENT_FIELDS,
@@ -55,7 +55,7 @@ _MONEY = ("start", "min_cost", "max_order", "max_exposure", "max_daily_loss")
 _S = {name: i for i, name in enumerate(SETTING_FIELDS)}
 _F = {name: i for i, name in enumerate(STATE_FIELDS)}
 _STATES = (TradingState.ACTIVE, TradingState.REDUCING)  # the trading states the loop keeps
-# The exposure rules the loop applies itself (batch_kernel), by name: max_order_notional,
+# The exposure rules the loop applies itself (compiled.kernel), by name: max_order_notional,
 # the two exposure limits and the daily loss by their limits, max_open_positions because the
 # loop trades one symbol only (held symbols stay <= 1, and the limit is >= 1). Limits that
 # hold any other rule, or another function under one of these names, trade bar by bar.

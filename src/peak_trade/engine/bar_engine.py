@@ -165,7 +165,7 @@ class TradingEngine:
             yield from self._run_batch(columns)
 
     def _run_batch(self, columns: BarColumns) -> Iterator[QuietRun | BarOutcome | TradedBars]:
-        targets, failure = self._ask_strategy_columns(columns)
+        targets, failure = column_targets(self.strategy, columns)
         ticks = price_ticks(columns.close[: len(targets)], self.rules.instrument.price_decimals)
         days = columns.seconds[: len(targets)] // _SECONDS_PER_DAY  # each bar's UTC day
         batch = self._batch_trader()
@@ -175,7 +175,7 @@ class TradingEngine:
         yield from self._run_rows(columns, targets, ticks, days, i, n)
         if failure is not None:  # the strategy failed on the next row: fail there, as step would
             bar = columns.bar(len(targets))
-            self._step(bar, lambda: self._checked_target(bar, failure))
+            self._step(bar, lambda: checked_target(self.strategy.key, bar, failure))
 
     def _run_compiled(
         self,
@@ -297,8 +297,6 @@ class TradingEngine:
     ) -> bool:
         """Return True when a bar leaves nothing to do: no fills, same target, and the position
         in its state or its order held back by the trading state."""
-        if queued or target != previous:  # (the rule's first test, without a look-up)
-            return False
         if position is None:
             position = self.ledger.position(self.symbol)
         risk = self.pipeline.risk_limits
@@ -332,16 +330,8 @@ class TradingEngine:
         equity, peak = self.ledger.equity, self.ledger.peak_equity
         return RunMarks.of(np.array([float(equity)]), np.array([float(peak - equity)]))
 
-    def _ask_strategy_columns(
-        self, columns: BarColumns
-    ) -> tuple[npt.NDArray[np.int64], Callable[[], object] | None]:
-        return column_targets(self.strategy, columns)
-
     def _ask_strategy(self, bar: Bar) -> int:
-        return self._checked_target(bar, lambda: self.strategy.on_bar(bar))
-
-    def _checked_target(self, bar: Bar, ask: Callable[[], object]) -> int:
-        return checked_target(self.strategy.key, bar, ask)
+        return checked_target(self.strategy.key, bar, lambda: self.strategy.on_bar(bar))
 
     def _book(
         self, results: list[OrderExecutionResult] | tuple[OrderExecutionResult, ...]
