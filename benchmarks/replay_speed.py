@@ -65,7 +65,7 @@ def _peak_trade_run(bars: int, seed: int, journal: bool) -> dict[str, Any]:
     from peak_trade.core.clock import ManualClock
     from peak_trade.core.peak_config import PeakConfig
     from peak_trade.journal.store import Journal
-    from peak_trade.session.runner import LiveSessionConfig
+    from peak_trade.session.config import LiveSessionConfig
 
     # Limits far above what this workload reaches: every rule is evaluated, none blocks.
     cfg = PeakConfig.from_mapping(

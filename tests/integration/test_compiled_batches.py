@@ -25,7 +25,7 @@ from peak_trade.core.clock import ManualClock
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.store import Journal
 from peak_trade.live.risk_rules import RULES, Denial, Exposure, ProposedTrade, RiskLimitsConfig
-from peak_trade.session.runner import LiveSessionConfig
+from peak_trade.session.config import LiveSessionConfig
 
 # the rows whose payload holds the run's own clock times or its summary's timings
 _OWN_ROWS = frozenset({"run_started", "run_stopped", "run_plan"})

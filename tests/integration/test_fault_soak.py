@@ -18,7 +18,8 @@ import pytest
 
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.store import Journal
-from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.testing.kraken_emulator import parse_fault
 from tests.integration.conftest import KEY, SECRET, Exchange
 

@@ -28,14 +28,14 @@ from peak_trade.kraken.signing import kraken_signature
 from peak_trade.testing.kraken_emulator import KrakenEmulator
 from peak_trade.testing.kraken_emulator.server import CONTROL_PATH
 
+EMULATOR = (sys.executable, "-m", "peak_trade.testing.kraken_emulator")
+
 
 def test_emulator_program_serves_until_terminated(tmp_path: Path) -> None:
     secret = base64.b64encode(b"cli-secret").decode()
     with subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "peak_trade.testing.kraken_emulator",
+            *EMULATOR,
             "--port",
             "0",
             "--api-key",
@@ -87,9 +87,7 @@ def test_emulator_program_can_serve_recorded_candles(tmp_path: Path) -> None:
     path = write_replay(tmp_path / "bars.csv", recorded)
     with subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "peak_trade.testing.kraken_emulator",
+            *EMULATOR,
             "--api-key",
             "k",
             "--api-secret",
@@ -125,9 +123,7 @@ def test_faults_are_scripted_from_the_command_line_and_while_it_runs(tmp_path: P
     # Arrange: an emulator started with an outage of 2 s and two HTTP 500s after it
     secret = base64.b64encode(b"s").decode()
     command = [
-        sys.executable,
-        "-m",
-        "peak_trade.testing.kraken_emulator",
+        *EMULATOR,
         "--api-key",
         "k",
         "--api-secret",
@@ -199,9 +195,7 @@ def _is_down(client: KrakenClient) -> bool:
 def test_a_wrong_fault_is_a_usage_error(fault: str, message: str) -> None:
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "peak_trade.testing.kraken_emulator",
+            *EMULATOR,
             "--api-key",
             "k",
             "--api-secret",

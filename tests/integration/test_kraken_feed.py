@@ -18,7 +18,8 @@ from peak_trade.journal.store import Journal
 from peak_trade.kraken.client import KrakenClient
 from peak_trade.kraken.market import KrakenMarket
 from peak_trade.live.risk_limits import TradingState
-from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.testing.kraken_emulator import Fault
 from tests.integration.conftest import HISTORY, Exchange
 

@@ -20,7 +20,8 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
 from peak_trade.journal.store import Journal
 from peak_trade.orders.kraken_testnet import userref_for
-from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.runner import LiveSessionRunner
 from tests.integration.conftest import KEY, SECRET, Exchange
 
 MINUTE = Timeframe("1m").delta

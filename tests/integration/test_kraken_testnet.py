@@ -17,7 +17,8 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.store import Journal
 from peak_trade.orders.base import OrderStatus
 from peak_trade.orders.kraken_testnet import userref_for
-from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.testing.kraken_emulator import Fault
 from tests.integration.conftest import KEY, SECRET, Exchange
 

@@ -11,7 +11,8 @@ from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.store import Journal
-from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.testing.cli import run_peak
 from peak_trade.testing.kraken_emulator import Fault
 from tests.integration.conftest import KEY, SECRET, Exchange

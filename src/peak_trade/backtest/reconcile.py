@@ -31,14 +31,9 @@ from peak_trade.journal.bars import (
     referenced_bars,
 )
 from peak_trade.journal.store import Journal, JournalEvent
-from peak_trade.session.runner import (
-    LiveSessionConfig,
-    engine_settings,
-    settings_changes,
-    trading_settings,
-    with_settings,
-)
-from peak_trade.session.wiring import build_engine, journaled_limits
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.settings import settings_changes, trading_settings, with_settings
+from peak_trade.session.wiring import build_engine, engine_settings, journaled_limits
 from peak_trade.strategies.registry import create_strategy_from_config
 
 __all__ = ["Difference", "ReconcileReport", "reconcile"]

@@ -26,8 +26,7 @@ from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.portfolio.stats import PerformanceStats
-from peak_trade.session.config import run_id_from
-from peak_trade.session.runner import LiveSessionConfig
+from peak_trade.session.config import LiveSessionConfig, run_id_from
 from peak_trade.session.stop_signals import on_stop_signals
 from peak_trade.session.wiring import check_bars
 from peak_trade.strategies.registry import create_strategy_from_config, get_strategy_spec

@@ -31,7 +31,7 @@ from peak_trade.core.types import Timeframe
 from peak_trade.data.ports import IteratorFeed
 from peak_trade.journal.store import Journal
 from peak_trade.report.writer import check_report_folder
-from peak_trade.session.runner import LiveSessionConfig
+from peak_trade.session.config import LiveSessionConfig
 
 __all__ = ["add_backtest_arguments", "run_backtest"]
 

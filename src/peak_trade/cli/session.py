@@ -48,7 +48,8 @@ from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.report.writer import (
     check_report_folder,
 )
-from peak_trade.session.runner import LiveSessionConfig, LiveSessionRunner
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.strategies.registry import list_strategy_specs
 
 __all__ = ["add_session_arguments", "build_parser", "main", "run_session"]

@@ -19,8 +19,6 @@ from peak_trade.core.errors import (
     ConfigError,
     DataError,
     LiveModeNotAllowedError,
-    SessionRuntimeError,
-    SessionSetupError,
 )
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.data.ports import CandleFeed
@@ -31,23 +29,12 @@ from peak_trade.journal.store import Journal
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.metrics import LiveSessionMetrics
 from peak_trade.session.resume import adopt_limits, replay_journal, resumed_config
-from peak_trade.session.settings import settings_changes, trading_settings, with_settings
+from peak_trade.session.settings import trading_settings, with_settings
 from peak_trade.session.stepping import SessionLoop, StepCallback
-from peak_trade.session.wiring import assemble, engine_settings
+from peak_trade.session.wiring import assemble
 from peak_trade.strategies.base import Strategy
 
-__all__ = [
-    "LiveModeNotAllowedError",
-    "LiveSessionConfig",
-    "LiveSessionMetrics",
-    "LiveSessionRunner",
-    "SessionRuntimeError",
-    "SessionSetupError",
-    "engine_settings",
-    "settings_changes",
-    "trading_settings",
-    "with_settings",
-]
+__all__ = ["LiveSessionRunner"]
 
 _LOG = logging.getLogger(__name__)
 

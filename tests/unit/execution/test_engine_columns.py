@@ -16,8 +16,8 @@ from peak_trade.engine.bar_engine import TradingEngine
 from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.portfolio import marks
-from peak_trade.session.runner import LiveSessionConfig, engine_settings
-from peak_trade.session.wiring import build_engine
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.wiring import build_engine, engine_settings
 from peak_trade.strategies.base import Strategy, Targets
 from peak_trade.testing.builders import bars_from_closes, random_walk_ohlc
 from peak_trade.testing.fakes import ScriptedParams, ScriptedStrategy

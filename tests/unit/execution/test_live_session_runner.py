@@ -21,6 +21,7 @@ from peak_trade.core.errors import (
     DataError,
     InvariantError,
     LiveModeNotAllowedError,
+    SessionRuntimeError,
     StrategyError,
     VenueUnavailableError,
 )
@@ -32,15 +33,11 @@ from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.journal.store import Journal
 from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderStatus
+from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.resume import replay_journal
-from peak_trade.session.runner import (
-    LiveSessionConfig,
-    LiveSessionRunner,
-    SessionRuntimeError,
-    engine_settings,
-    settings_changes,
-)
-from peak_trade.session.wiring import build_engine
+from peak_trade.session.runner import LiveSessionRunner
+from peak_trade.session.settings import settings_changes
+from peak_trade.session.wiring import build_engine, engine_settings
 from peak_trade.testing.builders import START, bars_from_closes
 from peak_trade.testing.fakes import FakeVenue, ScriptedFeed, ScriptedParams, ScriptedStrategy
 

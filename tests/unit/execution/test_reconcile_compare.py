@@ -6,8 +6,8 @@ from peak_trade.backtest.reconcile import _compare
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.engine.outcomes import BarOutcome
 from peak_trade.orders.sizing import SizingDecision
-from peak_trade.session.runner import LiveSessionConfig, engine_settings
-from peak_trade.session.wiring import build_engine
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.wiring import build_engine, engine_settings
 from peak_trade.testing.builders import make_bar
 from peak_trade.testing.fakes import ScriptedParams, ScriptedStrategy
 

@@ -27,12 +27,9 @@ from peak_trade.journal.bars import BAR_KINDS, ReferencedBars, bar_blocks, bar_r
 from peak_trade.journal.recorder import MAX_BATCH
 from peak_trade.journal.schema import to_json
 from peak_trade.journal.store import Journal, JournalEvent
-from peak_trade.session.runner import (
-    LiveSessionConfig,
-    LiveSessionRunner,
-    engine_settings,
-)
-from peak_trade.session.wiring import build_engine
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.runner import LiveSessionRunner
+from peak_trade.session.wiring import build_engine, engine_settings
 from peak_trade.testing.builders import START, bars_from_closes
 from peak_trade.testing.fakes import ScriptedFeed, ScriptedParams, ScriptedStrategy
 

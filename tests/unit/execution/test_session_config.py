@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
-from peak_trade.session.config import run_id_from
-from peak_trade.session.runner import LiveSessionConfig
+from peak_trade.session.config import LiveSessionConfig, run_id_from
 
 
 def test_config_valid_shadow_mode() -> None:
