@@ -33,7 +33,6 @@ from peak_trade.portfolio.account import (
 
 __all__ = ["Ledger", "position_sign"]
 
-Floats = npt.NDArray[np.float64]
 _HUNDRED = Decimal(100)
 _BASIS_QUANTUM = Decimal("1E-12")
 

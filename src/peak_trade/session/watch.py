@@ -17,7 +17,7 @@ from peak_trade.session.metrics import LiveSessionMetrics
 
 __all__ = ["RunWatch"]
 
-_LOG = logging.getLogger("peak_trade.session.runner")
+_LOG = logging.getLogger(__name__)
 _AMOUNTS = re.compile(r"[0-9][0-9.,]*")
 
 
