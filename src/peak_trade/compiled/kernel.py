@@ -92,17 +92,19 @@ from peak_trade.compiled.layout import (
 from peak_trade.compiled.ledger import equity_places, equity_steps, fill, mark, value_of
 from peak_trade.core.compiled import compiled
 from peak_trade.core.wide import (
-    Wide,
     compare,
-    is_negative,
-    multiply,
-    negate,
     subtract,
-    times_ten_to,
     widen,
 )
 from peak_trade.engine.targets import is_quiet
-from peak_trade.live.risk_rules import reduces
+from peak_trade.live.risk_rules import (
+    drawdown_over,
+    exceeds,
+    loss_reached,
+    notional,
+    reduces,
+    state_refuses,
+)
 from peak_trade.orders.kernels import entry_lots, slipped_ticks
 from peak_trade.orders.sizing import state_of, wanted_position
 
@@ -152,36 +154,31 @@ def _order_lots(settings: Ints, state: Ints, target: int, tick: int) -> tuple[in
 
 
 @compiled
-def _limit_exceeded(amount: Wide, limit: Wide) -> bool:
-    return not is_negative(limit) and compare(amount, limit) > 0
-
-
-@compiled
 def _risk_verdict(settings: Ints, state: Ints, lots: int, tick: int) -> int:
-    """Return what `LiveRiskLimits.check_orders` makes of the order: SEND it unchanged (no
-    drawdown trip, and for an order that adds risk no rule violated), REFUSED by a REDUCING
-    trading state (an order that does not shrink the position), or STEP (anything else)."""
+    """Return what `LiveRiskLimits.check_orders` makes of the order, by its own rules: SEND
+    it unchanged (no drawdown trip, and for an order that adds risk no limit exceeded),
+    REFUSED by a REDUCING trading state (an order that does not shrink the position), or STEP
+    (anything else: the engine then checks it and says why)."""
     reducing = reduces(state[POSITION], lots)
-    if settings[S_REDUCING] == 1:  # already tripped: the state's refusal comes before the rules
-        return SEND if reducing else REFUSED
-    if settings[S_MAX_DRAWDOWN_PCT] >= 0:  # drawdown x 100 x 10^p > limit x peak trips it
-        peak, equity = get(state, PEAK), equity_steps(settings, state)
-        if compare(peak, widen(0)) > 0:
-            drawdown = multiply(times_ten_to(subtract(peak, equity), settings[S_PCT_PLACES]), 100)
-            if compare(drawdown, multiply(peak, settings[S_MAX_DRAWDOWN_PCT])) > 0:
-                return STEP
+    if state_refuses(settings[S_REDUCING], reducing):
+        return REFUSED
+    if settings[S_REDUCING] == 1:  # already tripped, and the order only shrinks the position
+        return SEND
+    equity = equity_steps(settings, state)
+    pct = settings[S_MAX_DRAWDOWN_PCT]
+    if pct >= 0 and drawdown_over(get(state, PEAK), equity, pct, settings[S_PCT_PLACES]):
+        return STEP
     if settings[S_RISK_ON] == 0 or reducing:
         return SEND
-    after = state[POSITION] + lots
-    if _limit_exceeded(value_of(settings, abs(lots), tick), get(settings, S_MAX_ORDER)):
+    places = settings[S_MONEY_PLACES] - settings[S_LOT_PLACES] - settings[S_PRICE_PLACES]
+    if exceeds(notional(lots, tick, places), get(settings, S_MAX_ORDER)):
         return STEP
-    if _limit_exceeded(value_of(settings, abs(after), tick), get(settings, S_MAX_EXPOSURE)):
+    after = state[POSITION] + lots  # one symbol: its exposure is the total exposure
+    if exceeds(notional(after, tick, places), get(settings, S_MAX_EXPOSURE)):
         return STEP
-    loss_limit = get(settings, S_MAX_DAILY_LOSS)
-    if not is_negative(loss_limit):
-        day_pnl = subtract(equity_steps(settings, state), get(state, DAY_START))
-        if compare(day_pnl, negate(loss_limit)) <= 0:
-            return STEP
+    day_pnl = subtract(equity, get(state, DAY_START))
+    if loss_reached(day_pnl, get(settings, S_MAX_DAILY_LOSS)):
+        return STEP
     return SEND
 
 

@@ -36,8 +36,8 @@ from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.money import decimal_places, price_ticks, steps
 from peak_trade.engine.bar_engine import TradingEngine
 from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
-from peak_trade.live.risk_limits import TradingState
-from peak_trade.live.risk_rules import RULES, Rule
+from peak_trade.live.risk_limits import SEVERITY, TradingState
+from peak_trade.live.risk_rules import RULES, Rule, daily_loss_pct_limit
 from peak_trade.orders.base import (
     OrderExecutionResult,
     OrderRequest,
@@ -297,7 +297,7 @@ def _limits(engine: TradingEngine) -> dict[str, Decimal | None]:
     ]
     losses = [] if config.max_daily_loss_abs is None else [config.max_daily_loss_abs]
     if config.max_daily_loss_pct is not None:
-        losses.append(engine.ledger.start_balance * config.max_daily_loss_pct / 100)
+        losses.append(daily_loss_pct_limit(engine.ledger.start_balance, config.max_daily_loss_pct))
     values["max_order"] = config.max_order_notional
     values["max_exposure"] = min(exposures) if exposures else None
     values["max_daily_loss"] = min(losses) if losses else None
@@ -329,7 +329,7 @@ def _settings(engine: TradingEngine, values: dict[str, Decimal | None], money_pl
         "risk_on": 1,
         "max_drawdown_pct": -1,
         "pct_places": 0,
-        "reducing": int(risk is not None and risk.state is TradingState.REDUCING),
+        "reducing": 0 if risk is None else SEVERITY[risk.state],  # ACTIVE or REDUCING here
     }
     for name, value in plain.items():
         settings[_S[name]] = value

@@ -14,9 +14,13 @@ a partial close), not for every bar.
 
 from __future__ import annotations
 
+import types
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
-from peak_trade.core.compiled import compiled
+from peak_trade.core.compiled import compiled, python_of
 
 __all__ = [
     "WIDE_MAX",
@@ -29,6 +33,7 @@ __all__ = [
     "is_negative",
     "multiply",
     "negate",
+    "on_python_ints",
     "subtract",
     "times_ten_to",
     "to_wide",
@@ -194,3 +199,76 @@ def floor_ten_to(a: Wide, places: int) -> Wide:
         a = divide_floor(a, _POWERS[step])[0]
         places -= step
     return a
+
+
+# --- the same kernels on Python ints ---------------------------------------------------------
+
+
+def _python_compare(a: int, b: int) -> int:
+    return (a > b) - (a < b)
+
+
+def _python_divide_floor(a: int, divisor: int) -> tuple[int, int]:
+    return a // divisor, a % divisor
+
+
+# each wide operation as Python ints do it: exact, and without a bound
+_ON_INTS: dict[Callable[..., Any], Callable[..., Any]] = {
+    python_of(widen): int,
+    python_of(is_negative): lambda a: a < 0,
+    python_of(add): lambda a, b: a + b,
+    python_of(subtract): lambda a, b: a - b,
+    python_of(negate): lambda a: -a,
+    python_of(compare): _python_compare,
+    python_of(multiply): lambda a, b: a * b,
+    python_of(divide_floor): _python_divide_floor,
+    python_of(times_ten_to): lambda a, places: a * 10**places,
+    python_of(floor_ten_to): lambda a, places: a // 10**places,
+}
+
+
+def on_python_ints(kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """Return `kernel` as a Python function on Python ints: the wide operations it calls are
+    Python's own integer arithmetic, and the kernels it calls are theirs on Python ints too.
+
+    A rule written once as a kernel over wide integers serves both paths this way: the compiled
+    loop runs it on 128-bit integers, and the engine's path, one order at a time, on Decimal
+    amounts scaled to integers (exact at any size, and without loading the compiler). The
+    kernel may use plain int arithmetic and the operations of this module, nothing that reads
+    a wide integer's halves.
+    """
+    return _twin(python_of(kernel))
+
+
+_TWINS: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+
+def _twin(function: Callable[..., Any]) -> Callable[..., Any]:
+    if function in _ON_INTS:
+        return _ON_INTS[function]
+    if function in _TWINS:  # made already, or being made (a kernel that calls itself)
+        return _TWINS[function]
+    namespace = dict(function.__globals__)
+    twin = types.FunctionType(
+        function.__code__, namespace, function.__name__, function.__defaults__
+    )
+    _TWINS[function] = twin
+    for name in _names(function.__code__):
+        value = namespace.get(name)
+        if not callable(value) or isinstance(value, type):
+            continue
+        original = python_of(value)
+        if original in _ON_INTS:
+            namespace[name] = _ON_INTS[original]
+        elif original is not value:  # another kernel: called on Python ints as well
+            namespace[name] = _twin(original)
+    return twin
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """Return the global names `code` and the code nested in it may use."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _names(constant)
+    return names

@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
+from peak_trade.core.compiled import python_of
 from peak_trade.core.money import ZERO
 from peak_trade.live.risk_rules import (
     RULES,
@@ -25,13 +26,16 @@ from peak_trade.live.risk_rules import (
     ProposedTrade,
     RiskLimitsConfig,
     Rule,
+    drawdown_trips,
     is_reducing,
+    state_refuses,
 )
 from peak_trade.portfolio.account import AccountSnapshot
 
 __all__ = [
     "REDUCING_DENIAL",
     "REDUCING_REFUSAL",
+    "SEVERITY",
     "STALE_FEED_REASON",
     "LiveRiskLimits",
     "RiskCheckResult",
@@ -59,7 +63,9 @@ _STATE_RULES = frozenset({_HALTED_RULE, _REDUCING_RULE})
 REDUCING_DENIAL: Final = Denial(
     _REDUCING_RULE, "trading is reducing-only; this order would not shrink a position"
 )
-_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+# how strict each state is: the order of escalation, and the `state_refuses` kernel's input
+SEVERITY: Final = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+_state_refuses = python_of(state_refuses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,16 +239,15 @@ class LiveRiskLimits:
     def _state_denial(
         self, trade: ProposedTrade, held: Decimal, price: Decimal | None
     ) -> Denial | None:
-        if self.state is TradingState.HALTED:
+        refused = _state_refuses(SEVERITY[self.state], is_reducing(held, trade.quantity))
+        if refused and self.state is TradingState.HALTED:
             return Denial(_HALTED_RULE, "trading is halted; no order may go out")
         if price is None:
             return Denial(
                 "price_unknown",
                 f"no valid price for {trade.symbol}; refusing to size risk blind (fail closed)",
             )
-        if self.state is TradingState.REDUCING and not is_reducing(held, trade.quantity):
-            return REDUCING_DENIAL
-        return None
+        return REDUCING_DENIAL if refused else None
 
     @contextmanager
     def kill_switch_read_once(self, ts: datetime) -> Iterator[None]:
@@ -280,7 +285,7 @@ class LiveRiskLimits:
         if not self.config.enabled:
             return
         limit = self.config.max_drawdown_pct
-        if limit is not None and account.drawdown_exceeds(limit):
+        if limit is not None and drawdown_trips(account.peak_equity, account.equity, limit):
             self._escalate(
                 TradingState.REDUCING,
                 f"{_DRAWDOWN_REASON}{account.drawdown_pct:.2f}% exceeds max_drawdown_pct {limit}%",
@@ -288,7 +293,7 @@ class LiveRiskLimits:
             )
 
     def _escalate(self, state: TradingState, reason: str, ts: datetime) -> None:
-        if _SEVERITY[state] > _SEVERITY[self.state]:
+        if SEVERITY[state] > SEVERITY[self.state]:
             self._change(state, reason, ts)
 
     def _change(self, state: TradingState, reason: str, ts: datetime) -> None:

@@ -1,14 +1,32 @@
-"""Pre-trade risk rules: each one pure, `(trade, limits, exposure) -> Denial | None`."""
+"""Pre-trade risk rules: each one pure, `(trade, limits, exposure) -> Denial | None`.
+
+Each limit is decided by one kernel over integer money (`exceeds`, `loss_reached`,
+`drawdown_over`, `state_refuses`, `reduces`): the compiled backtest loop runs them on its
+128-bit steps, and the rules here run the very same functions on Decimal amounts scaled to
+Python ints (`core.wide.on_python_ints`), which is exact at any size. The Decimal amounts in a
+denial's reason are for the reader only; they decide nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from peak_trade.core.compiled import compiled, python_of
 from peak_trade.core.config_schema import LiveRiskSection
-from peak_trade.core.money import ZERO, Amount, to_decimal
+from peak_trade.core.money import ZERO, Amount, decimal_places, steps, to_decimal
+from peak_trade.core.wide import (
+    Wide,
+    compare,
+    is_negative,
+    multiply,
+    negate,
+    on_python_ints,
+    subtract,
+    times_ten_to,
+    widen,
+)
 
 __all__ = [
     "RULES",
@@ -17,8 +35,15 @@ __all__ = [
     "ProposedTrade",
     "RiskLimitsConfig",
     "Rule",
+    "daily_loss_pct_limit",
+    "drawdown_over",
+    "drawdown_trips",
+    "exceeds",
     "is_reducing",
+    "loss_reached",
+    "notional",
     "reduces",
+    "state_refuses",
 ]
 
 
@@ -90,9 +115,15 @@ class Exposure:
     start_balance: Decimal
     day_pnl: Decimal
 
+    def holding(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """Return the position after the trade in `symbol` and its price."""
+        return self.positions_after.get(symbol, ZERO), self.prices.get(symbol, ZERO)
+
     def notional(self, symbol: str) -> Decimal:
-        """Return |position after| x price for one symbol."""
-        return abs(self.positions_after.get(symbol, ZERO)) * self.prices.get(symbol, ZERO)
+        """Return |position after| x price for one symbol (for reasons: the rules decide
+        on `holding`)."""
+        quantity, price = self.holding(symbol)
+        return abs(quantity) * price
 
 
 @compiled
@@ -111,6 +142,80 @@ def is_reducing(position: Decimal, quantity: Decimal) -> bool:
     return _reduces(position, quantity)
 
 
+@compiled
+def state_refuses(severity: int, reducing: bool) -> bool:
+    """Return True when a trading state refuses an order: HALTED (severity 2) every one,
+    REDUCING (1) one that does not only shrink a position (`reducing` False), ACTIVE (0) none."""
+    return severity >= 2 or (severity == 1 and not reducing)
+
+
+# --- the limits, in integer money ----------------------------------------------------------
+
+
+@compiled
+def notional(lots: int, tick: int, places: int) -> Wide:
+    """Return |lots| x tick x 10^places: the value of a quantity of `lots` at a price of
+    `tick`, in money steps `places` finer than a lot times a tick."""
+    return times_ten_to(multiply(widen(abs(lots)), tick), places)
+
+
+@compiled
+def exceeds(amount: Wide, limit: Wide) -> bool:
+    """Return True when `amount` is over `limit` (a negative limit: not checked)."""
+    return not is_negative(limit) and compare(amount, limit) > 0
+
+
+@compiled
+def loss_reached(day_pnl: Wide, limit: Wide) -> bool:
+    """Return True when today's PnL is a loss of `limit` or more (a negative limit: not
+    checked)."""
+    return not is_negative(limit) and compare(day_pnl, negate(limit)) <= 0
+
+
+@compiled
+def drawdown_over(peak: Wide, equity: Wide, pct: int, pct_places: int) -> bool:
+    """Return True when the drawdown from `peak` to `equity` is over pct x 10^-pct_places
+    percent of the peak: (peak - equity) x 100 > percent x peak, with no division."""
+    if compare(peak, widen(0)) <= 0:
+        return False
+    drawdown = multiply(times_ten_to(subtract(peak, equity), pct_places), 100)
+    return compare(drawdown, multiply(peak, pct)) > 0
+
+
+_notional, _exceeds = on_python_ints(notional), on_python_ints(exceeds)
+_loss_reached, _drawdown_over = on_python_ints(loss_reached), on_python_ints(drawdown_over)
+
+
+def _value_exceeds(holdings: Iterable[tuple[Decimal, Decimal]], limit: Decimal) -> bool:
+    """Return True when the sum of |quantity| x price over `holdings` is over `limit`."""
+    pairs = [(q, p, decimal_places(q), decimal_places(p)) for q, p in holdings]
+    places = max([decimal_places(limit)] + [a + b for _, _, a, b in pairs])
+    total = sum(_notional(steps(q, a), steps(p, b), places - a - b) for q, p, a, b in pairs)
+    return bool(_exceeds(total, steps(limit, places)))
+
+
+def _loss(day_pnl: Decimal, limit: Decimal) -> bool:
+    places = max(decimal_places(day_pnl), decimal_places(limit))
+    return bool(_loss_reached(steps(day_pnl, places), steps(limit, places)))
+
+
+def drawdown_trips(peak: Decimal, equity: Decimal, limit_pct: Decimal) -> bool:
+    """Return True when the drawdown from `peak` to `equity` is over `limit_pct` percent
+    (the `drawdown_over` kernel, exact: the percent itself is a quotient Decimal rounds)."""
+    places = max(decimal_places(peak), decimal_places(equity))
+    pct_places = decimal_places(limit_pct)
+    return bool(
+        _drawdown_over(
+            steps(peak, places), steps(equity, places), steps(limit_pct, pct_places), pct_places
+        )
+    )
+
+
+def daily_loss_pct_limit(start_balance: Decimal, pct: Decimal) -> Decimal:
+    """Return the loss `max_daily_loss_pct` allows in a day: pct of the start balance."""
+    return start_balance * pct / 100
+
+
 def _money(value: Decimal, currency: str) -> str:
     return f"{value:,.2f} {currency}"
 
@@ -118,12 +223,11 @@ def _money(value: Decimal, currency: str) -> str:
 def _order_notional(t: ProposedTrade, lim: RiskLimitsConfig, ex: Exposure) -> Denial | None:
     if lim.max_order_notional is None or t.price is None:
         return None
-    notional = abs(t.quantity) * t.price
-    if notional > lim.max_order_notional:
+    if _value_exceeds([(t.quantity, t.price)], lim.max_order_notional):
         c = lim.base_currency
         return Denial(
             "max_order_notional",
-            f"order value {_money(notional, c)} exceeds the "
+            f"order value {_money(abs(t.quantity) * t.price, c)} exceeds the "
             f"limit {_money(lim.max_order_notional, c)}",
         )
     return None
@@ -132,13 +236,12 @@ def _order_notional(t: ProposedTrade, lim: RiskLimitsConfig, ex: Exposure) -> De
 def _symbol_exposure(t: ProposedTrade, lim: RiskLimitsConfig, ex: Exposure) -> Denial | None:
     if lim.max_symbol_exposure_notional is None:
         return None
-    after = ex.notional(t.symbol)
-    if after > lim.max_symbol_exposure_notional:
+    if _value_exceeds([ex.holding(t.symbol)], lim.max_symbol_exposure_notional):
         c = lim.base_currency
         return Denial(
             "max_symbol_exposure_notional",
             f"{t.symbol} position after the order "
-            f"{_money(after, c)} exceeds the limit "
+            f"{_money(ex.notional(t.symbol), c)} exceeds the limit "
             f"{_money(lim.max_symbol_exposure_notional, c)}",
         )
     return None
@@ -147,8 +250,9 @@ def _symbol_exposure(t: ProposedTrade, lim: RiskLimitsConfig, ex: Exposure) -> D
 def _total_exposure(t: ProposedTrade, lim: RiskLimitsConfig, ex: Exposure) -> Denial | None:
     if lim.max_total_exposure_notional is None:
         return None
-    total = sum((ex.notional(symbol) for symbol in ex.positions_after), ZERO)
-    if total > lim.max_total_exposure_notional:
+    holdings = [ex.holding(symbol) for symbol in ex.positions_after]
+    if _value_exceeds(holdings, lim.max_total_exposure_notional):
+        total = sum((ex.notional(symbol) for symbol in ex.positions_after), ZERO)
         c = lim.base_currency
         return Denial(
             "max_total_exposure_notional",
@@ -173,15 +277,15 @@ def _open_positions(t: ProposedTrade, lim: RiskLimitsConfig, ex: Exposure) -> De
 
 def _daily_loss(t: ProposedTrade, lim: RiskLimitsConfig, ex: Exposure) -> Denial | None:
     c = lim.base_currency
-    if lim.max_daily_loss_abs is not None and ex.day_pnl <= -lim.max_daily_loss_abs:
+    if lim.max_daily_loss_abs is not None and _loss(ex.day_pnl, lim.max_daily_loss_abs):
         return Denial(
             "max_daily_loss_abs",
             f"today's PnL {_money(ex.day_pnl, c)} reached the "
             f"loss limit {_money(lim.max_daily_loss_abs, c)}",
         )
     if lim.max_daily_loss_pct is not None:
-        limit = ex.start_balance * lim.max_daily_loss_pct / 100
-        if ex.day_pnl <= -limit:
+        limit = daily_loss_pct_limit(ex.start_balance, lim.max_daily_loss_pct)
+        if _loss(ex.day_pnl, limit):
             return Denial(
                 "max_daily_loss_pct",
                 f"today's PnL {_money(ex.day_pnl, c)} reached "

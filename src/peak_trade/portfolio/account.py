@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -17,8 +17,6 @@ __all__ = ["AccountSnapshot", "LedgerTotals", "PositionState", "RunMarks", "draw
 
 Floats = npt.NDArray[np.float64]
 _HUNDRED = Decimal(100)
-# enough digits for products of two amounts of up to 28 digits each: no rounding at all
-_EXACT_DIGITS = 60
 
 
 class RunMarks:
@@ -91,17 +89,6 @@ class AccountSnapshot:
         if self.peak_equity <= 0:
             return ZERO
         return drawdown_pct(self.peak_equity - self.equity, self.peak_equity)
-
-    def drawdown_exceeds(self, limit_pct: Decimal) -> bool:
-        """Return True when the drawdown from the peak is over `limit_pct` percent, decided
-        exactly: (peak - equity) x 100 > limit x peak, as the compiled loop compares it (the
-        percent itself is a quotient Decimal rounds to 28 digits)."""
-        peak = self.peak_equity
-        if peak <= 0:
-            return False
-        with localcontext() as exact:
-            exact.prec = _EXACT_DIGITS
-            return (peak - self.equity) * _HUNDRED > limit_pct * peak
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from peak_trade.core.errors import InvariantError
-from peak_trade.portfolio.account import AccountSnapshot
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.testing.builders import START
 
@@ -131,27 +129,3 @@ def test_ledger_identity_holds_exactly_after_any_fills(sequence: list[tuple]) ->
         assert _identity_holds(ledger)
         assert ledger.equity - ledger.start_balance == ledger.net_pnl
     assert ledger.trades == len(sequence)
-
-
-@given(
-    st.decimals(min_value=1, max_value=10**12, places=12),
-    st.decimals(min_value=0, max_value=10**12, places=12),
-    st.decimals(min_value="0.01", max_value=100, places=4),
-)
-def test_the_drawdown_limit_is_decided_exactly(
-    peak: Decimal, equity: Decimal, limit: Decimal
-) -> None:
-    account = AccountSnapshot(peak, peak, equity, peak, {}, {}, Decimal(0))
-    exact = (Fraction(peak) - Fraction(equity)) * 100 > Fraction(limit) * Fraction(peak)
-    assert account.drawdown_exceeds(limit) is exact
-
-
-def test_a_drawdown_a_hair_over_the_limit_trips_it_where_the_rounded_percent_does_not() -> None:
-    # the 28-digit percent rounds to the limit itself; the drawdown is over it (found by a
-    # search, the loop's exact comparison and the rounded quotient disagreed here)
-    peak, limit = Decimal("86328446192016.782797872840"), Decimal("49.1609")
-    account = AccountSnapshot(
-        peak, peak, Decimal("43888605088005.604223393371"), peak, {}, {}, Decimal(0)
-    )
-    assert account.drawdown_pct == limit  # rounded
-    assert account.drawdown_exceeds(limit)
