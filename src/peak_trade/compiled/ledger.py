@@ -60,6 +60,7 @@ from peak_trade.core.wide import (
     times_ten_to,
     widen,
 )
+from peak_trade.portfolio.drawdown import drawdown_records
 
 
 @compiled
@@ -99,42 +100,23 @@ def equity_places(settings: Ints, state: Ints) -> int:
 
 
 @compiled
-def _float(a: Wide) -> float:
-    if is_negative(a):
-        return -_float(negate(a))
-    return float(a[0]) * 18446744073709551616.0 + float(a[1])
-
-
-@compiled
-def _ratio_above(a: Wide, b: Wide, c: Wide, d: Wide) -> int:
-    """Return 1 if a/b > c/d, 0 if not, -1 if floats cannot tell (a, c >= 0; b, d > 0)."""
-    if compare(a, widen(0)) == 0 or (compare(a, c) == 0 and compare(b, d) == 0):
-        return 0
-    x = _float(a) / _float(b)
-    y = _float(c) / _float(d)
-    if abs(x - y) <= 1e-12 * max(abs(x), abs(y)):
-        return -1
-    return 1 if x > y else 0
-
-
-@compiled
 def _update_drawdown(settings: Ints, state: Ints) -> bool:
-    """Raise peak, max drawdown and max drawdown percent to include the current equity, as
-    `Ledger._update_drawdown` does; change nothing and return False if floats cannot tell the
-    percent apart from the largest so far."""
+    """Raise peak, max drawdown and max drawdown percent to include the current equity, by the
+    ledger's rule (`portfolio.drawdown`); change nothing and return False if floats cannot tell
+    the percent apart from the largest so far."""
     equity, places = equity_steps(settings, state), equity_places(settings, state)
     peak, peak_places = get(state, PEAK), state[PEAK_PLACES]
-    if compare(equity, peak) > 0:
+    rises, deeper, above = drawdown_records(
+        peak, equity, get(state, MAX_DD), get(state, PCT_DD), get(state, PCT_PEAK)
+    )
+    if above < 0:
+        return False
+    if rises:
         peak, peak_places = equity, places
     drawdown = subtract(peak, equity)
-    above = 0
-    if compare(peak, widen(0)) > 0:
-        above = _ratio_above(drawdown, peak, get(state, PCT_DD), get(state, PCT_PEAK))
-        if above < 0:
-            return False
     put(state, PEAK, peak)
     state[PEAK_PLACES] = peak_places
-    if compare(drawdown, get(state, MAX_DD)) > 0:
+    if deeper:
         put(state, MAX_DD, drawdown)
         state[MAX_DD_PLACES] = max(peak_places, places)
     if above == 1:

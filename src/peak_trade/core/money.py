@@ -74,6 +74,12 @@ def steps(value: Decimal, places: int) -> int:
     return whole
 
 
+def common_steps(*values: Decimal) -> tuple[int, ...]:
+    """Return `values` as ints counted in one step: 10^-(the most decimal places among them)."""
+    places = max(decimal_places(v) for v in values)
+    return tuple(steps(v, places) for v in values)
+
+
 def round_down(value: Decimal, step: Decimal) -> Decimal:
     """Round toward minus infinity to a multiple of `step` (quantities: never more than asked)."""
     return value.quantize(step, rounding=ROUND_FLOOR)

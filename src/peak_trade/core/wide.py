@@ -34,6 +34,7 @@ __all__ = [
     "multiply",
     "negate",
     "on_python_ints",
+    "ratio_above",
     "subtract",
     "times_ten_to",
     "to_wide",
@@ -201,6 +202,27 @@ def floor_ten_to(a: Wide, places: int) -> Wide:
     return a
 
 
+@compiled
+def _to_float(a: Wide) -> float:
+    if is_negative(a):
+        return -_to_float(negate(a))
+    return float(a[0]) * 18446744073709551616.0 + float(a[1])
+
+
+@compiled
+def ratio_above(a: Wide, b: Wide, c: Wide, d: Wide) -> int:
+    """Return 1 if a/b > c/d, 0 if not, for a, c >= 0 and b, d > 0; compiled, -1 where floats
+    cannot tell (a product of two wide integers may not fit in 128 bits). On Python ints
+    (`on_python_ints`) the answer is exact, by cross-multiplication, and never -1."""
+    if compare(a, widen(0)) == 0 or (compare(a, c) == 0 and compare(b, d) == 0):
+        return 0
+    x = _to_float(a) / _to_float(b)
+    y = _to_float(c) / _to_float(d)
+    if abs(x - y) <= 1e-12 * max(abs(x), abs(y)):
+        return -1
+    return 1 if x > y else 0
+
+
 # --- the same kernels on Python ints ---------------------------------------------------------
 
 
@@ -224,6 +246,7 @@ _ON_INTS: dict[Callable[..., Any], Callable[..., Any]] = {
     python_of(divide_floor): _python_divide_floor,
     python_of(times_ten_to): lambda a, places: a * 10**places,
     python_of(floor_ten_to): lambda a, places: a // 10**places,
+    python_of(ratio_above): lambda a, b, c, d: int(a * d > c * b),
 }
 
 

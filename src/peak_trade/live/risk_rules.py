@@ -15,7 +15,14 @@ from decimal import Decimal
 
 from peak_trade.core.compiled import compiled, python_of
 from peak_trade.core.config_schema import LiveRiskSection
-from peak_trade.core.money import ZERO, Amount, decimal_places, steps, to_decimal
+from peak_trade.core.money import (
+    ZERO,
+    Amount,
+    common_steps,
+    decimal_places,
+    steps,
+    to_decimal,
+)
 from peak_trade.core.wide import (
     Wide,
     compare,
@@ -195,20 +202,15 @@ def _value_exceeds(holdings: Iterable[tuple[Decimal, Decimal]], limit: Decimal) 
 
 
 def _loss(day_pnl: Decimal, limit: Decimal) -> bool:
-    places = max(decimal_places(day_pnl), decimal_places(limit))
-    return bool(_loss_reached(steps(day_pnl, places), steps(limit, places)))
+    return bool(_loss_reached(*common_steps(day_pnl, limit)))
 
 
 def drawdown_trips(peak: Decimal, equity: Decimal, limit_pct: Decimal) -> bool:
     """Return True when the drawdown from `peak` to `equity` is over `limit_pct` percent
     (the `drawdown_over` kernel, exact: the percent itself is a quotient Decimal rounds)."""
-    places = max(decimal_places(peak), decimal_places(equity))
     pct_places = decimal_places(limit_pct)
-    return bool(
-        _drawdown_over(
-            steps(peak, places), steps(equity, places), steps(limit_pct, pct_places), pct_places
-        )
-    )
+    pct = steps(limit_pct, pct_places)
+    return bool(_drawdown_over(*common_steps(peak, equity), pct, pct_places))
 
 
 def daily_loss_pct_limit(start_balance: Decimal, pct: Decimal) -> Decimal:

@@ -30,6 +30,7 @@ from peak_trade.portfolio.account import (
     RunMarks,
     drawdown_pct,
 )
+from peak_trade.portfolio.drawdown import records_of
 
 __all__ = ["Ledger", "position_sign"]
 
@@ -335,17 +336,16 @@ class Ledger:
         """
         if equity is None:
             equity = self.equity
-            if equity > self.peak_equity:
-                self.peak_equity = equity
         peak = self.peak_equity if peak is None else peak
+        rises, deeper, above = records_of(peak, equity, self.max_drawdown, self._max_pct_at)
+        if rises:
+            peak = self.peak_equity = equity
         drawdown = peak - equity
-        if percent is not True and drawdown > self.max_drawdown:
+        if percent is not True and deeper:
             self.max_drawdown = drawdown
-        if percent is not False and peak > 0:
-            pct = drawdown_pct(drawdown, peak)
-            if pct > self.max_drawdown_pct:
-                self.max_drawdown_pct = pct
-                self._max_pct_at = (drawdown, peak)
+        if percent is not False and above:
+            self.max_drawdown_pct = drawdown_pct(drawdown, peak)
+            self._max_pct_at = (drawdown, peak)
 
     def _enter_day(self, day: date, equity: Decimal) -> None:
         """Start a new UTC day at `equity` (the equity before the day's first mark)."""

@@ -1,0 +1,49 @@
+"""The drawdown records of a mark, decided once for the ledger and the compiled loop.
+
+`drawdown_records` is a kernel over integer money: the compiled backtest loop runs it on its
+128-bit steps, and `Ledger` runs the same function on its Decimal figures scaled to Python
+ints (`core.wide.on_python_ints`), where every comparison is exact. Compiled, a drawdown
+percent too close to the record for floats to tell apart comes back as -1: the loop then
+hands the bar to the ledger, which decides it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from peak_trade.core.compiled import compiled
+from peak_trade.core.money import common_steps
+from peak_trade.core.wide import Wide, compare, on_python_ints, ratio_above, subtract, widen
+
+__all__ = ["DrawdownRecords", "drawdown_records", "records_of"]
+
+DrawdownRecords = tuple[bool, bool, int]
+
+
+@compiled
+def drawdown_records(
+    peak: Wide, equity: Wide, max_drawdown: Wide, pct_drawdown: Wide, pct_peak: Wide
+) -> DrawdownRecords:
+    """Return what a mark at `equity` sets against the peak before it: whether it is a new
+    peak, whether its drawdown (peak - equity) is a new max drawdown, and whether its drawdown
+    percent beats the record `pct_drawdown` / `pct_peak` (1 or 0; -1 compiled, where floats
+    cannot tell)."""
+    rises = compare(equity, peak) > 0
+    if rises:
+        peak = equity
+    drawdown = subtract(peak, equity)
+    percent = 0
+    if compare(peak, widen(0)) > 0:
+        percent = ratio_above(drawdown, peak, pct_drawdown, pct_peak)
+    return rises, compare(drawdown, max_drawdown) > 0, percent
+
+
+_records = on_python_ints(drawdown_records)
+
+
+def records_of(
+    peak: Decimal, equity: Decimal, max_drawdown: Decimal, pct_at: tuple[Decimal, Decimal]
+) -> DrawdownRecords:
+    """Return `drawdown_records` of Decimal figures, exactly (never -1)."""
+    result: DrawdownRecords = _records(*common_steps(peak, equity, max_drawdown, *pct_at))
+    return result
