@@ -60,6 +60,7 @@ from peak_trade.core.wide import (
     times_ten_to,
     widen,
 )
+from peak_trade.portfolio.booking import ADDED, PARTIAL, book, value
 from peak_trade.portfolio.drawdown import drawdown_records
 
 
@@ -67,7 +68,7 @@ from peak_trade.portfolio.drawdown import drawdown_records
 def value_of(settings: Ints, lots: int, tick: int) -> Wide:
     """Return lots x tick in money steps (M >= L + T)."""
     places = settings[S_MONEY_PLACES] - settings[S_LOT_PLACES] - settings[S_PRICE_PLACES]
-    return times_ten_to(multiply(widen(lots), tick), places)
+    return value(lots, tick, places)
 
 
 @compiled
@@ -156,24 +157,19 @@ def mark(settings: Ints, state: Ints, tick: int, day: int) -> bool:
 
 @compiled
 def _book(settings: Ints, state: Ints, lots: int, tick: int) -> tuple[bool, Wide]:
-    """Book a fill of signed `lots` at `tick` into position and basis, as `Ledger._book`;
-    return False for a partial close (its rounding is the ledger's) and the realized PnL."""
-    held = state[POSITION]
-    cost = value_of(settings, lots, tick)
-    if held == 0 or (held > 0) == (lots > 0):
-        state[POSITION] = held + lots
-        put(state, BASIS, add(get(state, BASIS), cost))
-        return True, widen(0)
-    if abs(lots) < abs(held):
-        return False, widen(0)
-    removed = get(state, BASIS)
-    realized = subtract(value_of(settings, held, tick), removed)
-    state[REALIZED_PLACES] = max(
-        state[REALIZED_PLACES], settings[S_LOT_PLACES] + settings[S_PRICE_PLACES]
-    )
-    opening = lots + held  # what is left after closing opens the other side
-    state[POSITION] = opening
-    put(state, BASIS, value_of(settings, opening, tick))
+    """Book a fill of signed `lots` at `tick` into position and basis by the ledger's rule
+    (`portfolio.booking.book`); return False for a partial close (its rounding is the
+    ledger's) and the realized PnL."""
+    places = settings[S_MONEY_PLACES] - settings[S_LOT_PLACES] - settings[S_PRICE_PLACES]
+    how, position, basis, realized = book(state[POSITION], get(state, BASIS), lots, tick, places)
+    if how == PARTIAL:
+        return False, realized
+    if how != ADDED:
+        state[REALIZED_PLACES] = max(
+            state[REALIZED_PLACES], settings[S_LOT_PLACES] + settings[S_PRICE_PLACES]
+        )
+    state[POSITION] = position
+    put(state, BASIS, basis)
     return True, realized
 
 

@@ -34,6 +34,7 @@ from peak_trade.core.wide import (
     times_ten_to,
     widen,
 )
+from peak_trade.portfolio.booking import value
 
 __all__ = [
     "RULES",
@@ -163,7 +164,7 @@ def state_refuses(severity: int, reducing: bool) -> bool:
 def notional(lots: int, tick: int, places: int) -> Wide:
     """Return |lots| x tick x 10^places: the value of a quantity of `lots` at a price of
     `tick`, in money steps `places` finer than a lot times a tick."""
-    return times_ten_to(multiply(widen(abs(lots)), tick), places)
+    return value(abs(lots), tick, places)
 
 
 @compiled

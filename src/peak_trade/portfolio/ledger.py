@@ -30,6 +30,7 @@ from peak_trade.portfolio.account import (
     RunMarks,
     drawdown_pct,
 )
+from peak_trade.portfolio.booking import PARTIAL, book_decimal
 from peak_trade.portfolio.drawdown import records_of
 
 __all__ = ["Ledger", "position_sign"]
@@ -302,26 +303,21 @@ class Ledger:
 
     @staticmethod
     def _book(state: PositionState, quantity: Decimal, price: Decimal) -> Decimal:
+        """Book a fill into `state` (the `book` kernel); return its realized PnL."""
+        how, position, basis, realized = book_decimal(
+            state.quantity, state.cost_basis, quantity, price
+        )
+        if how != PARTIAL:
+            state.quantity, state.cost_basis = position, basis
+            return realized
+        # A partial close removes a proportional part of the basis, quantized so every booked
+        # amount keeps few decimals: sums then stay exact.
         held = state.quantity
-        if held == 0 or (held > 0) == (quantity > 0):
-            state.quantity += quantity
-            state.cost_basis += quantity * price
-            return ZERO
-        closing = min(abs(quantity), abs(held))
-        if closing == abs(held):
-            removed = state.cost_basis
-        else:
-            # Quantized so every booked amount keeps few decimals: sums then stay exact.
-            removed = round_half_even(state.cost_basis * closing / abs(held), _BASIS_QUANTUM)
-        closed_part = closing if held > 0 else -closing
-        realized = closed_part * price - removed
+        closed_part = -quantity
+        removed = round_half_even(state.cost_basis * abs(quantity) / abs(held), _BASIS_QUANTUM)
         state.cost_basis -= removed
         state.quantity -= closed_part
-        opening = quantity + closed_part  # what is left after closing opens the other side
-        if opening:
-            state.quantity += opening
-            state.cost_basis += opening * price
-        return realized
+        return closed_part * price - removed
 
     def _update_drawdown(
         self,
