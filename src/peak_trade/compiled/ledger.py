@@ -1,10 +1,11 @@
-"""The compiled backtest loop's ledger and fill rules, on its state arrays (`batch_layout`).
+"""The compiled backtest loop's ledger and fill steps, on its state arrays (`layout`).
 
-Each is `Ledger`'s or the shadow venue's rule in exact integer money: marking at a close
-(`mark`: the day's start, the peak, the max drawdown and its percent), and filling an order
-(`fill`: the venue's funds check, then `Ledger.apply_trade`'s booking). Where a rule would
-round (a partial close) or floats cannot tell a drawdown percent apart from the largest so
-far, it changes nothing and says so: the engine then steps that bar itself.
+Each step applies the rules the ledger and the shadow venue apply, by calling the same kernels:
+marking at a close (`mark`: the day's start, then `portfolio.drawdown.drawdown_records`), and
+filling an order (`fill`: the venue's `orders.kernels.fee_of` and `refusal`, then
+`portfolio.booking.book`). Where a rule would round (a partial close) or floats cannot tell a
+drawdown percent apart from the largest so far, it changes nothing and says so: the engine
+then steps that bar itself.
 """
 
 from __future__ import annotations
@@ -52,14 +53,13 @@ from peak_trade.core.decimal_text import floor_scaled
 from peak_trade.core.wide import (
     Wide,
     add,
-    compare,
     is_negative,
     multiply,
     negate,
     subtract,
-    times_ten_to,
     widen,
 )
+from peak_trade.orders.kernels import FILLS, fee_of, refusal
 from peak_trade.portfolio.booking import ADDED, PARTIAL, book, value
 from peak_trade.portfolio.drawdown import drawdown_records
 
@@ -73,15 +73,14 @@ def value_of(settings: Ints, lots: int, tick: int) -> Wide:
 
 @compiled
 def _fee(settings: Ints, lots: int, tick: int) -> Wide:
-    """Return |lots x tick| x fee rate in money steps (M >= L + T + fee places)."""
+    """Return a fill's fee in money steps by the venue's rule (M >= L + T + fee places)."""
     places = (
         settings[S_MONEY_PLACES]
         - settings[S_LOT_PLACES]
         - settings[S_PRICE_PLACES]
         - settings[S_FEE_PLACES]
     )
-    notional = multiply(widen(abs(lots)), tick)
-    return times_ten_to(multiply(notional, settings[S_FEE]), places)
+    return fee_of(lots, tick, settings[S_FEE], places)
 
 
 @compiled
@@ -181,9 +180,8 @@ def fill(settings: Ints, state: Ints, lots: int, tick: int) -> tuple[bool, Wide,
     fee = _fee(settings, lots, tick)
     cost = value_of(settings, lots, tick)
     cash = get(state, CASH)
-    if lots > 0 and compare(add(cost, fee), cash) > 0:
-        return False, fee, fee
-    if lots < 0 and settings[S_ALLOW_SHORT] == 0 and -lots > state[POSITION]:
+    allow_short = settings[S_ALLOW_SHORT] == 1
+    if refusal(lots, cost, fee, cash, state[POSITION], allow_short) != FILLS:
         return False, fee, fee
     booked, realized = _book(settings, state, lots, tick)
     if not booked:

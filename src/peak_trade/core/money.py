@@ -9,6 +9,8 @@ from typing import Final, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from peak_trade.core.errors import InvariantError
+
 __all__ = [
     "ZERO",
     "Amount",
@@ -72,6 +74,27 @@ def steps(value: Decimal, places: int) -> int:
     if whole != scaled:
         raise ValueError(f"{value} has more than {places} decimal places")
     return whole
+
+
+def exponent_of(value: Decimal) -> int:
+    """Return the exponent `value` is written with (-2 for 1.25, 0 for 7, 2 for 7E+2)."""
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise ValueError(f"expected a finite number, was {value}")
+    return exponent
+
+
+def at_exponent(scaled: int, scale: int, exponent: int) -> Decimal:
+    """Return `scaled` x 10^-scale written with `exponent`: the one Decimal's arithmetic gives
+    the same amount, so it has no digit finer than that (a kernel's integer result given back
+    as the Decimal the ledger's arithmetic would have written)."""
+    shift = scale + exponent
+    if shift <= 0:
+        return Decimal(f"{scaled * 10**-shift}E{exponent}")
+    coefficient, rest = divmod(scaled, 10**shift)
+    if rest:
+        raise InvariantError(f"{scaled}E-{scale} has digits below 1E{exponent}")
+    return Decimal(f"{coefficient}E{exponent}")
 
 
 def common_steps(*values: Decimal) -> tuple[int, ...]:

@@ -27,7 +27,17 @@ from peak_trade.core.wide import (
     widen,
 )
 
-__all__ = ["MAX_RATE_PLACES", "entry_lots", "rate_steps", "slipped_ticks"]
+__all__ = [
+    "FILLS",
+    "MAX_RATE_PLACES",
+    "NO_FUNDS",
+    "NO_POSITION",
+    "entry_lots",
+    "fee_of",
+    "rate_steps",
+    "refusal",
+    "slipped_ticks",
+]
 
 # Rates (slippage as a fraction of the price, the fee rate) may have this many decimal places:
 # 10^places plus the rate then fits in an int64.
@@ -119,3 +129,26 @@ def entry_lots(
         if compare(affordable, lots) < 0:
             return _to_int64(affordable)
     return _to_int64(lots)
+
+
+# what the venue makes of a fill (`refusal`)
+FILLS, NO_FUNDS, NO_POSITION = 0, 1, 2
+
+
+@compiled
+def fee_of(lots: int, tick: int, fee: int, places: int) -> Wide:
+    """Return the fee of a fill, |lots| x tick x fee rate, in money steps `places` finer than
+    a lot times a tick times a step of the rate."""
+    return times_ten_to(multiply(multiply(widen(abs(lots)), tick), fee), places)
+
+
+@compiled
+def refusal(lots: int, cost: Wide, fee: Wide, cash: Wide, position: int, allow_short: bool) -> int:
+    """Return what the venue makes of a fill of signed `lots` that costs `cost` (signed) and
+    `fee`, given the free cash and the position (in the same lots): FILLS, NO_FUNDS (a buy that
+    costs more than the cash) or NO_POSITION (a sale beyond the position, shorting off)."""
+    if lots > 0 and compare(add(cost, fee), cash) > 0:
+        return NO_FUNDS
+    if lots < 0 and not allow_short and -lots > position:
+        return NO_POSITION
+    return FILLS

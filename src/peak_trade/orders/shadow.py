@@ -20,6 +20,9 @@ from typing import Literal, Protocol
 from peak_trade.core.modes import VenueAction
 from peak_trade.core.money import (
     ZERO,
+    at_exponent,
+    decimal_places,
+    exponent_of,
     plain,
     round_down,
     round_half_even,
@@ -28,6 +31,7 @@ from peak_trade.core.money import (
     to_decimal,
 )
 from peak_trade.core.types import Bar, Instrument
+from peak_trade.core.wide import on_python_ints
 from peak_trade.orders.base import (
     JournaledAnswer,
     OrderExecutionResult,
@@ -37,9 +41,20 @@ from peak_trade.orders.base import (
     OrderStatus,
     OrderType,
 )
-from peak_trade.orders.kernels import rate_steps, slipped_ticks
+from peak_trade.orders.kernels import (
+    NO_FUNDS,
+    NO_POSITION,
+    fee_of,
+    rate_steps,
+    refusal,
+    slipped_ticks,
+)
+from peak_trade.portfolio.booking import value
 
 __all__ = ["Balances", "FillPrice", "ShadowOrderExecutor"]
+
+# the venue's rules on Python ints: exact, for amounts of any size
+_fee_of, _refusal, _value = on_python_ints(fee_of), on_python_ints(refusal), on_python_ints(value)
 
 FillPrice = Literal["next_open", "close", "book"]
 Level = tuple[Decimal, Decimal]
@@ -91,7 +106,7 @@ class ShadowOrderExecutor:
         self.fee_rate = fee_rate
         self.slippage_bps = slippage_bps
         self._slippage = rate_steps("slippage_bps", slippage_bps, 4)
-        rate_steps("fee_rate", fee_rate)  # sizing takes it as one, too
+        self._fee_rate = rate_steps("fee_rate", fee_rate)  # sizing takes it as one, too
         self.fill_price = fill_price
         self.allow_short = allow_short
         if fill_price == "book" and order_book is None:
@@ -216,9 +231,10 @@ class ShadowOrderExecutor:
         if price is None:
             price = self._slipped(order.side, market) if slipped else market
         notional = order.quantity * price
-        fee = notional * self.fee_rate
+        fee = self._fee(order.quantity, price)
         instrument = self.instrument
-        if order.side is OrderSide.BUY and notional + fee > funds.cash:
+        verdict = self._refusal(order, price, fee, funds)
+        if verdict == NO_FUNDS:
             return OrderExecutionResult(
                 order,
                 OrderStatus.REJECTED,
@@ -227,11 +243,7 @@ class ShadowOrderExecutor:
                     f"with fee, has {funds.cash:.2f} {instrument.quote}"
                 ),
             )
-        if (
-            order.side is OrderSide.SELL
-            and not self.allow_short
-            and order.quantity > funds.position
-        ):
+        if verdict == NO_POSITION:
             return OrderExecutionResult(
                 order,
                 OrderStatus.REJECTED,
@@ -285,6 +297,32 @@ class ShadowOrderExecutor:
             round_up(average, step) if order.side is OrderSide.BUY else round_down(average, step)
         )
         return self._fill(order, levels[0][0], bar, funds, slipped=False, price=price)
+
+    def _fee(self, quantity: Decimal, price: Decimal) -> Decimal:
+        """Return |quantity| x price x fee rate (the `fee_of` kernel), written as Decimal's
+        product writes it."""
+        rate, rate_places = self._fee_rate
+        exponent = exponent_of(quantity) + exponent_of(price) + exponent_of(self.fee_rate)
+        lot_places, price_places = decimal_places(quantity), decimal_places(price)
+        fee = _fee_of(steps(quantity, lot_places), steps(price, price_places), rate, 0)
+        return at_exponent(fee, lot_places + price_places + rate_places, exponent)
+
+    def _refusal(self, order: OrderRequest, price: Decimal, fee: Decimal, funds: _Funds) -> int:
+        """Return what the venue makes of filling `order` at `price` (the `refusal` kernel)."""
+        lot_places = max(decimal_places(order.quantity), decimal_places(funds.position))
+        price_places = decimal_places(price)
+        places = max(lot_places + price_places, decimal_places(fee), decimal_places(funds.cash))
+        lots = steps(order.signed_quantity, lot_places)
+        return int(
+            _refusal(
+                lots,
+                _value(lots, steps(price, price_places), places - lot_places - price_places),
+                steps(fee, places),
+                steps(funds.cash, places),
+                steps(funds.position, lot_places),
+                self.allow_short,
+            )
+        )
 
     def _slipped(self, side: OrderSide, market: Decimal) -> Decimal:
         """Return `market` (on the tick) moved against the trader by the slippage, rounded

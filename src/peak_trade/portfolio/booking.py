@@ -17,8 +17,7 @@ from decimal import Decimal
 from typing import Final
 
 from peak_trade.core.compiled import compiled
-from peak_trade.core.errors import InvariantError
-from peak_trade.core.money import ZERO, steps
+from peak_trade.core.money import ZERO, at_exponent, exponent_of, steps
 from peak_trade.core.wide import Wide, add, multiply, on_python_ints, subtract, times_ten_to, widen
 
 __all__ = ["ADDED", "CLOSED", "FLIPPED", "PARTIAL", "book", "book_decimal", "value"]
@@ -55,31 +54,12 @@ def book(held: int, basis: Wide, lots: int, tick: int, places: int) -> tuple[int
 _book = on_python_ints(book)
 
 
-def _exponent(amount: Decimal) -> int:
-    exponent = amount.as_tuple().exponent
-    if not isinstance(exponent, int):
-        raise ValueError(f"expected a finite number, was {amount}")
-    return exponent
-
-
-def _at(scaled: int, scale: int, exponent: int) -> Decimal:
-    """Return `scaled` x 10^-scale written with `exponent`, which Decimal's arithmetic gave the
-    same amount (so it has no digit finer than that)."""
-    shift = scale + exponent
-    if shift <= 0:
-        return Decimal(f"{scaled * 10**-shift}E{exponent}")
-    coefficient, rest = divmod(scaled, 10**shift)
-    if rest:
-        raise InvariantError(f"{scaled}E-{scale} has digits below 1E{exponent}")
-    return Decimal(f"{coefficient}E{exponent}")
-
-
 def book_decimal(
     held: Decimal, basis: Decimal, quantity: Decimal, price: Decimal
 ) -> tuple[int, Decimal, Decimal, Decimal]:
     """Return `book` of Decimal amounts: how, and the position, basis and realized PnL after
     it, each with the exponent the ledger's Decimal arithmetic gives it."""
-    e_held, e_quantity, e_price, e_basis = map(_exponent, (held, quantity, price, basis))
+    e_held, e_quantity, e_price, e_basis = map(exponent_of, (held, quantity, price, basis))
     lot_scale, price_scale = -min(e_held, e_quantity, 0), -min(e_price, 0)
     scale = max(-e_basis, lot_scale + price_scale, 0)
     how, position, new_basis, realized = _book(
@@ -92,12 +72,12 @@ def book_decimal(
     if how == PARTIAL:
         return how, held, basis, ZERO
     if how == ADDED:
-        basis_exponent, realized_amount = min(e_basis, e_quantity + e_price), ZERO
+        basisexponent_of, realized_amount = min(e_basis, e_quantity + e_price), ZERO
     else:
         closed = e_quantity if how == CLOSED else e_held  # what the close took off: one of them
-        basis_exponent = (
+        basisexponent_of = (
             e_basis if how == CLOSED else min(e_basis, min(e_quantity, e_held) + e_price)
         )
-        realized_amount = _at(realized, scale, min(closed + e_price, e_basis))
-    quantity_after = _at(position, lot_scale, min(e_held, e_quantity))
-    return how, quantity_after, _at(new_basis, scale, basis_exponent), realized_amount
+        realized_amount = at_exponent(realized, scale, min(closed + e_price, e_basis))
+    quantity_after = at_exponent(position, lot_scale, min(e_held, e_quantity))
+    return how, quantity_after, at_exponent(new_basis, scale, basisexponent_of), realized_amount

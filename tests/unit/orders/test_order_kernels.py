@@ -9,8 +9,17 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from peak_trade.core.wide import to_wide
-from peak_trade.orders.kernels import entry_lots, rate_steps, slipped_ticks
+from peak_trade.core.wide import from_wide, on_python_ints, to_wide
+from peak_trade.orders.kernels import (
+    FILLS,
+    NO_FUNDS,
+    NO_POSITION,
+    entry_lots,
+    fee_of,
+    rate_steps,
+    refusal,
+    slipped_ticks,
+)
 
 BPS = st.decimals(min_value=0, max_value=1000, places=3)
 RATE = st.decimals(min_value=0, max_value=Decimal("0.0999"), places=5)
@@ -170,3 +179,36 @@ def test_entry_lots_of_a_buy_are_capped_by_cash_after_slippage_and_fee() -> None
 def test_rate_steps_refuses_more_places_than_the_kernels_take() -> None:
     with pytest.raises(ValueError, match=r"slippage_bps has too many decimal places .* at most 14"):
         rate_steps("slippage_bps", Decimal("5.000000000000001"), 4)
+
+
+@given(
+    st.integers(-(10**12), 10**12), st.integers(1, 10**9), st.integers(0, 10**5), st.integers(0, 6)
+)
+def test_a_fee_is_the_same_compiled_and_on_python_ints(
+    lots: int, tick: int, fee: int, places: int
+) -> None:
+    expected = abs(lots) * tick * fee * 10**places
+    assert from_wide(fee_of(lots, tick, fee, places)) == expected
+    assert on_python_ints(fee_of)(lots, tick, fee, places) == expected
+
+
+@given(
+    st.integers(-(10**12), 10**12).filter(bool),
+    st.integers(-(10**24), 10**24),
+    st.integers(0, 10**20),
+    st.integers(-(10**24), 10**24),
+    st.integers(-(10**12), 10**12),
+    st.booleans(),
+)
+def test_the_venue_refuses_alike_compiled_and_on_python_ints(
+    lots: int, cost: int, fee: int, cash: int, position: int, allow_short: bool
+) -> None:
+    if lots > 0 and cost + fee > cash:
+        expected = NO_FUNDS
+    elif lots < 0 and not allow_short and -lots > position:
+        expected = NO_POSITION
+    else:
+        expected = FILLS
+    wide = (to_wide(cost), to_wide(fee), to_wide(cash))
+    assert refusal(lots, wide[0], wide[1], wide[2], position, allow_short) == expected
+    assert on_python_ints(refusal)(lots, cost, fee, cash, position, allow_short) == expected

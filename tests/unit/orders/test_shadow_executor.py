@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.orders.base import OrderRequest, OrderSide, OrderStatus, OrderType
@@ -231,3 +233,45 @@ def test_a_thin_book_rejects_the_order_with_what_it_holds() -> None:
 def test_book_model_needs_a_book() -> None:
     with pytest.raises(ValueError, match="fill_price 'book' needs an order book"):
         ShadowOrderExecutor(BTC, Wallet(), Decimal("0.001"), Decimal(5), fill_price="book")
+
+
+@given(
+    st.sampled_from([OrderSide.BUY, OrderSide.SELL]),
+    st.decimals(min_value=Decimal("0.0001"), max_value=10, places=4),
+    st.integers(10**4, 10**7),
+    st.decimals(min_value=0, max_value=Decimal("0.0099"), places=4),
+    st.decimals(min_value=0, max_value=10**6, places=3),
+    st.decimals(min_value=0, max_value=10, places=6),
+    st.booleans(),
+)
+def test_fees_and_refusals_are_decimal_arithmetics_to_the_digit(
+    side: OrderSide,
+    quantity: Decimal,
+    close_tenths: int,
+    fee_rate: Decimal,
+    cash: Decimal,
+    held: Decimal,
+    allow_short: bool,
+) -> None:
+    # the venue decides on integers (the `fee_of` and `refusal` kernels); the fee it writes
+    # is the Decimal product, exponent and all, and it refuses what Decimal comparison would
+    wallet = Wallet(cash, {"BTC/EUR": held})
+    executor = ShadowOrderExecutor(
+        BTC, wallet, fee_rate, Decimal(0), fill_price="close", allow_short=allow_short
+    )
+    close = Decimal(close_tenths).scaleb(-1)
+    assume(quantity >= BTC.min_order_size and quantity * close >= BTC.min_order_cost)
+    (result,) = executor.submit([_order(side, str(quantity))], _bar(float(close)))
+    fee = quantity * close * fee_rate
+    if side is OrderSide.BUY and quantity * close + fee > cash:
+        assert result.status is OrderStatus.REJECTED
+        assert result.reason is not None
+        assert result.reason.startswith("insufficient funds")
+    elif side is OrderSide.SELL and not allow_short and quantity > held:
+        assert result.status is OrderStatus.REJECTED
+        assert result.reason is not None
+        assert result.reason.startswith("insufficient position")
+    else:
+        assert result.status is OrderStatus.FILLED
+        assert result.fill is not None
+        assert str(result.fill.fee) == str(fee)
