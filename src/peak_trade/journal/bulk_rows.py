@@ -48,6 +48,8 @@ from peak_trade.engine.bar_engine import order_id
 from peak_trade.engine.outcomes import TradedBars
 from peak_trade.engine.pipeline import ExecutionStatus, risk_reasons
 from peak_trade.journal.bars import MICROS
+from peak_trade.journal.quiet_runs import REFERENCED
+from peak_trade.journal.schema import positional, rendered
 from peak_trade.live.risk_limits import REDUCING_REFUSAL
 
 __all__ = ["BlockRows", "JournalRow", "QuietBars", "iso_times", "journal_rows"]
@@ -57,6 +59,12 @@ JournalRow = tuple[str, str, str, str, str]  # run id, kind, bar time, time writ
 # a run of quiet bars: first row, the row after its last, target, cash, position, peak before
 QuietBars = tuple[int, int, int, Decimal, Decimal, Decimal]
 _FIELDS = len(TEXT_FIELDS)
+# the rows' payloads as the recorder's dicts encode (`journal.schema.PAYLOADS`)
+_SAFETY = positional("safety", "action", "allowed", "detail", "environment", "reason")
+_ORDER = positional("order", "client_id", "quantity", "reason", "side", "type")
+_FILL = positional("fill", "client_id", "fee", "market_price", "price", "quantity", "side")
+_TARGET_CHANGED = positional("target_changed", "from", "to")
+_ORDER_DENIED = positional("order_denied", "client_ids", "reasons", "status")
 
 
 def _text(value: str) -> str:
@@ -166,18 +174,14 @@ class _Words:
         rows = events[:, E_ROW]
         prices = (columns.open, columns.high, columns.low, columns.close, columns.volume)
         o, h, low, c, v = (_floats(column[rows]) for column in prices)
-        self.bars = [
-            f'{{"c":{c[i]},"cash":"{self.cash[i]}","drawdown":"{field[T_DRAWDOWN][i]}",'
-            f'"equity":"{field[T_EQUITY][i]}","h":{h[i]},"l":{low[i]},"o":{o[i]},'
-            f'"position":"{self.position[i]}","t":"{times[i]}","target":{self.targets[i]},'
-            f'"v":{v[i]}}}'
-            for i in range(n)
-        ]
+        bar = {"o": o, "h": h, "l": low, "c": c, "v": v, "t": times, "target": self.targets}
+        account = {"cash": self.cash, "position": self.position}
+        marks = {"equity": field[T_EQUITY], "drawdown": field[T_DRAWDOWN]}
+        self.bars = rendered("bar", bar | account | marks)
         self.prefix = start.id_prefix
         approval = start.approval
-        environment, reason = _text(approval.environment), _text(approval.reason)
-        self.approved = f'{{"action":{_text(approval.action)},"allowed":true,"detail":'
-        self.because = f',"environment":{environment},"reason":{reason}}}'
+        self.approval = (_text(approval.action), _text(approval.environment))
+        self.approval_reason = _text(approval.reason)
         # what the pipeline says of an order the REDUCING state refused
         self.refusal = orjson.dumps(list(risk_reasons(REDUCING_REFUSAL))).decode()
         self.blocked = ExecutionStatus.BLOCKED_BY_RISK.value
@@ -196,11 +200,14 @@ class _Words:
         """Return the `bars` row of the `k`-th run of quiet bars (after traded bar `after`),
         by reference to the data."""
         first, last = int(self.seconds[run[0]]), int(self.seconds[run[1] - 1])
-        payload = (
-            f'{{"cash":"{self.cash[after]}","first_us":{first * MICROS},'
-            f'"last_us":{last * MICROS},"n":{run[1] - run[0]},'
-            f'"peak":"{self.texts[self.peaks + k]}","position":"{self.position[after]}",'
-            f'"target":{self.targets[after]}}}'
+        payload = REFERENCED % (
+            self.cash[after],
+            first * MICROS,
+            last * MICROS,
+            run[1] - run[0],
+            self.texts[self.peaks + k],
+            self.position[after],
+            self.targets[after],
         )
         return run_id, "bars", self.quiet_times[k], written, payload
 
@@ -212,19 +219,18 @@ class _Words:
         if lots:
             minute = f"{time[0:4]}{time[5:7]}{time[8:10]}T{time[11:13]}{time[14:16]}"
             client = _text(order_id(self.prefix, minute, event[E_ORDER_SEQUENCE]))
-            journal.append((run_id, "safety", time, written, self.approved + client + self.because))
+            action, environment = self.approval
+            approved = _SAFETY % (action, "true", client, environment, self.approval_reason)
+            journal.append((run_id, "safety", time, written, approved))
         journal.append((run_id, "bar", time, written, self.bars[i]))
         target, previous = event[E_TARGET], event[E_PREVIOUS]
         if target != previous:
-            changed = f'{{"from":{previous},"to":{target}}}'
+            changed = _TARGET_CHANGED % (previous, target)
             journal.append((run_id, "target_changed", time, written, changed))
         filling = self._filling(bool(event[E_FILL_LOTS]) and not event[E_ORDER_FILLED])
         if lots:
             order = (client, self.quantity[i], "buy" if lots > 0 else "sell")
-            payload = (
-                f'{{"client_id":{client},"quantity":"{order[1]}",'
-                f'"reason":"{order_reason(event)}","side":"{order[2]}","type":"market"}}'
-            )
+            payload = _ORDER % (client, order[1], order_reason(event), order[2], "market")
             journal.append((run_id, "order", time, written, payload))
             if event[E_ORDER_DENIED]:
                 journal.append((run_id, "order_denied", time, written, self._denied(client)))
@@ -237,7 +243,7 @@ class _Words:
 
     def _denied(self, client: str) -> str:
         """Return the `order_denied` payload of an order the REDUCING state refused."""
-        return f'{{"client_ids":[{client}],"reasons":{self.refusal},"status":"{self.blocked}"}}'
+        return _ORDER_DENIED % (f"[{client}]", self.refusal, self.blocked)
 
     def _filling(self, at_open: bool) -> Order | None:
         """Return the waiting order if it filled at this bar's open, no longer waiting."""
@@ -252,7 +258,4 @@ class _Words:
 def _fill_json(
     client: str, quantity: str, side: str, fee: str, market_price: str, price: str
 ) -> str:
-    return (
-        f'{{"client_id":{client},"fee":"{fee}","market_price":"{market_price}",'
-        f'"price":"{price}","quantity":"{quantity}","side":"{side}"}}'
-    )
+    return _FILL % (client, fee, market_price, price, quantity, side)

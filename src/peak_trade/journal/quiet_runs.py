@@ -12,8 +12,16 @@ import numpy.typing as npt
 
 from peak_trade.engine.outcomes import QuietRun
 from peak_trade.journal.bars import MICROS
+from peak_trade.journal.schema import positional
 
-__all__ = ["QuietBars", "ReferencedRun", "continues"]
+__all__ = ["REFERENCED", "QuietBars", "ReferencedRun", "continues"]
+
+# the `bars` payloads, as `to_json` would write them (base64 and a Decimal's text never need
+# escaping)
+_COPIED = positional("bars/copied", "cash", "columns", "n", "position", "t_us", "target")
+REFERENCED = positional(
+    "bars/referenced", "cash", "first_us", "last_us", "n", "peak", "position", "target"
+)
 
 
 class QuietBars:
@@ -57,13 +65,14 @@ class QuietBars:
         `target` are whole numbers. Keys come out sorted, as there.
         """
         n = self.size
-        return (
-            f'{{"cash":"{self.cash}",'
-            f'"columns":"{_base64(self.values[:, :n].tobytes())}",'
-            f'"n":{int(n)},'
-            f'"position":"{self.position}",'
-            f'"t_us":"{_base64(self.times[:n].tobytes())}",'
-            f'"target":{int(self.target)}}}'
+        columns, times = self.values[:, :n].tobytes(), self.times[:n].tobytes()
+        return _COPIED % (
+            self.cash,
+            _base64(columns),
+            int(n),
+            self.position,
+            _base64(times),
+            int(self.target),
         )
 
 
@@ -91,10 +100,14 @@ class ReferencedRun:
     def payload_json(self) -> str:
         """Return the `bars` payload as `to_json` would encode it (sorted keys, Decimals as
         strings; their text never needs escaping)."""
-        return (
-            f'{{"cash":"{self.cash}","first_us":{self.first},"last_us":{self.last},'
-            f'"n":{self.size},"peak":"{self.peak}","position":"{self.position}",'
-            f'"target":{int(self.target)}}}'
+        return REFERENCED % (
+            self.cash,
+            self.first,
+            self.last,
+            self.size,
+            self.peak,
+            self.position,
+            int(self.target),
         )
 
 

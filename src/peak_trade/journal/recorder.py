@@ -35,6 +35,7 @@ from peak_trade.journal.bars import (
     referenced_bars,
 )
 from peak_trade.journal.quiet_runs import QuietBars, ReferencedRun, continues
+from peak_trade.journal.schema import payload
 from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
@@ -49,24 +50,40 @@ MAX_BATCH: Final = 4096
 
 def fill_payload(fill: OrderFill) -> dict[str, Any]:
     """Return a fill as journal fields."""
-    return {
-        "client_id": fill.client_id,
-        "side": fill.side,
-        "quantity": fill.quantity,
-        "price": fill.price,
-        "fee": fill.fee,
-        "market_price": fill.market_price,
-    }
+    return payload(
+        "fill",
+        client_id=fill.client_id,
+        side=fill.side,
+        quantity=fill.quantity,
+        price=fill.price,
+        fee=fill.fee,
+        market_price=fill.market_price,
+    )
 
 
 def _order_payload(order: OrderRequest) -> dict[str, Any]:
-    return {
-        "client_id": order.client_id,
-        "side": order.side,
-        "quantity": order.quantity,
-        "reason": order.reason,
-        "type": order.order_type,
-    }
+    return payload(
+        "order",
+        client_id=order.client_id,
+        side=order.side,
+        quantity=order.quantity,
+        reason=order.reason,
+        type=order.order_type,
+    )
+
+
+def _bar_row(bar: Bar, target: int, ledger: Ledger, position: Decimal) -> dict[str, Any]:
+    """Return a `bar` row: the bar, the target and the account at its close."""
+    equity = ledger.equity
+    return payload(
+        "bar",
+        **bar_payload(bar),
+        target=target,
+        cash=ledger.cash,
+        position=position,
+        equity=equity,
+        drawdown=ledger.peak_equity - equity,
+    )
 
 
 class SessionRecorder:
@@ -165,13 +182,7 @@ class SessionRecorder:
                 buffer = None
         if buffer is not None and buffer.size == 1:  # a lone bar is written as a `bar` event
             bar = run.columns.bar(run.stop - 1)
-            buffer.single = bar_payload(bar) | {
-                "target": run.target,
-                "cash": cash,
-                "position": position,
-                "equity": ledger.equity,
-                "drawdown": ledger.peak_equity - ledger.equity,
-            }
+            buffer.single = _bar_row(bar, run.target, ledger, position)
 
     def traded(self, block: TradedBars, bar_seconds: int | None) -> None:
         """Record a batch the compiled loop traded: its runs of quiet bars and its traded bars
@@ -263,22 +274,10 @@ class SessionRecorder:
         if self.journal is None:
             return
         bar = outcome.bar
-        self._add(
-            "bar",
-            bar.time,
-            bar_payload(bar)
-            | {
-                "target": outcome.target,
-                "cash": ledger.cash,
-                "position": ledger.position(symbol),
-                "equity": ledger.equity,
-                "drawdown": ledger.peak_equity - ledger.equity,
-            },
-        )
+        self._add("bar", bar.time, _bar_row(bar, outcome.target, ledger, ledger.position(symbol)))
         if outcome.target_changed:
-            self._add(
-                "target_changed", bar.time, {"from": outcome.previous_target, "to": outcome.target}
-            )
+            changed = {"from": outcome.previous_target, "to": outcome.target}
+            self._add("target_changed", bar.time, payload("target_changed", **changed))
         decision = outcome.decision
         if decision.reason is not None and not decision.orders:
             self._add("order_skipped", bar.time, {"reason": decision.reason, "code": decision.code})
@@ -289,11 +288,12 @@ class SessionRecorder:
             self._add(
                 "order_denied",
                 bar.time,
-                {
-                    "status": result.status,
-                    "reasons": list(result.reasons),
-                    "client_ids": [order.client_id for order in decision.orders],
-                },
+                payload(
+                    "order_denied",
+                    status=result.status,
+                    reasons=list(result.reasons),
+                    client_ids=[order.client_id for order in decision.orders],
+                ),
             )
         for venue_result in outcome.venue_results:
             if venue_result.fill is not None:
@@ -316,13 +316,14 @@ class SessionRecorder:
         self._add(
             "safety",
             entry.ts,
-            {
-                "action": entry.action,
-                "environment": entry.environment,
-                "allowed": entry.allowed,
-                "reason": entry.reason,
-                "detail": entry.detail,
-            },
+            payload(
+                "safety",
+                action=entry.action,
+                environment=entry.environment,
+                allowed=entry.allowed,
+                reason=entry.reason,
+                detail=entry.detail,
+            ),
         )
 
     def states_written(self, count: int) -> None:

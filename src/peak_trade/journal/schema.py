@@ -13,15 +13,15 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
-from peak_trade.core.errors import ConfigError
+from peak_trade.core.errors import ConfigError, InvariantError
 
 __all__ = [
     "BY_INDEX",
@@ -34,6 +34,10 @@ __all__ = [
     "check_intact",
     "damaged",
     "decode",
+    "payload",
+    "positional",
+    "rendered",
+    "template",
     "to_json",
 ]
 
@@ -98,6 +102,74 @@ def to_json(payload: Mapping[str, Any]) -> str:
         return orjson.dumps(payload, default=_default, option=_OPTIONS).decode()
     except orjson.JSONEncodeError as error:
         raise TypeError(f"cannot journal {sorted(payload)}: {error}") from None
+
+
+# The payloads of the rows that more than one writer words, field by field. The recorder builds
+# them as dicts, one bar at a time (`payload`, encoded by `to_json`); the bulk writer of a
+# compiled batch and the runs of quiet bars word them as text (`template`). TEXT: a string that
+# never needs escaping in JSON (a Decimal's or a time's text, base64), written in quotes; RAW:
+# JSON as it is (a number, or text orjson wrote).
+TEXT, RAW = "text", "raw"
+_BAR_FIELDS = {"t": TEXT, "o": RAW, "h": RAW, "l": RAW, "c": RAW, "v": RAW}
+_ACCOUNT = {"target": RAW, "cash": TEXT, "position": TEXT}
+PAYLOADS: Final[Mapping[str, Mapping[str, str]]] = {
+    "bar": _BAR_FIELDS | _ACCOUNT | {"equity": TEXT, "drawdown": TEXT},
+    # quiet bars copied into the journal, columns and times as base64
+    "bars/copied": _ACCOUNT | {"n": RAW, "columns": TEXT, "t_us": TEXT},
+    # quiet bars by reference to the data the run read
+    "bars/referenced": _ACCOUNT | {"n": RAW, "first_us": RAW, "last_us": RAW, "peak": TEXT},
+    "target_changed": {"from": RAW, "to": RAW},
+    "order": {"client_id": RAW, "side": TEXT, "quantity": TEXT, "reason": TEXT, "type": TEXT},
+    "order_denied": {"status": TEXT, "reasons": RAW, "client_ids": RAW},
+    "fill": {
+        "client_id": RAW,
+        "side": TEXT,
+        "quantity": TEXT,
+        "price": TEXT,
+        "fee": TEXT,
+        "market_price": TEXT,
+    },
+    "safety": {"action": RAW, "environment": RAW, "allowed": RAW, "reason": RAW, "detail": RAW},
+}
+
+
+def payload(kind: str, **fields: Any) -> dict[str, Any]:
+    """Return the payload of a `kind` row as a dict: exactly the fields `PAYLOADS` names."""
+    if fields.keys() != PAYLOADS[kind].keys():
+        wanted, given = sorted(PAYLOADS[kind]), sorted(fields)
+        raise InvariantError(f"a {kind} row has the fields {wanted}, was given {given}")
+    return fields
+
+
+def template(kind: str) -> str:
+    """Return the payload of a `kind` row as a %-template over its fields by name, written as
+    `to_json` writes the dict: keys sorted, TEXT fields in quotes."""
+    fields = PAYLOADS[kind]
+    parts = []
+    for name in sorted(fields):
+        value = f"%({name})s"
+        parts.append(f'"{name}":' + (f'"{value}"' if fields[name] == TEXT else value))
+    return "{" + ",".join(parts) + "}"
+
+
+def positional(kind: str, *names: str) -> str:
+    """Return the payload of a `kind` row as a %-template over a tuple of its fields, given in
+    `names` order: which must be the sorted order of `PAYLOADS` (checked here, once)."""
+    if names != tuple(sorted(PAYLOADS[kind])):
+        raise InvariantError(f"a {kind} row has the fields {sorted(PAYLOADS[kind])}, not {names}")
+    return template(kind) % dict.fromkeys(names, "%s")
+
+
+def rendered(kind: str, columns: Mapping[str, Sequence[object]]) -> list[str]:
+    """Return the payloads of many `kind` rows as text, one per item of the `columns` (each
+    field's values, by name: all of them)."""
+    names = tuple(sorted(PAYLOADS[kind]))
+    text = positional(kind, *names)
+    if columns.keys() != set(names):
+        raise InvariantError(
+            f"a {kind} row has the fields {list(names)}, was given {sorted(columns)}"
+        )
+    return [text % values for values in zip(*(columns[name] for name in names), strict=True)]
 
 
 _RUN_ID = itemgetter(0)

@@ -419,3 +419,27 @@ def test_a_new_place_for_data_that_was_no_file_is_refused(tmp_path: Path) -> Non
     identity = {"kind": "synthetic", "seed": 7, "bars": 10, "timeframe": "1m"}
     with pytest.raises(ConfigError, match="--data-path is for a backtest over a file"):
         open_reference(identity, moved_to=tmp_path / "bars.csv")
+
+
+def test_a_row_is_worded_from_one_schema_for_the_recorder_and_the_bulk_writer() -> None:
+    from peak_trade.core.errors import InvariantError
+    from peak_trade.journal.schema import payload, positional, template, to_json
+
+    fields = {"client_ids": ["o-1"], "reasons": ["r: why"], "status": "blocked_by_risk"}
+    as_dict = to_json(payload("order_denied", **fields))
+    as_text = template("order_denied") % {
+        "client_ids": '["o-1"]',
+        "reasons": '["r: why"]',
+        "status": "blocked_by_risk",
+    }
+    by_position = positional("order_denied", "client_ids", "reasons", "status") % (
+        '["o-1"]',
+        '["r: why"]',
+        "blocked_by_risk",
+    )
+    assert as_dict == as_text == by_position
+    assert as_dict == '{"client_ids":["o-1"],"reasons":["r: why"],"status":"blocked_by_risk"}'
+    with pytest.raises(InvariantError, match="order_denied row has the fields"):
+        payload("order_denied", status="x", reasons=[])  # a field missing
+    with pytest.raises(InvariantError, match="not"):
+        positional("order_denied", "status", "reasons", "client_ids")  # another order
