@@ -272,9 +272,8 @@ def _compare(
             if book
             else "different fills",
         )
-    ledger = engine.ledger
     ours_ledger = (row["cash"], row["position"])
-    theirs_ledger = (str(ledger.cash), str(ledger.position(engine.symbol)))
+    theirs_ledger = (str(outcome.account.cash), str(outcome.account.position))
     if ours_ledger != theirs_ledger and not found:
         shown = (tuple(map(_shown, ours_ledger)), tuple(map(_shown, theirs_ledger)))
         differ("cash, position", *shown, "the ledgers disagree")

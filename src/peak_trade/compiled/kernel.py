@@ -34,7 +34,6 @@ from peak_trade.compiled.layout import (
     E_EQUITY,
     E_EQUITY_PLACES,
     E_FEE,
-    E_FILL_CLOSED,
     E_FILL_LOTS,
     E_FILL_ROW,
     E_FILL_SEQUENCE,
@@ -200,12 +199,6 @@ def _record(settings: Ints, state: Ints, events: Ints, n: int, row: int, previou
 
 
 @compiled
-def _closes(held: int, lots: int) -> int:
-    """Return 1 if a fill of `lots` closes (part of) a position of `held` lots."""
-    return int(held != 0 and (held > 0) != (lots > 0))
-
-
-@compiled
 def _fill_at(
     settings: Ints, state: Ints, lots: int, market: int, number: int, row: int, event: Ints
 ) -> bool:
@@ -213,7 +206,6 @@ def _fill_at(
     against the trader by the slippage; write the fill into `event`. False: the venue or
     ledger would not fill it plainly."""
     price = slipped_ticks(lots > 0, market, settings[S_SLIPPAGE], settings[S_SLIPPAGE_PLACES])
-    event[E_FILL_CLOSED] = _closes(state[POSITION], lots)
     filled, fee, realized = fill(settings, state, lots, price)
     if not filled:
         return False

@@ -184,7 +184,6 @@ EVENT_FIELDS: Final = (
     "cash_places",
     "equity_places",
     "peak_places",
-    "fill_closed",  # 1: the fill closed a position (its realized PnL is booked)
     "order_denied",  # 1: the trading state (REDUCING) refused the order; it was not sent
 )
 (
@@ -213,7 +212,6 @@ EVENT_FIELDS: Final = (
     E_CASH_PLACES,
     E_EQUITY_PLACES,
     E_PEAK_PLACES,
-    E_FILL_CLOSED,
     E_ORDER_DENIED,
 ) = range(len(EVENT_FIELDS))
 

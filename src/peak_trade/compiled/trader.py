@@ -165,7 +165,7 @@ class BatchTrader:
             yield block
         elif row > start:
             yield from self._emit(view, columns, closes, days, events, quiet)
-        self._store(state, money_places, row - start)
+        self._store(state, money_places, row - start, view.realized_by_day)
         return row, True
 
     # --- the loop's results as the engine's ----------------------------------------------------
@@ -227,7 +227,9 @@ class BatchTrader:
             state[_F["pending_lots"]] = steps(self.queued.signed_quantity, self.lot_places)
         return state
 
-    def _store(self, state: Ints, money_places: int, rows: int) -> None:
+    def _store(
+        self, state: Ints, money_places: int, rows: int, by_day: dict[date, Decimal]
+    ) -> None:
         engine, ledger = self.engine, self.engine.ledger
         before = ledger.totals()
         traded = int(state[_F["trades"]]) > 0
@@ -254,6 +256,7 @@ class BatchTrader:
             bars_in_market=int(state[_F["bars_in_market"]]),
             day=None if day < 0 else date.fromordinal(day + EPOCH_DAY),
             day_start_equity=figure("day_start", int(state[_F["day_start_places"]])),
+            realized_by_day=by_day,
         )
         position = None
         if traded:

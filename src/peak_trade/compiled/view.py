@@ -26,7 +26,6 @@ from peak_trade.compiled.layout import (
     E_CASH,
     E_CASH_PLACES,
     E_FEE,
-    E_FILL_CLOSED,
     E_FILL_LOTS,
     E_FILL_TICK,
     E_MARKET_TICK,
@@ -50,7 +49,7 @@ from peak_trade.core.decimal_text import DIGITS
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import ZERO
 from peak_trade.engine.bar_engine import TradingEngine
-from peak_trade.engine.outcomes import BarOutcome, BlockStart, QuietRun, TradedBars
+from peak_trade.engine.outcomes import AccountMark, BarOutcome, BlockStart, QuietRun, TradedBars
 from peak_trade.engine.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.live.risk_limits import REDUCING_REFUSAL
 from peak_trade.orders.base import (
@@ -63,6 +62,7 @@ from peak_trade.orders.base import (
 from peak_trade.orders.sizing import SizingDecision, wanted_state
 from peak_trade.portfolio import marks
 from peak_trade.portfolio.account import RunMarks
+from peak_trade.portfolio.ledger import equity_of
 
 __all__ = ["BatchView", "Trader", "amount", "in_row_order", "order_reason"]
 
@@ -146,8 +146,9 @@ class BatchView:
         self.ledger, self.symbol = engine.ledger, engine.symbol
         self.target = engine.target
         self.cash, self.position = self.ledger.cash, self.ledger.position(engine.symbol)
-        self.realized, self.fees = self.ledger.realized_pnl, self.ledger.fees_paid
         self.traded = self.ledger.trades > 0
+        # the realized PnL by day, with the batch's fills: the ledger takes it at the end
+        self.realized_by_day = dict(self.ledger.realized_by_day)
         instrument = engine.rules.instrument
         self.lot, self.tick, self.quote = trader.lot_places, trader.price_places, instrument.quote
         self.price_step = instrument.price_step
@@ -161,24 +162,21 @@ class BatchView:
     def _price(self, tick: int) -> Decimal:
         return Decimal(int(tick)).scaleb(-self.tick)
 
-    def _show(self, tick: int, peak: Decimal) -> None:
-        quantity = self.position if self.traded else None
-        money = (self.realized, self.fees)
-        self.ledger.show_marks(self.symbol, self.cash, quantity, self._price(tick), peak, money)
+    def _account(self, tick: int, peak: Decimal) -> AccountMark:
+        """Return the account at a close of `tick`, the ledger's way (`equity_of`)."""
+        position = self.position
+        equity = equity_of(self.cash, [(position, self._price(tick))])
+        return AccountMark(self.cash, position, equity, peak)
 
-    def quiet_run(
-        self, columns: BarColumns, closes: Ints, row: Row, *, shown: bool = True
-    ) -> QuietRun:
-        """Return a run of quiet bars (first row, stop row, peak before and after); `shown`:
-        the ledger shows its last bar's figures."""
+    def quiet_run(self, columns: BarColumns, closes: Ints, row: Row) -> QuietRun:
+        """Return a run of quiet bars (first row, stop row, peak before and after)."""
         start, stop = row[0], row[1]
         peak = self._amount(row, 2, row[4])
         cash, position, ticks = self.cash, self.position, closes[start:stop]
         step = self.price_step
         run_marks = RunMarks(lambda: marks.run_marks(cash, position, step, peak, ticks))
-        if shown:
-            self._show(int(closes[stop - 1]), self._amount(row, 5, row[7]))
-        return QuietRun(columns, start, stop, self.target, run_marks, peak)
+        account = self._account(int(closes[stop - 1]), self._amount(row, 5, row[7]))
+        return QuietRun(columns, start, stop, self.target, run_marks, peak, account)
 
     def outcome(self, columns: BarColumns, closes: Ints, days: Ints, event: Row) -> BarOutcome:
         """Return a traded bar's outcome, its fills and order taken into the pipeline."""
@@ -213,9 +211,13 @@ class BatchView:
                 sent = ExecutionResult(ExecutionStatus.SUCCESS, executed=(submitted,))
         fills.extend(r.fill for r in results if r.fill is not None)
         self._advance(event, bool(fills))
-        self._show(int(closes[row]), self._amount(event, E_PEAK, int(event[E_PEAK_PLACES])))
+        account = self._account(
+            int(closes[row]), self._amount(event, E_PEAK, int(event[E_PEAK_PLACES]))
+        )
         previous = int(event[E_PREVIOUS])
-        return BarOutcome(bar, target, previous, decision, sent, tuple(results), tuple(fills))
+        return BarOutcome(
+            bar, target, previous, decision, sent, account, tuple(results), tuple(fills)
+        )
 
     def block(
         self, columns: BarColumns, days: Ints, events: Ints, quiet: Ints, stop: int
@@ -253,7 +255,7 @@ class BatchView:
         if count:
             engine.pipeline.count_filled(count, notional, fees)
         for day, pnl in by_day.items():
-            self.ledger.add_day_pnl(day, pnl)
+            self._add_day_pnl(day, pnl)
         orders = [(row[E_ROW], row[E_ORDER_SEQUENCE]) for row in rows if row[E_ORDER_LOTS]]
         self.guard.approve_many(
             self.action, len(orders), partial(_order_ids, columns, engine, orders)
@@ -300,9 +302,7 @@ class BatchView:
         for row in by_day[:n_days].tolist():
             day = date.fromordinal(row[0] + EPOCH_DAY)
             magnitude = load_wide(row, 3)
-            if not _adds_exactly(
-                self.ledger.realized_by_day.get(day, ZERO), magnitude, self.fee_places
-            ):
+            if not _adds_exactly(self.realized_by_day.get(day, ZERO), magnitude, self.fee_places):
                 return None
             pnl[day] = Decimal(load_wide(row, 1)).scaleb(-self.fee_places)
         return (
@@ -311,6 +311,10 @@ class BatchView:
             Decimal(fees).scaleb(-self.fee_places),
             pnl,
         )
+
+    def _add_day_pnl(self, day: date, amount: Decimal) -> None:
+        """Add a fill's realized PnL net of its fee to `day`'s, as `Ledger.apply_trade` does."""
+        self.realized_by_day[day] = self.realized_by_day.get(day, ZERO) + amount
 
     def _take_queued(self) -> OrderRequest:
         """Return the order queued for this bar's open, no longer queued."""
@@ -363,10 +367,5 @@ class BatchView:
             market_price=self._price(int(event[E_MARKET_TICK])),
         )
         net = load_wide(event, E_REALIZED) - load_wide(event, E_FEE)
-        self.ledger.add_day_pnl(day, _decimal(net, self.money_places, self.fee_places))
-        # as the ledger adds them: an opening fill's realized PnL is ZERO itself
-        closed = bool(event[E_FILL_CLOSED])
-        places = self.lot + self.tick
-        self.realized += self._amount(event, E_REALIZED, places) if closed else ZERO
-        self.fees += fee
+        self._add_day_pnl(day, _decimal(net, self.money_places, self.fee_places))
         return fill

@@ -32,7 +32,7 @@ from peak_trade.core.compiled import python_of
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import price_ticks, round_half_even, tick_price, to_decimal
 from peak_trade.core.types import Bar, Instrument
-from peak_trade.engine.outcomes import BarOutcome, BatchLoop, QuietRun, TradedBars
+from peak_trade.engine.outcomes import AccountMark, BarOutcome, BatchLoop, QuietRun, TradedBars
 from peak_trade.engine.pipeline import ExecutionContext, ExecutionPipeline
 from peak_trade.engine.targets import checked_target, column_targets, is_quiet
 from peak_trade.live.risk_limits import TradingState
@@ -44,7 +44,6 @@ from peak_trade.orders.sizing import (
     position_state,
     wanted_state,
 )
-from peak_trade.portfolio.account import RunMarks
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
 
@@ -146,7 +145,8 @@ class TradingEngine:
         outcome = self.step(bar)
         if outcome is None:
             target = self._target
-            return BarOutcome(bar, target, target, SizingDecision(self._wanted(target)), None)
+            decision = SizingDecision(self._wanted(target))
+            return BarOutcome(bar, target, target, decision, None, self.account())
         return outcome
 
     def step(self, bar: Bar) -> BarOutcome | None:
@@ -282,8 +282,10 @@ class TradingEngine:
             check, self._held = result.risk_check, None
             if check is not None and check.refused_by_state:
                 self._held = (self._target, check.state)
+        venue_results = (*queued, *sent)
+        account = self.account()
         return BarOutcome(
-            bar, self._target, previous, decision, result, (*queued, *sent), tuple(fills)
+            bar, self._target, previous, decision, result, account, venue_results, tuple(fills)
         )
 
     def _watch(self, ts: datetime) -> None:
@@ -317,18 +319,21 @@ class TradingEngine:
         marks = self.ledger.mark_run(
             self.symbol, ticks[start:stop], self._price_step, days[start:stop]
         )
-        return QuietRun(columns, start, stop, self._target, marks, peak)
+        return QuietRun(columns, start, stop, self._target, marks, peak, self.account())
 
     def quiet_row(self, columns: BarColumns, row: int) -> QuietRun:
         """Return a bar just found quiet as a run of one."""
+        account = self.account()
         return QuietRun(
-            columns, row, row + 1, self._target, self.current_marks(), self._peak_before
+            columns, row, row + 1, self._target, account.marks, self._peak_before, account
         )
 
-    def current_marks(self) -> RunMarks:
-        """Return the ledger's equity and drawdown now, as the marks of one bar."""
-        equity, peak = self.ledger.equity, self.ledger.peak_equity
-        return RunMarks.of(np.array([float(equity)]), np.array([float(peak - equity)]))
+    def account(self) -> AccountMark:
+        """Return the account now, at the close of the last bar marked."""
+        ledger = self.ledger
+        return AccountMark(
+            ledger.cash, ledger.position(self.symbol), ledger.equity, ledger.peak_equity
+        )
 
     def _ask_strategy(self, bar: Bar) -> int:
         return checked_target(self.strategy.key, bar, lambda: self.strategy.on_bar(bar))

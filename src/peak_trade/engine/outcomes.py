@@ -24,9 +24,27 @@ from peak_trade.orders.base import OrderExecutionResult, OrderFill, OrderRequest
 from peak_trade.orders.sizing import SizingDecision
 from peak_trade.portfolio.account import RunMarks
 
-__all__ = ["BarOutcome", "BatchLoop", "BlockStart", "QuietRun", "TradedBars"]
+__all__ = ["AccountMark", "BarOutcome", "BatchLoop", "BlockStart", "QuietRun", "TradedBars"]
 
 Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMark:
+    """The account at a bar's close, as the ledger stood there: what the bar's journal row,
+    a follower of the marks and the display read (the compiled loop settles the ledger only
+    at its batch's end)."""
+
+    cash: Decimal
+    position: Decimal
+    equity: Decimal
+    peak: Decimal
+
+    @property
+    def marks(self) -> RunMarks:
+        """Return the equity and drawdown as the marks of one bar."""
+        equity = float(self.equity)
+        return RunMarks.of(np.array([equity]), np.array([float(self.peak - self.equity)]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +56,7 @@ class BarOutcome:
     previous_target: int
     decision: SizingDecision
     result: ExecutionResult | None
+    account: AccountMark  # at the bar's close
     venue_results: tuple[OrderExecutionResult, ...] = ()
     fills: tuple[OrderFill, ...] = field(default=())
 
@@ -61,6 +80,7 @@ class QuietRun:
     target: int
     marks: RunMarks
     peak: Decimal
+    account: AccountMark  # at the close of the run's last bar
 
     def __len__(self) -> int:
         return self.stop - self.start

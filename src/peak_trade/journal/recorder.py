@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from peak_trade.core.types import Bar, Instrument
 from peak_trade.data.ports import DataReference
-from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
+from peak_trade.engine.outcomes import AccountMark, BarOutcome, QuietRun, TradedBars
 from peak_trade.journal import bulk_rows as batch_rows
 from peak_trade.journal.bars import (
     BAR_KINDS,
@@ -40,7 +40,6 @@ from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.live.risk_limits import TradingStateChanged
 from peak_trade.live.safety import SafetyAuditEntry
 from peak_trade.orders.base import OrderFill, OrderRequest, OrderStatus
-from peak_trade.portfolio.ledger import Ledger
 
 __all__ = ["MAX_BATCH", "SessionRecorder", "fill_payload"]
 
@@ -72,17 +71,16 @@ def _order_payload(order: OrderRequest) -> dict[str, Any]:
     )
 
 
-def _bar_row(bar: Bar, target: int, ledger: Ledger, position: Decimal) -> dict[str, Any]:
+def _bar_row(bar: Bar, target: int, account: AccountMark) -> dict[str, Any]:
     """Return a `bar` row: the bar, the target and the account at its close."""
-    equity = ledger.equity
     return payload(
         "bar",
         **bar_payload(bar),
         target=target,
-        cash=ledger.cash,
-        position=position,
-        equity=equity,
-        drawdown=ledger.peak_equity - equity,
+        cash=account.cash,
+        position=account.position,
+        equity=account.equity,
+        drawdown=account.peak - account.equity,
     )
 
 
@@ -155,14 +153,11 @@ class SessionRecorder:
             first = EPOCH + int(run.times[0]) * MICROSECOND
             self.journal.append_json(self.run_id, "bars", first, run.payload_json())
 
-    def quiet_run(self, run: QuietRun, ledger: Ledger, symbol: str) -> None:
-        """Record bars on which only the marks changed; runs of them share one event.
-
-        Called right after the engine marked the run, so the ledger holds its last bar's state.
-        """
+    def quiet_run(self, run: QuietRun) -> None:
+        """Record bars on which only the marks changed; runs of them share one event."""
         if self.journal is None:
             return
-        cash, position = ledger.cash, ledger.position(symbol)
+        cash, position = run.account.cash, run.account.position
         if self._reference is not None:
             self._refer(run, cash, position)
             return
@@ -182,7 +177,7 @@ class SessionRecorder:
                 buffer = None
         if buffer is not None and buffer.size == 1:  # a lone bar is written as a `bar` event
             bar = run.columns.bar(run.stop - 1)
-            buffer.single = _bar_row(bar, run.target, ledger, position)
+            buffer.single = _bar_row(bar, run.target, run.account)
 
     def traded(self, block: TradedBars, bar_seconds: int | None) -> None:
         """Record a batch the compiled loop traded: its runs of quiet bars and its traded bars
@@ -269,12 +264,12 @@ class SessionRecorder:
         self._add("run_resumed", ts, {"bars_replayed": bars})
         self.commit()
 
-    def outcome(self, outcome: BarOutcome, ledger: Ledger, symbol: str) -> None:
+    def outcome(self, outcome: BarOutcome) -> None:
         """Record one bar and everything that happened on it."""
         if self.journal is None:
             return
         bar = outcome.bar
-        self._add("bar", bar.time, _bar_row(bar, outcome.target, ledger, ledger.position(symbol)))
+        self._add("bar", bar.time, _bar_row(bar, outcome.target, outcome.account))
         if outcome.target_changed:
             changed = {"from": outcome.previous_target, "to": outcome.target}
             self._add("target_changed", bar.time, payload("target_changed", **changed))

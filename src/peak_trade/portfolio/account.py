@@ -106,6 +106,7 @@ class LedgerTotals:
     bars_in_market: int
     day: date | None
     day_start_equity: Decimal
+    realized_by_day: Mapping[date, Decimal]  # realized PnL net of fees, by UTC day
 
 
 def drawdown_pct(drawdown: Decimal, peak: Decimal) -> Decimal:

@@ -13,7 +13,7 @@ exceeds Decimal's 28 significant digits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -33,7 +33,7 @@ from peak_trade.portfolio.account import (
 from peak_trade.portfolio.booking import PARTIAL, book_decimal
 from peak_trade.portfolio.drawdown import records_of
 
-__all__ = ["Ledger", "position_sign"]
+__all__ = ["Ledger", "equity_of", "position_sign"]
 
 _HUNDRED = Decimal(100)
 _BASIS_QUANTUM = Decimal("1E-12")
@@ -108,11 +108,10 @@ class Ledger:
     def _value(self, symbol: str = "", price: Decimal = ZERO) -> Decimal:
         """Return cash + the positions, `symbol` (if given) valued at `price`."""
         held = (
-            p.quantity * (price if s == symbol else self._prices[s])
+            (p.quantity, price if s == symbol else self._prices[s])
             for s, p in self._positions.items()
-            if p.quantity
         )
-        return self.cash + sum(held, ZERO)
+        return equity_of(self.cash, held)
 
     @property
     def net_pnl(self) -> Decimal:
@@ -160,6 +159,7 @@ class Ledger:
             bars_in_market=self.bars_in_market,
             day=self._day,
             day_start_equity=self._day_start_equity,
+            realized_by_day=dict(self.realized_by_day),
         )
 
     # --- writing -------------------------------------------------------------------------------
@@ -187,33 +187,11 @@ class Ledger:
         self.bars_in_market = totals.bars_in_market
         self._day = totals.day
         self._day_start_equity = totals.day_start_equity
+        self.realized_by_day = dict(totals.realized_by_day)
         if position is not None:
             self._positions[symbol] = position
         self._prices[symbol] = last_price
         self._equity = None
-
-    def show_marks(
-        self,
-        symbol: str,
-        cash: Decimal,
-        quantity: Decimal | None,
-        price: Decimal,
-        peak: Decimal,
-        realized_and_fees: tuple[Decimal, Decimal],
-    ) -> None:
-        """Show cash, position (None: no record of one yet), last price, peak, realized PnL
-        and fees as they stood at one bar of a compiled batch, for whoever reads the ledger
-        there; `restore` settles every figure at the batch's end."""
-        self.cash, self.peak_equity = cash, peak
-        self.realized_pnl, self.fees_paid = realized_and_fees
-        if quantity is not None:
-            self._positions.setdefault(symbol, PositionState()).quantity = quantity
-        self._prices[symbol] = price
-        self._equity = None
-
-    def add_day_pnl(self, day: date, amount: Decimal) -> None:
-        """Add a fill's realized PnL net of its fee to `day`'s (the compiled backtest loop)."""
-        self.realized_by_day[day] = self.realized_by_day.get(day, ZERO) + amount
 
     def mark(self, symbol: str, price: Decimal, ts: datetime) -> None:
         """Value `symbol` at `price` as of `ts` (a bar close) and update drawdown and exposure."""
@@ -368,6 +346,11 @@ class Ledger:
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def equity_of(cash: Decimal, holdings: Iterable[tuple[Decimal, Decimal]]) -> Decimal:
+    """Return cash + each held quantity x its price (the one rule for the equity)."""
+    return cash + sum((quantity * price for quantity, price in holdings if quantity), ZERO)
 
 
 def position_sign(quantity: Decimal) -> int:

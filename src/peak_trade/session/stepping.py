@@ -171,7 +171,6 @@ class SessionLoop:
     ) -> QuietRun | None:
         """Count and journal one item of a poll's bars; return it if it is a quiet run."""
         metrics, recorder = self._metrics, self._recorder
-        ledger, symbol = self._engine.ledger, self._engine.symbol
         if isinstance(item, TradedBars):
             metrics.record_traded(item)
             clocked = self.bar_clock is not None
@@ -180,11 +179,11 @@ class SessionLoop:
             return None
         if isinstance(item, QuietRun):
             metrics.record_quiet(item)
-            recorder.quiet_run(item, ledger, symbol)
+            recorder.quiet_run(item)
             self._progressed(item.columns, item.stop - 1)
         else:
             metrics.record(item)
-            recorder.outcome(item, ledger, symbol)
+            recorder.outcome(item)
             if item.result is not None and item.result.status in _AT_THE_VENUE:
                 self._watch.refused(item.decision.orders, item.result)
             results.extend(item.venue_results)
@@ -214,10 +213,9 @@ class SessionLoop:
             yield engine.quiet_row(BarColumns.from_bars([bar]), 0) if outcome is None else outcome
 
     def _follow(self, item: QuietRun | BarOutcome) -> None:
-        engine = self._engine
         if self.on_marks is not None:
-            marks = item.marks if isinstance(item, QuietRun) else engine.current_marks()
-            self.on_marks(marks, engine.ledger.position(engine.symbol) != 0)
+            marks = item.marks if isinstance(item, QuietRun) else item.account.marks
+            self.on_marks(marks, item.account.position != 0)
         if self.on_step_callback is not None:
             bar = item.columns.bar(item.stop - 1) if isinstance(item, QuietRun) else item.bar
             self.on_step_callback(self._metrics.steps, bar)

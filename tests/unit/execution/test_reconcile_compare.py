@@ -23,7 +23,7 @@ def test_a_ledger_difference_shows_a_flat_position_in_plain_notation() -> None:
     )
     bar = make_bar(close=100.0)
     row = {"t": bar.time.isoformat(), "target": 0, "cash": "10001.00000000", "position": "0E-8"}
-    outcome = BarOutcome(bar, 0, 0, SizingDecision(0), None)
+    outcome = BarOutcome(bar, 0, 0, SizingDecision(0), None, engine.account())
 
     # Act
     found = _compare(row, [], outcome, engine, session, 0)
