@@ -1,7 +1,7 @@
 """The compiled backtest loop's ledger and fill steps, on its state arrays (`layout`).
 
 Each step applies the rules the ledger and the shadow venue apply, by calling the same kernels:
-marking at a close (`mark`: the day's start, then `portfolio.drawdown.drawdown_records`), and
+marking at a close (`mark`: the day's start, then `portfolio.marking.drawdown_records`), and
 filling an order (`fill`: the venue's `orders.kernels.fee_of` and `refusal`, then
 `portfolio.booking.book`). Where a rule would round (a partial close) or floats cannot tell a
 drawdown percent apart from the largest so far, it changes nothing and says so: the engine
@@ -61,7 +61,7 @@ from peak_trade.core.wide import (
 )
 from peak_trade.orders.kernels import FILLS, fee_of, refusal
 from peak_trade.portfolio.booking import ADDED, PARTIAL, book, value
-from peak_trade.portfolio.drawdown import drawdown_records
+from peak_trade.portfolio.marking import drawdown_records, starts_day
 
 
 @compiled
@@ -102,7 +102,7 @@ def equity_places(settings: Ints, state: Ints) -> int:
 @compiled
 def _update_drawdown(settings: Ints, state: Ints) -> bool:
     """Raise peak, max drawdown and max drawdown percent to include the current equity, by the
-    ledger's rule (`portfolio.drawdown`); change nothing and return False if floats cannot tell
+    ledger's rule (`portfolio.marking`); change nothing and return False if floats cannot tell
     the percent apart from the largest so far."""
     equity, places = equity_steps(settings, state), equity_places(settings, state)
     peak, peak_places = get(state, PEAK), state[PEAK_PLACES]
@@ -137,11 +137,10 @@ def mark(settings: Ints, state: Ints, tick: int, day: int) -> bool:
         return True
     day_before, start_before = state[DAY], get(state, DAY_START)
     places_before, tick_before = state[DAY_START_PLACES], state[LAST_TICK]
-    if day != day_before:
-        if day_before >= 0:
-            put(state, DAY_START, equity_steps(settings, state))
-            state[DAY_START_PLACES] = equity_places(settings, state)
-        state[DAY] = day
+    if starts_day(day, day_before):
+        put(state, DAY_START, equity_steps(settings, state))
+        state[DAY_START_PLACES] = equity_places(settings, state)
+    state[DAY] = day
     state[LAST_TICK] = tick
     if not _update_drawdown(settings, state):
         state[DAY], state[LAST_TICK] = day_before, tick_before

@@ -20,6 +20,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from peak_trade.core.compiled import python_of
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import ZERO, round_half_even, tick_price
 from peak_trade.portfolio import marks
@@ -31,12 +32,13 @@ from peak_trade.portfolio.account import (
     drawdown_pct,
 )
 from peak_trade.portfolio.booking import PARTIAL, book_decimal
-from peak_trade.portfolio.drawdown import records_of
+from peak_trade.portfolio.marking import records_of, starts_day
 
 __all__ = ["Ledger", "equity_of", "position_sign"]
 
 _HUNDRED = Decimal(100)
 _BASIS_QUANTUM = Decimal("1E-12")
+_starts_day = python_of(starts_day)
 
 
 class Ledger:
@@ -323,9 +325,10 @@ class Ledger:
 
     def _enter_day(self, day: date, equity: Decimal) -> None:
         """Start a new UTC day at `equity` (the equity before the day's first mark)."""
-        if day != self._day:
-            self._day_start_equity = equity if self._day is not None else self.start_balance
-            self._day = day
+        current = -1 if self._day is None else self._day.toordinal()
+        if _starts_day(day.toordinal(), current):
+            self._day_start_equity = equity
+        self._day = day
 
     def _enter_days(
         self,

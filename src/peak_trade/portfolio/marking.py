@@ -1,5 +1,7 @@
-"""The drawdown records of a mark, decided once for the ledger and the compiled loop.
+"""Marking at a close, decided once for the ledger and the compiled loop: when a new day
+starts (`starts_day`) and the drawdown records a mark sets (`drawdown_records`).
 
+`starts_day` runs as written on the ledger's day numbers and compiled on the loop's.
 `drawdown_records` is a kernel over integer money: the compiled backtest loop runs it on its
 128-bit steps, and `Ledger` runs the same function on its Decimal figures scaled to Python
 ints (`core.wide.on_python_ints`), where every comparison is exact. Compiled, a drawdown
@@ -15,9 +17,17 @@ from peak_trade.core.compiled import compiled
 from peak_trade.core.money import common_steps
 from peak_trade.core.wide import Wide, compare, on_python_ints, ratio_above, subtract, widen
 
-__all__ = ["DrawdownRecords", "drawdown_records", "records_of"]
+__all__ = ["DrawdownRecords", "drawdown_records", "records_of", "starts_day"]
 
 DrawdownRecords = tuple[bool, bool, int]
+
+
+@compiled
+def starts_day(day: int, current: int) -> bool:
+    """Return True when a mark on `day` starts a new day at the equity before it: a day after
+    `current`, the day of the last mark (-1: none yet, and the first day starts at the start
+    balance)."""
+    return current >= 0 and day != current
 
 
 @compiled

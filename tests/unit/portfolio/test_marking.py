@@ -9,8 +9,9 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
+from peak_trade.core.compiled import python_of
 from peak_trade.core.wide import on_python_ints, ratio_above, to_wide
-from peak_trade.portfolio.drawdown import drawdown_records, records_of
+from peak_trade.portfolio.marking import drawdown_records, records_of, starts_day
 
 MONEY = st.integers(1, 10**24)
 
@@ -51,3 +52,10 @@ def test_the_ledger_reads_its_decimal_figures_at_one_scale() -> None:
         Decimal("100.5"), Decimal("90.25"), Decimal("10"), (Decimal("10"), Decimal("100.5"))
     ) == (False, True, 1)
     assert records_of(Decimal("100"), Decimal("101.000"), Decimal(0), (Decimal(0), Decimal(1)))[0]
+
+
+@given(st.integers(0, 40_000), st.integers(-1, 40_000))
+def test_a_new_day_starts_alike_compiled_and_in_python(day: int, current: int) -> None:
+    expected = current >= 0 and day != current
+    assert starts_day(day, current) is expected
+    assert python_of(starts_day)(day, current) is expected
