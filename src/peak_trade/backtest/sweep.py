@@ -24,8 +24,11 @@ from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.core.types import Bar, Timeframe
-from peak_trade.portfolio.stats import PerformanceStats
+from peak_trade.core.types import Timeframe
+from peak_trade.engine.outcomes import AccountMark
+from peak_trade.orders.base import OrderFill
+from peak_trade.portfolio.account import RunMarks
+from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
 from peak_trade.session.config import LiveSessionConfig, run_id_from
 from peak_trade.session.stop_signals import on_stop_signals
 from peak_trade.session.wiring import check_bars
@@ -140,27 +143,18 @@ def run_task(task: SweepTask) -> dict[str, Any]:
     stats = PerformanceStats(
         float(ledger.start_balance), Timeframe(config.timeframe).bars_per_year()
     )
-    symbol = runner.engine.symbol
-    # A round trip runs from flat to flat; its result is the change in realized PnL minus the
-    # fees paid in between, measured from the last bar that ended flat.
-    before = (0.0, 0.0)  # realized PnL and fees at the end of the previous bar
-    opened_at: tuple[float, float] | None = None
+    trips = RoundTrips()  # the report's round trips, from the same fills
 
-    def follow(step: int, bar: Bar) -> None:
-        # after each run of quiet bars and each other bar; fills only happen on the latter
-        nonlocal before, opened_at
-        held = ledger.position(symbol) != 0
-        now = (float(ledger.realized_pnl), float(ledger.fees_paid))
-        if held and opened_at is None:
-            opened_at = before
-        elif not held and opened_at is not None:
-            stats.add_round_trip((now[0] - opened_at[0]) - (now[1] - opened_at[1]))
-            opened_at = None
-        before = now
+    def follow(marks: RunMarks, account: AccountMark, fills: tuple[OrderFill, ...]) -> None:
+        stats.add_bars(marks.equity, account.position != 0)
+        for fill in fills:
+            quantity, price, fee = float(fill.signed_quantity), float(fill.price), float(fill.fee)
+            done = trips.add_fill(quantity, price, fee)
+            if done is not None:
+                stats.add_round_trip(done)
 
     runner.stops_on_signals = False  # a signal ends the sweep, not this point early
-    runner.on_marks = lambda marks, held: stats.add_bars(marks.equity, held)
-    runner.on_step_callback = follow
+    runner.on_marks = follow
     runner.configure_backtest()
     runner.warmup()
     runner.run_forever(sleep_between=False)

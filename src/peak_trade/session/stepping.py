@@ -31,11 +31,11 @@ from peak_trade.core.errors import (
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.engine.bar_engine import TradingEngine
-from peak_trade.engine.outcomes import BarOutcome, QuietRun, TradedBars
+from peak_trade.engine.outcomes import AccountMark, BarOutcome, QuietRun, TradedBars
 from peak_trade.engine.pipeline import ExecutionStatus
 from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.journal.store import Journal
-from peak_trade.orders.base import OrderExecutionResult
+from peak_trade.orders.base import OrderExecutionResult, OrderFill
 from peak_trade.portfolio.account import RunMarks
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.metrics import LiveSessionMetrics
@@ -53,7 +53,8 @@ _FATAL = (ConfigError, AuthError, InvariantError, StrategyError, SessionError)
 # Called after each bar of a session, and in a backtest after each run of quiet bars and each
 # other bar, with the bars processed so far and the last of them.
 StepCallback = Callable[[int, Bar], None]
-MarksCallback = Callable[[RunMarks, bool], None]
+# the marks of a bar or run of bars, the account at its close, and the bar's fills
+MarksCallback = Callable[[RunMarks, AccountMark, tuple[OrderFill, ...]], None]
 
 
 class SessionLoop:
@@ -214,8 +215,10 @@ class SessionLoop:
 
     def _follow(self, item: QuietRun | BarOutcome) -> None:
         if self.on_marks is not None:
-            marks = item.marks if isinstance(item, QuietRun) else item.account.marks
-            self.on_marks(marks, item.account.position != 0)
+            if isinstance(item, QuietRun):
+                self.on_marks(item.marks, item.account, ())
+            else:
+                self.on_marks(item.account.marks, item.account, item.fills)
         if self.on_step_callback is not None:
             bar = item.columns.bar(item.stop - 1) if isinstance(item, QuietRun) else item.bar
             self.on_step_callback(self._metrics.steps, bar)
