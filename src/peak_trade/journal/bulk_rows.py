@@ -61,7 +61,14 @@ QuietBars = tuple[int, int, int, Decimal, Decimal, Decimal]
 _FIELDS = len(TEXT_FIELDS)
 # the rows' payloads as the recorder's dicts encode (`journal.schema.PAYLOADS`)
 _SAFETY = positional("safety", "action", "allowed", "detail", "environment", "reason")
-_ORDER = positional("order", "client_id", "quantity", "reason", "side", "type")
+# a market order's: its type filled in, the other fields left to fill
+_ORDER = positional("order", "client_id", "quantity", "reason", "side", "type") % (
+    "%s",
+    "%s",
+    "%s",
+    "%s",
+    "market",
+)
 _FILL = positional("fill", "client_id", "fee", "market_price", "price", "quantity", "side")
 _TARGET_CHANGED = positional("target_changed", "from", "to")
 _ORDER_DENIED = positional("order_denied", "client_ids", "reasons", "status")
@@ -180,8 +187,9 @@ class _Words:
         self.bars = rendered("bar", bar | account | marks)
         self.prefix = start.id_prefix
         approval = start.approval
-        self.approval = (_text(approval.action), _text(approval.environment))
-        self.approval_reason = _text(approval.reason)
+        # the approval's payload around its detail (the order's id), the same for every order
+        fields = (_text(approval.action), "true", "\0", _text(approval.environment))
+        self.approved = (_SAFETY % (*fields, _text(approval.reason))).split("\0")
         # what the pipeline says of an order the REDUCING state refused
         self.refusal = orjson.dumps(list(risk_reasons(REDUCING_REFUSAL))).decode()
         self.blocked = ExecutionStatus.BLOCKED_BY_RISK.value
@@ -219,8 +227,7 @@ class _Words:
         if lots:
             minute = f"{time[0:4]}{time[5:7]}{time[8:10]}T{time[11:13]}{time[14:16]}"
             client = _text(order_id(self.prefix, minute, event[E_ORDER_SEQUENCE]))
-            action, environment = self.approval
-            approved = _SAFETY % (action, "true", client, environment, self.approval_reason)
+            approved = client.join(self.approved)
             journal.append((run_id, "safety", time, written, approved))
         journal.append((run_id, "bar", time, written, self.bars[i]))
         target, previous = event[E_TARGET], event[E_PREVIOUS]
@@ -230,7 +237,7 @@ class _Words:
         filling = self._filling(bool(event[E_FILL_LOTS]) and not event[E_ORDER_FILLED])
         if lots:
             order = (client, self.quantity[i], "buy" if lots > 0 else "sell")
-            payload = _ORDER % (client, order[1], order_reason(event), order[2], "market")
+            payload = _ORDER % (client, order[1], order_reason(event), order[2])
             journal.append((run_id, "order", time, written, payload))
             if event[E_ORDER_DENIED]:
                 journal.append((run_id, "order_denied", time, written, self._denied(client)))
