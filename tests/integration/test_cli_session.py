@@ -29,6 +29,7 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.data.replay import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.journal.store import JournalEvent
+from peak_trade.testing.cli import journaled
 
 REPO = Path(__file__).parents[2]
 SCRIPT = REPO / "scripts" / "run_execution_session.py"
@@ -263,17 +264,7 @@ def test_cli_table_shows_summary_and_report_path(tmp_path: Path) -> None:
 
 
 def _bars_in_journal(path: Path, run_id: str) -> int:
-    if not path.exists():
-        return 0
-    try:
-        db = sqlite3.connect(path)
-        row = db.execute(
-            "SELECT COUNT(*) FROM events WHERE run_id = ? AND kind = 'bar'", (run_id,)
-        ).fetchone()
-        db.close()
-        return int(row[0])
-    except sqlite3.OperationalError:
-        return 0
+    return journaled(path, run_id, "bar")
 
 
 def test_kill_9_mid_run_then_resume_ends_like_an_uninterrupted_run(tmp_path: Path) -> None:

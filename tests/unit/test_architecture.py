@@ -20,7 +20,7 @@ PACKAGE = SOURCE / "peak_trade"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),
     frozenset({"portfolio", "strategies", "kraken"}),
-    frozenset({"live", "orders", "data"}),
+    frozenset({"live", "orders", "data", "user"}),
     frozenset({"engine"}),
     frozenset({"compiled"}),
     frozenset({"journal"}),
@@ -92,9 +92,10 @@ def _package(module: str) -> str:
 
 
 def _layer(package: str) -> int:
-    """Return the layer of `package`; the top module (`peak_trade` itself) is below all."""
+    """Return the layer of `package`; the top module (`peak_trade` itself, the public names a
+    user's strategy file imports) is above all: nothing in the package imports it."""
     if package == "":
-        return -1
+        return len(LAYERS)
     return next(i for i, layer in enumerate(LAYERS) if package in layer)
 
 

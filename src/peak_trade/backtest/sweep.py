@@ -18,6 +18,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from peak_trade.backtest.runner import BacktestRunner
@@ -33,6 +34,7 @@ from peak_trade.session.config import LiveSessionConfig, run_id_from
 from peak_trade.session.stop_signals import on_stop_signals
 from peak_trade.session.wiring import check_bars
 from peak_trade.strategies.registry import create_strategy_from_config, get_strategy_spec
+from peak_trade.user.strategy_files import load_strategy_paths
 
 __all__ = [
     "SweepTask",
@@ -55,6 +57,7 @@ class SweepTask:
     params: dict[str, Any]
     config: dict[str, Any]
     session: dict[str, Any]
+    strategy_paths: tuple[str, ...] = ()  # user strategy files a worker loads first
 
 
 def _value(text: str) -> Any:
@@ -95,9 +98,14 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
 
 
 def build_tasks(
-    strategy_key: str, grid: dict[str, list[Any]], cfg: PeakConfig, session: dict[str, Any]
+    strategy_key: str,
+    grid: dict[str, list[Any]],
+    cfg: PeakConfig,
+    session: dict[str, Any],
+    strategy_paths: tuple[str, ...] = (),
 ) -> list[SweepTask]:
-    """Validate every grid point as a full config; raise ConfigError before any work."""
+    """Validate every grid point as a full config; raise ConfigError before any work. The
+    user strategy files `strategy_paths` (loaded here already) go with each task."""
     get_strategy_spec(strategy_key)
     base = cfg.root.model_dump()
     names = list(grid)
@@ -109,7 +117,7 @@ def build_tasks(
             **base,
             "strategy": {
                 **base["strategy"],
-                strategy_key: {**base["strategy"][strategy_key], **point},
+                strategy_key: {**base["strategy"].get(strategy_key, {}), **point},
             },
         }
         checked = PeakConfig.from_mapping(data)
@@ -125,7 +133,7 @@ def build_tasks(
         )
     check_bars(LiveSessionConfig(**session))  # validate the session fields once
     return [
-        SweepTask(i, point, data, session)
+        SweepTask(i, point, data, session, strategy_paths)
         for i, (point, data) in enumerate(zip(points, configs, strict=True))
     ]
 
@@ -136,6 +144,7 @@ def run_task(task: SweepTask) -> dict[str, Any]:
     point = "_".join(f"{name}-{value}" for name, value in task.params.items())
     config = LiveSessionConfig(**(task.session | {"run_id": run_id_from(f"sweep_{point}")}))
     cfg = PeakConfig.from_mapping(task.config)
+    load_strategy_paths([Path(path) for path in task.strategy_paths])
     runner = BacktestRunner.from_config(
         config, cfg, clock=ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
     )

@@ -25,6 +25,7 @@ __all__ = [
     "SettingSwitch",
     "add_history_arguments",
     "add_log_level",
+    "add_strategy_path",
     "file_text",
     "fraction",
     "journaled_run",
@@ -40,6 +41,17 @@ __all__ = [
     "settings_given",
     "setup_logging",
 ]
+
+
+def add_strategy_path(parser: argparse.ArgumentParser) -> None:
+    """Add --strategy-path: user strategy files to load (repeatable)."""
+    parser.add_argument(
+        "--strategy-path",
+        action="append",
+        type=path_arg,
+        metavar="PATH",
+        help="a strategy file or a folder of them to load (repeatable; docs/strategies.md)",
+    )
 
 
 def positive_int(text: str) -> int:

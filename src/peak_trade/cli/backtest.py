@@ -15,6 +15,7 @@ from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.cli.arguments import (
     add_history_arguments,
     add_log_level,
+    add_strategy_path,
     fraction,
     non_negative_int,
     path_arg,
@@ -32,6 +33,7 @@ from peak_trade.data.ports import IteratorFeed
 from peak_trade.journal.store import Journal
 from peak_trade.report.writer import check_report_folder
 from peak_trade.session.config import LiveSessionConfig
+from peak_trade.user.strategy_files import use_strategies
 
 __all__ = ["add_backtest_arguments", "run_backtest"]
 
@@ -45,6 +47,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the backtest flags."""
     a = parser.add_argument
     a("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
+    add_strategy_path(parser)
     add_history_arguments(parser)
     a("--warmup-candles", type=non_negative_int, default=200, help="default: 200")
     a("--position-fraction", type=fraction, default=0.1, help="default: 0.1")
@@ -74,6 +77,7 @@ def backtest_config(
     """Return the session config of a backtest and the loaded PeakConfig."""
     seed, bars = synthetic_source(args)
     cfg = load_config(args.config)
+    use_strategies(cfg, args.strategy_path)
     shadow = cfg.shadow
     fill_price = args.fill_price or shadow.fill_price
     if fill_price == "book":

@@ -7,7 +7,6 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
-from peak_trade import __version__
 from peak_trade.cli import backtest as backtest_cli
 from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
@@ -17,6 +16,7 @@ from peak_trade.cli.arguments import (
     TIMEFRAME_HELP,
     PeakArgumentParser,
     add_log_level,
+    add_strategy_path,
     path_arg,
     positive_int,
     refuse_stray_data_flags,
@@ -30,8 +30,10 @@ from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES, Timeframe, parse_symbol
+from peak_trade.core.version import __version__
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.strategies.registry import get_available_strategy_keys
+from peak_trade.user.strategy_files import use_strategies
 
 __all__ = ["build_parser", "main"]
 
@@ -47,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"peak-trade {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("strategies", help="list the registered strategies")
+    listing = commands.add_parser("strategies", help="list the registered strategies")
+    add_strategy_path(listing)
+    listing.add_argument(
+        "--config",
+        type=path_arg,
+        default=None,
+        help="config file whose [strategies] paths to load (default: none)",
+    )
     session = commands.add_parser(
         "session",
         help="run a Strategy-to-Execution Session (shadow or testnet)",
@@ -87,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="strategy key (repeatable; default: all)",
     )
+    add_strategy_path(survey)
     _add_data_arguments(survey)
     survey.add_argument("--json", action="store_true", help="print one JSON object")
     add_log_level(survey, "WARNING")
@@ -150,7 +160,16 @@ def _run_survey(args: argparse.Namespace, cfg: PeakConfig) -> int:
     return EXIT_OK
 
 
-def _run_strategies() -> int:
+def _with_strategies(args: argparse.Namespace) -> PeakConfig:
+    """Return the loaded config, with the user strategies it and the flags name loaded."""
+    cfg = load_config(args.config)
+    use_strategies(cfg, args.strategy_path)
+    return cfg
+
+
+def _run_strategies(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config) if args.config else PeakConfig.default()
+    use_strategies(cfg, args.strategy_path)
     lines = strategy_lines(indent="  ")
     print("Available strategies:", *lines, f"{len(lines)} strategies", sep="\n")
     return EXIT_OK
@@ -167,11 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
-        "strategies": lambda _: _run_strategies(),
+        "strategies": _run_strategies,
         "backtest": backtest_cli.run_backtest,
         "sweep": sweep_cli.run_sweep_command,
         "reconcile": reconcile_cli.run_reconcile,
-        "survey": lambda parsed: _run_survey(parsed, load_config(parsed.config)),
+        "survey": lambda parsed: _run_survey(parsed, _with_strategies(parsed)),
     }
     return commands[args.command](args)
 

@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 from peak_trade.backtest.reconcile import reconcile
-from peak_trade.cli.arguments import add_log_level, journaled_run, path_arg
+from peak_trade.cli.arguments import add_log_level, add_strategy_path, journaled_run, path_arg
 from peak_trade.core.errors import ConfigError
-from peak_trade.core.peak_config import load_config
+from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.journal.store import Journal
+from peak_trade.user.strategy_files import use_strategies
 
 __all__ = ["DESCRIPTION", "add_reconcile_arguments", "run_reconcile"]
 
@@ -49,6 +50,7 @@ def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
             "its SHA-256 is checked)"
         ),
     )
+    add_strategy_path(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     add_log_level(parser, "WARNING")
 
@@ -69,6 +71,7 @@ def _journal_with(run_id: str, given: Path) -> Path | None:
 def run_reconcile(args: argparse.Namespace) -> int:
     """Reconcile and print the report; exit 0 whether or not the run diverged."""
     cfg = load_config(args.config) if args.config else None
+    use_strategies(cfg or PeakConfig.default(), args.strategy_path)
     elsewhere = _journal_with(args.run_id, args.journal)
     if elsewhere is not None:
         raise ConfigError(

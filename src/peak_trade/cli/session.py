@@ -18,6 +18,7 @@ from peak_trade.cli.arguments import (
     Setting,
     SettingSwitch,
     add_log_level,
+    add_strategy_path,
     file_text,
     fraction,
     journaled_run,
@@ -51,6 +52,7 @@ from peak_trade.report.writer import (
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.strategies.registry import list_strategy_specs
+from peak_trade.user.strategy_files import use_strategies
 
 __all__ = ["add_session_arguments", "build_parser", "main", "run_session"]
 
@@ -82,6 +84,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
         help="shadow: simulated fills; testnet: exchange-validated orders (default: shadow)",
     )
     setting("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
+    add_strategy_path(parser)  # a resumed run loads its strategy's file too
     setting("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
     setting(
         "--timeframe",
@@ -220,6 +223,7 @@ def session_config_from(args: argparse.Namespace, cfg: PeakConfig) -> LiveSessio
 def run_session(args: argparse.Namespace) -> int:
     """Run the session command with parsed arguments; return the exit code."""
     if args.list_strategies:
+        use_strategies(PeakConfig.default(), args.strategy_path)
         return _list_strategies()
     if args.steps is not None and args.duration is not None:
         raise ConfigError(
@@ -227,6 +231,7 @@ def run_session(args: argparse.Namespace) -> int:
             "(--steps counts closed bars, --duration minutes)"
         )
     cfg = load_config(args.config)
+    use_strategies(cfg, args.strategy_path)
     if args.resume:
         journal = Journal(args.journal)
         runner, steps, duration, sleep = _resumed(args, cfg, journal)

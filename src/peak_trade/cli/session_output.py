@@ -29,7 +29,11 @@ def strategy_lines(indent: str = "") -> list[str]:
     """Return one aligned line per registered strategy: key, tier and description."""
     specs = list_strategy_specs()
     width = max(len(spec.key) for spec in specs)
-    return [f"{indent}{spec.key:<{width}}  {spec.tier:<6}  {spec.description}" for spec in specs]
+    return [
+        f"{indent}{spec.key:<{width}}  {spec.tier:<6}  {spec.description}"
+        + (f" ({spec.source})" if spec.source else "")
+        for spec in specs
+    ]
 
 
 def print_summary(summary: dict[str, Any]) -> None:

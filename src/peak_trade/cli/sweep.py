@@ -18,6 +18,7 @@ from peak_trade.backtest.sweep import build_tasks, inert_parameters, parse_grid,
 from peak_trade.cli.arguments import (
     add_history_arguments,
     add_log_level,
+    add_strategy_path,
     fraction,
     path_arg,
     positive_float,
@@ -26,6 +27,7 @@ from peak_trade.cli.arguments import (
 )
 from peak_trade.core.peak_config import load_config
 from peak_trade.report.writer import check_report_folder, pyplot, staged_files
+from peak_trade.user.strategy_files import use_strategies
 
 __all__ = ["DESCRIPTION", "add_sweep_arguments", "run_sweep_command"]
 
@@ -51,6 +53,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sweep flags."""
     a = parser.add_argument
     a("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
+    add_strategy_path(parser)
     a(
         "--grid",
         action="append",
@@ -83,6 +86,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     """Validate the grid, run it, write results.csv (and heatmap.png for two parameters)."""
     seed, bars = synthetic_source(args)
     cfg = load_config(args.config)
+    files = use_strategies(cfg, args.strategy_path)
     grid = parse_grid(args.grid)
     shadow = cfg.shadow
     session = {
@@ -102,7 +106,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         "synthetic_bars": bars,
         "run_id": "sweep",
     }
-    tasks = build_tasks(args.strategy, grid, cfg, session)
+    tasks = build_tasks(args.strategy, grid, cfg, session, files)
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
     target = args.report_dir or Path("reports") / "sweeps" / f"{args.strategy}_{stamp}"
     check_report_folder(target)

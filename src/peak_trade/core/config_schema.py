@@ -17,6 +17,7 @@ __all__ = [
     "LiveRiskSection",
     "Section",
     "ShadowSection",
+    "StrategiesSection",
 ]
 
 # Money limits stay within what the ledger keeps exact (28 digits, 12 of them decimals).
@@ -122,6 +123,12 @@ class ExchangeSection(Section):
     kraken: KrakenSection = KrakenSection()
 
 
+class StrategiesSection(Section):
+    """`[strategies]`: where user strategy files are (relative to the config file's folder)."""
+
+    paths: list[Annotated[str, Field(min_length=1)]] = []
+
+
 class ConfigRoot(Section):
     """The whole config file."""
 
@@ -129,4 +136,5 @@ class ConfigRoot(Section):
     live_risk: LiveRiskSection = LiveRiskSection()
     shadow: ShadowSection = ShadowSection()
     exchange: ExchangeSection = ExchangeSection()
+    strategies: StrategiesSection = StrategiesSection()
     strategy: StrategySections = StrategySections()

@@ -9,6 +9,7 @@ PeakTradeError
 │   ├── SessionSetupError       building the session failed; exit code 1
 │   └── SessionRuntimeError     the session failed while running; exit code 1
 ├── StrategyError               strategy code failed; stop using that strategy
+│   └── StrategyContractError   it returned a target other than -1/0/1 (also a ConfigError: 2)
 ├── FeedError                   the market-data feed failed; exit code 1
 ├── VenueError                  raised only by venue adapters, mapped once at the edge
 │   ├── VenueUnavailableError   transient: retry with backoff
@@ -38,6 +39,7 @@ __all__ = [
     "SessionError",
     "SessionRuntimeError",
     "SessionSetupError",
+    "StrategyContractError",
     "StrategyError",
     "VenueError",
     "VenueUnavailableError",
@@ -83,6 +85,11 @@ class JournalWriteError(SessionRuntimeError):
 
 class StrategyError(PeakTradeError):
     """A strategy raised or returned something outside its contract."""
+
+
+class StrategyContractError(ConfigError, StrategyError):
+    """A strategy returned what its contract does not allow (a target other than -1, 0 or
+    1): its code is to be fixed, as a config is (exit 2)."""
 
 
 class FeedError(PeakTradeError):

@@ -18,6 +18,7 @@ from peak_trade.core.config_schema import (
     ExchangeSection,
     LiveRiskSection,
     ShadowSection,
+    StrategiesSection,
 )
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
 from peak_trade.core.files import is_file, is_folder
@@ -82,6 +83,11 @@ class PeakConfig:
     def exchange(self) -> ExchangeSection:
         """Return `[exchange]`."""
         return self.root.exchange
+
+    @property
+    def strategies(self) -> StrategiesSection:
+        """Return `[strategies]`."""
+        return self.root.strategies
 
     @property
     def strategy(self) -> StrategySections:

@@ -198,7 +198,11 @@ class MomentumParams(StrategyParams):
 
 
 class StrategySections(StrategyParams):
-    """The `[strategy.<key>]` tables; an absent table means the strategy's defaults."""
+    """The `[strategy.<key>]` tables; an absent table means the strategy's defaults. A table
+    of another name is kept as it is, for a user strategy loaded later (its file defines its
+    parameters); one that names no strategy is refused when a strategy is built."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", strict=True, allow_inf_nan=False)
 
     ma_crossover: MACrossoverParams = MACrossoverParams()
     rsi_reversion: RsiReversionParams = RsiReversionParams()

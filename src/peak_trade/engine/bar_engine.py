@@ -175,7 +175,7 @@ class TradingEngine:
         yield from self._run_rows(columns, targets, ticks, days, i, n)
         if failure is not None:  # the strategy failed on the next row: fail there, as step would
             bar = columns.bar(len(targets))
-            self._step(bar, lambda: checked_target(self.strategy.key, bar, failure))
+            self._step(bar, lambda: checked_target(self.strategy, bar, failure))
 
     def _run_compiled(
         self,
@@ -336,7 +336,7 @@ class TradingEngine:
         )
 
     def _ask_strategy(self, bar: Bar) -> int:
-        return checked_target(self.strategy.key, bar, lambda: self.strategy.on_bar(bar))
+        return checked_target(self.strategy, bar, lambda: self.strategy.on_bar(bar))
 
     def _book(
         self, results: list[OrderExecutionResult] | tuple[OrderExecutionResult, ...]

@@ -3,6 +3,8 @@ and the rule that tells a quiet bar, which the engine and the compiled loop shar
 
 from __future__ import annotations
 
+import inspect
+import traceback
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -11,9 +13,10 @@ import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.compiled import compiled
-from peak_trade.core.errors import PeakTradeError, StrategyError
+from peak_trade.core.errors import PeakTradeError, StrategyContractError, StrategyError
 from peak_trade.core.types import Bar
 from peak_trade.strategies.base import Strategy
+from peak_trade.strategies.registry import get_strategy_spec
 
 __all__ = ["TARGETS", "checked_target", "column_targets", "is_quiet"]
 
@@ -41,23 +44,43 @@ def column_targets(
     return np.asarray(targets, dtype=np.int64), failure
 
 
-def checked_target(key: str, bar: Bar, ask: Callable[[], object]) -> int:
-    """Return the target `ask` gives on `bar`; a StrategyError if it fails or is not one."""
+def checked_target(strategy: Strategy[Any], bar: Bar, ask: Callable[[], object]) -> int:
+    """Return the target `ask` gives on `bar`; a StrategyError if it fails, a
+    StrategyContractError (a file to fix) if it is not -1, 0 or 1. A user strategy's error
+    names its file and line."""
+    key = strategy.key
     try:
         target = ask()
     except PeakTradeError:
         raise
     except Exception as error:
         raise StrategyError(
-            f"strategy {key} failed on the bar of {bar.time.isoformat()}: "
-            f"{type(error).__name__}: {error}"
+            f"strategy {key}{_source(strategy, error)} failed on the bar of "
+            f"{bar.time.isoformat()}: {type(error).__name__}: {error}"
         ) from error
     if target not in TARGETS:
-        raise StrategyError(
-            f"strategy {key} returned target {target!r} on the bar of "
-            f"{bar.time.isoformat()}; expected -1, 0 or 1"
+        raise StrategyContractError(
+            f"strategy {key}{_source(strategy)} returned target {target!r} on the bar of "
+            f"{bar.time.isoformat()}; expected -1, 0 or 1 (LONG, FLAT or SHORT)"
         )
     return int(target)
+
+
+def _source(strategy: Strategy[Any], error: BaseException | None = None) -> str:
+    """Return " (file:line)" of a user strategy: the line of `error` in its file, else its
+    `update`; "" for a built-in one."""
+    source = get_strategy_spec(strategy.key).source
+    if source is None:
+        return ""
+    frames = [] if error is None else traceback.extract_tb(error.__traceback__)
+    lines = [frame.lineno for frame in frames if frame.filename == source]
+    if lines:
+        return f" ({source}:{lines[-1]})"
+    try:
+        line = inspect.getsourcelines(type(strategy).update)[1]
+    except (OSError, TypeError):
+        return f" ({source})"
+    return f" ({source}:{line})"
 
 
 def _raiser(error: Exception) -> Callable[[], object]:

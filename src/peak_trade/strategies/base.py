@@ -37,7 +37,7 @@ class Strategy(ABC, Generic[P]):
 
     key: ClassVar[str]
     description: ClassVar[str]
-    params_type: ClassVar[type[StrategyParams]]
+    params_type: ClassVar[type[StrategyParams]] = StrategyParams  # no parameters
 
     def __init__(self, params: P) -> None:
         self.params = params

@@ -32,7 +32,7 @@ __all__ = [
     "register_strategy",
 ]
 
-Tier = Literal["core", "aux", "legacy"]
+Tier = Literal["core", "aux", "legacy", "user"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,7 @@ class StrategySpec:
     cls: type[Strategy[Any]]
     tier: Tier
     description: str
+    source: str | None = None  # the file of a user strategy
 
     @property
     def config_section(self) -> str:
@@ -58,11 +59,14 @@ class StrategySpec:
 _REGISTRY: dict[str, StrategySpec] = {}
 
 
-def register_strategy(cls: type[Strategy[Any]], tier: Tier) -> StrategySpec:
-    """Register a strategy class under its `key`; a key registered twice raises ValueError."""
+def register_strategy(
+    cls: type[Strategy[Any]], tier: Tier, source: str | None = None
+) -> StrategySpec:
+    """Register a strategy class under its `key` (from the file `source`, for a user's); a
+    key registered twice raises ValueError."""
     if cls.key in _REGISTRY:
         raise ValueError(f"strategy key {cls.key!r} is already registered")
-    spec = StrategySpec(key=cls.key, cls=cls, tier=tier, description=cls.description)
+    spec = StrategySpec(cls.key, cls, tier, cls.description, source)
     _REGISTRY[cls.key] = spec
     return spec
 
@@ -88,11 +92,27 @@ def get_strategy_spec(key: str) -> StrategySpec:
     return spec
 
 
+def _configured(spec: StrategySpec, cfg: PeakConfig) -> dict[str, Any]:
+    """Return the parameters `[strategy.<key>]` sets for `spec` (only those set)."""
+    tables = cfg.strategy.model_extra or {}
+    for name in tables:  # a user strategy's table: its file must be loaded
+        if name not in _REGISTRY:
+            raise ConfigError(
+                f"[strategy.{name}] names no strategy{did_you_mean(name, _REGISTRY)}; a user "
+                "strategy's table needs its file loaded (--strategy-path or [strategies] paths)"
+            )
+    if spec.tier == "user":
+        table = tables.get(spec.key, {})
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[strategy.{spec.key}] must be a table of parameters")
+        return dict(table)
+    params: StrategyParams = getattr(cfg.strategy, spec.key)
+    return params.model_dump(exclude_unset=True)
+
+
 def create_strategy_from_config(key: str, cfg: PeakConfig) -> Strategy[Any]:
     """Build strategy `key` with the parameters of `[strategy.<key>]` in `cfg`."""
-    spec = get_strategy_spec(key)
-    params: StrategyParams = getattr(cfg.strategy, key)
-    return spec.cls(params)
+    return create_strategy(key, None, cfg)
 
 
 def create_strategy(
@@ -100,8 +120,7 @@ def create_strategy(
 ) -> Strategy[Any]:
     """Build strategy `key` from the config's parameters with `overrides` applied and validated."""
     spec = get_strategy_spec(key)
-    base: StrategyParams = getattr((cfg or PeakConfig.default()).strategy, key)
-    merged = {**base.model_dump(exclude_unset=True), **(overrides or {})}
+    merged = {**_configured(spec, cfg or PeakConfig.default()), **(overrides or {})}
     try:
         params = spec.params_type.model_validate(merged)
     except ValidationError as error:

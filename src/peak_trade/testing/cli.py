@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["run_peak"]
+__all__ = ["journaled", "run_peak"]
 
 
 def run_peak(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -19,3 +20,20 @@ def run_peak(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Complete
         timeout=timeout,
         check=False,
     )
+
+
+def journaled(path: Path, run_id: str, *kinds: str) -> int:
+    """Return how many events of `kinds` run `run_id` has in the journal at `path` so far (0
+    before the journal exists): for a test that waits on a run in another process."""
+    if not path.exists():
+        return 0
+    marks = ", ".join("?" * len(kinds))
+    try:
+        with sqlite3.connect(path) as db:
+            row = db.execute(
+                f"SELECT COUNT(*) FROM events WHERE run_id = ? AND kind IN ({marks})",  # noqa: S608
+                (run_id, *kinds),
+            ).fetchone()
+    except sqlite3.OperationalError:  # not written yet
+        return 0
+    return int(row[0])

@@ -48,9 +48,17 @@ def test_unknown_section_gets_a_hint() -> None:
     assert _error({"shadw": {}}) == "shadw: unknown key; did you mean 'shadow'?"
 
 
-def test_unknown_strategy_table_gets_a_hint() -> None:
-    message = _error({"strategy": {"rsi_reverson": {}}})
-    assert message == "strategy.rsi_reverson: unknown key; did you mean 'rsi_reversion'?"
+def test_unknown_strategy_table_gets_a_hint_when_a_strategy_is_built() -> None:
+    # a table of another name may belong to a user strategy whose file loads later, so the
+    # config loads; building any strategy then refuses the table that names none
+    from peak_trade.strategies.registry import create_strategy_from_config
+
+    cfg = PeakConfig.from_mapping({"strategy": {"rsi_reverson": {}}})
+    with pytest.raises(ConfigError) as caught:
+        create_strategy_from_config("ma_crossover", cfg)
+    assert str(caught.value).startswith(
+        "[strategy.rsi_reverson] names no strategy; did you mean 'rsi_reversion'?"
+    )
 
 
 def test_unknown_key_without_close_match_lists_the_keys_of_its_table() -> None:

@@ -1,0 +1,3 @@
+"""The version of Peak Trade (`peak_trade.__version__`)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""What users bring: their own strategy files."""
