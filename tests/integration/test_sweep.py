@@ -278,3 +278,40 @@ def test_sweep_input_errors_exit_2_before_any_work(
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []  # no report folder
+
+
+def test_a_point_that_went_reduce_only_says_so_and_no_risk_limits_turns_them_off(
+    tmp_path: Path,
+) -> None:
+    # a drawdown limit of 1 % trips on most points of this grid within 20,000 bars
+    (tmp_path / "tight.toml").write_text("[live_risk]\nmax_drawdown_pct = 1.0\n")
+    common = (
+        "sweep",
+        "--config",
+        "tight.toml",
+        "--grid",
+        "fast_window=5,10",
+        "--synthetic",
+        "--bars",
+        "20000",
+        "--workers",
+        "2",
+        "--json",
+    )
+    limited = run_peak(*common, "--report-dir", "limited", cwd=tmp_path)
+    free = run_peak(*common, "--no-risk-limits", "--report-dir", "free", cwd=tmp_path)
+    assert limited.returncode == 0, limited.stderr
+    assert free.returncode == 0, free.stderr
+    rows = json.loads(limited.stdout)["results"]
+    tripped = [r for r in rows if r["trading_state"] == "reducing"]
+    assert tripped
+    assert all("drawdown" in r["left_active_at"] for r in tripped)
+    unlimited = json.loads(free.stdout)["results"]
+    assert {r["trading_state"] for r in unlimited} == {"off"}
+    assert all(r["left_active_at"] == "" for r in unlimited)
+    # without the limit the rule keeps trading after the drawdown, so it trades more
+    free_trades = {r["fast_window"]: r["trades"] for r in unlimited}
+    assert all(free_trades[r["fast_window"]] > r["trades"] for r in tripped)
+    with (tmp_path / "limited" / "results.csv").open() as handle:
+        header = next(csv.reader(handle))
+    assert header[-2:] == ["trading_state", "left_active_at"]

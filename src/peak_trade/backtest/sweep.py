@@ -27,6 +27,7 @@ from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
 from peak_trade.engine.outcomes import AccountMark
+from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderFill
 from peak_trade.portfolio.account import RunMarks
 from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
@@ -172,7 +173,20 @@ def run_task(task: SweepTask) -> dict[str, Any]:
         **task.params,
         **stats.result(),
         "final_equity": float(ledger.equity),
+        **_trading_state(runner),
     }
+
+
+def _trading_state(runner: BacktestRunner) -> dict[str, str]:
+    """Return where the point's trading state ended and when it first left ACTIVE ("" if it
+    never did, or without risk limits): a point that went reduce-only stopped trading there,
+    and its figures rank a rule cut short."""
+    risk = runner.engine.pipeline.risk_limits
+    if risk is None:
+        return {"trading_state": "off", "left_active_at": ""}
+    left = next((e for e in risk.events if e.previous is TradingState.ACTIVE), None)
+    at = "" if left is None else f"{left.ts.isoformat()} ({left.reason})"
+    return {"trading_state": risk.state.value, "left_active_at": at}
 
 
 def run_sweep(

@@ -46,6 +46,8 @@ COLUMNS = (
     "win_rate_pct",
     "profit_factor",
     "final_equity",
+    "trading_state",  # active, reducing or halted at the end; off without risk limits
+    "left_active_at",  # when (and why) it first left ACTIVE: its trading stopped short there
 )
 
 
@@ -70,6 +72,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of equity per entry (default: 0.1)",
     )
     a("--start-balance", type=positive_float, default=10_000.0, help="default: 10000")
+    a("--no-risk-limits", action="store_true", help="do not apply [live_risk] to any point")
     a("--workers", type=positive_int, help="local processes (default: one per core)")
     a(
         "--ray",
@@ -105,6 +108,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         "seed": seed,
         "synthetic_bars": bars,
         "run_id": "sweep",
+        "enable_risk_limits": not args.no_risk_limits,
     }
     tasks = build_tasks(args.strategy, grid, cfg, session, files)
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
@@ -196,7 +200,7 @@ def _heatmap(path: Path, rows: list[dict[str, Any]], names: list[str], metric: s
 
 def _print(ranked: list[dict[str, Any]], names: list[str], metric: str, target: Path) -> None:
     table = Table(title=f"Sweep ranked by {metric} ({len(ranked)} backtests)")
-    for column in ("rank", *names, "return %", "sharpe", "max DD %", "trades"):
+    for column in ("rank", *names, "return %", "sharpe", "max DD %", "trades", "state"):
         table.add_column(column, justify="right")
     for position, row in enumerate(ranked, start=1):
         sharpe = "-" if row["sharpe"] is None else f"{row['sharpe']:.2f}"
@@ -207,6 +211,7 @@ def _print(ranked: list[dict[str, Any]], names: list[str], metric: str, target: 
             sharpe,
             f"{row['max_drawdown_pct']:.2f}",
             str(row["trades"]),
+            row["trading_state"],
         )
     console = Console(file=sys.stdout, width=110)
     console.print(table)
