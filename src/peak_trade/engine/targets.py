@@ -16,7 +16,7 @@ from peak_trade.core.compiled import compiled
 from peak_trade.core.errors import PeakTradeError, StrategyContractError, StrategyError
 from peak_trade.core.types import Bar
 from peak_trade.strategies.base import Strategy
-from peak_trade.strategies.registry import get_strategy_spec
+from peak_trade.strategies.registry import find_strategy_spec
 
 __all__ = ["TARGETS", "checked_target", "column_targets", "is_quiet"]
 
@@ -69,7 +69,8 @@ def checked_target(strategy: Strategy[Any], bar: Bar, ask: Callable[[], object])
 def _source(strategy: Strategy[Any], error: BaseException | None = None) -> str:
     """Return " (file:line)" of a user strategy: the line of `error` in its file, else its
     `update`; "" for a built-in one."""
-    source = get_strategy_spec(strategy.key).source
+    spec = find_strategy_spec(strategy.key)
+    source = None if spec is None else spec.source
     if source is None:
         return ""
     frames = [] if error is None else traceback.extract_tb(error.__traceback__)

@@ -26,6 +26,7 @@ __all__ = [
     "Tier",
     "create_strategy",
     "create_strategy_from_config",
+    "find_strategy_spec",
     "get_available_strategy_keys",
     "get_strategy_spec",
     "list_strategy_specs",
@@ -79,6 +80,11 @@ def get_available_strategy_keys() -> list[str]:
 def list_strategy_specs() -> list[StrategySpec]:
     """Return every spec, sorted by key."""
     return [_REGISTRY[key] for key in get_available_strategy_keys()]
+
+
+def find_strategy_spec(key: str) -> StrategySpec | None:
+    """Return the spec for `key`, or None when no strategy is registered under it."""
+    return _REGISTRY.get(key)
 
 
 def get_strategy_spec(key: str) -> StrategySpec:

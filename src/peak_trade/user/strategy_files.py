@@ -26,7 +26,7 @@ from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.strategy_params import StrategyParams
 from peak_trade.strategies.base import Strategy
-from peak_trade.strategies.registry import StrategySpec, get_strategy_spec, register_strategy
+from peak_trade.strategies.registry import StrategySpec, find_strategy_spec, register_strategy
 
 __all__ = ["EXPECTED", "load_strategy_paths", "strategy_paths", "use_strategies"]
 
@@ -149,12 +149,8 @@ def _check(cls: type[Strategy[Any]], file: Path) -> None:
             f"{where}: params_type must be a subclass of peak_trade.StrategyParams "
             "(a pydantic model)"
         )
-    try:
-        get_strategy_spec(key)
-    except ConfigError:
-        pass
-    else:
-        taken = get_strategy_spec(key)
+    taken = find_strategy_spec(key)
+    if taken is not None:
         raise ConfigError(
             f"{where}: the key {key!r} is taken by {taken.source or 'a built-in strategy'}; "
             "give the strategy another key"
