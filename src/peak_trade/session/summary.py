@@ -75,4 +75,10 @@ def hints(
         found.append(f"{metrics.step_errors} step(s) failed; the journal holds each error.")
     if trading_state != "active":
         found.append(f"trading ended in state {trading_state.upper()}: new exposure was refused.")
+    if metrics.current_position:
+        found.append(
+            f"a position of {plain(metrics.current_position)} was still open at the end: its "
+            f"unrealized PnL ({metrics.unrealized_pnl:.2f}) is in the equity, and the round "
+            "trips do not count it."
+        )
     return found

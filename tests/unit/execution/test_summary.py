@@ -96,3 +96,18 @@ def test_the_metrics_write_decimals_in_plain_notation_too() -> None:
 
     assert shown["current_position"] == "0.00000000"
     assert shown["equity"] == "10000000000000000.000000000"
+
+
+def test_a_position_still_open_at_the_end_is_named_with_its_unrealized_pnl() -> None:
+    metrics = LiveSessionMetrics(
+        steps=500,
+        target_changes=3,
+        total_orders_generated=3,
+        current_position=Decimal("0.02500000"),
+        unrealized_pnl=Decimal("-12.346"),
+    )
+    found = hints(metrics, required_bars=51, warmup_candles=200, trading_state="active")
+    assert found == [
+        "a position of 0.02500000 was still open at the end: its unrealized PnL (-12.35) is in "
+        "the equity, and the round trips do not count it."
+    ]
