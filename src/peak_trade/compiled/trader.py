@@ -179,8 +179,8 @@ class BatchTrader:
         events: Ints,
         quiet: Ints,
     ) -> Iterator[QuietRun | BarOutcome]:
-        """Yield the quiet runs and traded bars in row order, the ledger showing each one's
-        cash, position, last price and peak as it is yielded."""
+        """Yield the quiet runs and traded bars in row order, each with the account at its
+        close (the ledger is settled at the batch's end, by `_store`)."""
         for is_event, row in in_row_order(events, quiet):
             if is_event:
                 yield view.outcome(columns, closes, days, row)

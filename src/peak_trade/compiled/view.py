@@ -2,11 +2,12 @@
 
 `BatchView` reads the events and quiet runs `batch_kernel.run_batch` wrote and turns them into
 what `TradingEngine.run_columns` yields: a `QuietRun` for each run of quiet bars and a
-`BarOutcome` for each other bar, the ledger showing each one's figures as it is yielded and the
+`BarOutcome` for each other bar, each carrying the account at its close (`AccountMark`), the
 pipeline and safety guard taking its orders and fills; or, for a caller that counts and
 journals in bulk, the whole batch as one `TradedBars` (its events, worded by `batch_rows`),
-with the batch's fills booked and its orders' approvals recorded at once. Amounts come out as
-the Decimals the ledger would hold, to the digit and exponent.
+with the batch's fills counted and its orders' approvals recorded at once. The ledger is
+settled once, at the batch's end (`BatchTrader`), with the day PnL the view adds up here.
+Amounts come out as the Decimals the ledger would hold, to the digit and exponent.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class Trader(Protocol):
 
 
 class BatchView:
-    """Turns the loop's rows into the engine's items, keeping the ledger in step with them."""
+    """Turns the loop's rows into the engine's items, and adds up the batch's day PnL."""
 
     def __init__(self, trader: Trader, money_places: int) -> None:
         engine = trader.engine
