@@ -119,6 +119,11 @@ def test_strategies_lists_a_user_strategy_with_its_file(tmp_path: Path) -> None:
             _SIMPLE.format(bad=1, after=1).replace('key = "every_other"', 'key = "Every Other"'),
             "key must be a name of lowercase letters",
         ),
+        (
+            _SIMPLE.format(bad=1, after=1)
+            + _SIMPLE.format(bad=1, after=1).replace("class EveryOther", "class Another"),
+            "more than one strategy has the key 'every_other'",
+        ),
     ],
 )
 def test_a_file_that_breaks_the_contract_is_refused_with_its_file_and_line(

@@ -102,6 +102,10 @@ def _load_file(file: Path) -> list[StrategySpec]:
         raise ConfigError(f"{file} defines no strategy; expected {EXPECTED}")
     for cls in classes:
         _check(cls, file)
+    keys = [cls.key for cls in classes]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise ConfigError(f"{file}: more than one strategy has the key {twice[0]!r}")
     return [register_strategy(cls, "user", source=str(file)) for cls in classes]
 
 
