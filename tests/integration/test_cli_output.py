@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +133,43 @@ def test_log_levels_are_taken_in_any_case() -> None:
 def test_abbreviated_flags_still_work() -> None:
     args = build_parser().parse_args(["backtest", "--synth", "--bars", "300", "--warmup", "10"])
     assert (args.synthetic, args.bars, args.warmup_candles) == (True, 300, 10)
+
+
+def test_the_first_run_that_compiles_the_kernels_says_so_and_the_next_does_not(
+    tmp_path: Path,
+) -> None:
+    # a cache folder of one's own ($NUMBA_CACHE_DIR), empty: this run compiles every kernel
+    cache = tmp_path / "numba-cache"
+    (tmp_path / "peak.toml").write_text("")
+    run = (
+        "backtest",
+        "--config",
+        "peak.toml",
+        "--synthetic",
+        "--bars",
+        "2000",
+        "--journal",
+        "j.sqlite",
+        "--report-dir",
+        "report",
+    )
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+
+    def backtest(run_id: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "peak_trade.cli.main", *run, "--run-id", run_id],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    first, second = backtest("first"), backtest("second")
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    note = f"compiling the trading kernels once (10 to 20 s); later runs load them from {cache}"
+    assert note in first.stderr
+    assert "compiling" not in second.stderr
+    assert any(cache.iterdir())  # where the second run loaded them from

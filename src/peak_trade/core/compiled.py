@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -70,6 +71,8 @@ def python_of(kernel: _F) -> _F:
     return cast(_F, getattr(kernel, "py_func", kernel))
 
 
+_LOG = logging.getLogger(__name__)
+_COMPILING = "compiling the trading kernels once (10 to 20 s); later runs load them from %s"
 _PACKAGE = Path(__file__).resolve().parents[1]
 _MARK = b"@compiled"
 
@@ -87,10 +90,15 @@ def cache_folder(package: Path = _PACKAGE) -> Path:
 
 @functools.cache  # once per process
 def _use_cache_folder(numba: Any) -> None:
-    """Point numba's cache at `cache_folder()`, removing older folders."""
+    """Point numba's cache at `cache_folder()`, removing older folders; say so when the
+    kernels are compiled afresh (the first run after an install or a change takes seconds)."""
     if numba.config.CACHE_DIR:  # the user chose one ($NUMBA_CACHE_DIR): theirs to manage
+        chosen = Path(numba.config.CACHE_DIR)
+        if not chosen.is_dir() or not any(chosen.iterdir()):
+            _LOG.warning(_COMPILING, chosen)
         return
     folder = cache_folder()
+    fresh = not folder.is_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=folder).close()
@@ -100,3 +108,5 @@ def _use_cache_folder(numba: Any) -> None:
     for old in folder.parent.glob("numba-*"):
         if old != folder:
             shutil.rmtree(old, ignore_errors=True)
+    if fresh:
+        _LOG.warning(_COMPILING, folder)
