@@ -51,20 +51,23 @@ def strategy_paths(cli: Iterable[str | Path] | None, cfg: PeakConfig) -> list[Pa
 def use_strategies(cfg: PeakConfig, cli: Iterable[str | Path] | None) -> tuple[str, ...]:
     """Load the strategy files `[strategies] paths` and `--strategy-path` name; return the
     files loaded, as absolute paths (a sweep's workers load the same)."""
-    paths = strategy_paths(cli, cfg)
-    load_strategy_paths(paths)
-    return tuple(str(file.resolve()) for file in _files(paths))
+    files = [file.resolve() for file in _files(strategy_paths(cli, cfg))]
+    _load(files)
+    return tuple(map(str, files))
 
 
 def load_strategy_paths(paths: Sequence[Path]) -> list[StrategySpec]:
     """Load every strategy file under `paths` and register its strategies; return their specs
     (a file loaded before in this process is not loaded again)."""
+    return _load([file.resolve() for file in _files(paths)])
+
+
+def _load(files: Sequence[Path]) -> list[StrategySpec]:
     specs: list[StrategySpec] = []
-    for file in _files(paths):
-        resolved = file.resolve()
-        if resolved not in _LOADED:
-            _LOADED[resolved] = _load_file(resolved)
-        specs.extend(_LOADED[resolved])
+    for file in files:
+        if file not in _LOADED:
+            _LOADED[file] = _load_file(file)
+        specs.extend(_LOADED[file])
     return specs
 
 
