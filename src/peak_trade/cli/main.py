@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
@@ -29,12 +28,7 @@ from peak_trade.cli.session_output import strategy_lines
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import ConfigError
-from peak_trade.core.peak_config import (
-    CONFIG_PATH_ENV_VAR,
-    DEFAULT_CONFIG_PATH,
-    PeakConfig,
-    load_config,
-)
+from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES, Timeframe, parse_symbol
 from peak_trade.core.version import __version__
 from peak_trade.data.synthetic import SyntheticMarket
@@ -175,11 +169,7 @@ def _with_strategies(args: argparse.Namespace) -> PeakConfig:
 
 
 def _run_strategies(args: argparse.Namespace) -> int:
-    # the config's [strategies] paths too, where there is a config (the list works anywhere)
-    found = args.config or os.environ.get(CONFIG_PATH_ENV_VAR) or DEFAULT_CONFIG_PATH.is_file()
-    cfg = load_config(args.config) if found else PeakConfig.default()
-    use_strategies(cfg, args.strategy_path)
-    lines = strategy_lines(indent="  ")
+    lines = strategy_lines(args.config, args.strategy_path, indent="  ")
     print("Available strategies:", *lines, f"{len(lines)} strategies", sep="\n")
     return EXIT_OK
 

@@ -223,8 +223,7 @@ def session_config_from(args: argparse.Namespace, cfg: PeakConfig) -> LiveSessio
 def run_session(args: argparse.Namespace) -> int:
     """Run the session command with parsed arguments; return the exit code."""
     if args.list_strategies:
-        use_strategies(PeakConfig.default(), args.strategy_path)
-        return _list_strategies()
+        return _list_strategies(args)
     if args.steps is not None and args.duration is not None:
         raise ConfigError(
             "--steps and --duration both say when to stop, and only one can; give one "
@@ -361,8 +360,8 @@ def _remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int 
     return max(0, int(str(plan["steps"])) - runner.metrics.steps)
 
 
-def _list_strategies() -> int:
-    lines = strategy_lines()
+def _list_strategies(args: argparse.Namespace) -> int:
+    lines = strategy_lines(args.config, args.strategy_path)
     print("=== Available strategies (Peak Trade registry) ===", *lines, sep="\n")
     print(f"Total: {len(lines)} strategies")
     first = list_strategy_specs()[0].key

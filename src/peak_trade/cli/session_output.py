@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -13,10 +15,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from peak_trade.core.peak_config import PeakConfig
+from peak_trade.core.peak_config import (
+    CONFIG_PATH_ENV_VAR,
+    DEFAULT_CONFIG_PATH,
+    PeakConfig,
+    load_config,
+)
 from peak_trade.core.types import Bar
 from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.strategies.registry import list_strategy_specs
+from peak_trade.user.strategy_files import use_strategies
 
 __all__ = ["print_dry_run", "print_summary", "progress_callback", "strategy_lines"]
 
@@ -25,8 +33,15 @@ def _money(text: str | None, currency: str) -> str:
     return "-" if text is None else f"{Decimal(text):,.2f} {currency}"
 
 
-def strategy_lines(indent: str = "") -> list[str]:
-    """Return one aligned line per registered strategy: key, tier and description."""
+def strategy_lines(
+    config: Path | None, strategy_paths: Sequence[Path] | None, indent: str = ""
+) -> list[str]:
+    """Return one aligned line per strategy: key, tier and description, with the user
+    strategies of `strategy_paths` and of the config's [strategies] paths loaded. The config
+    is `config`, else $PEAK_TRADE_CONFIG_PATH or config/config.toml where there is one: a list
+    works anywhere."""
+    found = config or os.environ.get(CONFIG_PATH_ENV_VAR) or DEFAULT_CONFIG_PATH.is_file()
+    use_strategies(load_config(config) if found else PeakConfig.default(), strategy_paths)
     specs = list_strategy_specs()
     width = max(len(spec.key) for spec in specs)
     return [
