@@ -43,9 +43,11 @@ def _strategy(folder: Path, name: str = "every_other.py", bad: int = 1, after: i
     return path
 
 
-def _backtest(tmp_path: Path, *extra: str, config: str = "") -> dict[str, object]:
+def _run_backtest(
+    tmp_path: Path, *extra: str, config: str = ""
+) -> subprocess.CompletedProcess[str]:
     (tmp_path / "peak.toml").write_text(config)
-    done = run_peak(
+    return run_peak(
         "backtest",
         "--config",
         str(tmp_path / "peak.toml"),
@@ -60,6 +62,10 @@ def _backtest(tmp_path: Path, *extra: str, config: str = "") -> dict[str, object
         *extra,
         cwd=tmp_path,
     )
+
+
+def _backtest(tmp_path: Path, *extra: str, config: str = "") -> dict[str, object]:
+    done = _run_backtest(tmp_path, *extra, config=config)
     assert done.returncode == 0, done.stderr
     summary: dict[str, object] = json.loads(done.stdout)
     return summary
@@ -141,20 +147,14 @@ def test_a_missing_path_and_a_table_of_no_strategy_are_refused(tmp_path: Path) -
     done = run_peak("strategies", "--strategy-path", "nowhere.py", cwd=tmp_path)
     assert done.returncode == 2
     assert "strategy path nowhere.py does not exist" in done.stderr
-    (tmp_path / "peak.toml").write_text("[strategy.every_othr]\nlength = 3\n")
     _strategy(tmp_path)
-    done = run_peak(
-        "backtest",
-        "--config",
-        "peak.toml",
+    done = _run_backtest(
+        tmp_path,
         "--strategy",
         "every_other",
         "--strategy-path",
         "every_other.py",
-        "--synthetic",
-        "--journal",
-        "j.sqlite",
-        cwd=tmp_path,
+        config="[strategy.every_othr]\nlength = 3\n",
     )
     assert done.returncode == 2
     assert "[strategy.every_othr] names no strategy; did you mean 'every_other'" in done.stderr
@@ -164,23 +164,8 @@ def test_a_target_outside_its_three_values_ends_the_run_with_the_file_and_line(
     tmp_path: Path,
 ) -> None:
     path = _strategy(tmp_path, bad=2, after=500)
-    (tmp_path / "peak.toml").write_text("")
-    done = run_peak(
-        "backtest",
-        "--config",
-        "peak.toml",
-        "--strategy",
-        "every_other",
-        "--strategy-path",
-        str(path),
-        "--synthetic",
-        "--warmup-candles",
-        "5",
-        "--journal",
-        "j.sqlite",
-        "--report-dir",
-        "report",
-        cwd=tmp_path,
+    done = _run_backtest(
+        tmp_path, "--strategy", "every_other", "--strategy-path", str(path), "--warmup-candles", "5"
     )
     assert done.returncode == 2
     update = (
