@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
 import sqlite3
 import subprocess
 from contextlib import redirect_stdout
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,38 @@ def test_backtest_on_synthetic_bars_writes_report_with_stats(tmp_path: Path) -> 
     assert saved["stats"] == stats
     assert (report / "equity.png").stat().st_size > 1000
     _position_reads_in_base_units(saved)
+    _round_trips_pair_the_fills(report, summary)
+    # 2,800 minutes are two days: nothing annualised
+    assert stats["span_days"] == pytest.approx(2_800 / 1_440)
+    assert (stats["cagr_pct"], stats["sharpe"], stats["sortino"]) == (None, None, None)
+
+
+def _round_trips_pair_the_fills(report: Path, summary: dict[str, Any]) -> None:
+    with (report / "trades.csv").open() as handle:
+        fills = list(csv.DictReader(handle))
+    with (report / "round_trips.csv").open() as handle:
+        trips = list(csv.DictReader(handle))
+    open_at_end = summary["open_at_end"]
+    assert len(trips) == summary["stats"]["trades"] + open_at_end
+    # one entry fill and one exit fill a trip (this run's sizing never adds to a position)
+    closed = trips[:-1] if open_at_end else trips
+    pairs = zip(fills[::2], fills[1::2], strict=False)
+    for trip, (entry, leaving) in zip(closed, pairs, strict=True):
+        assert (trip["side"], trip["entry_time"], trip["exit_time"]) == (
+            "long",
+            entry["time"],
+            leaving["time"],
+        )
+        assert Decimal(trip["entry_price"]) == Decimal(entry["price"])
+        assert Decimal(trip["exit_price"]) == Decimal(leaving["price"])
+        assert Decimal(trip["fees"]) == Decimal(entry["fee"]) + Decimal(leaving["fee"])
+        quantity = Decimal(entry["quantity"])
+        assert quantity == Decimal(trip["quantity"]) == Decimal(leaving["quantity"])
+        gross = quantity * (Decimal(leaving["price"]) - Decimal(entry["price"]))
+        assert Decimal(trip["pnl"]) == gross - Decimal(trip["fees"])
+        assert trip["exit_reason"] == "target flat"
+    if open_at_end:
+        assert trips[-1]["exit_reason"] == "end of data (still open)"
 
 
 def _position_reads_in_base_units(summary: dict[str, Any]) -> None:
@@ -382,6 +416,7 @@ def test_a_report_folder_keeps_the_journal_and_files_it_already_holds(tmp_path: 
         "journal.sqlite",
         "journal.sqlite.locks",  # the locks a run is held by while it runs
         "notes.txt",
+        "round_trips.csv",
         "summary.json",
         "trades.csv",
     ]

@@ -227,6 +227,7 @@ def test_session_json_summary_executes_orders_and_balances(tmp_path: Path) -> No
     assert sorted(p.name for p in report.iterdir()) == [
         "equity.csv",
         "equity.png",
+        "round_trips.csv",
         "summary.json",
         "trades.csv",
     ]
@@ -246,7 +247,7 @@ def test_cli_table_shows_summary_and_report_path(tmp_path: Path) -> None:
         "--data",
         "synthetic",
         "--steps",
-        "300",
+        "10",
         "--no-sleep",
         "--run-id",
         "table-run",
@@ -258,6 +259,10 @@ def test_cli_table_shows_summary_and_report_path(tmp_path: Path) -> None:
     assert "bars processed (steps)" in result.stdout
     assert "reports/table-run" in result.stdout
     assert not (tmp_path / "reports" / "experiments").exists()
+    # ten minutes scaled to a year said a CAGR of 10^16 %
+    line = next(row for row in result.stdout.splitlines() if "CAGR / Sharpe / Sortino" in row)
+    assert "n/a (run too short: 0.0 of 30 days)" in line
+    assert "%" not in line
 
 
 # --- crash and resume --------------------------------------------------------------------------
@@ -503,6 +508,7 @@ def test_a_second_sigterm_while_the_report_is_written_is_ignored(tmp_path: Path)
     assert sorted(p.name for p in report.iterdir()) == [
         "equity.csv",
         "equity.png",
+        "round_trips.csv",
         "summary.json",
         "trades.csv",
     ]

@@ -82,6 +82,28 @@ def test_sweep_command_writes_a_ranked_table_and_a_heatmap(tmp_path: Path) -> No
     assert (tmp_path / "sweep" / "notes.txt").read_text() == "mine"
 
 
+def test_a_sweep_too_short_for_annualised_figures_ranks_by_return_and_says_so(
+    tmp_path: Path,
+) -> None:
+    # 3,000 1m bars span two days: every Sharpe is undefined, and a ranking by it was arbitrary
+    done = run_peak(*SWEEP, "--workers", "2", "--report-dir", "s", cwd=tmp_path, timeout=300)
+    as_json = run_peak(*SWEEP, "--workers", "2", "--report-dir", "s", "--json", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert "Sweep ranked by total_return_pct (9 backtests)" in done.stdout
+    note = (
+        "ranked by total_return_pct: sharpe needs 30 days of data to be annualised, and this "
+        "data spans 1.9"
+    )
+    assert f"note: {note}" in " ".join(done.stdout.split())
+    found = json.loads(as_json.stdout)
+    assert (found["metric"], found["metric_note"]) == ("total_return_pct", note)
+    returns = [row["total_return_pct"] for row in found["results"]]
+    assert returns == sorted(returns, reverse=True)
+    assert {row["sharpe"] for row in found["results"]} == {None}
+    assert all(row["span_days"] == pytest.approx(2_799 / 1_440) for row in found["results"])
+
+
 def test_a_parameter_that_changes_nothing_is_named(tmp_path: Path) -> None:
     # breakout reads atr_lookback only with its ATR filter, which is off by default
     grid = ("--grid", "lookback_breakout=10,30", "--grid", "atr_lookback=7,14")
@@ -218,7 +240,7 @@ def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Pat
         "ma_crossover",
         parse_grid(["fast_window=20", "slow_window=50"]),
         PeakConfig.default(),
-        SESSION | {"warmup_candles": 51},
+        SESSION | {"warmup_candles": 51, "timeframe": "1h"},  # 125 days: annualised figures
     )
     point = run_task(task)
     empty = tmp_path / "empty.toml"
@@ -234,6 +256,8 @@ def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Pat
         "5",
         "--warmup-candles",
         "51",
+        "--timeframe",
+        "1h",
         "--json",
         "--journal",
         str(tmp_path / "j.sqlite"),
@@ -245,6 +269,7 @@ def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)["stats"]
     assert point["trades"] == report["trades"] > 5
+    assert point["sharpe"] is not None
     for key in (
         "total_return_pct",
         "sharpe",

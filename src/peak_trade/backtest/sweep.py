@@ -27,10 +27,10 @@ from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
 from peak_trade.engine.outcomes import AccountMark
-from peak_trade.live.risk_limits import TradingState
 from peak_trade.orders.base import OrderFill
 from peak_trade.portfolio.account import RunMarks
-from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
+from peak_trade.portfolio.stats import ANNUALISED_DAYS, PerformanceStats
+from peak_trade.portfolio.trips import RoundTrips
 from peak_trade.session.config import LiveSessionConfig, run_id_from
 from peak_trade.session.stop_signals import on_stop_signals
 from peak_trade.session.wiring import check_bars
@@ -43,6 +43,7 @@ __all__ = [
     "inert_parameters",
     "parse_grid",
     "rank",
+    "ranking_metric",
     "run_sweep",
     "run_task",
 ]
@@ -158,10 +159,9 @@ def run_task(task: SweepTask) -> dict[str, Any]:
     def follow(marks: RunMarks, account: AccountMark, fills: tuple[OrderFill, ...]) -> None:
         stats.add_bars(marks.equity, account.position != 0)
         for fill in fills:
-            quantity, price, fee = float(fill.signed_quantity), float(fill.price), float(fill.fee)
-            done = trips.add_fill(quantity, price, fee)
+            done = trips.add_fill(fill.signed_quantity, fill.price, fill.fee)
             if done is not None:
-                stats.add_round_trip(done)
+                stats.add_round_trip(float(done.pnl))
 
     runner.stops_on_signals = False  # a signal ends the sweep, not this point early
     runner.on_marks = follow
@@ -184,9 +184,7 @@ def _trading_state(runner: BacktestRunner) -> dict[str, str]:
     risk = runner.engine.pipeline.risk_limits
     if risk is None:
         return {"trading_state": "off", "left_active_at": ""}
-    left = next((e for e in risk.events if e.previous is TradingState.ACTIVE), None)
-    at = "" if left is None else f"{left.ts.isoformat()} ({left.reason})"
-    return {"trading_state": risk.state.value, "left_active_at": at}
+    return {"trading_state": risk.state.value, "left_active_at": risk.left_active() or ""}
 
 
 def run_sweep(
@@ -321,6 +319,23 @@ def _check_reachable(address: str) -> None:
             f"cannot reach the Ray cluster at {address}: {error.strerror or error} "
             "(start one with `ray start --head`, or use --ray local)"
         ) from None
+
+
+ANNUALISED = frozenset({"sharpe", "sortino", "cagr_pct"})
+
+
+def ranking_metric(results: list[dict[str, Any]], asked: str | None) -> tuple[str, str | None]:
+    """Return the metric to rank by and a note when it is not the one asked for (None: the
+    default, sharpe): an annualised metric needs ANNUALISED_DAYS of data, and on a shorter span
+    every point would rank as undefined, so the points rank by total return instead."""
+    wanted = asked or "sharpe"
+    span = min((row["span_days"] for row in results), default=0.0)
+    if wanted not in ANNUALISED or span >= ANNUALISED_DAYS:
+        return wanted, None
+    return "total_return_pct", (
+        f"ranked by total_return_pct: {wanted} needs {ANNUALISED_DAYS} days of data to be "
+        f"annualised, and this data spans {span:.1f}"
+    )
 
 
 def rank(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from peak_trade.core.errors import JournalWriteError, SessionRuntimeError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.bars import BAR_KINDS, bar_blocks
 from peak_trade.journal.store import Journal
-from peak_trade.report.writer import write_report, write_session_record
+from peak_trade.report.writer import REPORT_KINDS, write_report, write_session_record
 from peak_trade.session.runner import LiveSessionRunner
 
 __all__ = [
@@ -108,7 +108,7 @@ def _report(
     run_id = runner.run_id
     bars = bar_blocks(journal.events(run_id, *BAR_KINDS), runner.recorder.source())
     report = write_report(
-        report_target(args, run_id), summary, journal.events(run_id, "fill"), bars
+        report_target(args, run_id), summary, journal.events(run_id, *REPORT_KINDS), bars
     )
     _LOG.info("report written to %s", report)
     return report

@@ -22,6 +22,7 @@ from peak_trade.core.peak_config import (
     load_config,
 )
 from peak_trade.core.types import Bar
+from peak_trade.portfolio.stats import ANNUALISED_DAYS
 from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.strategies.registry import list_strategy_specs
 from peak_trade.user.strategy_files import use_strategies
@@ -114,11 +115,7 @@ def _stats_rows(stats: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not stats:
         return []
     return [
-        (
-            "CAGR / Sharpe / Sortino",
-            f"{_number(stats['cagr_pct'], ' %')} / "
-            f"{_number(stats['sharpe'])} / {_number(stats['sortino'])}",
-        ),
+        ("CAGR / Sharpe / Sortino", _annualised(stats)),
         ("drawdown duration", f"{stats['max_drawdown_bars']:,} bars"),
         (
             "round trips / win rate",
@@ -130,6 +127,15 @@ def _stats_rows(stats: dict[str, Any] | None) -> list[tuple[str, str]]:
         ),
         ("exposure", _number(stats["exposure_pct"], " %", 1)),
     ]
+
+
+def _annualised(stats: dict[str, Any]) -> str:
+    if stats["span_days"] < ANNUALISED_DAYS:
+        return f"n/a (run too short: {stats['span_days']:.1f} of {ANNUALISED_DAYS} days)"
+    return (
+        f"{_number(stats['cagr_pct'], ' %')} / "
+        f"{_number(stats['sharpe'])} / {_number(stats['sortino'])}"
+    )
 
 
 def print_dry_run(runner: LiveSessionRunner, cfg: PeakConfig) -> None:

@@ -14,7 +14,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from peak_trade.backtest.sweep import build_tasks, inert_parameters, parse_grid, rank, run_sweep
+from peak_trade.backtest.sweep import (
+    build_tasks,
+    inert_parameters,
+    parse_grid,
+    rank,
+    ranking_metric,
+    run_sweep,
+)
 from peak_trade.cli.arguments import (
     add_history_arguments,
     add_log_level,
@@ -26,7 +33,8 @@ from peak_trade.cli.arguments import (
     synthetic_source,
 )
 from peak_trade.core.peak_config import load_config
-from peak_trade.report.writer import check_report_folder, pyplot, staged_files
+from peak_trade.report.plots import draw_heatmap
+from peak_trade.report.writer import check_report_folder, staged_files
 from peak_trade.user.strategy_files import use_strategies
 
 __all__ = ["DESCRIPTION", "add_sweep_arguments", "run_sweep_command"]
@@ -79,7 +87,12 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="run on a Ray cluster: local (starts one here), auto (the running one) or HOST:PORT",
     )
-    a("--metric", choices=METRICS, default="sharpe", help="rank by (default: sharpe)")
+    a(
+        "--metric",
+        choices=METRICS,
+        help="rank by (default: sharpe; total_return_pct when the data spans under 30 days, "
+        "too short for annualised figures)",
+    )
     a("--report-dir", type=path_arg, help="default: reports/sweeps/<strategy>_<UTC time>")
     a("--json", action="store_true", help="print the ranked results as JSON")
     add_log_level(parser, "WARNING")
@@ -115,14 +128,21 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     target = args.report_dir or Path("reports") / "sweeps" / f"{args.strategy}_{stamp}"
     check_report_folder(target)
     results = _run(tasks, args)
-    ranked = rank(results, args.metric)
-    _write(target, ranked, list(grid), args.metric)
+    metric, note = ranking_metric(results, args.metric)
+    ranked = rank(results, metric)
+    data = (
+        f"synthetic {args.symbol} {args.timeframe} (seed {seed}, {bars:,} bars)"
+        if args.synthetic
+        else f"{Path(args.data_path).name} ({args.symbol} {args.timeframe})"
+    )
+    _write(target, ranked, list(grid), metric, f"{args.strategy} on {data}: {metric}")
     inert = inert_parameters(ranked, list(grid))
     if args.json:
         print(
             json.dumps(
                 {
-                    "metric": args.metric,
+                    "metric": metric,
+                    "metric_note": note,
                     "report_dir": str(target),
                     "results": ranked,
                     "inert_parameters": inert,
@@ -130,7 +150,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             )
         )
     else:
-        _print(ranked, list(grid), args.metric, target)
+        _print(ranked, list(grid), metric, target)
+        if note:
+            print(f"note: {note}")
         for name in inert:
             print(
                 f"note: {name} made no difference: each of its values gave the same results; "
@@ -163,7 +185,9 @@ def _run(tasks: list[Any], args: argparse.Namespace) -> list[dict[str, Any]]:
         )
 
 
-def _write(target: Path, ranked: list[dict[str, Any]], names: list[str], metric: str) -> None:
+def _write(
+    target: Path, ranked: list[dict[str, Any]], names: list[str], metric: str, title: str
+) -> None:
     with staged_files(target, SWEEP_FILES) as staging:
         with (staging / "results.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
@@ -171,31 +195,20 @@ def _write(target: Path, ranked: list[dict[str, Any]], names: list[str], metric:
             for position, row in enumerate(ranked, start=1):
                 writer.writerow((position, *(row[n] for n in names), *(row[c] for c in COLUMNS)))
         if len(names) == 2:
-            _heatmap(staging / "heatmap.png", ranked, names, metric)
+            _heatmap(staging / "heatmap.png", ranked, names, metric, title)
 
 
-def _heatmap(path: Path, rows: list[dict[str, Any]], names: list[str], metric: str) -> None:
-    plt = pyplot()
+def _heatmap(
+    path: Path, rows: list[dict[str, Any]], names: list[str], metric: str, title: str
+) -> None:
     xs = sorted({row[names[0]] for row in rows})
     ys = sorted({row[names[1]] for row in rows})
     cell = {(row[names[0]], row[names[1]]): row[metric] for row in rows}
     values: list[list[float]] = [
         [float("nan") if cell.get((x, y)) is None else float(cell[(x, y)]) for x in xs] for y in ys
     ]
-    figure, axes = plt.subplots(figsize=(1.2 * len(xs) + 3, 0.8 * len(ys) + 2))
-    image = axes.imshow(values, cmap="RdYlGn", aspect="auto", origin="lower")
-    axes.set_xticks(range(len(xs)), [str(x) for x in xs])
-    axes.set_yticks(range(len(ys)), [str(y) for y in ys])
-    axes.set_xlabel(names[0])
-    axes.set_ylabel(names[1])
-    for j, row_values in enumerate(values):
-        for i, value in enumerate(row_values):
-            axes.text(i, j, "-" if value != value else f"{value:.2f}", ha="center", va="center")
-    figure.colorbar(image, label=metric)
-    axes.set_title(f"{metric} by {names[0]} and {names[1]}")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    ticks = ([str(x) for x in xs], [str(y) for y in ys])
+    draw_heatmap(path, values, (names[0], names[1]), ticks, metric, title)
 
 
 def _print(ranked: list[dict[str, Any]], names: list[str], metric: str, target: Path) -> None:
@@ -203,7 +216,7 @@ def _print(ranked: list[dict[str, Any]], names: list[str], metric: str, target: 
     for column in ("rank", *names, "return %", "sharpe", "max DD %", "trades", "state"):
         table.add_column(column, justify="right")
     for position, row in enumerate(ranked, start=1):
-        sharpe = "-" if row["sharpe"] is None else f"{row['sharpe']:.2f}"
+        sharpe = "n/a" if row["sharpe"] is None else f"{row['sharpe']:.2f}"
         table.add_row(
             str(position),
             *(str(row[n]) for n in names),

@@ -289,8 +289,10 @@ def _columns(
 class BarBlock:
     """Consecutive traded bars with the same target, cash and position, as columns.
 
-    `times` holds each bar's time as ISO text, exactly as a `bar` payload's `t`; `cash` and
-    `position` are the ledger's decimal text; `equity` and `drawdown` are floats.
+    `times` holds each bar's time as ISO text, exactly as a `bar` payload's `t`, and `seconds`
+    the same times as whole seconds since the epoch (for a plot's axis; None: not known, read
+    them from `times`); `cash` and `position` are the ledger's decimal text; `equity` and
+    `drawdown` are floats.
     """
 
     times: list[str]
@@ -300,6 +302,7 @@ class BarBlock:
     target: int
     cash: str
     position: str
+    seconds: npt.NDArray[np.int64] | None = None
 
 
 def bar_blocks(
@@ -332,6 +335,7 @@ def bar_blocks(
                 p["target"],
                 p["cash"],
                 p["position"],
+                bars.seconds,
             )
         elif event.kind == "bars":
             (close, equity, drawdown), micros = _columns(p, ("c", "equity", "drawdown"))
@@ -343,6 +347,7 @@ def bar_blocks(
                 p["target"],
                 p["cash"],
                 p["position"],
+                np.array(micros, dtype=np.int64) // MICROS,
             )
 
 

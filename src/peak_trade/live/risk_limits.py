@@ -163,6 +163,12 @@ class LiveRiskLimits:
         if last.reason.startswith(STALE_FEED_REASON):
             self._change(last.previous, f"{_FRESH_FEED_REASON} ({last.reason})", ts)
 
+    def left_active(self) -> str | None:
+        """Return when and why trading first left ACTIVE ("TIME (reason)"), or None if it never
+        did: from there new exposure was refused, so the run's figures stop showing its rules."""
+        left = next((e for e in self.events if e.previous is TradingState.ACTIVE), None)
+        return None if left is None else f"{left.ts.isoformat()} ({left.reason})"
+
     def set_trading_state(self, state: TradingState, reason: str, ts: datetime) -> None:
         """Set the state as an operator; this may also lower it."""
         self._change(state, f"operator: {reason}", ts)

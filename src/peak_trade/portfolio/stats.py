@@ -1,10 +1,14 @@
-"""Performance statistics from an equity curve and round trips, one bar at a time.
+"""Performance statistics from an equity curve and round trips (`portfolio.trips`), one bar
+at a time.
 
 Returns are simple per-bar returns of equity; Sharpe and Sortino use a zero risk-free rate and
 are annualised with the number of bars in a 365-day year (crypto trades around the clock).
 Sharpe uses the sample standard deviation; Sortino the root mean square of the negative
-returns. The drawdown duration is the longest run of bars spent below an earlier peak. The
-running sums are folded in a compiled kernel (see `core.compiled`), a column of closes at a time.
+returns. The annualised figures (CAGR, Sharpe, Sortino) are None for a run spanning less than
+`ANNUALISED_DAYS`: a few days scaled to a year give absurd numbers (a CAGR of 10^16 % after ten
+bars), and a ranking by them means nothing. The drawdown duration is the longest run of bars
+spent below an earlier peak. The running sums are folded in a compiled kernel (see
+`core.compiled`), a column of closes at a time.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from peak_trade.core.compiled import compiled
 
 Floats = npt.NDArray[np.float64]
 
-__all__ = ["PerformanceStats", "RoundTrips", "RunningSums"]
+__all__ = ["ANNUALISED_DAYS", "PerformanceStats", "RunningSums"]
+
+ANNUALISED_DAYS = 30  # the shortest span an annualised figure is given for
 
 
 class RunningSums(NamedTuple):
@@ -89,18 +95,23 @@ class PerformanceStats:
         final = self.final_equity if self.bars else self.start_equity
         total = final / self.start_equity - 1.0
         years = self.bars / self.bars_per_year
+        span_days = years * 365
+        long_enough = span_days >= ANNUALISED_DAYS
         wins = [p for p in self.trips if p > 0]
         losses = [p for p in self.trips if p < 0]
         return {
             "bars": self.bars,
+            "span_days": span_days,
             "total_return_pct": total * 100,
             "cagr_pct": ((final / self.start_equity) ** (1 / years) - 1) * 100
-            if years > 0 and final > 0
+            if long_enough and final > 0
             else None,
-            "sharpe": self._annualised(self._std()),
+            "sharpe": self._annualised(self._std()) if long_enough else None,
             "sortino": self._annualised(
                 math.sqrt(self.sums.downside / self.sums.returns) if self.sums.returns else 0.0
-            ),
+            )
+            if long_enough
+            else None,
             "max_drawdown_pct": self.max_drawdown_pct,
             "max_drawdown_bars": self.max_drawdown_bars,
             "exposure_pct": self.bars_in_market / self.bars * 100 if self.bars else 0.0,
@@ -151,34 +162,3 @@ def _accumulate(
             longest = max(longest, below)
             deepest = max(deepest, (peak - value) / peak * 100.0)
     return previous, count, mean, m2, downside, peak, below, longest, deepest
-
-
-@dataclass
-class RoundTrips:
-    """Turns fills into round trips: from a flat position back to flat, net of fees."""
-
-    position: float = 0.0
-    _flow: float = 0.0
-    closed: list[float] = field(default_factory=list)
-
-    def add_fill(self, signed_quantity: float, price: float, fee: float) -> float | None:
-        """Book a fill; return the round trip's result when the position comes back to flat."""
-        after = self.position + signed_quantity
-        if self.position and after and (self.position > 0) != (after > 0):
-            # The fill crosses zero: its closing part ends this trip, the rest opens the next.
-            closing = -self.position
-            share = abs(closing) / abs(signed_quantity)
-            done = self._book(closing, price, fee * share)
-            self._book(signed_quantity - closing, price, fee * (1 - share))
-            return done
-        return self._book(signed_quantity, price, fee)
-
-    def _book(self, signed_quantity: float, price: float, fee: float) -> float | None:
-        self._flow -= signed_quantity * price + fee
-        self.position += signed_quantity
-        if abs(self.position) < 1e-12:
-            self.position = 0.0
-            result, self._flow = self._flow, 0.0
-            self.closed.append(result)
-            return result
-        return None

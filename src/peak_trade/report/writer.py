@@ -1,4 +1,5 @@
-"""The session report: summary.json, trades.csv, equity.csv and equity.png in one folder.
+"""The session report: summary.json, trades.csv, round_trips.csv, equity.csv and equity.png in
+one folder.
 
 Files are written into a temporary folder inside the target and moved into place at the end,
 so a report is either complete or absent, never half-written; the folder's other files (a
@@ -7,7 +8,6 @@ journal kept beside the report, the user's own) are never touched.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import shutil
@@ -15,9 +15,8 @@ import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -25,27 +24,24 @@ import numpy.typing as npt
 
 from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeError
 from peak_trade.core.files import unwritable
-from peak_trade.core.money import plain
 from peak_trade.core.types import Timeframe
 from peak_trade.journal.bars import BarBlock
 from peak_trade.journal.store import JournalEvent
-from peak_trade.portfolio.stats import PerformanceStats, RoundTrips
-
-Floats = npt.NDArray[np.float64]
-_PLOT_POINTS = 2_000  # a 10-inch figure at 100 dpi is 1,000 pixels wide
+from peak_trade.portfolio.stats import PerformanceStats
+from peak_trade.report.plots import RunPicture, draw_run
+from peak_trade.report.trades import REPORT_KINDS, TradeLog, epoch_seconds, plain_text
 
 __all__ = [
     "REPORT_FILES",
+    "REPORT_KINDS",
     "check_report_folder",
-    "envelope",
     "equity_rows",
-    "pyplot",
     "staged_files",
     "write_report",
     "write_session_record",
 ]
 
-REPORT_FILES = ("summary.json", "trades.csv", "equity.csv", "equity.png")
+REPORT_FILES = ("summary.json", "trades.csv", "round_trips.csv", "equity.csv", "equity.png")
 
 
 def check_report_folder(target: Path) -> None:
@@ -97,27 +93,42 @@ def staged_files(target: Path, names: Iterable[str]) -> Iterator[Path]:
 def write_report(
     target: Path,
     summary: dict[str, Any],
-    fills: Iterable[JournalEvent],
+    events: Iterable[JournalEvent],
     bars: Iterable[BarBlock],
 ) -> Path:
-    """Write the four report files for one run into `target` and return it.
+    """Write the report files for one run into `target` and return it.
 
-    `bars` are the run's traded bars, as `journal_bars.bar_blocks` reads them from the journal.
+    `events` are the run's `REPORT_KINDS` events (its orders, fills and trading-state changes)
+    and `bars` its traded bars, as `journal_bars.bar_blocks` reads them from the journal.
 
-    The performance statistics are computed on the way and added to `summary["stats"]`.
+    The performance statistics are computed on the way and added to `summary["stats"]`, and
+    whether a position was still open at the end to `summary["open_at_end"]`.
     """
     stats = PerformanceStats(
         start_equity=float(summary["ledger"]["start_balance"]),
         bars_per_year=Timeframe(summary["config"]["timeframe"]).bars_per_year(),
     )
+    log = TradeLog(stats)
     try:
         with staged_files(target, REPORT_FILES) as staging:
-            _write_trades(staging / "trades.csv", fills, stats)
-            span, equity, drawdown = _write_equity(staging / "equity.csv", bars, stats)
+            log.write_fills(staging / "trades.csv", events)
+            columns = _write_equity(staging / "equity.csv", bars, stats)
+            summary["open_at_end"] = log.write_trips(staging / "round_trips.csv", columns.last)
             summary["stats"] = stats.result()
             text = json.dumps(summary, indent=2, default=str) + "\n"
             (staging / "summary.json").write_text(text)
-            _plot(staging / "equity.png", span, equity, drawdown, summary)
+            picture = RunPicture(
+                np.frombuffer(columns.seconds, dtype=np.int64),
+                np.frombuffer(columns.close),
+                np.frombuffer(columns.equity),
+                np.frombuffer(columns.drawdown),
+                float(summary["ledger"]["start_balance"]),
+                log.fills,
+                log.states,
+            )
+            draw_run(
+                staging / "equity.png", picture, _title(summary), summary["ledger"]["currency"]
+            )
     except OSError as error:  # a folder that cannot be made, a full disk: the journal holds the run
         raise SessionRuntimeError(
             f"cannot write the report into {target}: {error.strerror or error}"
@@ -125,55 +136,47 @@ def write_report(
     return target
 
 
-def pyplot() -> ModuleType:
-    """Return matplotlib.pyplot drawing to files only (loaded on first use: commands that
-    draw nothing never pay for it)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # never open a window
-    import matplotlib.pyplot as plt
-
-    return plt
+def _title(summary: dict[str, Any]) -> str:
+    config = summary["config"]
+    kind = "backtest" if summary.get("kind") == "backtest" else config["mode"]
+    return (
+        f"{summary['run_id']}: {config['strategy_key']} on {config['symbol']} "
+        f"{config['timeframe']} ({kind})"
+    )
 
 
-def _write_trades(path: Path, fills: Iterable[JournalEvent], stats: PerformanceStats) -> None:
-    trips = RoundTrips()
-    columns = ("time", "client_id", "side", "quantity", "price", "fee", "market_price")
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for event in fills:
-            p = event.payload
-            amounts = (_plain_text(p[name]) for name in columns[3:])
-            writer.writerow((event.ts_event, p["client_id"], p["side"], *amounts))
-            sign = 1.0 if p["side"] == "buy" else -1.0
-            done = trips.add_fill(sign * float(p["quantity"]), float(p["price"]), float(p["fee"]))
-            if done is not None:
-                stats.add_round_trip(done)
+@dataclass
+class _Columns:
+    """The traded bars' columns the plot needs, and the last bar's time and close."""
+
+    seconds: array[int] = field(default_factory=lambda: array("q"))
+    close: array[float] = field(default_factory=lambda: array("d"))
+    equity: array[float] = field(default_factory=lambda: array("d"))
+    drawdown: array[float] = field(default_factory=lambda: array("d"))
+    last: tuple[str, float] | None = None
 
 
-def _plain_text(value: str | None) -> str | None:
-    """Return journaled decimal text in plain notation ("0E-10" is "0.0000000000")."""
-    return None if value is None else plain(Decimal(value))
-
-
-def _write_equity(
-    path: Path, bars: Iterable[BarBlock], stats: PerformanceStats
-) -> tuple[tuple[str, str], array[float], array[float]]:
-    """Write equity.csv; return the first and last bar times, the equity and the drawdowns
-    (as the journal has them: the amount below the peak, >= 0)."""
-    first, last = "", ""
-    equity: array[float] = array("d")
-    drawdown: array[float] = array("d")
+def _write_equity(path: Path, bars: Iterable[BarBlock], stats: PerformanceStats) -> _Columns:
+    """Write equity.csv; return the columns of the bars written."""
+    columns = _Columns()
     with path.open("w", newline="") as handle:
         handle.write(_EQUITY_HEADER)
         for block in bars:
             handle.write(equity_rows(block))
             stats.add_bars(block.equity, float(block.position) != 0)
-            first, last = first or block.times[0], block.times[-1]
-            equity.extend(block.equity)
-            drawdown.extend(block.drawdown)
-    return (first, last), equity, drawdown
+            columns.seconds.frombytes(_block_seconds(block).astype(np.int64).tobytes())
+            columns.close.extend(block.close)
+            columns.equity.extend(block.equity)
+            columns.drawdown.extend(block.drawdown)
+            columns.last = (block.times[-1], block.close[-1])
+    return columns
+
+
+def _block_seconds(block: BarBlock) -> npt.NDArray[np.int64]:
+    """Return a block's bar times as epoch seconds."""
+    if block.seconds is not None:
+        return block.seconds
+    return np.array([epoch_seconds(t) for t in block.times], dtype=np.int64)
 
 
 _EQUITY_HEADER = "time,close,target,position,cash,equity,drawdown\r\n"
@@ -189,7 +192,7 @@ def equity_rows(block: BarBlock) -> str:
     rows end in CR LF, its default. While flat, a block's equity and drawdown stand still:
     their text is then made once.
     """
-    same = f",{block.target},{_plain_text(block.position)},{_plain_text(block.cash)},"
+    same = f",{block.target},{plain_text(block.position)},{plain_text(block.cash)},"
     equity, drawdown = block.equity, block.drawdown
     n = len(equity)
     if n and _standing(equity) and _standing(drawdown):
@@ -210,68 +213,6 @@ def _standing(values: list[float]) -> bool:
     if values.count(first) != len(values):
         return False
     return first != 0 or len({math.copysign(1.0, value) for value in values}) == 1
-
-
-def envelope(
-    equity: Floats, drawdown: Floats, points: int = _PLOT_POINTS
-) -> tuple[Floats, Floats, Floats, Floats]:
-    """Return at most `points` + 1 x positions with the lowest and highest equity and the
-    deepest drawdown of the bars each stands for: a plot that loses no peak or trough, at any
-    length. Each point holds from its x to the next one's (draw it with step="post"); a last
-    point at the last bar repeats the last stretch's values, so the plot reaches the end."""
-    n = len(equity)
-    size = max(1, -(-n // points))  # bars per point, rounded up
-    if size == 1:
-        return np.arange(n, dtype=np.float64), equity, equity, drawdown
-    starts = np.arange(0, n, size)
-    parts = (
-        np.minimum.reduceat(equity, starts),
-        np.maximum.reduceat(equity, starts),
-        np.minimum.reduceat(drawdown, starts),
-    )
-    if starts[-1] == n - 1:
-        return (starts.astype(np.float64), *parts)
-    low, high, deepest = (np.append(part, part[-1]) for part in parts)
-    return np.append(starts, n - 1).astype(np.float64), low, high, deepest
-
-
-def _plot(
-    path: Path,
-    span: tuple[str, str],
-    equity: array[float],
-    drawdown: array[float],
-    summary: dict[str, Any],
-) -> None:
-    plt = pyplot()
-    figure, (top, bottom) = plt.subplots(
-        2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
-    below = np.negative(np.frombuffer(drawdown))  # drawn downward from 0
-    steps, low, high, deepest = envelope(np.frombuffer(equity), below)
-    if low is high:  # one point a bar
-        top.plot(steps, low, color="tab:blue", linewidth=1.0)
-    else:  # each point spans several bars: draw their range
-        top.fill_between(
-            steps, low, high, step="post", color="tab:blue", edgecolor="tab:blue", linewidth=0.8
-        )
-    top.set_ylabel(f"equity ({summary['ledger']['currency']})")
-    config = summary["config"]
-    kind = "backtest" if summary.get("kind") == "backtest" else config["mode"]
-    top.set_title(
-        f"{summary['run_id']}: {config['strategy_key']} on {config['symbol']} "
-        f"{config['timeframe']} ({kind})"
-    )
-    top.grid(alpha=0.3)
-    bottom.fill_between(
-        steps, deepest, 0, step=None if low is high else "post", color="tab:red", alpha=0.4
-    )
-    bottom.set_ylabel("drawdown")
-    bottom.grid(alpha=0.3)
-    if equity:
-        bottom.set_xlabel(f"bars from {span[0]} to {span[1]}")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def write_session_record(folder: Path, summary: dict[str, Any], extra: dict[str, Any]) -> Path:

@@ -269,21 +269,18 @@ class SessionLoop:
     def get_summary(self) -> dict[str, Any]:
         """Return run_id, config, metrics, pipeline_summary, ledger, state and hints."""
         risk = self._engine.pipeline.risk_limits
-        state = risk.state.value if risk is not None else "active"
+        state = (risk.state.value, risk.left_active()) if risk is not None else ("active", None)
+        required, warmup = self._engine.strategy.required_bars, self._config.warmup_candles
         return {
             "run_id": self._run_id,
             "config": self._config.to_dict(),
             "metrics": self._metrics.to_dict(),
             "pipeline_summary": self._engine.pipeline.get_execution_summary(),
             "ledger": ledger_summary(self._engine.ledger, self._engine.symbol),
-            "trading_state": state,
+            "trading_state": state[0],
+            "left_active_at": state[1],
             "stop_reason": self.stop_reason,
-            "hints": hints(
-                self._metrics,
-                self._engine.strategy.required_bars,
-                self._config.warmup_candles,
-                state,
-            ),
+            "hints": hints(self._metrics, required, warmup, state),
         }
 
     # --- internals ---------------------------------------------------------------------------

@@ -35,9 +35,13 @@ def ledger_summary(ledger: Ledger, symbol: str) -> dict[str, Any]:
 
 
 def hints(
-    metrics: LiveSessionMetrics, required_bars: int, warmup_candles: int, trading_state: str
+    metrics: LiveSessionMetrics,
+    required_bars: int,
+    warmup_candles: int,
+    trading_state: tuple[str, str | None],
 ) -> list[str]:
-    """Return plain-language hints about what the numbers suggest."""
+    """Return plain-language hints about what the numbers suggest; `trading_state` is the state
+    at the end and when trading first left ACTIVE (None if it never did)."""
     found: list[str] = []
     generated = metrics.total_orders_generated
     if generated and metrics.orders_blocked_risk > generated / 2:
@@ -73,8 +77,13 @@ def hints(
         )
     if metrics.step_errors:
         found.append(f"{metrics.step_errors} step(s) failed; the journal holds each error.")
-    if trading_state != "active":
-        found.append(f"trading ended in state {trading_state.upper()}: new exposure was refused.")
+    state, left_active = trading_state
+    if left_active is not None:
+        found.append(
+            f"trading left ACTIVE at {left_active} and ended {state.upper()}: new exposure was "
+            "refused from there, so the figures after it do not show the strategy's rules "
+            "(run with --no-risk-limits to see them)."
+        )
     if metrics.current_position:
         found.append(
             f"a position of {plain(metrics.current_position)} was still open at the end: its "

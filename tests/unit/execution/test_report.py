@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,10 @@ from hypothesis import strategies as st
 from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeError
 from peak_trade.journal.bars import BarBlock
 from peak_trade.journal.store import JournalEvent
-from peak_trade.report.writer import envelope, equity_rows, staged_files, write_report
+from peak_trade.portfolio.stats import PerformanceStats
+from peak_trade.report.plots import envelope
+from peak_trade.report.trades import TradeLog, epoch_seconds
+from peak_trade.report.writer import equity_rows, staged_files, write_report
 
 NAMES = ("summary.json", "equity.png")
 
@@ -99,7 +103,7 @@ def test_a_short_run_is_drawn_bar_by_bar() -> None:
     equity = np.array([100.0, 101.0, 99.5])
     drawdown = np.array([0.0, 0.0, -1.5])
 
-    steps, low, high, deepest = envelope(equity, drawdown, points=10)
+    steps, (low, deepest), (high, _) = envelope([equity, drawdown], points=10)
 
     assert steps.tolist() == [0.0, 1.0, 2.0]
     assert low is high
@@ -112,7 +116,7 @@ def test_a_long_run_keeps_the_extremes_of_each_stretch_of_bars() -> None:
     equity = 10_000 + np.cumsum(rng.normal(0, 5, 10_001))
     drawdown = equity - np.maximum.accumulate(equity)
 
-    steps, low, high, deepest = envelope(equity, drawdown, points=1_000)
+    steps, (low, deepest), (high, _) = envelope([equity, drawdown], points=1_000)
 
     # 11 bars a point (10,001 / 1,000 rounded up): 910 stretches, the last one 2 bars long,
     # and a closing point at the last bar that repeats it
@@ -130,7 +134,7 @@ def test_a_long_run_keeps_the_extremes_of_each_stretch_of_bars() -> None:
 
 def test_an_envelope_whose_last_stretch_is_one_bar_needs_no_closing_point() -> None:
     equity = np.arange(1.0, 8.0)  # 7 bars, 3 a point: stretches at 0, 3 and 6
-    steps, low, high, _ = envelope(equity, -equity, points=3)
+    steps, (low,), (high,) = envelope([equity], points=3)
     assert steps.tolist() == [0.0, 3.0, 6.0]
     assert (low.tolist(), high.tolist()) == ([1.0, 4.0, 7.0], [3.0, 6.0, 7.0])
 
@@ -258,3 +262,58 @@ def test_a_report_the_disk_cannot_hold_is_a_runtime_error_and_leaves_the_folder(
         write_report(tmp_path, summary, [], bars())
     assert [p.name for p in tmp_path.iterdir()] == ["equity.csv"]
     assert (tmp_path / "equity.csv").read_text() == "earlier"
+
+
+def _event(seq: int, kind: str, time: str, **payload: Any) -> JournalEvent:
+    return JournalEvent(seq, "r", kind, time, time, payload)
+
+
+def test_round_trips_and_plot_marks_come_from_orders_fills_and_state_changes(
+    tmp_path: Path,
+) -> None:
+    # Arrange: a long from t0 to t1, reduce-only from t1, a second long still open at the end
+    t = [f"2024-01-01T00:0{k}:00+00:00" for k in range(4)]
+    fill = {"quantity": "0.5", "fee": "0.1", "market_price": "100"}
+    events = [
+        _event(1, "order", t[0], client_id="c0", side="buy", reason="entry_long"),
+        _event(2, "fill", t[0], client_id="c0", side="buy", price="100", **fill),
+        _event(3, "order", t[1], client_id="c1", side="sell", reason="exit_long"),
+        _event(4, "fill", t[1], client_id="c1", side="sell", price="110", **fill),
+        _event(5, "trading_state", t[1], to="reducing", reason="drawdown 3 % over 2 %"),
+        _event(6, "order", t[2], client_id="c2", side="buy", reason="entry_long"),
+        _event(7, "fill", t[2], client_id="c2", side="buy", price="90", **fill),
+    ]
+    stats = PerformanceStats(start_equity=10_000.0, bars_per_year=525_600)
+    log = TradeLog(stats)
+
+    # Act
+    log.write_fills(tmp_path / "trades.csv", events)
+    still_open = log.write_trips(tmp_path / "round_trips.csv", (t[3], 96.0))
+
+    # Assert
+    assert still_open
+    with (tmp_path / "round_trips.csv").open() as handle:
+        rows = [tuple(row.values()) for row in csv.DictReader(handle)]
+    assert rows == [
+        ("long", t[0], t[1], "0:01:00", "0.5", "100", "110", "4.8", "0.2", "target flat"),
+        (
+            "long",
+            t[2],
+            t[3],
+            "0:01:00",
+            "0.5",
+            "90",
+            "96.0",
+            "2.90",
+            "0.1",
+            "end of data (still open)",
+        ),
+    ]
+    seconds = [epoch_seconds(time) for time in t]
+    assert log.fills == [
+        (seconds[0], 100.0, True),
+        (seconds[1], 110.0, False),
+        (seconds[2], 90.0, True),
+    ]
+    assert log.states == [(seconds[1], "reducing", "drawdown 3 % over 2 %")]
+    assert stats.result()["trades"] == 1  # the open position is no round trip

@@ -12,7 +12,7 @@ from peak_trade.session.summary import hints, ledger_summary
 
 def test_a_run_that_traded_no_bar_says_the_warmup_took_them_all() -> None:
     found = hints(
-        LiveSessionMetrics(), required_bars=51, warmup_candles=200, trading_state="active"
+        LiveSessionMetrics(), required_bars=51, warmup_candles=200, trading_state=("active", None)
     )
     assert found == [
         "no bar was traded after the warmup of 200 bars: a backtest needs more bars than its "
@@ -22,12 +22,14 @@ def test_a_run_that_traded_no_bar_says_the_warmup_took_them_all() -> None:
 
 def test_a_run_that_traded_quietly_in_order_has_no_hint() -> None:
     metrics = LiveSessionMetrics(steps=500, target_changes=4, total_orders_generated=4)
-    assert hints(metrics, required_bars=51, warmup_candles=200, trading_state="active") == []
+    assert (
+        hints(metrics, required_bars=51, warmup_candles=200, trading_state=("active", None)) == []
+    )
 
 
 def test_a_run_whose_target_never_changed_names_the_history_it_needs() -> None:
     metrics = LiveSessionMetrics(steps=30)
-    found = hints(metrics, required_bars=51, warmup_candles=60, trading_state="active")
+    found = hints(metrics, required_bars=51, warmup_candles=60, trading_state=("active", None))
     assert found == [
         "the strategy never changed its target in 30 bar(s); it needs 51 bars of history "
         "(warmup_candles is 60) and may need a longer or livelier stretch of data."
@@ -43,12 +45,15 @@ def test_blocked_orders_failed_steps_and_the_trading_state_are_each_named() -> N
         last_denial="risk: max_order_notional: too big",
         step_errors=2,
     )
-    found = hints(metrics, required_bars=51, warmup_candles=200, trading_state="reducing")
+    left = "2024-03-01T10:00:00+00:00 (max_drawdown_pct: drawdown 20.1 % over 20 %)"
+    found = hints(metrics, required_bars=51, warmup_candles=200, trading_state=("reducing", left))
     assert found == [
         "6 of 10 orders were blocked by risk limits (last: risk: max_order_notional: too big); "
         "check [live_risk] or lower position_fraction.",
         "2 step(s) failed; the journal holds each error.",
-        "trading ended in state REDUCING: new exposure was refused.",
+        f"trading left ACTIVE at {left} and ended REDUCING: new exposure was refused from "
+        "there, so the figures after it do not show the strategy's rules (run with "
+        "--no-risk-limits to see them).",
     ]
 
 
@@ -61,7 +66,7 @@ def test_orders_that_failed_at_the_venue_are_named_with_the_last_reason() -> Non
         orders_error=174,
         last_denial="venue: Kraken AddOrder: timed out",
     )
-    found = hints(metrics, required_bars=51, warmup_candles=200, trading_state="active")
+    found = hints(metrics, required_bars=51, warmup_candles=200, trading_state=("active", None))
     assert found == [
         "174 order(s) failed at the venue (last: venue: Kraken AddOrder: timed out); each is "
         "an order_denied event in the journal, and the order is planned again on the next bar."
@@ -106,8 +111,16 @@ def test_a_position_still_open_at_the_end_is_named_with_its_unrealized_pnl() -> 
         current_position=Decimal("0.02500000"),
         unrealized_pnl=Decimal("-12.346"),
     )
-    found = hints(metrics, required_bars=51, warmup_candles=200, trading_state="active")
+    found = hints(metrics, required_bars=51, warmup_candles=200, trading_state=("active", None))
     assert found == [
         "a position of 0.02500000 was still open at the end: its unrealized PnL (-12.35) is in "
         "the equity, and the round trips do not count it."
     ]
+
+
+def test_a_run_that_left_active_and_came_back_still_says_so() -> None:
+    # a stale feed set REDUCING and lifted it again: the figures were cut short all the same
+    metrics = LiveSessionMetrics(steps=500, target_changes=4, total_orders_generated=4)
+    left = "2024-03-01T10:00:00+00:00 (feed stale)"
+    (found,) = hints(metrics, 51, 200, ("active", left))
+    assert found.startswith(f"trading left ACTIVE at {left} and ended ACTIVE:")

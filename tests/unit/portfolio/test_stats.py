@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peak_trade.portfolio.stats import PerformanceStats, RoundTrips, RunningSums
+from peak_trade.portfolio.stats import PerformanceStats, RunningSums
 
 
 def _stats(
@@ -36,6 +36,20 @@ def test_cagr_scales_the_return_to_a_year() -> None:
     # 2 bars of a 4-bar year = half a year; 21 % in half a year is 46.41 % a year
     result = _stats([110.0, 121.0]).result()
     assert result["cagr_pct"] == pytest.approx((1.21**2 - 1) * 100)
+
+
+def test_annualised_figures_need_thirty_days() -> None:
+    # hourly bars: 719 closes span 29.96 days, 720 span 30; the same returns either way
+    equity = [100.0 * (1.001 if k % 2 else 0.9995) ** k for k in range(1, 721)]
+    short = _stats(equity[:719], bars_per_year=24 * 365).result()
+    enough = _stats(equity, bars_per_year=24 * 365).result()
+    assert short["span_days"] == pytest.approx(719 / 24)
+    assert (short["cagr_pct"], short["sharpe"], short["sortino"]) == (None, None, None)
+    assert short["total_return_pct"] == pytest.approx((equity[718] / 100 - 1) * 100)
+    assert enough["span_days"] == pytest.approx(30.0)
+    assert enough["cagr_pct"] == pytest.approx(((equity[-1] / 100) ** (365 / 30) - 1) * 100)
+    assert enough["sharpe"] is not None
+    assert enough["sortino"] is not None
 
 
 def test_max_drawdown_and_its_duration() -> None:
@@ -72,23 +86,6 @@ def test_no_trades_leaves_trade_statistics_undefined() -> None:
     ) == (0, None, None, None)
     assert result["total_return_pct"] == 0.0
     assert result["cagr_pct"] is None
-
-
-def test_round_trips_net_fees_from_flat_to_flat() -> None:
-    trips = RoundTrips()
-    assert trips.add_fill(1.0, 100.0, 0.1) is None
-    assert trips.add_fill(1.0, 110.0, 0.11) is None
-    assert trips.add_fill(-2.0, 120.0, 0.24) == pytest.approx(240 - 210 - 0.45)
-
-
-def test_a_fill_through_zero_closes_one_trip_and_opens_the_next() -> None:
-    trips = RoundTrips()
-    trips.add_fill(1.0, 100.0, 0.0)
-    closed = trips.add_fill(-3.0, 110.0, 3.0)  # closes 1 long (fee 1), opens 2 short (fee 2)
-    assert closed == pytest.approx(10.0 - 1.0)
-    assert trips.position == -2.0
-    assert trips.add_fill(2.0, 100.0, 0.0) == pytest.approx(20.0 - 2.0)
-    assert trips.closed == pytest.approx([9.0, 18.0])
 
 
 def test_start_equity_must_be_positive() -> None:
