@@ -8,12 +8,12 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from peak_trade.core.errors import ConfigError, PeakTradeError, did_you_mean
-from peak_trade.core.types import MAX_COUNT, MAX_SEED, TIMEFRAMES
+from peak_trade.core.types import MAX_COUNT, MAX_SEED, TIMEFRAMES, parse_symbol
 
 __all__ = [
     "LOG_LEVELS",
@@ -263,13 +263,12 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags that choose the bars a backtest or a sweep replays: the symbol and
     timeframe, a candle file or the synthetic market (its length and seed), and the config."""
     a = parser.add_argument
-    a("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
+    a("--symbol", help="BASE/QUOTE (default: the file's own, else BTC/EUR)")
     a(
         "--timeframe",
         "-t",
-        default="1m",
         choices=list(TIMEFRAMES),
-        help=TIMEFRAME_HELP,
+        help="candle length (default: the file's own, else 1m; 2w is Kraken's 15-day candle)",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data-path", type=file_text, help="CSV or Parquet candles to replay")
@@ -285,6 +284,43 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
         type=path_arg,
         help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
     )
+
+
+DEFAULT_SYMBOL, DEFAULT_TIMEFRAME = "BTC/EUR", "1m"
+
+
+def market_of(
+    args: argparse.Namespace, data_path: object, given: Collection[str] | None = None
+) -> None:
+    """Set `args.symbol` and `args.timeframe` to what the run reads: a candle file's own, when
+    its metadata names them (a file `peak-trade download` wrote), else the flags', else BTC/EUR
+    1m. A flag that contradicts the file is a ConfigError. `given` names the flags the user
+    gave, for commands whose flags have defaults; otherwise a flag left as None was not."""
+    asked = {
+        "symbol": args.symbol if given is None or "--symbol" in given else None,
+        "timeframe": args.timeframe if given is None or "--timeframe" in given else None,
+    }
+    meta = None
+    if data_path is not None:
+        from peak_trade.data.candle_files import read_meta  # pandas: only when a file is read
+
+        meta = read_meta(Path(str(data_path)))
+    if meta is not None:
+        for name, own in (("symbol", meta.symbol), ("timeframe", meta.timeframe)):
+            flag = asked[name]
+            same = flag is None or (
+                parse_symbol(flag) == parse_symbol(own) if name == "symbol" else flag == own
+            )
+            if not same:
+                raise ConfigError(
+                    f"{data_path} holds {meta.symbol} {meta.timeframe} candles from "
+                    f"{meta.exchange}, but --{name} says {flag}; leave --{name} out to read "
+                    "the file as what it is"
+                )
+        args.symbol, args.timeframe = meta.symbol, meta.timeframe
+        return
+    args.symbol = asked["symbol"] or DEFAULT_SYMBOL
+    args.timeframe = asked["timeframe"] or DEFAULT_TIMEFRAME
 
 
 def refuse_stray_data_flags(

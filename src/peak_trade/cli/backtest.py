@@ -17,6 +17,7 @@ from peak_trade.cli.arguments import (
     add_log_level,
     add_strategy_path,
     fraction,
+    market_of,
     non_negative_int,
     path_arg,
     positive_float,
@@ -76,6 +77,7 @@ def backtest_config(
 ) -> tuple[LiveSessionConfig, PeakConfig]:
     """Return the session config of a backtest and the loaded PeakConfig."""
     seed, bars = synthetic_source(args)
+    market_of(args, args.data_path)
     cfg = load_config(args.config)
     use_strategies(cfg, args.strategy_path)
     shadow = cfg.shadow

@@ -8,15 +8,16 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 
 from peak_trade.cli import backtest as backtest_cli
+from peak_trade.cli import download as download_cli
 from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
 from peak_trade.cli import sweep as sweep_cli
 from peak_trade.cli.arguments import (
     SYNTHETIC_SEED,
-    TIMEFRAME_HELP,
     PeakArgumentParser,
     add_log_level,
     add_strategy_path,
+    market_of,
     path_arg,
     positive_int,
     refuse_stray_data_flags,
@@ -78,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
         description=sweep_cli.DESCRIPTION,
     )
     sweep_cli.add_sweep_arguments(sweep)
+    download = commands.add_parser(
+        "download",
+        help="download an exchange's candles into a file to replay",
+        description=download_cli.DESCRIPTION,
+    )
+    download_cli.add_download_arguments(download)
+    add_log_level(download, "WARNING")
     reconcile = commands.add_parser(
         "reconcile",
         help="compare a session with its backtest",
@@ -108,13 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
+    parser.add_argument("--symbol", help="BASE/QUOTE (default: the file's own, else BTC/EUR)")
     parser.add_argument(
         "--timeframe",
         "-t",
-        default="1m",
         choices=list(TIMEFRAMES),
-        help=TIMEFRAME_HELP,
+        help="candle length (default: the file's own, else 1m)",
     )
     parser.add_argument(
         "--config",
@@ -137,10 +144,11 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _chunks(args: argparse.Namespace) -> Iterator[BarColumns]:
     """Return the surveyed bars as column chunks: the first --bars of the file or market."""
-    timeframe = Timeframe(args.timeframe)
     refuse_stray_data_flags(
         args.data, args.data_path, seed_given=args.seed is not None, verb="survey", noun="survey"
     )
+    market_of(args, args.data_path if args.data == "replay" else None)
+    timeframe = Timeframe(args.timeframe)
     if args.data == "replay":
         if args.data_path is None:
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet candle file)")
@@ -189,6 +197,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "backtest": backtest_cli.run_backtest,
         "sweep": sweep_cli.run_sweep_command,
         "reconcile": reconcile_cli.run_reconcile,
+        "download": download_cli.run_download,
         "survey": lambda parsed: _run_survey(parsed, _with_strategies(parsed)),
     }
     return commands[args.command](args)

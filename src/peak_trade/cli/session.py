@@ -22,6 +22,7 @@ from peak_trade.cli.arguments import (
     file_text,
     fraction,
     journaled_run,
+    market_of,
     non_negative_int,
     path_arg,
     positive_float,
@@ -190,10 +191,12 @@ def build_parser(prog: str = "run_execution_session.py") -> argparse.ArgumentPar
 
 def session_config_from(args: argparse.Namespace, cfg: PeakConfig) -> LiveSessionConfig:
     """Combine flags and the config's [shadow] defaults into a LiveSessionConfig."""
-    seed_given = "--seed" in settings_given(args)  # it has a default, unlike survey's
+    given = settings_given(args)
+    seed_given = "--seed" in given  # it has a default, unlike survey's
     refuse_stray_data_flags(
         args.data, args.data_path, seed_given=seed_given, verb="trade", noun="session"
     )
+    market_of(args, args.data_path if args.data == "replay" else None, given)
     shadow = cfg.shadow
     fill_price = args.fill_price or shadow.fill_price
     return LiveSessionConfig(

@@ -27,6 +27,7 @@ from peak_trade.cli.arguments import (
     add_log_level,
     add_strategy_path,
     fraction,
+    market_of,
     path_arg,
     positive_float,
     positive_int,
@@ -101,6 +102,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Validate the grid, run it, write results.csv (and heatmap.png for two parameters)."""
     seed, bars = synthetic_source(args)
+    market_of(args, args.data_path)
     cfg = load_config(args.config)
     files = use_strategies(cfg, args.strategy_path)
     grid = parse_grid(args.grid)

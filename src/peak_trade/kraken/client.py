@@ -108,6 +108,13 @@ class KrakenClient:
         result: Mapping[str, Any] = self._call("OHLC", self._exchange.publicGetOHLC, params)
         return result
 
+    def trades(self, pair_id: str, since: int) -> Mapping[str, Any]:
+        """Return up to 1,000 public trades after `since` (Unix seconds, or the nanosecond
+        `last` of an earlier answer): rows by pair id, and `last`."""
+        params = {"pair": pair_id, "since": since}
+        result: Mapping[str, Any] = self._call("Trades", self._exchange.publicGetTrades, params)
+        return result
+
     def depth(self, pair_id: str, count: int = 100) -> Mapping[str, Any]:
         """Return the order book: asks and bids, best first."""
         result = self._call(

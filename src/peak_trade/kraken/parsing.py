@@ -26,12 +26,14 @@ __all__ = [
     "KRAKEN_INTERVALS",
     "Level",
     "OhlcPage",
+    "TradesPage",
     "error_class",
     "find_pair",
     "instrument_from_pair",
     "kraken_asset",
     "parse_depth",
     "parse_ohlc",
+    "parse_trades",
 ]
 
 # Kraken's OHLC intervals in minutes are exactly our timeframes (2w is its 21600-minute one).
@@ -125,6 +127,37 @@ def parse_ohlc(result: Mapping[str, Any], pair_id: str) -> OhlcPage:
     if not bars:
         return OhlcPage((), None, last)
     return OhlcPage(tuple(bars[:-1]), bars[-1], last)
+
+
+@dataclass(frozen=True, slots=True)
+class TradesPage:
+    """One Trades answer: each trade's time (Unix seconds), price and volume, oldest first,
+    and `last`, the nanosecond id to ask for the trades after them."""
+
+    times: tuple[float, ...]
+    prices: tuple[float, ...]
+    volumes: tuple[float, ...]
+    last: int
+
+
+def parse_trades(result: Mapping[str, Any], pair_id: str) -> TradesPage:
+    """Parse a Trades result: rows of [price, volume, time, side, type, misc, id]."""
+    rows = result.get(pair_id)
+    if not isinstance(rows, list):
+        raise FeedError(f"Kraken Trades answer has no rows for {pair_id}")
+    try:
+        trades = sorted((float(r[2]), float(r[0]), float(r[1])) for r in rows)
+        last = int(result["last"])
+    except (IndexError, KeyError, TypeError, ValueError) as error:
+        raise FeedError(f"Kraken Trades answer is malformed: {error!r}") from None
+    if any(not price > 0 or not volume >= 0 for _, price, volume in trades):
+        raise FeedError("Kraken Trades answer has a trade without a positive price")
+    return TradesPage(
+        tuple(t for t, _, _ in trades),
+        tuple(p for _, p, _ in trades),
+        tuple(v for _, _, v in trades),
+        last,
+    )
 
 
 def parse_depth(book: Mapping[str, Any]) -> tuple[list[Level], list[Level]]:

@@ -26,7 +26,7 @@ from peak_trade.core.files import unwritable
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.money import decimal_places, to_decimal
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.core.types import Instrument, Timeframe
+from peak_trade.core.types import Instrument, Timeframe, parse_symbol
 from peak_trade.data.ports import CandleFeed
 from peak_trade.data.synthetic import synthetic_feed
 from peak_trade.engine.bar_engine import TradingEngine
@@ -174,6 +174,19 @@ def check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:
         )
 
 
+def instrument_of(config: LiveSessionConfig) -> Instrument:
+    """Return the instrument rules a run without an exchange trades by: those its candle file
+    carries (written by `peak-trade download`), else the offline rules for its symbol."""
+    if config.data_source == "replay" and config.data_path is not None:
+        from peak_trade.data.candle_files import read_meta  # pandas: only for a file
+
+        meta = read_meta(Path(config.data_path))
+        rules = meta.instrument() if meta is not None else None
+        if rules is not None and rules.symbol == "/".join(parse_symbol(config.symbol)):
+            return rules
+    return Instrument.default_for(config.symbol)
+
+
 _FILL_PRICES: dict[str, FillPrice] = {"next_open": "next_open", "close": "close", "book": "book"}
 
 
@@ -181,7 +194,7 @@ def engine_settings(config: LiveSessionConfig) -> EngineSettings:
     """Return the engine settings a session config asks for."""
     return EngineSettings(
         mode=TradingEnvironment(config.mode),
-        instrument=Instrument.default_for(config.symbol),
+        instrument=instrument_of(config),
         start_balance=to_decimal(config.start_balance),
         position_fraction=to_decimal(config.position_fraction),
         fee_rate=to_decimal(config.fee_rate),

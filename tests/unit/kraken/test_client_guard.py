@@ -76,7 +76,7 @@ def test_the_client_offers_no_other_private_method() -> None:
         for name, _ in inspect.getmembers(KrakenClient, inspect.isfunction)
         if not name.startswith("_")
     }
-    assert public == {"server_time", "asset_pairs", "ohlc", "depth", "validate_order"}
+    assert public == {"server_time", "asset_pairs", "ohlc", "trades", "depth", "validate_order"}
     assert issubclass(_GuardedKraken, object)
 
 

@@ -61,6 +61,7 @@ PAIRS: dict[str, dict[str, Any]] = {
     },
 }
 MAX_ROWS = 720
+MAX_TRADES = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,29 @@ class KrakenEmulator:
         last = int(closed[-1].time.timestamp()) if closed else (since or 0)
         forming = [int(forming_time.timestamp()), *(f"{previous:.10f}",) * 5, "0.00000000", 0]
         return {self.pair_id: [*rows, forming], "last": last}
+
+    def trades(self, since: int) -> dict[str, Any]:
+        """Return up to 1,000 trades after `since`, as Kraken's Trades: Unix seconds, or
+        (above 1e12) the nanosecond `last` of an earlier answer. Each closed bar traded four
+        times: its open, its high and low, its close, a quarter of its volume each."""
+        after = since if since > 10**12 else since * 10**9 - 1
+        step = int(self.timeframe.delta.total_seconds()) * 10**9 // 4
+        rows: list[list[Any]] = []
+        last = after
+        for bar in self.closed_bars():
+            start = int(bar.time.timestamp()) * 10**9
+            for k, price in enumerate((bar.open, bar.high, bar.low, bar.close)):
+                stamp = start + k * step
+                if stamp > after and len(rows) < MAX_TRADES:
+                    side = "b" if k % 2 == 0 else "s"
+                    trade_id = start // 10**9 * 4 + k
+                    rows.append(
+                        [repr(price), repr(bar.volume / 4), stamp / 1e9, side, "m", "", trade_id]
+                    )
+                    last = stamp
+            if len(rows) >= MAX_TRADES:
+                break
+        return {self.pair_id: rows, "last": str(last)}
 
     def depth(self, count: int) -> dict[str, Any]:
         """Return a synthetic order book around the last close."""

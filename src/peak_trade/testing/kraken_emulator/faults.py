@@ -22,7 +22,7 @@ __all__ = ["FAULT_HELP", "Fault", "FaultPlan", "parse_fault"]
 
 # kinds answered in place of an endpoint's answer, by the request that takes them
 _ANSWERING: Final = ("http_500", "timeout", "rate_limit", "service", "malformed")
-_ENDPOINTS: Final = ("OHLC", "AssetPairs", "Time", "Depth", "AddOrder")
+_ENDPOINTS: Final = ("OHLC", "AssetPairs", "Time", "Depth", "Trades", "AddOrder")
 FAULT_HELP: Final = (
     "KIND[:ARGS], repeatable: http_500, timeout, rate_limit, service or malformed "
     "[:COUNT[:ENDPOINT]]; gap:BARS[:COUNT]; insufficient_funds[:COUNT]; outage:SECONDS"

@@ -44,6 +44,9 @@ class EmulatedExchange(Protocol):
         """Return the OHLC result."""
         ...
 
+    def trades(self, since: int) -> dict[str, Any]:
+        """Return the Trades result after `since` (seconds, or a nanosecond id)."""
+
     def depth(self, count: int) -> dict[str, Any]:
         """Return the Depth result."""
         ...
@@ -110,6 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send({"error": [], "result": exchange.asset_pairs()})
         elif url.path == "/0/public/OHLC":
             self._ohlc(query)
+        elif url.path == "/0/public/Trades":
+            since = int(query.get("since", "0"))
+            self._send({"error": [], "result": exchange.trades(since)})
         elif url.path == "/0/public/Depth":
             count = int(query.get("count", "100"))
             self._send({"error": [], "result": exchange.depth(min(count, 500))})
