@@ -147,7 +147,6 @@ def _chunks(args: argparse.Namespace) -> Iterator[BarColumns]:
     refuse_stray_data_flags(
         args.data, args.data_path, seed_given=args.seed is not None, verb="survey", noun="survey"
     )
-    market_of(args, args.data_path if args.data == "replay" else None)
     timeframe = Timeframe(args.timeframe)
     if args.data == "replay":
         if args.data_path is None:
@@ -162,6 +161,7 @@ def _chunks(args: argparse.Namespace) -> Iterator[BarColumns]:
 
 
 def _run_survey(args: argparse.Namespace, cfg: PeakConfig) -> int:
+    market_of(args, args.data_path if args.data == "replay" else None)
     parse_symbol(args.symbol)
     keys = list(dict.fromkeys(args.strategy or ())) or get_available_strategy_keys()  # once each
     rows = survey_strategies(keys, _chunks(args), cfg)
