@@ -52,8 +52,14 @@ PURE_SUBMODULES = {"urllib.parse"}
 # The config loader is the one place in core that reads a file and an environment variable
 # (with `files`, which asks whether a path is a file), the clock module is where time is read,
 # and the kernel compiler keeps its cache on disk (numba writes it; `compiled` picks the
-# folder), by design.
-IO_EXEMPT = {"core/peak_config.py", "core/files.py", "core/clock.py", "core/compiled.py"}
+# folder), by design; `home` finds the folder the config is in, for the loader.
+IO_EXEMPT = {
+    "core/peak_config.py",
+    "core/files.py",
+    "core/clock.py",
+    "core/compiled.py",
+    "core/home.py",
+}
 MAX_PACKAGE_SHARE = 0.25
 
 

@@ -282,7 +282,7 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
     a(
         "--config",
         type=path_arg,
-        help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
+        help="config file (default: $PEAK_TRADE_CONFIG_PATH, else the home folder's)",
     )
 
 

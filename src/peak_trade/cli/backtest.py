@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.cli.arguments import (
@@ -28,6 +27,7 @@ from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError
+from peak_trade.core.home import in_home
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
 from peak_trade.data.ports import IteratorFeed
@@ -60,14 +60,19 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     a(
         "--journal",
         type=path_arg,
-        default=Path("journal/backtest.sqlite"),
+        default=in_home("journal/backtest.sqlite"),
         help=(
-            "journal file (default: journal/backtest.sqlite); it names the data instead of "
-            "copying quiet bars, so keep a --data-path file to reconcile the run later"
+            "journal file (default: journal/backtest.sqlite in the home folder); it names "
+            "the data instead of copying quiet bars, so keep a --data-path file to reconcile "
+            "the run later"
         ),
     )
     a("--run-id", type=run_name, help="name of the run (default: generated)")
-    a("--report-dir", type=path_arg, help="report folder (default: reports/<run_id>)")
+    a(
+        "--report-dir",
+        type=path_arg,
+        help="report folder (default: reports/<run_id> in the home folder)",
+    )
     a("--json", action="store_true", help="print the summary as one JSON object")
     add_log_level(parser, "WARNING")
 

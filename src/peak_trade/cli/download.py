@@ -53,7 +53,7 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
         "--config",
         type=path_arg,
         help="config whose [kraken] base_url and timeout to use (default: "
-        "$PEAK_TRADE_CONFIG_PATH or config/config.toml)",
+        "$PEAK_TRADE_CONFIG_PATH, else the home folder's)",
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from peak_trade.cli import backtest as backtest_cli
 from peak_trade.cli import download as download_cli
+from peak_trade.cli import init as init_cli
 from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
 from peak_trade.cli import sweep as sweep_cli
@@ -50,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"peak-trade {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    init = commands.add_parser(
+        "init",
+        help="make a folder to work in (config, strategies)",
+        description=init_cli.DESCRIPTION,
+    )
+    init_cli.add_init_arguments(init)
     listing = commands.add_parser("strategies", help="list the registered strategies")
     add_strategy_path(listing)
     listing.add_argument(
@@ -57,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=path_arg,
         default=None,
         help="config file whose [strategies] paths to load (default: $PEAK_TRADE_CONFIG_PATH or "
-        "config/config.toml, if there is one)",
+        "the home folder's, if there is one)",
     )
     session = commands.add_parser(
         "session",
@@ -127,7 +134,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "--config",
         type=path_arg,
         default=None,
-        help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
+        help="config file (default: $PEAK_TRADE_CONFIG_PATH, else the home folder's)",
     )
     parser.add_argument(
         "--data",
@@ -198,6 +205,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "sweep": sweep_cli.run_sweep_command,
         "reconcile": reconcile_cli.run_reconcile,
         "download": download_cli.run_download,
+        "init": init_cli.run_init,
         "survey": lambda parsed: _run_survey(parsed, _with_strategies(parsed)),
     }
     return commands[args.command](args)

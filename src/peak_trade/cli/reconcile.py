@@ -9,15 +9,16 @@ from pathlib import Path
 from peak_trade.backtest.reconcile import reconcile
 from peak_trade.cli.arguments import add_log_level, add_strategy_path, journaled_run, path_arg
 from peak_trade.core.errors import ConfigError
-from peak_trade.core.peak_config import PeakConfig, load_config
+from peak_trade.core.home import in_home
+from peak_trade.core.peak_config import config_if_any, load_config
 from peak_trade.journal.store import Journal
 from peak_trade.user.strategy_files import use_strategies
 
 __all__ = ["DESCRIPTION", "add_reconcile_arguments", "run_reconcile"]
 
 # where runs are journaled when no --journal is given: sessions', then backtests'
-_SESSIONS = Path("journal/peak_trade.sqlite")
-_OTHER_JOURNALS = (Path("journal/backtest.sqlite"),)
+_SESSIONS = "journal/peak_trade.sqlite"
+_OTHER_JOURNALS = ("journal/backtest.sqlite",)
 
 DESCRIPTION = (
     "Replay the bars a shadow or testnet session journaled through a backtest and "
@@ -34,8 +35,8 @@ def add_reconcile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--journal",
         type=path_arg,
-        default=_SESSIONS,
-        help="journal file (default: journal/peak_trade.sqlite)",
+        default=in_home(_SESSIONS),
+        help="journal file (default: journal/peak_trade.sqlite in the home folder)",
     )
     parser.add_argument(
         "--config",
@@ -60,7 +61,7 @@ def _journal_with(run_id: str, given: Path) -> Path | None:
     with Journal(given, read_only=True) as journal:
         if run_id in journal.run_ids():
             return None
-    for other in _OTHER_JOURNALS:
+    for other in map(in_home, _OTHER_JOURNALS):
         if other != given and other.is_file():
             with Journal(other, read_only=True) as journal:
                 if run_id in journal.run_ids():
@@ -71,7 +72,7 @@ def _journal_with(run_id: str, given: Path) -> Path | None:
 def run_reconcile(args: argparse.Namespace) -> int:
     """Reconcile and print the report; exit 0 whether or not the run diverged."""
     cfg = load_config(args.config) if args.config else None
-    use_strategies(cfg or PeakConfig.default(), args.strategy_path)
+    use_strategies(cfg or config_if_any(), args.strategy_path)  # the home's strategy paths
     elsewhere = _journal_with(args.run_id, args.journal)
     if elsewhere is not None:
         raise ConfigError(

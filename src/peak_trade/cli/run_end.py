@@ -12,6 +12,7 @@ from typing import Any
 
 from peak_trade.cli.session_output import print_summary
 from peak_trade.core.errors import JournalWriteError, SessionRuntimeError
+from peak_trade.core.home import in_home
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.bars import BAR_KINDS, bar_blocks
 from peak_trade.journal.store import Journal
@@ -31,7 +32,7 @@ _LOG = logging.getLogger("peak_trade.session")
 
 def report_target(args: argparse.Namespace, run_id: str) -> Path:
     """Return the folder the run's report goes to."""
-    path: Path = args.report_dir or Path("reports") / run_id
+    path: Path = args.report_dir or in_home("reports") / run_id
     return path
 
 
@@ -49,7 +50,7 @@ def finish_run(
             "notes": args.notes,
             "cli_args": sys.argv[1:],
         }
-        write_session_record(Path("reports") / "experiments" / "live_sessions", summary, record)
+        write_session_record(in_home("reports/experiments/live_sessions"), summary, record)
     journal.close()
     return summary | {"report_dir": str(report)}
 

@@ -44,6 +44,7 @@ from peak_trade.core.errors import (
     ConfigError,
     FeedError,
 )
+from peak_trade.core.home import in_home
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
 from peak_trade.journal.store import Journal, JournalEvent
@@ -97,7 +98,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     a(
         "--config",
         type=path_arg,
-        help="config file (default: $PEAK_TRADE_CONFIG_PATH or config/config.toml)",
+        help="config file (default: $PEAK_TRADE_CONFIG_PATH, else the home folder's)",
     )
     a("--duration", type=positive_float, help="run for this many minutes")
     a("--steps", type=positive_int, help="run until this many closed bars were processed")
@@ -162,8 +163,8 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     a(
         "--journal",
         type=path_arg,
-        default=Path("journal/peak_trade.sqlite"),
-        help="journal file (default: journal/peak_trade.sqlite)",
+        default=in_home("journal/peak_trade.sqlite"),
+        help="journal file (default: journal/peak_trade.sqlite in the home folder)",
     )
     a(
         "--resume",
@@ -172,7 +173,11 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
         help="rebuild RUN_ID from the journal and continue it with its own settings",
     )
     setting("--run-id", type=run_name, help="name of the run (default: generated)")
-    a("--report-dir", type=path_arg, help="report folder (default: reports/<run_id>)")
+    a(
+        "--report-dir",
+        type=path_arg,
+        help="report folder (default: reports/<run_id> in the home folder)",
+    )
     a("--json", action="store_true", help="print the summary as one JSON object")
     a("--no-sleep", action="store_true", help="do not wait between bars (replays, tests)")
 
@@ -385,5 +390,5 @@ def dispatch(args: argparse.Namespace, prog: str = "peak-trade") -> int:
     """Run with parsed arguments and map errors to exit codes; `prog` prefixes error lines."""
     setup_logging(args.log_level)
     # Secrets may come from a .env file in the working directory; real variables win.
-    load_dotenv(Path.cwd() / ".env", override=False)
+    load_dotenv(in_home(".env"), override=False)
     return run_guarded(lambda: run_session(args), prefix=f"{prog}: ")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,12 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from peak_trade.core.peak_config import (
-    CONFIG_PATH_ENV_VAR,
-    DEFAULT_CONFIG_PATH,
-    PeakConfig,
-    load_config,
-)
+from peak_trade.core.peak_config import PeakConfig, config_if_any
 from peak_trade.core.types import Bar
 from peak_trade.portfolio.stats import ANNUALISED_DAYS
 from peak_trade.session.runner import LiveSessionRunner
@@ -39,10 +33,9 @@ def strategy_lines(
 ) -> list[str]:
     """Return one aligned line per strategy: key, tier and description, with the user
     strategies of `strategy_paths` and of the config's [strategies] paths loaded. The config
-    is `config`, else $PEAK_TRADE_CONFIG_PATH or config/config.toml where there is one: a list
+    is `config`, else $PEAK_TRADE_CONFIG_PATH or the home folder's where there is one: a list
     works anywhere."""
-    found = config or os.environ.get(CONFIG_PATH_ENV_VAR) or DEFAULT_CONFIG_PATH.is_file()
-    use_strategies(load_config(config) if found else PeakConfig.default(), strategy_paths)
+    use_strategies(config_if_any(config), strategy_paths)
     specs = list_strategy_specs()
     width = max(len(spec.key) for spec in specs)
     return [

@@ -33,6 +33,7 @@ from peak_trade.cli.arguments import (
     positive_int,
     synthetic_source,
 )
+from peak_trade.core.home import in_home
 from peak_trade.core.peak_config import load_config
 from peak_trade.report.plots import draw_heatmap
 from peak_trade.report.writer import check_report_folder, staged_files
@@ -94,7 +95,11 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="rank by (default: sharpe; total_return_pct when the data spans under 30 days, "
         "too short for annualised figures)",
     )
-    a("--report-dir", type=path_arg, help="default: reports/sweeps/<strategy>_<UTC time>")
+    a(
+        "--report-dir",
+        type=path_arg,
+        help="default: reports/sweeps/<strategy>_<UTC time> in the home folder",
+    )
     a("--json", action="store_true", help="print the ranked results as JSON")
     add_log_level(parser, "WARNING")
 
@@ -127,7 +132,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     }
     tasks = build_tasks(args.strategy, grid, cfg, session, files)
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
-    target = args.report_dir or Path("reports") / "sweeps" / f"{args.strategy}_{stamp}"
+    target = args.report_dir or in_home("reports/sweeps") / f"{args.strategy}_{stamp}"
     check_report_folder(target)
     results = _run(tasks, args)
     metric, note = ranking_metric(results, args.metric)

@@ -22,18 +22,18 @@ from peak_trade.core.config_schema import (
 )
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
 from peak_trade.core.files import is_file, is_folder
+from peak_trade.core.home import HOME_ENV_VAR, config_in, find_home
 from peak_trade.core.strategy_params import StrategySections
 
 __all__ = [
     "CONFIG_PATH_ENV_VAR",
-    "DEFAULT_CONFIG_PATH",
     "PeakConfig",
+    "config_if_any",
     "describe_validation_error",
     "load_config",
 ]
 
 CONFIG_PATH_ENV_VAR: Final = "PEAK_TRADE_CONFIG_PATH"
-DEFAULT_CONFIG_PATH: Final = Path("config/config.toml")
 _MISSING: Final = object()
 
 
@@ -107,17 +107,26 @@ class PeakConfig:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> PeakConfig:
-    """Load the config from `path`, else $PEAK_TRADE_CONFIG_PATH, else config/config.toml."""
+    """Load the config from `path`, else $PEAK_TRADE_CONFIG_PATH, else the home folder's
+    (`core.home`: config.toml or config/config.toml)."""
     if path is not None:
         source, where = Path(path), "given path"
     elif os.environ.get(CONFIG_PATH_ENV_VAR):
         source, where = Path(os.environ[CONFIG_PATH_ENV_VAR]), f"${CONFIG_PATH_ENV_VAR}"
     else:
-        source, where = DEFAULT_CONFIG_PATH, "default path"
+        home = find_home()
+        found = config_in(home)
+        if found is None:
+            where = f"${HOME_ENV_VAR}" if os.environ.get(HOME_ENV_VAR) else "or a folder above it"
+            raise ConfigError(
+                f"no config.toml in {home} ({where}); make one with `peak-trade init`, or "
+                f"name one with --config FILE, ${CONFIG_PATH_ENV_VAR} or ${HOME_ENV_VAR}"
+            )
+        source, where = found, "home folder"
     if not is_file(source):
-        found = "is a folder" if is_folder(source) else "not found"
+        problem = "is a folder" if is_folder(source) else "not found"
         raise ConfigError(
-            f"config file {found}: {source.resolve()} (from the {where}); expected a TOML file "
+            f"config file {problem}: {source.resolve()} (from the {where}); expected a TOML file "
             "such as config/config.toml"
         )
     try:
@@ -127,6 +136,15 @@ def load_config(path: str | os.PathLike[str] | None = None) -> PeakConfig:
     except UnicodeDecodeError as error:
         raise ConfigError(f"{source}: not UTF-8 text: {error}") from None
     return PeakConfig.from_mapping(data, path=source)
+
+
+def config_if_any(path: str | os.PathLike[str] | None = None) -> PeakConfig:
+    """Return `load_config(path)` when there is a config to load (given, in
+    $PEAK_TRADE_CONFIG_PATH or in the home folder), else the defaults: for commands that work
+    without one, such as listing strategies."""
+    if path is not None or os.environ.get(CONFIG_PATH_ENV_VAR) or config_in(find_home()):
+        return load_config(path)
+    return PeakConfig.default()
 
 
 def _refuse_live(data: Mapping[str, Any]) -> None:

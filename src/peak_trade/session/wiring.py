@@ -23,6 +23,7 @@ from peak_trade.core.config_schema import LiveRiskSection
 from peak_trade.core.decimal_text import DIGITS
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
 from peak_trade.core.files import unwritable
+from peak_trade.core.home import in_home
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.money import decimal_places, to_decimal
 from peak_trade.core.peak_config import PeakConfig
@@ -262,7 +263,7 @@ def kraken_market(cfg: PeakConfig, symbol: str, *, with_keys: bool) -> KrakenMar
                 f"${section.api_secret_env_var} is not base64 text, as Kraken's API secrets are; "
                 "copy it again from Kraken (the whole secret, without quotes or spaces)"
             ) from None
-        store = NonceStore(_checked_nonce_file(Path(section.nonce_file)))
+        store = NonceStore(_checked_nonce_file(in_home(section.nonce_file)))
     client = KrakenClient(
         section.base_url, section.timeout_seconds, api_key=key, api_secret=secret, nonce_store=store
     )
@@ -303,7 +304,7 @@ def limits_from(
 ) -> tuple[RiskLimitsConfig, Callable[[], bool] | None]:
     """Return the limits of a `[live_risk]` section and its kill switch (None without a file)."""
     config = RiskLimitsConfig.from_section(section)
-    kill_switch = Path(config.kill_switch_file).exists if config.kill_switch_file else None
+    kill_switch = in_home(config.kill_switch_file).exists if config.kill_switch_file else None
     return config, kill_switch
 
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 __all__ = ["journaled", "run_peak"]
 
 
-def run_peak(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run `peak-trade ARGS` in `cwd` with this interpreter; return its exit code and output."""
+def run_peak(
+    *args: str, cwd: Path, timeout: float = 300, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `peak-trade ARGS` in `cwd` with this interpreter, with `env` added to the
+    environment; return its exit code and output."""
     return subprocess.run(  # noqa: S603 (this interpreter, the package's own entry point)
         [sys.executable, "-m", "peak_trade.cli.main", *args],
         cwd=cwd,
+        env=None if env is None else os.environ | dict(env),
         capture_output=True,
         text=True,
         timeout=timeout,

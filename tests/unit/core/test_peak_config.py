@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError
+from peak_trade.core.home import HOME_ENV_VAR, in_home
 from peak_trade.core.peak_config import CONFIG_PATH_ENV_VAR, PeakConfig, load_config
 
 SHIPPED = Path(__file__).parents[3] / "config" / "config.toml"
@@ -199,16 +200,25 @@ def test_environment_variable_picks_the_file(
     assert cfg.path == path
 
 
-def test_default_path_is_config_config_toml(
+def test_the_default_config_is_the_home_folders_nearest_upwards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(CONFIG_PATH_ENV_VAR, raising=False)
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match=r"config/config.toml \(from the default path\)"):
+    monkeypatch.delenv(HOME_ENV_VAR, raising=False)
+    below = tmp_path / "a" / "b"
+    below.mkdir(parents=True)
+    monkeypatch.chdir(below)
+    with pytest.raises(ConfigError, match=r"no config.toml in .*b \(or a folder above it\)"):
         load_config()
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.toml").write_text("[shadow]\nslippage_bps = 1.0\n")
-    assert load_config().shadow.slippage_bps == 1.0
+    assert load_config().shadow.slippage_bps == 1.0  # a clone of the repository, above
+    (tmp_path / "a" / "config.toml").write_text("[shadow]\nslippage_bps = 2.0\n")
+    assert load_config().shadow.slippage_bps == 2.0  # a folder init made, nearer
+    monkeypatch.setenv(HOME_ENV_VAR, str(tmp_path))
+    assert load_config().shadow.slippage_bps == 1.0  # $PEAK_TRADE_HOME first
+    assert in_home("journal/x.sqlite") == tmp_path / "journal" / "x.sqlite"
+    assert in_home("/abs/x") == Path("/abs/x")
 
 
 def test_invalid_toml_names_file_and_position(tmp_path: Path) -> None:
