@@ -94,7 +94,8 @@ def test_backtest_on_synthetic_bars_writes_report_with_stats(tmp_path: Path) -> 
             "backtest",
             "--config",
             str(CONFIG),
-            "--synthetic",
+            "--data",
+            "synthetic",
             "--bars",
             "3000",
             "--seed",
@@ -268,7 +269,7 @@ def test_a_backtest_resumed_from_its_journal_reads_its_data_again_and_reports_th
     tmp_path: Path,
 ) -> None:
     # Arrange: a finished synthetic backtest, its report kept aside
-    args = ("--config", str(CONFIG), "--synthetic", "--bars", "3000", "--run-id", "bt")
+    args = ("--config", str(CONFIG), "--data", "synthetic", "--bars", "3000", "--run-id", "bt")
     _json(run_peak("backtest", *args, "--json", cwd=tmp_path))
     report = tmp_path / "reports" / "bt"
     before = {name: (report / name).read_bytes() for name in ("equity.csv", "trades.csv")}
@@ -318,7 +319,7 @@ def test_resume_refuses_flags_that_would_change_the_run_and_leaves_the_journal_a
     tmp_path: Path,
 ) -> None:
     # Arrange: a finished synthetic backtest
-    args = ("--config", str(CONFIG), "--synthetic", "--bars", "600", "--run-id", "bt")
+    args = ("--config", str(CONFIG), "--data", "synthetic", "--bars", "600", "--run-id", "bt")
     _json(run_peak("backtest", *args, "--json", cwd=tmp_path))
     journal = tmp_path / "journal" / "backtest.sqlite"
     written = journal.read_bytes()
@@ -348,7 +349,17 @@ def test_resume_refuses_flags_that_would_change_the_run_and_leaves_the_journal_a
 def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_changes_nothing(
     tmp_path: Path,
 ) -> None:
-    args = ("backtest", "--config", str(CONFIG), "--synthetic", "--bars", "600", "--run-id", "r1")
+    args = (
+        "backtest",
+        "--config",
+        str(CONFIG),
+        "--data",
+        "synthetic",
+        "--bars",
+        "600",
+        "--run-id",
+        "r1",
+    )
     first = _json(run_peak(*args, "--json", cwd=tmp_path))
     journal = tmp_path / "journal" / "backtest.sqlite"
     report = tmp_path / first["report_dir"]
@@ -365,31 +376,49 @@ def test_a_second_backtest_with_a_run_id_already_in_the_journal_exits_2_and_chan
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "one of the arguments --data-path --synthetic is required"),
-        (["--synthetic", "--bars", "0"], "expected a whole number > 0, was 0"),
+        ([], "no bars named: give --data synthetic (a generated market) or --data-path FILE"),
+        (["--data", "replay"], "--data replay needs --data-path FILE"),
+        (["--data", "synthetic", "--data-path", "a.csv"], "--data-path is read with --data"),
+        (["--synthetic", "--data", "replay"], "--synthetic and --data replay name two sources"),
+        (["--data", "synthetic", "--bars", "0"], "expected a whole number > 0, was 0"),
         (["--data-path", "missing.csv"], "replay file not found"),
-        (["--synthetic", "--strategy", "nope"], "unknown strategy 'nope'"),
-        (["--synthetic", "--bars", "100"], "100 synthetic bars leave none to trade after the"),
+        (["--data", "synthetic", "--strategy", "nope"], "unknown strategy 'nope'"),
         (
-            ["--synthetic", "--bars", "300", "--warmup-candles", "300"],
+            ["--data", "synthetic", "--bars", "100"],
+            "100 synthetic bars leave none to trade after the",
+        ),
+        (
+            ["--data", "synthetic", "--bars", "300", "--warmup-candles", "300"],
             "300 synthetic bars leave none to trade after the warmup of 300 (the bars include "
             "the warmup); use --bars 301 or more",
         ),
-        (["--synthetic", "--symbol", "BTCEUR"], "expected BASE/QUOTE, e.g. BTC/EUR"),
-        (["--data-path", "a.csv", "--bars", "500"], "--bars is for --synthetic only"),
+        (["--data", "synthetic", "--symbol", "BTCEUR"], "expected BASE/QUOTE, e.g. BTC/EUR"),
+        (["--data-path", "a.csv", "--bars", "500"], "--bars is for --data synthetic only"),
         (["--data-path", "a.csv", "--seed", "3", "--bars", "9"], "--bars and --seed are for"),
-        (["--synthetic", "--seed", "-1"], "--seed: expected a whole number from 0 to 9223"),
-        (["--synthetic", "--seed", str(2**64)], "--seed: expected a whole number from 0 to"),
+        (["--data", "synthetic", "--seed", "-1"], "--seed: expected a whole number from 0 to 9223"),
+        (
+            ["--data", "synthetic", "--seed", str(2**64)],
+            "--seed: expected a whole number from 0 to",
+        ),
         # names too long for the file system used to end in an OSError's traceback
-        (["--synthetic", "--run-id", "r" * 300], "run_id may be at most 128 characters long"),
-        (["--synthetic", "--run-id", ""], "--run-id: expected a name for the run, was empty"),
+        (
+            ["--data", "synthetic", "--run-id", "r" * 300],
+            "run_id may be at most 128 characters long",
+        ),
+        (
+            ["--data", "synthetic", "--run-id", ""],
+            "--run-id: expected a name for the run, was empty",
+        ),
         # an empty --report-dir wrote the report into the current folder
-        (["--synthetic", "--report-dir", ""], "argument --report-dir: expected a path, was empty"),
+        (
+            ["--data", "synthetic", "--report-dir", ""],
+            "argument --report-dir: expected a path, was empty",
+        ),
         (["--data-path", ""], "argument --data-path: expected a path, was empty"),
-        (["--synthetic", "--journal", LONG + ".sqlite"], "cannot open the journal"),
-        (["--synthetic", "--report-dir", LONG], "cannot write the report into"),
+        (["--data", "synthetic", "--journal", LONG + ".sqlite"], "cannot open the journal"),
+        (["--data", "synthetic", "--report-dir", LONG], "cannot write the report into"),
         (["--data-path", LONG + ".csv"], "replay file not found"),
-        (["--synthetic", "--config", LONG + ".toml"], "config file not found"),
+        (["--data", "synthetic", "--config", LONG + ".toml"], "config file not found"),
     ],
 )
 def test_backtest_input_errors_exit_2_and_leave_nothing(
@@ -404,7 +433,7 @@ def test_backtest_input_errors_exit_2_and_leave_nothing(
 
 def test_a_report_folder_keeps_the_journal_and_files_it_already_holds(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
-    base = ("backtest", "--config", str(CONFIG), "--synthetic", "--bars", "600", "--json")
+    base = ("backtest", "--config", str(CONFIG), "--data", "synthetic", "--bars", "600", "--json")
     here = ("--report-dir", ".", "--journal", "journal.sqlite")
 
     runs = [_json(run_peak(*base, *here, "--run-id", run, cwd=tmp_path)) for run in ("a", "b")]
@@ -430,7 +459,14 @@ def test_a_report_folder_that_is_a_file_fails_before_the_run(tmp_path: Path) -> 
     (tmp_path / "report").write_text("a file")
 
     result = run_peak(
-        "backtest", "--config", str(CONFIG), "--synthetic", "--report-dir", "report", cwd=tmp_path
+        "backtest",
+        "--config",
+        str(CONFIG),
+        "--data",
+        "synthetic",
+        "--report-dir",
+        "report",
+        cwd=tmp_path,
     )
 
     assert result.returncode == 2
@@ -448,10 +484,33 @@ def test_summary_table_and_hints_print_brackets_as_text(tmp_path: Path) -> None:
 
     # Act
     result = run_peak(
-        "backtest", "--config", str(config), "--synthetic", "--bars", "3000", cwd=tmp_path
+        "backtest", "--config", str(config), "--data", "synthetic", "--bars", "3000", cwd=tmp_path
     )
 
     # Assert: the section name survives the terminal formatting
     assert result.returncode == 0, result.stderr
     assert "orders were blocked by risk limits" in result.stdout
     assert "check [live_risk] or lower position_fraction" in result.stdout
+
+
+def test_the_old_synthetic_flag_still_works_and_says_it_is_going(tmp_path: Path) -> None:
+    old = run_peak(
+        "backtest", "--config", str(CONFIG), "--synthetic", "--bars", "600", "--json", cwd=tmp_path
+    )
+    new = run_peak(
+        "backtest",
+        "--config",
+        str(CONFIG),
+        "--data",
+        "synthetic",
+        "--bars",
+        "600",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert old.returncode == new.returncode == 0, old.stderr + new.stderr
+    assert old.stderr.splitlines()[0] == (
+        "peak-trade: --synthetic is deprecated and goes in the next release; use --data synthetic"
+    )
+    assert "deprecated" not in new.stderr
+    assert json.loads(old.stdout)["ledger"] == json.loads(new.stdout)["ledger"]

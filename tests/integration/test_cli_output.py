@@ -97,22 +97,31 @@ def test_a_reader_that_goes_away_stops_the_command_without_a_traceback() -> None
         # the typo, not the missing --synthetic it leaves, is what is wrong
         (["backtest", "--synthetc"], "unrecognized argument --synthetc; did you mean --synthetic?"),
         (["session", "--stepz", "5"], "unrecognized argument --stepz; did you mean --steps?"),
-        (["backtest", "--synthetic", "--barz=5"], "did you mean --bars?"),
+        (["backtest", "--data", "synthetic", "--barz=5"], "did you mean --bars?"),
         (["--verbose", "strategies"], "unrecognized argument --verbose"),
         # a flag of another command is named as such, not matched to a look-alike
         (
-            ["backtest", "--synthetic", "--metric", "x"],
+            ["backtest", "--data", "synthetic", "--metric", "x"],
             "--metric; it is a flag of peak-trade sweep",
         ),
         (["backtest", "--metric", "x"], "--metric; it is a flag of peak-trade sweep"),
-        (["backtest", "--synthetic", "--resume", "r"], "it is a flag of peak-trade session"),
+        (
+            ["backtest", "--data", "synthetic", "--resume", "r"],
+            "it is a flag of peak-trade session",
+        ),
         # and a misspelt choice, after argparse's list of them
-        (["sweep", "--grid", "fast_window=5", "--synthetic", "--metric", "sharp"], "'sharpe'?"),
+        (
+            ["sweep", "--grid", "fast_window=5", "--data", "synthetic", "--metric", "sharp"],
+            "'sharpe'?",
+        ),
         (
             ["session", "--mode", "shadw"],
             "(choose from 'shadow', 'testnet'); did you mean 'shadow'?",
         ),
-        (["backtest", "--synthetic", "--fill-price", "nxt_open"], "did you mean 'next_open'?"),
+        (
+            ["backtest", "--data", "synthetic", "--fill-price", "nxt_open"],
+            "did you mean 'next_open'?",
+        ),
     ],
 )
 def test_a_misspelt_flag_or_choice_is_named_with_the_nearest_real_one(
@@ -125,7 +134,12 @@ def test_a_misspelt_flag_or_choice_is_named_with_the_nearest_real_one(
 
 
 def test_log_levels_are_taken_in_any_case() -> None:
-    for command in (["session"], ["backtest", "--synthetic"], ["reconcile", "r"], ["survey"]):
+    for command in (
+        ["session"],
+        ["backtest", "--data", "synthetic"],
+        ["reconcile", "r"],
+        ["survey"],
+    ):
         args = build_parser().parse_args([*command, "--log-level", "debug"])
         assert args.log_level == "DEBUG"
 
@@ -145,7 +159,8 @@ def test_the_first_run_that_compiles_the_kernels_says_so_and_the_next_does_not(
         "backtest",
         "--config",
         "peak.toml",
-        "--synthetic",
+        "--data",
+        "synthetic",
         "--bars",
         "2000",
         "--journal",

@@ -75,7 +75,7 @@ def test_every_command_works_from_below_a_folder_init_made(
     assert (home / "reports" / "s" / "summary.json").is_file()
     assert "no difference" in _ok(run_peak("reconcile", "s", cwd=work))
     sweep = ("sweep", "--strategy", "channel_breakout", "--grid", "entry_bars=10,20")
-    _ok(run_peak(*sweep, "--synthetic", "--bars", "2000", "--workers", "1", cwd=work))
+    _ok(run_peak(*sweep, "--data", "synthetic", "--bars", "2000", "--workers", "1", cwd=work))
     assert len(list((home / "reports" / "sweeps").iterdir())) == 1
     assert "channel_breakout" in _ok(run_peak("survey", "--bars", "2000", cwd=work))
     assert not (work / "journal").exists()
@@ -89,7 +89,7 @@ def test_peak_trade_home_names_the_home_from_anywhere(tmp_path: Path) -> None:
     env = {"PEAK_TRADE_HOME": str(tmp_path / "home")}
 
     done = run_peak(
-        "backtest", "--synthetic", "--bars", "600", "--run-id", "b", cwd=elsewhere, env=env
+        "backtest", "--data", "synthetic", "--bars", "600", "--run-id", "b", cwd=elsewhere, env=env
     )
 
     assert done.returncode == 0, done.stderr
@@ -98,7 +98,7 @@ def test_peak_trade_home_names_the_home_from_anywhere(tmp_path: Path) -> None:
 
 
 def test_without_a_config_anywhere_a_command_says_how_to_make_one(tmp_path: Path) -> None:
-    done = run_peak("backtest", "--synthetic", cwd=tmp_path)
+    done = run_peak("backtest", "--data", "synthetic", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == (
         f"peak-trade: error: no config.toml in {tmp_path} (or a folder above it); make one "

@@ -76,7 +76,7 @@ def test_a_report_the_disk_cannot_hold_leaves_no_folder_and_says_so(tmp_path: Pa
     # Act
     result = _peak(
         tmp_path,
-        *("backtest", "--synthetic", "--bars", "20000", *journal),
+        *("backtest", "--data", "synthetic", "--bars", "20000", *journal),
         *("--report-dir", str(tmp_path / "report")),
         limit=400_000,
     )
@@ -89,7 +89,7 @@ def test_a_report_the_disk_cannot_hold_leaves_no_folder_and_says_so(tmp_path: Pa
 
 def test_a_backtest_on_a_full_disk_sums_up_what_its_journal_holds(tmp_path: Path) -> None:
     files = ["--journal", str(tmp_path / "bt.sqlite"), "--run-id", "bt"]
-    backtest = ["backtest", "--synthetic", "--bars", "200000"]
+    backtest = ["backtest", "--data", "synthetic", "--bars", "200000"]
     result = _peak(tmp_path, *backtest, *files, limit=300_000)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr

@@ -215,7 +215,15 @@ def test_a_backtest_is_found_in_the_backtests_journal_and_named(tmp_path: Path) 
     shipped = Path(__file__).parents[2] / "config" / "config.toml"
     (tmp_path / "config" / "config.toml").write_text(shipped.read_text())
     backtest = run_peak(
-        "backtest", "--synthetic", "--bars", "400", "--run-id", "bt", cwd=tmp_path, timeout=120
+        "backtest",
+        "--data",
+        "synthetic",
+        "--bars",
+        "400",
+        "--run-id",
+        "bt",
+        cwd=tmp_path,
+        timeout=120,
     )
     assert backtest.returncode == 0, backtest.stderr
 

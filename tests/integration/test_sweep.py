@@ -44,7 +44,8 @@ SWEEP = (
     "sweep",
     "--config",
     str(REPO / "config" / "config.toml"),
-    "--synthetic",
+    "--data",
+    "synthetic",
     "--bars",
     "3000",
     "--seed",
@@ -108,7 +109,17 @@ def test_a_parameter_that_changes_nothing_is_named(tmp_path: Path) -> None:
     # breakout reads atr_lookback only with its ATR filter, which is off by default
     grid = ("--grid", "lookback_breakout=10,30", "--grid", "atr_lookback=7,14")
     config = ("--config", str(REPO / "config" / "config.toml"))
-    common = ("sweep", *config, "--strategy", "breakout", *grid, "--synthetic", "--bars", "3000")
+    common = (
+        "sweep",
+        *config,
+        "--strategy",
+        "breakout",
+        *grid,
+        "--data",
+        "synthetic",
+        "--bars",
+        "3000",
+    )
     where = ("--workers", "1", "--report-dir", str(tmp_path / "sweep"))
 
     printed = run_peak(*common, *where, cwd=tmp_path, timeout=300)
@@ -204,7 +215,7 @@ def test_a_signal_stops_a_sweep_with_its_workers_and_writes_nothing(
     # Arrange: a sweep whose points take many seconds each, running on two workers
     process = subprocess.Popen(
         [
-            *(sys.executable, "-m", "peak_trade.cli.main", "sweep", "--synthetic"),
+            *(sys.executable, "-m", "peak_trade.cli.main", "sweep", "--data", "synthetic"),
             *("--config", str(REPO / "config" / "config.toml"), "--bars", "3000000"),
             *("--grid", "fast_window=10,20", "--workers", "2"),
         ],
@@ -249,7 +260,8 @@ def test_a_sweep_point_reports_the_same_statistics_as_its_backtest(tmp_path: Pat
         "backtest",
         "--config",
         str(empty),
-        "--synthetic",
+        "--data",
+        "synthetic",
         "--bars",
         "3000",
         "--seed",
@@ -297,7 +309,7 @@ def test_sweep_input_errors_exit_2_before_any_work(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
     config = str(REPO / "config" / "config.toml")
-    synthetic = [] if "--data-path" in args else ["--synthetic", "--bars", "3000"]
+    synthetic = [] if "--data-path" in args else ["--data", "synthetic", "--bars", "3000"]
     done = run_peak("sweep", "--config", config, *synthetic, *args, cwd=tmp_path, timeout=120)
     assert done.returncode == 2
     assert message in done.stderr
@@ -316,7 +328,8 @@ def test_a_point_that_went_reduce_only_says_so_and_no_risk_limits_turns_them_off
         "tight.toml",
         "--grid",
         "fast_window=5,10",
-        "--synthetic",
+        "--data",
+        "synthetic",
         "--bars",
         "20000",
         "--workers",

@@ -12,17 +12,15 @@ from datetime import UTC, datetime
 
 from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.cli.arguments import (
-    add_history_arguments,
     add_log_level,
     add_strategy_path,
     fraction,
-    market_of,
     non_negative_int,
     path_arg,
     positive_float,
     run_name,
-    synthetic_source,
 )
+from peak_trade.cli.data_flags import add_history_arguments, market_of, synthetic_source
 from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock

@@ -63,7 +63,7 @@ def run_init(args: argparse.Namespace) -> int:
     where = "" if folder == Path() else f"cd {folder} && "
     print(
         f"made {folder.resolve()}: config.toml, strategies/{_STRATEGY}, .env.example\n"
-        f"next: {where}peak-trade backtest --synthetic --strategy channel_breakout"
+        f"next: {where}peak-trade backtest --data synthetic --strategy channel_breakout"
     )
     return 0
 

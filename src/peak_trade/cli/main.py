@@ -18,14 +18,13 @@ from peak_trade.cli.arguments import (
     PeakArgumentParser,
     add_log_level,
     add_strategy_path,
-    market_of,
     path_arg,
     positive_int,
-    refuse_stray_data_flags,
     run_guarded,
     seed,
     setup_logging,
 )
+from peak_trade.cli.data_flags import market_of, refuse_stray_data_flags
 from peak_trade.cli.session_output import strategy_lines
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.bar_columns import BarColumns

@@ -22,18 +22,17 @@ from peak_trade.cli.arguments import (
     file_text,
     fraction,
     journaled_run,
-    market_of,
     non_negative_int,
     path_arg,
     positive_float,
     positive_int,
-    refuse_stray_data_flags,
     run_guarded,
     run_name,
     seed,
     settings_given,
     setup_logging,
 )
+from peak_trade.cli.data_flags import market_of, refuse_stray_data_flags
 from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import (
     print_dry_run,

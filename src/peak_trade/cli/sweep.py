@@ -23,16 +23,14 @@ from peak_trade.backtest.sweep import (
     run_sweep,
 )
 from peak_trade.cli.arguments import (
-    add_history_arguments,
     add_log_level,
     add_strategy_path,
     fraction,
-    market_of,
     path_arg,
     positive_float,
     positive_int,
-    synthetic_source,
 )
+from peak_trade.cli.data_flags import add_history_arguments, market_of, synthetic_source
 from peak_trade.core.home import in_home
 from peak_trade.core.peak_config import load_config
 from peak_trade.report.plots import draw_heatmap
