@@ -514,3 +514,45 @@ def test_the_old_synthetic_flag_still_works_and_says_it_is_going(tmp_path: Path)
     )
     assert "deprecated" not in new.stderr
     assert json.loads(old.stdout)["ledger"] == json.loads(new.stdout)["ledger"]
+
+
+def test_a_timerange_reads_part_of_a_file_and_the_run_reconciles_on_that_part(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    # the file holds 6,000 1m bars from 2024-01-01; the range takes 00:00 to 04:00 on day 3
+    part = ("--timerange", "2024-01-03:2024-01-03T04:00")
+    args = ("--config", str(CONFIG), "--data-path", str(bars_file), "--run-id", "tr")
+    summary = _json(
+        run_peak("backtest", *args, *part, "--warmup-candles", "60", "--json", cwd=tmp_path)
+    )
+    journal = tmp_path / "journal" / "backtest.sqlite"
+    reconciled = run_peak("reconcile", "tr", "--journal", str(journal), "--json", cwd=tmp_path)
+    with Journal(journal) as opened:
+        reference = next(opened.events("tr", "data_reference")).payload["source"]
+
+    assert summary["metrics"]["steps"] == 240 - 60
+    assert summary["config"]["timerange"] == "2024-01-03:2024-01-03T04:00"
+    rows = (tmp_path / "reports" / "tr" / "equity.csv").read_text().splitlines()
+    times = [row.split(",")[0] for row in rows]
+    assert (times[1], times[-1]) == ("2024-01-03T01:00:00+00:00", "2024-01-03T03:59:00+00:00")
+    assert (reference["rows"], reference["timerange"]) == (240, [1704240000, 1704254400])
+    report = _json(reconciled)
+    assert (report["bars"], report["differences"]) == (180, [])
+
+
+@pytest.mark.parametrize(
+    ("timerange", "message"),
+    [
+        ("2024", "--timerange expects START:END (either may be empty), was '2024'"),
+        ("2024-02-01:2024-01-01", "START must be before END"),
+        ("2030-01-01:", "no candle opens in the --timerange (2030-01-01 00:00:00 UTC:); the file"),
+    ],
+)
+def test_a_timerange_that_names_no_candles_is_refused(
+    bars_file: Path, tmp_path: Path, timerange: str, message: str
+) -> None:
+    args = ("--config", str(CONFIG), "--data-path", str(bars_file), "--timerange", timerange)
+    done = run_peak("backtest", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert not (tmp_path / "reports").exists()

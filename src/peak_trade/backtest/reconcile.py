@@ -33,7 +33,12 @@ from peak_trade.journal.bars import (
 from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.settings import settings_changes, trading_settings, with_settings
-from peak_trade.session.wiring import build_engine, engine_settings, journaled_limits
+from peak_trade.session.wiring import (
+    build_engine,
+    engine_settings,
+    instrument_of,
+    journaled_limits,
+)
 from peak_trade.strategies.registry import create_strategy_from_config
 
 __all__ = ["Difference", "ReconcileReport", "reconcile"]
@@ -172,15 +177,19 @@ def _adopt_limits(
 
 
 def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngine:
-    """A shadow engine with the session's settings; book fills become next-open fills."""
+    """A shadow engine with the session's settings and instrument rules (a candle file's own,
+    when it carries them); book fills become next-open fills. The bars come from the journal,
+    so the data source, its file and its time range play no part."""
     settings = engine_settings(
         replace(
             session,
             mode="shadow",
             data_source="synthetic",
+            timerange=None,
             fill_price="close" if session.fill_price == "close" else "next_open",
         )
     )
+    settings = replace(settings, instrument=instrument_of(session))
     strategy = create_strategy_from_config(session.strategy_key, cfg)
     section = cfg.live_risk.model_copy(update={"kill_switch_file": None})
     cfg = PeakConfig(root=cfg.root.model_copy(update={"live_risk": section}), path=cfg.path)

@@ -105,6 +105,7 @@ def backtest_config(
         run_id=args.run_id or _run_id(args.strategy),
         data_source="synthetic" if args.synthetic else "replay",
         data_path=args.data_path,
+        timerange=args.timerange,
         seed=seed,
         synthetic_bars=bars,
         journal_path=str(args.journal),

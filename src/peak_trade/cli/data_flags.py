@@ -19,7 +19,13 @@ from peak_trade.cli.arguments import (
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.types import TIMEFRAMES, parse_symbol
 
+TIMERANGE_HELP = (
+    "the part of the --data-path file to read: dates or ISO times (UTC), either end may be "
+    "left out (2024-01-01:2024-07-01, 2024-03-01:)"
+)
+
 __all__ = [
+    "TIMERANGE_HELP",
     "add_history_arguments",
     "history_source",
     "market_of",
@@ -46,6 +52,7 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
         "default: replay when --data-path is given",
     )
     a("--data-path", type=file_text, help="CSV or Parquet candles to replay")
+    a("--timerange", metavar="START:END", help=TIMERANGE_HELP)
     a("--synthetic", action="store_true", help="deprecated: --data synthetic")
     a(
         "--bars",

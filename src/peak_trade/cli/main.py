@@ -24,12 +24,13 @@ from peak_trade.cli.arguments import (
     seed,
     setup_logging,
 )
-from peak_trade.cli.data_flags import market_of, refuse_stray_data_flags
+from peak_trade.cli.data_flags import TIMERANGE_HELP, market_of, refuse_stray_data_flags
 from peak_trade.cli.session_output import strategy_lines
 from peak_trade.cli.survey import print_survey, survey_strategies
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig, load_config
+from peak_trade.core.timerange import parse_timerange
 from peak_trade.core.types import TIMEFRAMES, Timeframe, parse_symbol
 from peak_trade.core.version import __version__
 from peak_trade.data.synthetic import SyntheticMarket
@@ -142,6 +143,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="candle source (default: synthetic)",
     )
     parser.add_argument("--data-path", type=path_arg, help="CSV or Parquet file for --data replay")
+    parser.add_argument("--timerange", metavar="START:END", help=TIMERANGE_HELP)
     parser.add_argument(
         "--bars", type=positive_int, default=20_000, help="bars to use (default: 20000)"
     )
@@ -159,8 +161,11 @@ def _chunks(args: argparse.Namespace) -> Iterator[BarColumns]:
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet candle file)")
         from peak_trade.data.replay import load_replay  # pandas: only when a file is read
 
-        data = load_replay(args.data_path, timeframe)
+        span = None if args.timerange is None else parse_timerange(args.timerange)
+        data = load_replay(args.data_path, timeframe).within(span)
         return iter([data.columns().slice(0, min(args.bars, len(data)))])
+    if args.timerange is not None:
+        raise ConfigError("--timerange picks candles of a file; it needs --data replay")
     if args.seed is None:
         args.seed = SYNTHETIC_SEED  # the survey's title names it
     return SyntheticMarket(seed=args.seed, timeframe=timeframe, bars=args.bars).chunks()

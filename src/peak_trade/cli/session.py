@@ -32,7 +32,7 @@ from peak_trade.cli.arguments import (
     settings_given,
     setup_logging,
 )
-from peak_trade.cli.data_flags import market_of, refuse_stray_data_flags
+from peak_trade.cli.data_flags import TIMERANGE_HELP, market_of, refuse_stray_data_flags
 from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import (
     print_dry_run,
@@ -151,6 +151,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
         help="CSV or Parquet candles for --data replay (with --resume: where the run's file "
         "is now, if it moved)",
     )
+    setting("--timerange", metavar="START:END", help=TIMERANGE_HELP)
     setting("--seed", type=seed, default=7, help="seed of --data synthetic (default: 7)")
     setting(
         "--fee-rate", type=float, help="fee per fill as a fraction (default: [shadow] fee_rate)"
@@ -220,6 +221,7 @@ def session_config_from(args: argparse.Namespace, cfg: PeakConfig) -> LiveSessio
         run_id=args.run_id,
         data_source=args.data,
         data_path=args.data_path,
+        timerange=args.timerange,
         seed=args.seed,
         fill_price=fill_price,
         allow_short=shadow.allow_short,

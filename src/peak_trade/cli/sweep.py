@@ -123,6 +123,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         "fill_price": shadow.fill_price if shadow.fill_price != "book" else "next_open",
         "data_source": "synthetic" if args.synthetic else "replay",
         "data_path": args.data_path,
+        "timerange": args.timerange,
         "seed": seed,
         "synthetic_bars": bars,
         "run_id": "sweep",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -71,6 +71,29 @@ class ReplayData:
     seconds: np.ndarray
     prices: np.ndarray  # shape (n, 5): open, high, low, close, volume
     gaps: tuple[Gap, ...]
+    span: tuple[int | None, int | None] | None = None  # the --timerange read, if any
+
+    def within(self, span: tuple[int | None, int | None] | None) -> ReplayData:
+        """Return the candles that open in `span` (Unix seconds, end excluded; None: all), or a
+        DataError naming what the file holds when none do."""
+        if span is None:
+            return self
+        start, end = span
+        first = 0 if start is None else int(np.searchsorted(self.seconds, start))
+        last = len(self.seconds) if end is None else int(np.searchsorted(self.seconds, end))
+        if first >= last:
+            raise DataError(
+                f"{self.path}: no candle opens in the --timerange ({_ends(span)}); the file "
+                f"holds {_iso(self.seconds[0])} to {_iso(self.seconds[-1])}"
+            )
+        kept = tuple(g for g in self.gaps if start is None or g.after.timestamp() >= start)
+        return replace(
+            self,
+            seconds=self.seconds[first:last],
+            prices=self.prices[first:last],
+            gaps=kept,
+            span=span,
+        )
 
     def __len__(self) -> int:
         return len(self.seconds)
@@ -139,9 +162,14 @@ def _column_names(frame: pd.DataFrame, source: Path) -> tuple[object, list[objec
     return columns[time_key], [columns[name] for name in _PRICE_COLUMNS]
 
 
-def replay_feed(path: str | Path, symbol: str, timeframe: Timeframe) -> IteratorFeed:
-    """Return a feed that replays a validated candle file."""
-    data = load_replay(path, timeframe)
+def replay_feed(
+    path: str | Path,
+    symbol: str,
+    timeframe: Timeframe,
+    span: tuple[int | None, int | None] | None = None,
+) -> IteratorFeed:
+    """Return a feed that replays a validated candle file (the part of it in `span`)."""
+    data = load_replay(path, timeframe).within(span)
     source = f"replay file {data.path}"
     reference = DataReference(partial(replay_identity, data), data.chunks)
     return IteratorFeed(
@@ -157,7 +185,7 @@ def replay_identity(data: ReplayData) -> dict[str, Any]:
         "rows": len(data),
         "timeframe": data.timeframe.name,
         "sha256": file_digest(data.path),
-    }
+    } | ({} if data.span is None else {"timerange": list(data.span)})
 
 
 def open_replay(identity: Mapping[str, Any]) -> Iterator[BarColumns]:
@@ -177,7 +205,9 @@ def open_replay(identity: Mapping[str, Any]) -> Iterator[BarColumns]:
             f"{path}: the file changed since the run read it (SHA-256 {digest[:12]}…, "
             f"expected {expected[:12]}…); {kept}, so put the original back to read the run"
         )
-    return load_replay(path, Timeframe(str(identity["timeframe"]))).chunks()
+    span = identity.get("timerange")
+    data = load_replay(path, Timeframe(str(identity["timeframe"])))
+    return data.within(None if span is None else (span[0], span[1])).chunks()
 
 
 def file_digest(path: Path) -> str:
@@ -344,6 +374,11 @@ def _row(index: int) -> int:
 
 def _time(seconds: np.integer | int) -> datetime:
     return datetime.fromtimestamp(int(seconds), tz=UTC)
+
+
+def _ends(span: tuple[int | None, int | None]) -> str:
+    start, end = span
+    return f"{'' if start is None else _iso(start)}:{'' if end is None else _iso(end)}"
 
 
 def _iso(seconds: np.integer | int) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Final
 from peak_trade.core.errors import ConfigError, LiveModeNotAllowedError, did_you_mean
 from peak_trade.core.files import is_name_char, is_plain_name
 from peak_trade.core.money import to_decimal
+from peak_trade.core.timerange import parse_timerange
 from peak_trade.core.types import (
     MAX_COUNT,
     MAX_SEED,
@@ -67,6 +68,7 @@ class LiveSessionConfig:
     journal_path: str | None = None
     max_consecutive_errors: int = 5
     synthetic_bars: int | None = None  # with data_source "synthetic": stop after this many bars
+    timerange: str | None = None  # with data_source "replay": START:END of the file to read
 
     def __post_init__(self) -> None:
         self._check_mode()
@@ -168,6 +170,13 @@ class LiveSessionConfig:
             )
         if self.data_source == "replay" and not self.data_path:
             raise ConfigError("data_source 'replay' needs data_path, a CSV or Parquet file")
+        if self.timerange is not None:
+            if self.data_source != "replay":
+                raise ConfigError(
+                    f"--timerange picks candles of a file; it needs --data replay, not "
+                    f"{self.data_source}"
+                )
+            parse_timerange(self.timerange)
         if self.fill_price == "book" and self.data_source != "kraken":
             raise ConfigError(
                 "fill_price 'book' prices fills from Kraken's order book; it needs "

@@ -27,6 +27,7 @@ from peak_trade.core.home import in_home
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.money import decimal_places, to_decimal
 from peak_trade.core.peak_config import PeakConfig
+from peak_trade.core.timerange import parse_timerange
 from peak_trade.core.types import Instrument, Timeframe, parse_symbol
 from peak_trade.data.ports import CandleFeed
 from peak_trade.data.synthetic import synthetic_feed
@@ -56,6 +57,7 @@ __all__ = [
     "check_bars",
     "check_warmup",
     "engine_settings",
+    "instrument_of",
     "journaled_limits",
     "kraken_market",
     "limits_from",
@@ -225,6 +227,7 @@ def assemble(
         market=market,
         cfg=cfg,
         clock=clock,
+        timerange=config.timerange,
     )
     return build_engine(strategy, engine_settings(config), cfg, market), feed
 
@@ -328,8 +331,10 @@ def build_feed(
     market: KrakenMarket | None = None,
     cfg: PeakConfig | None = None,
     clock: Clock | None = None,
+    timerange: str | None = None,
 ) -> CandleFeed:
-    """Return the candle feed of a session: synthetic, replay or Kraken."""
+    """Return the candle feed of a session: synthetic, replay (the part of the file in
+    `timerange`, if given) or Kraken."""
     if source == "synthetic":
         return synthetic_feed(symbol, timeframe, seed=seed, bars=bars)
     if source == "replay":
@@ -337,7 +342,8 @@ def build_feed(
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet file)")
         from peak_trade.data.replay import replay_feed
 
-        return replay_feed(data_path, symbol, timeframe)
+        span = None if timerange is None else parse_timerange(timerange)
+        return replay_feed(data_path, symbol, timeframe, span)
     if source == "kraken":
         from peak_trade.data.kraken_live import KrakenLiveCandleSource
 
