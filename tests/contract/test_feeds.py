@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from peak_trade.core.types import Bar, Instrument, Timeframe
+from peak_trade.data.candle_files import write_replay
 from peak_trade.data.kraken_live import KrakenLiveCandleSource
 from peak_trade.data.ports import CandleFeed
-from peak_trade.data.replay import replay_feed, write_replay
+from peak_trade.data.replay import replay_feed
 from peak_trade.data.synthetic import synthetic_feed
 from peak_trade.kraken.client import KrakenClient
 from peak_trade.kraken.market import KrakenMarket

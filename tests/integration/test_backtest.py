@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from peak_trade.cli.session_output import print_summary
-from peak_trade.data.replay import write_replay
+from peak_trade.data.candle_files import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.journal.bars import BAR_KINDS, bar_rows, referenced_bars
 from peak_trade.journal.store import Journal

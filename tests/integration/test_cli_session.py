@@ -26,7 +26,7 @@ from peak_trade.cli.session import (
 )
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.data.replay import write_replay
+from peak_trade.data.candle_files import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.journal.store import JournalEvent
 from peak_trade.testing.cli import journaled

@@ -15,7 +15,7 @@ from peak_trade.cli.main import main
 from peak_trade.cli.survey import survey_strategies
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.peak_config import load_config
-from peak_trade.data.replay import write_replay
+from peak_trade.data.candle_files import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.strategies.registry import create_strategy_from_config, get_available_strategy_keys
 from peak_trade.testing.cli import run_peak

@@ -19,7 +19,7 @@ import pytest
 
 from peak_trade.core.errors import VenueUnavailableError
 from peak_trade.core.types import Timeframe
-from peak_trade.data.replay import write_replay
+from peak_trade.data.candle_files import write_replay
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.kraken.client import KrakenClient
 from peak_trade.kraken.nonce import NonceStore

@@ -12,8 +12,8 @@ import pytest
 from peak_trade.core.errors import ConfigError, FeedError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
+from peak_trade.data.candle_files import write_replay
 from peak_trade.data.kraken_live import KrakenLiveCandleSource
-from peak_trade.data.replay import write_replay
 from peak_trade.journal.store import Journal
 from peak_trade.kraken.client import KrakenClient
 from peak_trade.kraken.market import KrakenMarket

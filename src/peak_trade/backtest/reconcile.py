@@ -187,9 +187,10 @@ def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngi
             data_source="synthetic",
             timerange=None,
             fill_price="close" if session.fill_price == "close" else "next_open",
-        )
+        ),
+        cfg,
     )
-    settings = replace(settings, instrument=instrument_of(session))
+    settings = replace(settings, instrument=instrument_of(session, cfg))
     strategy = create_strategy_from_config(session.strategy_key, cfg)
     section = cfg.live_risk.model_copy(update={"kill_switch_file": None})
     cfg = PeakConfig(root=cfg.root.model_copy(update={"live_risk": section}), path=cfg.path)

@@ -13,6 +13,7 @@ __all__ = [
     "ConfigRoot",
     "EnvironmentSection",
     "ExchangeSection",
+    "InstrumentRules",
     "KrakenSection",
     "LiveRiskSection",
     "Section",
@@ -129,6 +130,16 @@ class StrategiesSection(Section):
     paths: list[Annotated[str, Field(min_length=1)]] = []
 
 
+class InstrumentRules(Section):
+    """`[instruments."BASE/QUOTE"]`: an instrument's rules where no exchange or file gives
+    them: its price and lot steps as decimals, its minimum order size and cost."""
+
+    price_decimals: Annotated[int, Field(ge=0, le=18)]
+    lot_decimals: Annotated[int, Field(ge=0, le=18)]
+    min_order_size: Annotated[float, Field(ge=0, le=MAX_MONEY)] = 0.0
+    min_order_cost: Annotated[float, Field(ge=0, le=MAX_MONEY)] = 0.0
+
+
 class ConfigRoot(Section):
     """The whole config file."""
 
@@ -138,3 +149,4 @@ class ConfigRoot(Section):
     exchange: ExchangeSection = ExchangeSection()
     strategies: StrategiesSection = StrategiesSection()
     strategy: StrategySections = StrategySections()
+    instruments: dict[str, InstrumentRules] = {}

@@ -16,6 +16,7 @@ from peak_trade.core.config_schema import (
     ConfigRoot,
     EnvironmentSection,
     ExchangeSection,
+    InstrumentRules,
     LiveRiskSection,
     ShadowSection,
     StrategiesSection,
@@ -88,6 +89,11 @@ class PeakConfig:
     def strategies(self) -> StrategiesSection:
         """Return `[strategies]`."""
         return self.root.strategies
+
+    @property
+    def instruments(self) -> dict[str, InstrumentRules]:
+        """Return the `[instruments."BASE/QUOTE"]` tables."""
+        return self.root.instruments
 
     @property
     def strategy(self) -> StrategySections:

@@ -192,9 +192,23 @@ class Instrument:
 
     @classmethod
     def default_for(cls, symbol: str) -> Instrument:
-        """Return offline rules for `symbol`: Kraken-like for known bases, generic otherwise."""
+        """Return the rules known offline for `symbol`, or a ConfigError."""
+        rules = cls.offline_for(symbol)
+        if rules is None:
+            raise ConfigError(
+                f"no offline instrument rules for {symbol} (known: BTC and ETH pairs)"
+            )
+        return rules
+
+    @classmethod
+    def offline_for(cls, symbol: str) -> Instrument | None:
+        """Return the rules known offline for `symbol` (Kraken's, for BTC and ETH pairs), or
+        None: a symbol without known rules must get them from an exchange, a candle file or
+        the config, never from a guess."""
         base, quote = parse_symbol(symbol)
-        price_decimals, lot_decimals, ordermin, costmin = _OFFLINE_RULES.get(base, _GENERIC_RULES)
+        if base not in _OFFLINE_RULES:
+            return None
+        price_decimals, lot_decimals, ordermin, costmin = _OFFLINE_RULES[base]
         return cls(
             symbol=f"{base}/{quote}",
             base=base,
@@ -215,4 +229,3 @@ _OFFLINE_RULES: Final[dict[str, tuple[int, int, str, str]]] = {
     "BTC": (1, 8, "0.00005", "0.5"),
     "ETH": (2, 8, "0.001", "0.5"),
 }
-_GENERIC_RULES: Final[tuple[int, int, str, str]] = (5, 8, "0.0001", "0.5")

@@ -9,6 +9,7 @@ temporary name and moved into place, so a reader never sees half of one.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -18,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from peak_trade.core.errors import DataError
 from peak_trade.core.files import is_file
-from peak_trade.core.types import TIMEFRAMES, Instrument, parse_symbol
+from peak_trade.core.types import TIMEFRAMES, Bar, Instrument, parse_symbol
 
-__all__ = ["CandleMeta", "read_meta", "sidecar_of", "write_candles"]
+__all__ = ["CandleMeta", "read_meta", "sidecar_of", "write_candles", "write_replay"]
 
 _KEY: Final = b"peak_trade"
 FORMAT: Final = 1
@@ -133,3 +134,24 @@ def write_candles(path: Path, frame: pd.DataFrame, meta: CandleMeta) -> None:
         staging.replace(path)
     finally:
         staging.unlink(missing_ok=True)
+
+
+def write_replay(path: str | Path, bars: Sequence[Bar]) -> Path:
+    """Write bars to a CSV or Parquet file (by extension) that `load_replay` reads back."""
+    target = Path(path)
+    frame = pd.DataFrame(
+        {
+            "time": [bar.time.isoformat() for bar in bars],
+            "open": [bar.open for bar in bars],
+            "high": [bar.high for bar in bars],
+            "low": [bar.low for bar in bars],
+            "close": [bar.close for bar in bars],
+            "volume": [bar.volume for bar in bars],
+        }
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix.lower() == ".parquet":
+        frame.to_parquet(target, index=False)
+    else:
+        frame.to_csv(target, index=False, float_format="%.10g")
+    return target

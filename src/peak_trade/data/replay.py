@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -38,7 +38,6 @@ __all__ = [
     "open_replay",
     "replay_feed",
     "replay_identity",
-    "write_replay",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -72,6 +71,25 @@ class ReplayData:
     prices: np.ndarray  # shape (n, 5): open, high, low, close, volume
     gaps: tuple[Gap, ...]
     span: tuple[int | None, int | None] | None = None  # the --timerange read, if any
+
+    def check_price_step(self, symbol: str, decimals: int) -> None:
+        """Refuse prices that need more decimals than the instrument's price step allows: the
+        file's candles are of another instrument (or its rules are not the exchange's), and
+        every fill would be rounded to a step that does not fit them."""
+        ticks = self.prices[:, :4] * 10.0**decimals
+        exact = np.abs(ticks) < 2.0**52  # beyond, a float cannot tell a step from a fraction
+        off = exact & (np.abs(ticks - np.rint(ticks)) > 1e-6)
+        if not off.any():
+            return
+        row, column = divmod(int(np.argmax(off)), 4)
+        step = f"{10.0**-decimals:.{decimals}f}" if decimals else "1"
+        name = _PRICE_COLUMNS[column]
+        raise DataError(
+            f"{self.path}: row {_row(row)}: {name} {float(self.prices[row, column])!r} needs more "
+            f"decimals than {symbol}'s price step {step}: the candles are not of {symbol}, or "
+            f"its rules are not these (name the symbol with --symbol, or its rules in "
+            f'[instruments."{symbol}"] in the config)'
+        )
 
     def within(self, span: tuple[int | None, int | None] | None) -> ReplayData:
         """Return the candles that open in `span` (Unix seconds, end excluded; None: all), or a
@@ -167,9 +185,14 @@ def replay_feed(
     symbol: str,
     timeframe: Timeframe,
     span: tuple[int | None, int | None] | None = None,
+    price_decimals: int | None = None,
 ) -> IteratorFeed:
-    """Return a feed that replays a validated candle file (the part of it in `span`)."""
-    data = load_replay(path, timeframe).within(span)
+    """Return a feed that replays a validated candle file (the part of it in `span`), its
+    prices checked against the instrument's price step (`price_decimals`) when given."""
+    whole = load_replay(path, timeframe)
+    if price_decimals is not None:
+        whole.check_price_step(symbol, price_decimals)
+    data = whole.within(span)
     source = f"replay file {data.path}"
     reference = DataReference(partial(replay_identity, data), data.chunks)
     return IteratorFeed(
@@ -217,27 +240,6 @@ def file_digest(path: Path) -> str:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as error:
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
-
-
-def write_replay(path: str | Path, bars: Sequence[Bar]) -> Path:
-    """Write bars to a CSV or Parquet file (by extension) that `load_replay` reads back."""
-    target = Path(path)
-    frame = pd.DataFrame(
-        {
-            "time": [bar.time.isoformat() for bar in bars],
-            "open": [bar.open for bar in bars],
-            "high": [bar.high for bar in bars],
-            "low": [bar.low for bar in bars],
-            "close": [bar.close for bar in bars],
-            "volume": [bar.volume for bar in bars],
-        }
-    )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix.lower() == ".parquet":
-        frame.to_parquet(target, index=False)
-    else:
-        frame.to_csv(target, index=False, float_format="%.10g")
-    return target
 
 
 def _read_frames(source: Path, rows: int) -> Iterator[pd.DataFrame]:

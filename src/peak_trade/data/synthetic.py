@@ -70,7 +70,10 @@ class SyntheticMarket:
         start: datetime = DEFAULT_START,
         start_price: float = 50_000.0,
         bars: int | None = None,
+        price_decimals: int | None = 1,
     ) -> None:
+        """`price_decimals`: prices are rounded to the instrument's price step, as an exchange
+        quotes them (1: BTC/EUR's 0.1; None: unrounded, as journals before it were)."""
         if start_price <= 0 or not math.isfinite(start_price):
             raise ValueError(f"start_price must be a finite price > 0, was {start_price}")
         if not 0 <= seed <= MAX_SEED:
@@ -82,6 +85,7 @@ class SyntheticMarket:
         self.start = timeframe_floor(self.timeframe, start)
         self.start_price = start_price
         self.bars = bars
+        self.price_decimals = price_decimals
 
     def __iter__(self) -> Iterator[Bar]:
         """Yield the candles in time order."""
@@ -110,6 +114,8 @@ class SyntheticMarket:
             prices = _walk(
                 size, minutes, shocks, wicks, jumps, volumes, switches, state, regime, _TABLE
             )
+            if self.price_decimals is not None:  # the walk goes on unrounded; quotes are not
+                np.round(prices[:4], self.price_decimals, out=prices[:4])
             seconds = epoch + (produced + np.arange(size, dtype=np.int64)) * step
             chunk = BarColumns(seconds, *prices)
             chunk.validate()
@@ -184,10 +190,16 @@ def synthetic_feed(
     bars: int | None = None,
     start: datetime = DEFAULT_START,
     start_price: float = 50_000.0,
+    price_decimals: int | None = 1,
 ) -> IteratorFeed:
-    """Return a feed over a synthetic market for `symbol`."""
+    """Return a feed over a synthetic market for `symbol`, priced in its steps."""
     market = SyntheticMarket(
-        seed=seed, timeframe=timeframe, start=start, start_price=start_price, bars=bars
+        seed=seed,
+        timeframe=timeframe,
+        start=start,
+        start_price=start_price,
+        bars=bars,
+        price_decimals=price_decimals,
     )
     source = f"synthetic feed (seed {seed})"
     reference = DataReference(partial(synthetic_identity, market), market.chunks)
@@ -205,6 +217,7 @@ def synthetic_identity(market: SyntheticMarket) -> dict[str, Any]:
         "timeframe": market.timeframe.name,
         "start": market.start.isoformat(),
         "start_price": market.start_price,
+        "price_decimals": market.price_decimals,
     }
 
 
@@ -216,5 +229,6 @@ def open_synthetic(identity: Mapping[str, Any]) -> Iterator[BarColumns]:
         start=datetime.fromisoformat(str(identity["start"])),
         start_price=float(identity["start_price"]),
         bars=None if identity["bars"] is None else int(identity["bars"]),
+        price_decimals=identity.get("price_decimals"),  # absent: a run before prices were
     )
     return market.chunks()

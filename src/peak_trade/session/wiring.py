@@ -177,27 +177,53 @@ def check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:
         )
 
 
-def instrument_of(config: LiveSessionConfig) -> Instrument:
+def instrument_of(config: LiveSessionConfig, cfg: PeakConfig | None = None) -> Instrument:
     """Return the instrument rules a run without an exchange trades by: those its candle file
-    carries (written by `peak-trade download`), else the offline rules for its symbol."""
+    carries (written by `peak-trade download`), else `[instruments."BASE/QUOTE"]` in the
+    config, else the rules known offline (Kraken's BTC and ETH pairs); a ConfigError naming
+    these ways when there are none, never a guess."""
+    symbol = "/".join(parse_symbol(config.symbol))
     if config.data_source == "replay" and config.data_path is not None:
         from peak_trade.data.candle_files import read_meta  # pandas: only for a file
 
         meta = read_meta(Path(config.data_path))
         rules = meta.instrument() if meta is not None else None
-        if rules is not None and rules.symbol == "/".join(parse_symbol(config.symbol)):
+        if rules is not None and rules.symbol == symbol:
             return rules
-    return Instrument.default_for(config.symbol)
+    given = (cfg or PeakConfig.default()).instruments.get(symbol)
+    if given is not None:
+        base, quote = parse_symbol(symbol)
+        return Instrument(
+            symbol,
+            base,
+            quote,
+            given.price_decimals,
+            given.lot_decimals,
+            to_decimal(given.min_order_size),
+            to_decimal(given.min_order_cost),
+        )
+    offline = Instrument.offline_for(symbol)
+    if offline is None and config.data_source == "kraken":
+        # Kraken's AssetPairs replace these at the warmup, before any order (`use_instrument`)
+        base, quote = parse_symbol(symbol)
+        return Instrument(symbol, base, quote, 8, 8, Decimal(0), Decimal(0))
+    if offline is None:
+        raise ConfigError(
+            f"no instrument rules for {symbol} (its price and lot steps, minimum order size "
+            f'and cost): give them in [instruments."{symbol}"] in the config, replay a file '
+            "`peak-trade download` wrote (it carries them), or trade it with --data kraken"
+        )
+    return offline
 
 
 _FILL_PRICES: dict[str, FillPrice] = {"next_open": "next_open", "close": "close", "book": "book"}
 
 
-def engine_settings(config: LiveSessionConfig) -> EngineSettings:
+def engine_settings(config: LiveSessionConfig, cfg: PeakConfig | None = None) -> EngineSettings:
     """Return the engine settings a session config asks for."""
     return EngineSettings(
         mode=TradingEnvironment(config.mode),
-        instrument=instrument_of(config),
+        instrument=instrument_of(config, cfg),
         start_balance=to_decimal(config.start_balance),
         position_fraction=to_decimal(config.position_fraction),
         fee_rate=to_decimal(config.fee_rate),
@@ -217,6 +243,7 @@ def assemble(
     market = None
     if config.data_source == "kraken" or config.mode == "testnet":
         market = kraken_market(cfg, config.symbol, with_keys=config.mode == "testnet")
+    settings = engine_settings(config, cfg)
     feed = build_feed(
         config.data_source,
         config.symbol,
@@ -228,8 +255,9 @@ def assemble(
         cfg=cfg,
         clock=clock,
         timerange=config.timerange,
+        price_decimals=settings.instrument.price_decimals,
     )
-    return build_engine(strategy, engine_settings(config), cfg, market), feed
+    return build_engine(strategy, settings, cfg, market), feed
 
 
 def _order_book(market: KrakenMarket) -> OrderBook:
@@ -332,18 +360,20 @@ def build_feed(
     cfg: PeakConfig | None = None,
     clock: Clock | None = None,
     timerange: str | None = None,
+    price_decimals: int | None = None,
 ) -> CandleFeed:
     """Return the candle feed of a session: synthetic, replay (the part of the file in
     `timerange`, if given) or Kraken."""
     if source == "synthetic":
-        return synthetic_feed(symbol, timeframe, seed=seed, bars=bars)
+        decimals = 1 if price_decimals is None else price_decimals  # BTC/EUR's 0.1
+        return synthetic_feed(symbol, timeframe, seed=seed, bars=bars, price_decimals=decimals)
     if source == "replay":
         if not data_path:
             raise ConfigError("--data replay needs --data-path FILE (a CSV or Parquet file)")
         from peak_trade.data.replay import replay_feed
 
         span = None if timerange is None else parse_timerange(timerange)
-        return replay_feed(data_path, symbol, timeframe, span)
+        return replay_feed(data_path, symbol, timeframe, span, price_decimals)
     if source == "kraken":
         from peak_trade.data.kraken_live import KrakenLiveCandleSource
 

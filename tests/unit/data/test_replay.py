@@ -15,13 +15,8 @@ import pytest
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.errors import DataError
 from peak_trade.core.types import Timeframe
-from peak_trade.data.replay import (
-    load_replay,
-    open_replay,
-    replay_feed,
-    replay_identity,
-    write_replay,
-)
+from peak_trade.data.candle_files import write_replay
+from peak_trade.data.replay import load_replay, open_replay, replay_feed, replay_identity
 from peak_trade.data.synthetic import SyntheticMarket
 
 ONE_MINUTE = Timeframe("1m")

@@ -20,17 +20,32 @@ def test_same_seed_gives_the_same_bars() -> None:
 
 
 def test_seed_7_gives_the_bars_the_documented_figures_were_measured_on() -> None:
-    # The README's benchmark figures and trade counts come from these bars. The digest was
-    # taken from the pure-Python generator before its loop was compiled; a change to the
-    # generator (or to how numba evaluates it) shows here first.
+    # The benchmark figures and trade counts come from the walk behind these bars. The digest
+    # was taken from the pure-Python generator before its loop was compiled; a change to the
+    # generator (or to how numba evaluates it) shows here first. Unrounded, as it was then.
     digest = hashlib.sha256()
-    for chunk in SyntheticMarket(seed=7, bars=10_000).chunks():
+    for chunk in SyntheticMarket(seed=7, bars=10_000, price_decimals=None).chunks():
         for column in (chunk.seconds, chunk.open, chunk.high, chunk.low, chunk.close, chunk.volume):
             digest.update(column.tobytes())
 
     assert digest.hexdigest() == (
         "3a8dc0ee1566c349487631fa89603b7af2d125b527c1cc9ebe8a26ebfc8d4fc3"
     )
+
+
+def test_prices_are_quoted_in_the_price_step_and_the_walk_stays_the_same() -> None:
+    # rounding the quotes does not feed back into the walk: the next bar moves on from the
+    # unrounded price, so every rounded bar is the unrounded one, rounded
+    raw = list(SyntheticMarket(seed=7, bars=5_000, price_decimals=None))
+    quoted = list(SyntheticMarket(seed=7, bars=5_000))  # BTC/EUR's step 0.1 by default
+    cents = list(SyntheticMarket(seed=7, bars=5_000, price_decimals=2))
+    for steps, bars in ((1, quoted), (2, cents)):
+        for a, b in zip(raw, bars, strict=True):
+            assert (b.time, b.volume) == (a.time, a.volume)
+            assert [b.open, b.high, b.low, b.close] == [
+                round(p, steps) for p in (a.open, a.high, a.low, a.close)
+            ]
+    assert any(round(b.close, 1) != b.close for b in cents)
 
 
 def test_different_seed_gives_different_bars() -> None:

@@ -27,7 +27,7 @@ from peak_trade.core.errors import (
 )
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
-from peak_trade.data.replay import write_replay
+from peak_trade.data.candle_files import write_replay
 from peak_trade.data.synthetic import SyntheticMarket, synthetic_feed
 from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.journal.store import Journal
