@@ -5,6 +5,7 @@ its file, line and what was expected (exit 2)."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import signal
 import subprocess
@@ -268,3 +269,40 @@ def test_survey_runs_a_user_strategy_beside_a_built_in_one(tmp_path: Path) -> No
     assert rows["channel_breakout"]["required_bars"] == 21  # max(20, 10) + 1
     assert rows["channel_breakout"]["entries"] > 0
     assert rows["ma_crossover"]["tier"] == "core"
+
+
+def test_a_strategy_file_changed_since_the_run_started_is_said_on_resume_and_reconcile(
+    tmp_path: Path,
+) -> None:
+    # Arrange: a session of a copy of the example, stopped after 300 bars
+    mine = tmp_path / "mine.py"
+    mine.write_text(EXAMPLE.read_text())
+    (tmp_path / "peak.toml").write_text("")
+    loaded = ("--config", "peak.toml", "--strategy-path", str(mine), "--journal", "j.sqlite")
+    first = ("session", "--strategy", "channel_breakout", "--data", "synthetic", "--no-sleep")
+    started = run_peak(*first, *loaded, "--steps", "300", "--run-id", "r", cwd=tmp_path)
+    before = hashlib.sha256(mine.read_bytes()).hexdigest()
+
+    # Act: edit the file, then resume the run and reconcile it
+    mine.write_text(EXAMPLE.read_text() + "\n# tuned later\n")
+    after = hashlib.sha256(mine.read_bytes()).hexdigest()
+    resumed = run_peak("session", "--resume", "r", *loaded, "--steps", "100", cwd=tmp_path)
+    reconciled = run_peak(
+        "reconcile",
+        "r",
+        "--config",
+        "peak.toml",
+        "--journal",
+        "j.sqlite",
+        "--strategy-path",
+        str(mine),
+        cwd=tmp_path,
+    )
+
+    # Assert
+    assert started.returncode == 0, started.stderr
+    assert resumed.returncode == 0, resumed.stderr
+    said = f"[strategy_file] sha256 '{before}' → '{after}'"
+    assert f"run r: its strategy file changed since it started ({said})" in resumed.stderr
+    assert reconciled.returncode == 0, reconciled.stderr
+    assert said in reconciled.stdout

@@ -45,7 +45,7 @@ from peak_trade.live.risk_limits import TradingState, TradingStateChanged
 from peak_trade.orders.base import JournaledAnswer, OrderStatus
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.metrics import LiveSessionMetrics
-from peak_trade.session.settings import settings_changes, trading_settings
+from peak_trade.session.settings import STRATEGY_FILE, settings_changes, trading_settings
 from peak_trade.session.wiring import journaled_limits, limits_from
 
 __all__ = ["adopt_limits", "replay_journal", "resumed_config"]
@@ -161,6 +161,15 @@ def adopt_limits(
         risk.adopt(*limits_from(cfg.live_risk))
         recorder.risk_limits(now["live_risk"], changes, ts)
         _LOG.warning("run %s checks orders against the edited limits: %s", recorder.run_id, changes)
+    if then.get(STRATEGY_FILE) and now.get(STRATEGY_FILE) != then[STRATEGY_FILE]:
+        _LOG.warning(
+            "run %s: its strategy file changed since it started (%s); the rest of the run "
+            "trades by the code the file holds now",
+            recorder.run_id,
+            settings_changes(
+                {STRATEGY_FILE: then[STRATEGY_FILE]}, {STRATEGY_FILE: now.get(STRATEGY_FILE)}
+            ),
+        )
     key = f"strategy.{strategy_key}"
     if now[key] != then[key]:
         _LOG.warning(

@@ -1,16 +1,24 @@
 """The settings a run trades with, besides its session config: the `[live_risk]` and strategy
-sections it journals at its start (and is replayed under)."""
+sections it journals at its start (and is replayed under), and for a strategy of the user's
+own, its file and the file's SHA-256 (`strategy_file`): code that changed since the run
+started is said on a resume and by reconcile."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.schema import to_json
+from peak_trade.strategies.registry import find_strategy_spec
+
+STRATEGY_FILE = "strategy_file"
 
 __all__ = [
+    "STRATEGY_FILE",
     "settings_changes",
     "trading_settings",
     "with_settings",
@@ -24,6 +32,9 @@ def trading_settings(cfg: PeakConfig, strategy_key: str) -> dict[str, Any]:
         "live_risk": cfg.get("live_risk", {}),
         f"strategy.{strategy_key}": cfg.get(f"strategy.{strategy_key}", {}),
     }
+    spec = find_strategy_spec(strategy_key)
+    if spec is not None and spec.source is not None:
+        settings[STRATEGY_FILE] = {"path": spec.source, "sha256": _digest(Path(spec.source))}
     loaded: dict[str, Any] = json.loads(to_json(settings))
     return loaded
 
@@ -32,6 +43,8 @@ def with_settings(cfg: PeakConfig, settings: Mapping[str, Any]) -> PeakConfig:
     """Return `cfg` with the sections in `settings` (as `trading_settings` gives them)."""
     data = cfg.root.model_dump(mode="json")
     for name, values in settings.items():
+        if name == STRATEGY_FILE:  # said, not set: the code is what the file holds now
+            continue
         section, _, key = name.partition(".")
         if key:
             data[section][key] = values
@@ -52,3 +65,12 @@ def settings_changes(then: Mapping[str, Any] | None, now: Mapping[str, Any]) -> 
             if old.get(key) != new.get(key):
                 changes.append(f"[{section}] {key} {old.get(key)!r} → {new.get(key)!r}")
     return ", ".join(changes)
+
+
+def _digest(path: Path) -> str | None:
+    """Return a strategy file's SHA-256 in hex, None if it cannot be read now."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
