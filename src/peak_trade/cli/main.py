@@ -12,6 +12,7 @@ from peak_trade.cli import download as download_cli
 from peak_trade.cli import init as init_cli
 from peak_trade.cli import reconcile as reconcile_cli
 from peak_trade.cli import session as session_cli
+from peak_trade.cli import status as status_cli
 from peak_trade.cli import sweep as sweep_cli
 from peak_trade.cli.arguments import (
     SYNTHETIC_SEED,
@@ -93,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     download_cli.add_download_arguments(download)
     add_log_level(download, "WARNING")
+    status = commands.add_parser(
+        "status",
+        help="show the runs in the journals and their state",
+        description=status_cli.DESCRIPTION,
+    )
+    status_cli.add_status_arguments(status)
     reconcile = commands.add_parser(
         "reconcile",
         help="compare a session with its backtest",
@@ -210,6 +217,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "reconcile": reconcile_cli.run_reconcile,
         "download": download_cli.run_download,
         "init": init_cli.run_init,
+        "status": status_cli.run_status_command,
         "survey": lambda parsed: _run_survey(parsed, _with_strategies(parsed)),
     }
     return commands[args.command](args)

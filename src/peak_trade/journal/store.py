@@ -289,6 +289,50 @@ class Journal:
         known = ", ".join(self.run_ids()) or "none"
         raise ConfigError(f"no run {run_id!r} in the journal {self.path} (runs: {known}); {never}")
 
+    def last(self, run_id: str, *kinds: str) -> JournalEvent | None:
+        """Return the run's latest event of `kinds`, or None."""
+        columns = "e.seq, e.run_id, e.kind, e.ts_event, e.ts_init, e.payload"
+        marks = ", ".join("?" for _ in kinds)
+        query = f"SELECT {columns} FROM {self._runs} AND e.kind IN ({marks})"  # noqa: S608
+        db = self._reader()
+        row = (
+            None
+            if db is None
+            else db.execute(query + " ORDER BY e.seq DESC LIMIT 1", (run_id, *kinds)).fetchone()
+        )
+        if row is None:
+            return None
+        seq, run, kind, ts_event, ts_init, payload = row
+        return JournalEvent(seq, run, kind, ts_event, ts_init, decode(payload))
+
+    def total(self, run_id: str, kind: str, field: str) -> int:
+        """Return the sum of a whole-number payload `field` over the run's `kind` events."""
+        db = self._reader()
+        if db is None:
+            return 0
+        query = (
+            f"SELECT COALESCE(SUM(json_extract(e.payload, '$.' || ?)), 0) "  # noqa: S608
+            f"FROM {self._runs} AND e.kind = ?"
+        )
+        return int(db.execute(query, (field, run_id, kind)).fetchone()[0])
+
+    def held_elsewhere(self, run_id: str) -> bool:
+        """Return whether another process holds run `run_id` now (`claim`): it is running.
+        Asked with a shared lock taken and dropped at once, which a claim never waits on."""
+        if run_id in self._claimed:
+            return False
+        try:
+            fd = os.open(self.lock_path(run_id), os.O_RDONLY)
+        except OSError:  # no lock file: never claimed
+            return False
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
     def count(self, run_id: str, kind: str) -> int:
         """Return how many events of `kind` a run has."""
         db = self._reader()
