@@ -37,6 +37,7 @@ NAUTILUS := .venv-nautilus
 bench: $(STAMP) $(NAUTILUS)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/replay_speed.py --bars 100000
+	$(BIN)/python benchmarks/fx_agreement.py --bars 50000
 
 $(NAUTILUS)/.installed: benchmarks/nautilus-requirements.txt
 	$(PYTHON) -m venv $(NAUTILUS)
