@@ -67,7 +67,7 @@ def test_a_log_line_during_the_bar_is_printed_on_a_line_of_its_own(
 
     # Assert: the bar's line is cleared before the log line, which ends its own line
     text = screen.getvalue()
-    at = text.index("WARNING peak_trade.test_progress: halted")
+    at = text.index("WARNING halted")
     line_start = text.rfind("\n", 0, at) + 1
     before = text[line_start:at]
     assert "\x1b[2K" in before or before.strip() == ""

@@ -77,6 +77,7 @@ def test_testnet_session_validates_every_order_then_fills_it(
     validated = next(journal.events(runner.run_id, "order_validated"))
     assert validated.payload["detail"].endswith("XBTEUR @ market")
     assert runner.metrics.orders_executed == len(filled)
+    assert runner.metrics.orders_validated == len(calls)  # the summary counts each
 
 
 @pytest.mark.usefixtures("keys")

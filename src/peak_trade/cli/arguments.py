@@ -255,6 +255,12 @@ def add_log_level(parser: argparse.ArgumentParser, default: str) -> None:
         choices=LOG_LEVELS,
         help=f"log detail on stderr (default: {default})",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text, or one JSON object a line for a log collector (default: text)",
+    )
 
 
 def run_guarded(action: Callable[[], int], prefix: str = "") -> int:
@@ -289,15 +295,25 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def log_handler() -> logging.Handler:
-    """Return the handler the commands log with: stderr as it is at each line, timestamped."""
+def log_handler(log_format: str = "text") -> logging.Handler:
+    """Return the handler the commands log with: stderr as it is at each line; a line of text
+    (the time of day, level and message: short enough for a terminal) or one JSON object a
+    line, for a log collector (date and time, level, logger, message)."""
     handler = logging.StreamHandler(_CurrentStderr())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        fields = {"asctime": "time", "levelname": "level", "name": "logger"}
+        handler.setFormatter(
+            JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", rename_fields=fields)
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     return handler
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(level: str, log_format: str = "text") -> None:
     """Send logs to stderr at `level`; keep chatty libraries at WARNING."""
-    logging.basicConfig(level=level, handlers=[log_handler()])
+    logging.basicConfig(level=level, handlers=[log_handler(log_format)])
     for noisy in ("matplotlib", "PIL", "urllib3", "ccxt", "ray"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

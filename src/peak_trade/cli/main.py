@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "session":
         return session_cli.dispatch(args)
-    setup_logging(getattr(args, "log_level", "WARNING"))
+    setup_logging(getattr(args, "log_level", "WARNING"), getattr(args, "log_format", "text"))
     return run_guarded(lambda: _dispatch(args), prefix="peak-trade: ")
 
 

@@ -389,7 +389,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "run_execution_session.p
 
 def dispatch(args: argparse.Namespace, prog: str = "peak-trade") -> int:
     """Run with parsed arguments and map errors to exit codes; `prog` prefixes error lines."""
-    setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format)
     # Secrets may come from a .env file in the working directory; real variables win.
     load_dotenv(in_home(".env"), override=False)
     return run_guarded(lambda: run_session(args), prefix=f"{prog}: ")

@@ -63,6 +63,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         ("target changes", f"{m['target_changes']:,}"),
         ("orders generated", f"{m['total_orders_generated']:,}"),
         ("orders executed (filled)", f"{m['orders_executed']:,}"),
+        *(
+            [("validated by Kraken (testnet)", f"{m.get('orders_validated', 0):,}")]
+            if config["mode"] == "testnet"
+            else []
+        ),
         (
             "blocked by risk / safety / environment",
             f"{m['orders_blocked_risk']:,} / {m['orders_blocked_safety']:,} / "

@@ -47,6 +47,7 @@ class LiveSessionMetrics:
     last_bar_time: datetime | None = None
     total_orders_generated: int = 0
     orders_executed: int = 0
+    orders_validated: int = 0  # testnet: orders Kraken validated (validate=true, not placed)
     orders_rejected: int = 0
     orders_blocked_risk: int = 0
     orders_blocked_safety: int = 0
@@ -104,6 +105,8 @@ class LiveSessionMetrics:
         for venue_result in outcome.venue_results:
             if venue_result.status is OrderStatus.FILLED:
                 self.orders_executed += 1
+            elif venue_result.status is OrderStatus.VALIDATED:
+                self.orders_validated += 1
             elif venue_result.status is OrderStatus.REJECTED:
                 self.orders_rejected += 1
                 self.last_denial = f"venue: {venue_result.reason}"

@@ -28,7 +28,7 @@ from peak_trade.core.errors import (
     SessionRuntimeError,
     StrategyError,
 )
-from peak_trade.core.types import Bar, Timeframe
+from peak_trade.core.types import Bar, Timeframe, parse_symbol
 from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.engine.bar_engine import TradingEngine
 from peak_trade.engine.outcomes import AccountMark, BarOutcome, QuietRun, TradedBars
@@ -39,6 +39,7 @@ from peak_trade.orders.base import OrderExecutionResult, OrderFill
 from peak_trade.portfolio.account import RunMarks
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.metrics import LiveSessionMetrics
+from peak_trade.session.narration import Narrator
 from peak_trade.session.stop_signals import on_stop_signals
 from peak_trade.session.summary import hints, ledger_summary
 from peak_trade.session.watch import RunWatch
@@ -113,6 +114,7 @@ class SessionLoop:
         self.stops_on_signals = True
         risk = engine.pipeline.risk_limits
         self._watch = RunWatch(self._run_id, feed, self._recorder, risk, self._clock)
+        self._narrator = Narrator(*parse_symbol(session_config.symbol))
         engine.pipeline.safety_guard.subscribe(self._recorder.safety)
         self._metrics.equity = engine.ledger.equity
         _LOG.info(
@@ -185,6 +187,7 @@ class SessionLoop:
         else:
             metrics.record(item)
             recorder.outcome(item)
+            self._narrator.bar(item)
             if item.result is not None and item.result.status in _AT_THE_VENUE:
                 self._watch.refused(item.decision.orders, item.result)
             results.extend(item.venue_results)

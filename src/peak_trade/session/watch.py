@@ -4,7 +4,6 @@ the trading state, a stale feed, and orders the venue refused (warned of sparing
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 
 from peak_trade.core.clock import Clock
@@ -14,11 +13,11 @@ from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
 from peak_trade.orders.base import OrderRequest
 from peak_trade.session.metrics import LiveSessionMetrics
+from peak_trade.session.narration import Throttle
 
 __all__ = ["RunWatch"]
 
 _LOG = logging.getLogger(__name__)
-_AMOUNTS = re.compile(r"[0-9][0-9.,]*")
 
 
 class RunWatch:
@@ -35,7 +34,7 @@ class RunWatch:
         self.run_id = run_id
         self.stale_after: float | None = None  # [exchange.kraken] stale_after_seconds
         self._feed, self._recorder, self._risk, self._clock = feed, recorder, risk, clock
-        self._refusals: dict[str, int] = {}  # venue refusals warned of, by kind
+        self._refusals = Throttle()  # venue refusals warned of, by kind
 
     def feed_events(self, metrics: LiveSessionMetrics) -> None:
         """Count, journal and warn of the feed's events since the last call."""
@@ -76,9 +75,8 @@ class RunWatch:
         its summary. The same refusal (its text, amounts aside) is warned of its first three
         times, then at its 10th, 100th, 1000th, ... time with the count: a backtest whose
         every bar is refused must not bury the terminal (the summary counts them all)."""
-        kind = _AMOUNTS.sub("#", result.reason or "")
-        seen = self._refusals[kind] = self._refusals.get(kind, 0) + 1
-        if seen > 3 and not _is_power_of_ten(seen):
+        seen = self._refusals.count(result.reason or "")
+        if seen is None:
             return
         failed = "failed" if result.status is ExecutionStatus.ERROR else "was rejected"
         again = f" ({seen:,} times so far)" if seen > 3 else ""
@@ -90,9 +88,3 @@ class RunWatch:
             result.reason,
             again,
         )
-
-
-def _is_power_of_ten(count: int) -> bool:
-    while count % 10 == 0:
-        count //= 10
-    return count == 1
