@@ -33,6 +33,7 @@ from peak_trade.cli.arguments import (
     setup_logging,
 )
 from peak_trade.cli.data_flags import TIMERANGE_HELP, market_of, refuse_stray_data_flags
+from peak_trade.cli.restart import refuse_settings, resume_or_start
 from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import (
     print_dry_run,
@@ -51,6 +52,7 @@ from peak_trade.report.writer import (
     check_report_folder,
 )
 from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.notify import ServiceNotifier
 from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.strategies.registry import list_strategy_specs
 from peak_trade.user.strategy_files import use_strategies
@@ -172,6 +174,12 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
         type=journaled_run,
         help="rebuild RUN_ID from the journal and continue it with its own settings",
     )
+    a(
+        "--resume-or-start",
+        action="store_true",
+        help="with --run-id: resume the run if the journal has it, else start it (for a "
+        "supervisor's restarts; docs/operations.md)",
+    )
     setting("--run-id", type=run_name, help="name of the run (default: generated)")
     a(
         "--report-dir",
@@ -240,6 +248,8 @@ def run_session(args: argparse.Namespace) -> int:
         )
     cfg = load_config(args.config)
     use_strategies(cfg, args.strategy_path)
+    if args.resume_or_start:
+        resume_or_start(args, session_config_from(args, cfg))
     if args.resume:
         journal = Journal(args.journal)
         runner, steps, duration, sleep = _resumed(args, cfg, journal)
@@ -252,12 +262,16 @@ def run_session(args: argparse.Namespace) -> int:
         runner = LiveSessionRunner.from_config(session_config, cfg, journal=journal)
         check_report_folder(report_target(args, runner.run_id))
         steps, duration, sleep = args.steps, args.duration, not args.no_sleep
+    notifier = ServiceNotifier()  # systemd's, when it started the session
+    runner.heartbeat = notifier.heartbeat
     with runner.stop_on_signals():  # a signal after the run must not kill the report half-way
         if not _warmed_up(runner):
             return EXIT_OK
+        notifier.ready(f"{runner.run_id}: {runner.config.mode} on {runner.config.symbol}")
         summary = run_to_the_end(
             runner, journal, args, cfg, lambda: _run(runner, steps, duration, sleep)
         )
+    notifier.stopping(str(summary["stop_reason"]))
     show_summary(summary, as_json=args.json)
     return EXIT_OK
 
@@ -267,7 +281,7 @@ def _resumed(
 ) -> tuple[LiveSessionRunner, int | None, float | None, bool]:
     """Rebuild the run `--resume` names; return it with the steps or minutes it has left and
     whether it sleeps between bars."""
-    _refuse_settings(args)
+    refuse_settings(args)
     if args.steps is not None and journal.count(args.resume, "data_reference"):
         raise ConfigError(
             f"run {args.resume} is a backtest, which runs to the end of its data when "
@@ -303,18 +317,6 @@ def _warmed_up(runner: LiveSessionRunner) -> bool:
         )
         return False
     return True
-
-
-def _refuse_settings(args: argparse.Namespace) -> None:
-    """A resumed run trades with the settings it started with: refuse flags that would seem
-    to change them (they were ignored before, silently)."""
-    given = list(dict.fromkeys(settings_given(args)))  # a flag given twice is named once
-    if given:
-        raise ConfigError(
-            f"--resume continues run {args.resume} with the settings it started with; "
-            f"{', '.join(given)} cannot change them. Leave {'them' if len(given) > 1 else 'it'} "
-            "out, or start a new run (a new --run-id) to trade other settings"
-        )
 
 
 def _run(runner: LiveSessionRunner, steps: int | None, duration: float | None, sleep: bool) -> None:

@@ -97,21 +97,16 @@ class SessionLoop:
         # Called after each run of quiet bars and each other bar, or after each batch the
         # compiled loop traded whole: for a progress display, which needs no single bar.
         self.on_progress: StepCallback | None = None
-        # A backtest's clock, moved to the close of each bar once it is done, so the journal
-        # stamps each event with the simulated time at which it happened.
+        # A backtest's clock, moved to each bar's close: the journal stamps simulated times.
         self.bar_clock: ManualClock | None = None
         # Journal transactions per step: 1 keeps every step crash-safe (sessions); backtests
-        # batch more, since a crashed backtest is simply run again.
-        self.commit_every = 1
+        # batch more (a crashed backtest is run again). `heartbeat`: once a loop, a watchdog's.
+        self.commit_every, self.heartbeat = 1, _nothing
         self._uncommitted = 0
-        # The run methods return every order result of the run. Callers that read the journal
-        # or the summary instead (the CLI, backtests, sweeps) turn this off: a run of months
-        # or millions of bars would otherwise hold every result in memory.
-        self.keep_results = not self.is_backtest
-        # The run methods stop the run on SIGINT and SIGTERM. A sweep's worker turns this off:
-        # there the signals are the sweep's, which ends its workers rather than let each
-        # backtest stop early and hand back figures for part of its data.
-        self.stops_on_signals = True
+        # The run methods return every order result; callers that read the journal instead
+        # turn this off (months of bars would fill the memory). They stop on SIGINT and
+        # SIGTERM, but in a sweep's worker: there the signals end the sweep, not its points.
+        self.keep_results, self.stops_on_signals = not self.is_backtest, True
         risk = engine.pipeline.risk_limits
         self._watch = RunWatch(self._run_id, feed, self._recorder, risk, self._clock)
         self._narrator = Narrator(*parse_symbol(session_config.symbol))
@@ -302,6 +297,7 @@ class SessionLoop:
         try:
             with self.stop_on_signals() if self.stops_on_signals else nullcontext():
                 while not self._stop.is_set() and not done():
+                    self.heartbeat()
                     step = self._guarded_step()
                     if step and self.keep_results:
                         results.extend(step)
@@ -398,3 +394,7 @@ def _finished(plan: dict[str, Any]) -> str:
     if "duration_minutes" in plan:
         return f"ran for the requested {plan['duration_minutes']:.4g} minutes"
     return "stopped"
+
+
+def _nothing() -> None:
+    """Do nothing: the heartbeat of a run no watchdog watches."""
