@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit venv clean bench
+.PHONY: demo test lint typecheck unit venv clean bench browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Peak Trade needs Python 3.11, found " + sys.version.split()[0])'
@@ -26,8 +26,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/pytest -q
+
+# The dashboard's page is tested in a real headless browser: Debian's chromium and its driver,
+# installed here when they are missing (as root, with apt-get; otherwise it says what to do).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+			(apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+			 (apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null)); \
+		else \
+			echo "the browser tests need Debian's chromium and chromium-driver:" \
+				"sudo apt-get install chromium chromium-driver" >&2; exit 1; \
+		fi; \
+	fi
 
 test: lint typecheck unit
 

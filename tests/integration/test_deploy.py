@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,27 +28,59 @@ from peak_trade.testing.kraken_emulator import KrakenEmulator
 DEPLOY = Path(__file__).parents[2] / "deploy"
 
 
-def _unit_command() -> list[str]:
+def _unit_command(name: str = "peak-trade-session.service") -> list[str]:
     line = next(
-        line
-        for line in (DEPLOY / "peak-trade-session.service").read_text().splitlines()
-        if line.startswith("ExecStart=")
+        line for line in (DEPLOY / name).read_text().splitlines() if line.startswith("ExecStart=")
     )
     return shlex.split(line.removeprefix("ExecStart="))
 
 
-def _json_line(path: Path, prefix: str) -> list[str]:
-    line = next(line for line in path.read_text().splitlines() if line.strip().startswith(prefix))
-    command: list[str] = json.loads(line.strip().removeprefix(prefix).strip())
-    return command
+def _json_lines(path: Path, prefix: str) -> list[list[str]]:
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    return [json.loads(line.removeprefix(prefix)) for line in lines if line.startswith(prefix)]
 
 
-def test_the_three_files_run_one_command_line() -> None:
+def test_the_files_run_one_session_command_line_and_one_dashboard_command_line() -> None:
     unit = _unit_command()
     assert unit[0] == "/opt/peak-trade/.venv/bin/peak-trade"
-    assert _json_line(DEPLOY / "Dockerfile", "CMD") == ["peak-trade", *unit[1:]]
-    assert _json_line(DEPLOY / "compose.yaml", "command:") == ["peak-trade", *unit[1:]]
+    assert _json_lines(DEPLOY / "Dockerfile", "CMD") == [["peak-trade", *unit[1:]]]
+    session, dashboard = _json_lines(DEPLOY / "compose.yaml", "command:")
+    assert session == ["peak-trade", *unit[1:]]
     assert "--resume-or-start" in unit
+    assert dashboard[:2] == ["peak-trade", "dashboard"]
+    assert _unit_command("peak-trade-dashboard.service")[1] == "dashboard"
+
+
+def test_the_dashboard_command_lines_serve_the_journal(tmp_path: Path) -> None:
+    # the unit's and compose's lines, on a free port: the address they name may be taken here
+    assert run_peak("init", "home", cwd=tmp_path).returncode == 0
+    for line in (
+        _unit_command("peak-trade-dashboard.service")[1:],
+        _json_lines(DEPLOY / "compose.yaml", "command:")[1][1:],
+    ):
+        args = [*line[: line.index("--port")], "--port", "0"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "peak_trade.cli.main", *args],
+            cwd=tmp_path / "home",
+            env=os.environ | {"PEAK_TRADE_HOME": str(tmp_path / "home")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        deadline, answer = time.monotonic() + 30, None
+        while answer is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url + "healthz", timeout=1) as reply:  # noqa: S310
+                    answer = json.loads(reply.read())
+            except OSError:
+                time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+        assert answer is not None
+        assert answer["status"] == "ok"
+        assert process.returncode == 0
 
 
 @pytest.fixture

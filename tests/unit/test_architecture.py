@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"compiled"}),
     frozenset({"journal"}),
     frozenset({"report", "session"}),
-    frozenset({"backtest", "testing"}),
+    frozenset({"backtest", "testing", "dashboard"}),
     frozenset({"execution"}),  # the Phase 80 names, re-exported
     frozenset({"cli"}),
 )

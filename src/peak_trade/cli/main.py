@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 
 from peak_trade.cli import backtest as backtest_cli
+from peak_trade.cli import dashboard as dashboard_cli
 from peak_trade.cli import download as download_cli
 from peak_trade.cli import init as init_cli
 from peak_trade.cli import reconcile as reconcile_cli
@@ -100,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         description=status_cli.DESCRIPTION,
     )
     status_cli.add_status_arguments(status)
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="serve a web page, an API and metrics of the runs",
+        description=dashboard_cli.DESCRIPTION,
+    )
+    dashboard_cli.add_dashboard_arguments(dashboard)
     reconcile = commands.add_parser(
         "reconcile",
         help="compare a session with its backtest",
@@ -218,6 +225,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "download": download_cli.run_download,
         "init": init_cli.run_init,
         "status": status_cli.run_status_command,
+        "dashboard": dashboard_cli.run_dashboard,
         "survey": lambda parsed: _run_survey(parsed, _with_strategies(parsed)),
     }
     return commands[args.command](args)

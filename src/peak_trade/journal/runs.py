@@ -2,8 +2,9 @@
 and account, for `peak-trade status` (and anything else that watches runs).
 
 A run is *running* while a live process holds it (`Journal.claim`), *finished* or *failed*
-once its last start or resume has a `run_stopped` event, and *crashed* when neither: nobody
-holds it and it never said it stopped (kill -9, a power cut). A crashed run goes on with
+once its last start or resume has a `run_stopped` event (or the resume traded nothing after
+the run had stopped: a finished run asked to go on), and *crashed* when neither: nobody holds
+it and it never said it stopped (kill -9, a power cut). A crashed run goes on with
 `session --resume`.
 """
 
@@ -55,12 +56,16 @@ def run_status(journal: Journal, run_id: str, now: datetime) -> RunStatus:
     config = started.payload["config"]
     stopped = journal.last(run_id, "run_stopped")
     resumed = journal.last(run_id, "run_resumed")
-    ended = stopped is not None and (resumed is None or stopped.seq > resumed.seq)
-    if ended and stopped is not None:
+    last = journal.last(run_id, *_BARS)
+    # a resume of a finished run that had nothing left to do traded no bar after it
+    idle = resumed is not None and (last is None or last.seq < resumed.seq)
+    ended = stopped is not None and (resumed is None or stopped.seq > resumed.seq or idle)
+    if journal.held_elsewhere(run_id):
+        state = "running"
+    elif ended and stopped is not None:
         state = "failed" if stopped.payload["status"] == "failed" else "finished"
     else:
-        state = "running" if journal.held_elsewhere(run_id) else "crashed"
-    last = journal.last(run_id, *_BARS)
+        state = "crashed"
     last_bar = None if last is None else _last_bar_time(last)
     timeframe = Timeframe(str(config["timeframe"]))
     since_close = None

@@ -1,0 +1,1 @@
+"""The dashboard: a web page, a JSON API and Prometheus metrics over the journals."""

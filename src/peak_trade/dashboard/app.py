@@ -1,0 +1,140 @@
+"""The dashboard's web application: a page, a JSON API under /api/, /metrics and /healthz.
+
+Built on FastAPI (its OpenAPI description is at /openapi.json, browsable at /docs); the page
+is static files that poll the API. Everything is read from the journals read-only at each
+request: the dashboard never writes a journal, and any number of them can watch a session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from peak_trade.core.version import __version__
+from peak_trade.dashboard.reader import MAX_PAGE, JournalSet, RunNotFoundError
+
+__all__ = ["EVENT_KINDS", "create_app"]
+
+# the event kinds the API pages through (the journal's own names)
+EVENT_KINDS = (
+    "order",
+    "fill",
+    "order_denied",
+    "order_skipped",
+    "order_validated",
+    "target_changed",
+    "trading_state",
+    "feed_event",
+    "step_failed",
+)
+_STATES = ("running", "finished", "failed", "crashed")
+_TRADING = ("active", "reducing", "halted")
+
+
+def create_app(journals: JournalSet) -> FastAPI:
+    """Return the dashboard's application over `journals`."""
+    app = FastAPI(
+        title="Peak Trade dashboard",
+        version=__version__,
+        description="The runs in Peak Trade's journals, read-only.",
+    )
+    static = resources.files("peak_trade.dashboard") / "static"
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(str(static / "index.html"))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        """Say the dashboard is up, and which journals it reads."""
+        return {"status": "ok", "journals": [str(path) for path in journals.paths]}
+
+    @app.get("/api/runs")
+    def runs() -> dict[str, Any]:
+        """Every run of every journal with its state."""
+        return {"runs": [run.to_dict() for run in journals.runs()]}
+
+    @app.get("/api/runs/{run_id}")
+    def run(run_id: str) -> dict[str, Any]:
+        """One run: its status, config, settings, summary and trading-state history."""
+        return _found(lambda: journals.detail(run_id))
+
+    @app.get("/api/runs/{run_id}/series")
+    def series(run_id: str, points: int = Query(1_000, ge=10, le=10_000)) -> dict[str, Any]:
+        """The run's bars, decimated: close, equity and drawdown over time."""
+        return _found(lambda: journals.series(run_id, points))
+
+    @app.get("/api/runs/{run_id}/events")
+    def events(
+        run_id: str,
+        kind: str = Query(..., description=f"one of {', '.join(EVENT_KINDS)}"),
+        offset: int = Query(0, ge=0),
+        limit: int = Query(100, ge=1, le=MAX_PAGE),
+    ) -> dict[str, Any]:
+        """A page of the run's events of one kind, oldest first."""
+        if kind not in EVENT_KINDS:
+            raise HTTPException(422, f"kind must be one of {', '.join(EVENT_KINDS)}")
+        return _found(lambda: journals.events(run_id, kind, offset, limit))
+
+    registry = CollectorRegistry()
+    registry.register(_RunCollector(journals))
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    return app
+
+
+def _found(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return read()
+    except RunNotFoundError as missing:
+        raise HTTPException(404, f"no run {missing.args[0]!r} in the journals") from None
+
+
+class _RunCollector(Collector):
+    """Per-run gauges for Prometheus, read from the journals at each scrape."""
+
+    def __init__(self, journals: JournalSet) -> None:
+        self.journals = journals
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        labels = ["run", "strategy", "symbol", "mode"]
+        equity = GaugeMetricFamily("peak_trade_equity", "Equity at the last bar", labels=labels)
+        position = GaugeMetricFamily("peak_trade_position", "Position in the base", labels=labels)
+        bars = GaugeMetricFamily("peak_trade_bars", "Bars traded", labels=labels)
+        since = GaugeMetricFamily(
+            "peak_trade_seconds_since_bar_close",
+            "Seconds since a running run's last bar closed",
+            labels=labels,
+        )
+        state = GaugeMetricFamily(
+            "peak_trade_run_state", "1 for the run's state", labels=[*labels, "state"]
+        )
+        trading = GaugeMetricFamily(
+            "peak_trade_trading_state", "1 for the trading state", labels=[*labels, "trading"]
+        )
+        for run in self.journals.runs():
+            names = [run.run_id, run.strategy, run.symbol, run.mode]
+            if run.equity is not None:
+                equity.add_metric(names, float(run.equity))
+            if run.position is not None:
+                position.add_metric(names, float(run.position))
+            bars.add_metric(names, run.bars)
+            if run.seconds_since_close is not None:
+                since.add_metric(names, run.seconds_since_close)
+            for name in _STATES:
+                state.add_metric([*names, name], float(run.state == name))
+            for name in _TRADING:
+                trading.add_metric([*names, name], float(run.trading_state == name))
+        yield from (equity, position, bars, since, state, trading)

@@ -1,0 +1,208 @@
+"""`peak-trade dashboard` on 127.0.0.1: its API, its metrics, and its page in a real headless
+Chromium, updating itself while a session runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from peak_trade.testing.cli import journaled, run_peak
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a finished backtest and a finished session whose entries were denied."""
+    folder = tmp_path_factory.mktemp("home")
+    (folder / "config.toml").write_text("[live_risk]\nmax_order_notional = 10.0\n")
+    backtest = ("backtest", "--data", "synthetic", "--bars", "3000", "--no-risk-limits")
+    assert run_peak(*backtest, "--run-id", "bt", cwd=folder).returncode == 0
+    session = ("session", "--data", "synthetic", "--steps", "500", "--no-sleep")
+    assert run_peak(*session, "--run-id", "denied", "--no-registry", cwd=folder).returncode == 0
+    return folder
+
+
+@pytest.fixture
+def dashboard(home: Path) -> Iterator[str]:
+    """The dashboard command itself, on a free port; its first line of output is its address."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "peak_trade.cli.main", "dashboard", "--port", "0"],
+        cwd=home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "healthz", timeout=1).close()  # noqa: S310 (loopback)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 (loopback)
+        return json.loads(answer.read())
+
+
+def _status(url: str) -> int:
+    try:
+        urllib.request.urlopen(url, timeout=10).close()  # noqa: S310 (loopback)
+    except urllib.error.HTTPError as error:
+        return error.code
+    return 200
+
+
+def test_the_api_lists_runs_pages_events_and_serves_a_decimated_series(dashboard: str) -> None:
+    assert dashboard.startswith("http://127.0.0.1:")
+    runs = {run["run_id"]: run for run in _get(dashboard + "api/runs")["runs"]}
+    assert {name: run["state"] for name, run in runs.items()} == {
+        "denied": "finished",
+        "bt": "finished",
+    }
+    detail = _get(dashboard + "api/runs/bt")
+    assert detail["status"]["bars"] == 2_800
+    assert detail["summary"]["ledger"]["equity"] == runs["bt"]["equity"]
+    series = _get(dashboard + "api/runs/bt/series?points=100")
+    assert 50 <= len(series["time"]) <= 101
+    assert series["time"] == sorted(series["time"])
+    pairs = zip(series["close_low"], series["close_high"], strict=True)
+    assert all(low <= high for low, high in pairs)
+    first = _get(dashboard + "api/runs/bt/events?kind=fill&limit=5")
+    second = _get(dashboard + "api/runs/bt/events?kind=fill&offset=5&limit=5")
+    assert first["total"] == second["total"] == detail["summary"]["metrics"]["orders_executed"]
+    assert [e["seq"] for e in first["events"]] < [e["seq"] for e in second["events"]]
+    denials = _get(dashboard + "api/runs/denied/events?kind=order_denied")
+    assert denials["total"] > 0
+    assert "max_order_notional" in denials["events"][0]["reasons"][0]
+    assert _status(dashboard + "api/runs/nope") == 404
+    assert _status(dashboard + "api/runs/bt/events?kind=nonsense") == 422
+    assert "/api/runs/{run_id}/series" in _get(dashboard + "openapi.json")["paths"]
+
+
+def test_metrics_are_prometheus_text_with_each_runs_figures(dashboard: str) -> None:
+    with urllib.request.urlopen(dashboard + "metrics", timeout=10) as answer:  # noqa: S310
+        kind, text = answer.headers["Content-Type"], answer.read().decode()
+    equity = _get(dashboard + "api/runs/bt")["status"]["equity"]
+    assert kind.startswith("text/plain")
+    labels = 'mode="shadow",run="bt",strategy="ma_crossover",symbol="BTC/EUR"'
+    assert f"peak_trade_equity{{{labels}}} {float(equity)!r}" in text
+    assert f"peak_trade_bars{{{labels}}} 2800.0" in text
+    state = 'mode="shadow",run="bt",state="finished",strategy="ma_crossover",symbol="BTC/EUR"'
+    assert f"peak_trade_run_state{{{state}}} 1.0" in text
+
+
+def _browser() -> webdriver.Chrome:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail(
+            "the page is tested in Debian's chromium and chromium-driver: `make test` "
+            "installs them (apt-get install chromium chromium-driver)"
+        )
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1800",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+def test_the_page_shows_the_runs_and_a_runs_charts_fills_and_denials(
+    dashboard: str, tmp_path: Path
+) -> None:
+    browser = _browser()
+    try:
+        browser.get(dashboard)
+        wait = WebDriverWait(browser, 30)
+        rows = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#runs tbody tr"))
+        assert len(rows) == 2
+        backtest = browser.find_element(By.CSS_SELECTOR, '#runs tr[data-run="bt"]')
+        assert "finished" in backtest.text
+        assert "2,800" in backtest.text
+        backtest.click()
+        fills = _get(dashboard + "api/runs/bt/events?kind=fill&limit=1")["total"]
+        wait.until(lambda b: b.find_element(By.ID, "fill-count").text == f"({fills})")
+        shown = browser.find_elements(By.CSS_SELECTOR, "#fills tbody tr")
+        assert len(shown) == min(fills, 200)
+        for chart in ("price", "equity", "drawdown"):
+            assert browser.find_elements(By.CSS_SELECTOR, f"#{chart} canvas")
+        assert "bt: ma_crossover on BTC/EUR 1m" in browser.find_element(By.ID, "run-title").text
+        browser.save_screenshot(str(tmp_path / "bt.png"))
+        browser.find_element(By.CSS_SELECTOR, '#runs tr[data-run="denied"]').click()
+        wait.until(lambda b: "max_order_notional" in b.find_element(By.ID, "denials").text)
+        assert '"strategy_key": "ma_crossover"' in browser.find_element(By.ID, "config").text
+    finally:
+        browser.quit()
+
+
+def test_the_page_follows_a_running_session(home: Path, tmp_path: Path) -> None:
+    # its own folder: a session that waits 0.3 s between bars, watched while it runs
+    folder = tmp_path / "live"
+    shutil.copytree(home, folder)
+    session = ("session", "--data", "synthetic", "--poll-interval", "0.3", "--steps", "100000")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "peak_trade.cli.main", *session, "--run-id", "live"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "peak_trade.cli.main", "dashboard", "--port", "0"],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    browser = _browser()
+    try:
+        journal = folder / "journal" / "peak_trade.sqlite"
+        deadline = time.monotonic() + 60
+        while journaled(journal, "live", "bar", "bars") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.stdout is not None
+        browser.get(server.stdout.readline().strip() + "?run=live")
+        wait = WebDriverWait(browser, 30)
+        row = '#runs tr[data-run="live"]'
+        wait.until(lambda b: "running" in b.find_element(By.CSS_SELECTOR, row).text)
+        first = int(browser.find_element(By.CSS_SELECTOR, f"{row} td:nth-child(6)").text)
+        wait.until(
+            lambda b: int(b.find_element(By.CSS_SELECTOR, f"{row} td:nth-child(6)").text) > first
+        )
+    finally:
+        browser.quit()
+        for child in (process, server):
+            child.send_signal(signal.SIGTERM)
+            child.communicate(timeout=30)
+        assert (process.returncode, server.returncode) == (0, 0)
