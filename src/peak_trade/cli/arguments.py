@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from peak_trade.core.errors import ConfigError, PeakTradeError, did_you_mean
+from peak_trade.core.home import in_home
 from peak_trade.core.types import MAX_COUNT, MAX_SEED
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "PeakArgumentParser",
     "Setting",
     "SettingSwitch",
+    "add_journals",
     "add_log_level",
     "add_strategy_path",
     "file_text",
@@ -38,6 +40,7 @@ __all__ = [
     "seed",
     "settings_given",
     "setup_logging",
+    "watched_journals",
 ]
 
 
@@ -244,6 +247,28 @@ TIMEFRAME_HELP = "candle length (default: 1m; 2w is Kraken's 15-day candle, 21,6
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+DEFAULT_JOURNALS = ("journal/peak_trade.sqlite", "journal/backtest.sqlite")
+
+
+def add_journals(parser: argparse.ArgumentParser) -> None:
+    """Add --journal for the commands that watch runs: repeatable, defaulting to the home
+    folder's session and backtest journals (`watched_journals`)."""
+    parser.add_argument(
+        "--journal",
+        action="append",
+        type=path_arg,
+        help="journal file (repeatable; default: journal/peak_trade.sqlite and "
+        "journal/backtest.sqlite in the home folder, those that exist)",
+    )
+
+
+def watched_journals(given: list[Path] | None) -> list[Path]:
+    """Return the journals --journal names, else the home folder's that exist."""
+    return given or [
+        path for path in (in_home(name) for name in DEFAULT_JOURNALS) if path.is_file()
+    ]
 
 
 def add_log_level(parser: argparse.ArgumentParser, default: str) -> None:

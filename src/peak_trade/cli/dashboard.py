@@ -7,10 +7,9 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from peak_trade.cli.arguments import path_arg
+from peak_trade.cli.arguments import DEFAULT_JOURNALS, add_journals
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.home import in_home
 from peak_trade.session.stop_signals import on_stop_signals
@@ -23,19 +22,12 @@ DESCRIPTION = (
     "JSON API under /api/ (OpenAPI at /docs), Prometheus metrics at /metrics and /healthz. "
     "Reads the journals only. The first line of output is the page's address."
 )
-_DEFAULT_JOURNALS = ("journal/peak_trade.sqlite", "journal/backtest.sqlite")
 
 
 def add_dashboard_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the dashboard flags."""
     a = parser.add_argument
-    a(
-        "--journal",
-        action="append",
-        type=path_arg,
-        help="journal file (repeatable; default: journal/peak_trade.sqlite and "
-        "journal/backtest.sqlite in the home folder)",
-    )
+    add_journals(parser)
     a("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     a("--port", type=_port, default=8000, help="port (default: 8000; 0 picks a free one)")
 
@@ -53,7 +45,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
     from peak_trade.dashboard.app import create_app
     from peak_trade.dashboard.reader import JournalSet
 
-    journals: list[Path] = args.journal or [in_home(name) for name in _DEFAULT_JOURNALS]
+    # the home's two journals even before they exist: a run started later shows up
+    journals = args.journal or [in_home(name) for name in DEFAULT_JOURNALS]
     listener = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 
 from peak_trade.backtest.reconcile import reconcile
-from peak_trade.cli.arguments import add_log_level, add_strategy_path, journaled_run, path_arg
+from peak_trade.cli.arguments import (
+    DEFAULT_JOURNALS,
+    add_log_level,
+    add_strategy_path,
+    journaled_run,
+    path_arg,
+)
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.home import in_home
 from peak_trade.core.peak_config import config_if_any, load_config
@@ -17,8 +23,7 @@ from peak_trade.user.strategy_files import use_strategies
 __all__ = ["DESCRIPTION", "add_reconcile_arguments", "run_reconcile"]
 
 # where runs are journaled when no --journal is given: sessions', then backtests'
-_SESSIONS = "journal/peak_trade.sqlite"
-_OTHER_JOURNALS = ("journal/backtest.sqlite",)
+_SESSIONS, *_OTHER_JOURNALS = DEFAULT_JOURNALS
 
 DESCRIPTION = (
     "Replay the bars a shadow or testnet session journaled through a backtest and "

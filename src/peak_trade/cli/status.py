@@ -12,9 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from peak_trade.cli.arguments import journaled_run, path_arg
+from peak_trade.cli.arguments import add_journals, journaled_run, watched_journals
 from peak_trade.core.errors import ConfigError
-from peak_trade.core.home import in_home
 from peak_trade.journal.runs import RunStatus, run_status
 from peak_trade.journal.store import Journal
 
@@ -25,27 +24,18 @@ DESCRIPTION = (
     "failed, or crashed (nobody holds it and it never stopped: resume it), with its market, "
     "bars, equity, position, trading state and last bar. Reads only; safe while runs write."
 )
-_DEFAULT_JOURNALS = ("journal/peak_trade.sqlite", "journal/backtest.sqlite")
 
 
 def add_status_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the status flags."""
     parser.add_argument("run_id", nargs="?", type=journaled_run, metavar="RUN_ID")
-    parser.add_argument(
-        "--journal",
-        action="append",
-        type=path_arg,
-        help="journal file (repeatable; default: journal/peak_trade.sqlite and "
-        "journal/backtest.sqlite in the home folder, those that exist)",
-    )
+    add_journals(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run_status_command(args: argparse.Namespace) -> int:
     """Print the runs; exit 2 when a journal or the run asked for is not there."""
-    journals: list[Path] = args.journal or [
-        path for path in map(in_home, _DEFAULT_JOURNALS) if path.is_file()
-    ]
+    journals = watched_journals(args.journal)
     missing = [str(path) for path in journals if not path.is_file()]
     if missing:
         raise ConfigError(f"no journal at {', '.join(missing)}")
