@@ -16,15 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from peak_trade.testing.browser import headless_chromium
 from peak_trade.testing.cli import journaled, run_peak
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
@@ -116,33 +112,10 @@ def test_metrics_are_prometheus_text_with_each_runs_figures(dashboard: str) -> N
     assert f"peak_trade_run_state{{{state}}} 1.0" in text
 
 
-def _browser() -> webdriver.Chrome:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.fail(
-            "the page is tested in Debian's chromium and chromium-driver: `make test` "
-            "installs them (apt-get install chromium chromium-driver)"
-        )
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1800",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-
-
 def test_the_page_shows_the_runs_and_a_runs_charts_fills_and_denials(
     dashboard: str, tmp_path: Path
 ) -> None:
-    browser = _browser()
+    browser = headless_chromium()
     try:
         browser.get(dashboard)
         wait = WebDriverWait(browser, 30)
@@ -185,7 +158,7 @@ def test_the_page_follows_a_running_session(home: Path, tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    browser = _browser()
+    browser = headless_chromium()
     try:
         journal = folder / "journal" / "peak_trade.sqlite"
         deadline = time.monotonic() + 60

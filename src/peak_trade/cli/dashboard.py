@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from collections.abc import Iterator
@@ -14,13 +15,17 @@ from peak_trade.core.errors import ConfigError
 from peak_trade.core.home import in_home
 from peak_trade.session.stop_signals import on_stop_signals
 
-__all__ = ["DESCRIPTION", "add_dashboard_arguments", "run_dashboard"]
+__all__ = ["DESCRIPTION", "TOKEN_VAR", "add_dashboard_arguments", "run_dashboard"]
+
+TOKEN_VAR = "PEAK_TRADE_DASHBOARD_TOKEN"  # noqa: S105 (the variable's name, not a token)
 
 DESCRIPTION = (
     "Serve a web page of the runs in the journals (price with entries, exits and denials, "
     "equity, drawdown, fills, trading state, config; it updates itself while runs go on), a "
     "JSON API under /api/ (OpenAPI at /docs), Prometheus metrics at /metrics and /healthz. "
-    "Reads the journals only. The first line of output is the page's address."
+    "Reads the journals only. The first line of output is the page's address. With "
+    "$PEAK_TRADE_DASHBOARD_TOKEN set, the page and POST /api/runs/RUN/control also halt, "
+    "reduce, activate or stop a running session, for requests that bear the token."
 )
 
 
@@ -59,7 +64,11 @@ def run_dashboard(args: argparse.Namespace) -> int:
     host, port = listener.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"http://{shown}:{port}/", flush=True)
-    config = uvicorn.Config(create_app(JournalSet(journals)), log_level="warning", access_log=False)
+    if os.environ.get(TOKEN_VAR):
+        print(f"operator controls on (${TOKEN_VAR})", flush=True)
+    token = os.environ.get(TOKEN_VAR) or None  # never printed or logged
+    app = create_app(JournalSet(journals), token)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     server = _server_class()(config)
     server.run(sockets=[listener])
     sys.stdout.flush()

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 
 from peak_trade.cli import backtest as backtest_cli
+from peak_trade.cli import control as control_cli
 from peak_trade.cli import dashboard as dashboard_cli
 from peak_trade.cli import download as download_cli
 from peak_trade.cli import init as init_cli
@@ -101,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         description=status_cli.DESCRIPTION,
     )
     status_cli.add_status_arguments(status)
+    control = commands.add_parser(
+        "control",
+        help="halt, reduce, activate or stop a running session",
+        description=control_cli.DESCRIPTION,
+    )
+    control_cli.add_control_arguments(control)
     dashboard = commands.add_parser(
         "dashboard",
         help="serve a web page, an API and metrics of the runs",
@@ -226,6 +233,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "init": init_cli.run_init,
         "status": status_cli.run_status_command,
         "dashboard": dashboard_cli.run_dashboard,
+        "control": control_cli.run_control,
         "survey": lambda parsed: _run_survey(parsed, _with_strategies(parsed)),
     }
     return commands[args.command](args)

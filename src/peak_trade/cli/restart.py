@@ -1,5 +1,7 @@
-"""`session --run-id NAME --resume-or-start`: one command line for a supervisor to restart.
+"""Unattended sessions: one command line for a supervisor to restart (`--resume-or-start`),
+and what a session does once a loop for its supervisor and operator (`supervised`).
 
+`session --run-id NAME --resume-or-start`:
 The first start begins run NAME; every later one (a crash, a reboot, `systemctl restart`, a
 container's restart policy) resumes it from its journal, so the run goes on as one. The
 command line's settings must be the ones the run started with: a restart never changes what
@@ -11,11 +13,15 @@ from __future__ import annotations
 import argparse
 
 from peak_trade.cli.arguments import settings_given
+from peak_trade.core.clock import SystemClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.journal.store import Journal
 from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.controls import OperatorControls
+from peak_trade.session.notify import ServiceNotifier
+from peak_trade.session.runner import LiveSessionRunner
 
-__all__ = ["refuse_settings", "resume_or_start"]
+__all__ = ["refuse_settings", "resume_or_start", "supervised"]
 
 # what a restart must not change: the settings a run journals at its start
 _SETTINGS = (
@@ -78,3 +84,19 @@ def refuse_settings(args: argparse.Namespace) -> None:
             f"{', '.join(given)} cannot change them. Leave {'them' if len(given) > 1 else 'it'} "
             "out, or start a new run (a new --run-id) to trade other settings"
         )
+
+
+def supervised(runner: LiveSessionRunner, journal: Journal) -> ServiceNotifier:
+    """Once a loop, before each poll: ping systemd's watchdog (when systemd started the
+    session) and apply the operator's new commands. Return the notifier, to say ready and
+    stopping."""
+    notifier = ServiceNotifier()
+    risk = runner.pipeline.risk_limits
+    controls = OperatorControls.of(journal, runner.recorder, risk, SystemClock(), runner.shutdown)
+
+    def beat() -> None:
+        notifier.heartbeat()
+        controls.poll()
+
+    runner.heartbeat = beat
+    return notifier

@@ -33,7 +33,7 @@ from peak_trade.cli.arguments import (
     setup_logging,
 )
 from peak_trade.cli.data_flags import TIMERANGE_HELP, market_of, refuse_stray_data_flags
-from peak_trade.cli.restart import refuse_settings, resume_or_start
+from peak_trade.cli.restart import refuse_settings, resume_or_start, supervised
 from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import (
     print_dry_run,
@@ -52,7 +52,6 @@ from peak_trade.report.writer import (
     check_report_folder,
 )
 from peak_trade.session.config import LiveSessionConfig
-from peak_trade.session.notify import ServiceNotifier
 from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.strategies.registry import list_strategy_specs
 from peak_trade.user.strategy_files import use_strategies
@@ -262,8 +261,7 @@ def run_session(args: argparse.Namespace) -> int:
         runner = LiveSessionRunner.from_config(session_config, cfg, journal=journal)
         check_report_folder(report_target(args, runner.run_id))
         steps, duration, sleep = args.steps, args.duration, not args.no_sleep
-    notifier = ServiceNotifier()  # systemd's, when it started the session
-    runner.heartbeat = notifier.heartbeat
+    notifier = supervised(runner, journal)  # systemd's watchdog, the operator's controls
     with runner.stop_on_signals():  # a signal after the run must not kill the report half-way
         if not _warmed_up(runner):
             return EXIT_OK

@@ -7,19 +7,23 @@ request: the dashboard never writes a journal, and any number of them can watch 
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from pydantic import BaseModel
 
 from peak_trade.core.version import __version__
 from peak_trade.dashboard.reader import MAX_PAGE, JournalSet, RunNotFoundError
+from peak_trade.session.controls import COMMANDS, send_command
 
 __all__ = ["EVENT_KINDS", "create_app"]
 
@@ -35,12 +39,14 @@ EVENT_KINDS = (
     "feed_event",
     "step_failed",
 )
+_T = TypeVar("_T")
 _STATES = ("running", "finished", "failed", "crashed")
 _TRADING = ("active", "reducing", "halted")
 
 
-def create_app(journals: JournalSet) -> FastAPI:
-    """Return the dashboard's application over `journals`."""
+def create_app(journals: JournalSet, token: str | None = None) -> FastAPI:
+    """Return the dashboard's application over `journals`; with a `token`, the operator
+    controls too, for requests that bear it (`Authorization: Bearer TOKEN`)."""
     app = FastAPI(
         title="Peak Trade dashboard",
         version=__version__,
@@ -84,6 +90,8 @@ def create_app(journals: JournalSet) -> FastAPI:
             raise HTTPException(422, f"kind must be one of {', '.join(EVENT_KINDS)}")
         return _found(lambda: journals.events(run_id, kind, offset, limit))
 
+    _add_controls(app, journals, token)
+
     registry = CollectorRegistry()
     registry.register(_RunCollector(journals))
 
@@ -95,7 +103,49 @@ def create_app(journals: JournalSet) -> FastAPI:
     return app
 
 
-def _found(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _add_controls(app: FastAPI, journals: JournalSet, token: str | None) -> None:
+    """Add the operator's endpoints: whether controls are on, and sending a command."""
+
+    @app.get("/api/controls")
+    def controls() -> dict[str, Any]:
+        """Whether the operator controls are on (a token was given), and the commands."""
+        return {"enabled": token is not None, "commands": list(COMMANDS)}
+
+    @app.post("/api/runs/{run_id}/control", status_code=202)
+    def control(
+        run_id: str,
+        order: Command,
+        request: Request,
+        authorization: str | None = Header(None),
+    ) -> dict[str, Any]:
+        """Send a running run an operator command (halt, reduce, activate, stop); it applies
+        it before its next poll. Needs the dashboard's token."""
+        if token is None:
+            raise HTTPException(
+                403,
+                "operator controls are off: start the dashboard with "
+                "$PEAK_TRADE_DASHBOARD_TOKEN set to turn them on",
+            )
+        given = (authorization or "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(401, "a control needs the dashboard's token (Bearer)")
+        if order.command not in COMMANDS:
+            raise HTTPException(422, f"command must be one of {', '.join(COMMANDS)}")
+        state, path = _found(lambda: journals.control_file(run_id))
+        if state != "running":
+            raise HTTPException(409, f"run {run_id} is {state}, not running")
+        host = request.client.host if request.client else "unknown"
+        send_command(path, order.command, f"dashboard, {host}", datetime.now(UTC))
+        return {"sent": order.command, "run_id": run_id}
+
+
+class Command(BaseModel):
+    """An operator's command."""
+
+    command: str
+
+
+def _found(read: Callable[[], _T]) -> _T:
     try:
         return read()
     except RunNotFoundError as missing:

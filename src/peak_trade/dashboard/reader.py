@@ -22,6 +22,7 @@ from peak_trade.journal.bars import BAR_KINDS, bar_blocks, referenced_bars
 from peak_trade.journal.runs import RunStatus, run_status
 from peak_trade.journal.store import Journal
 from peak_trade.report.plots import envelope
+from peak_trade.session.controls import control_path
 
 __all__ = ["JournalSet", "RunNotFoundError"]
 
@@ -125,6 +126,12 @@ class JournalSet:
         data = _decimated(seconds, close, equity, drawdown, points)
         self._series[run_id] = _Series(seq, points, data)
         return data
+
+    def control_file(self, run_id: str) -> tuple[str, Path]:
+        """Return the run's state and the file its operator commands go to."""
+        with self.run(run_id) as journal:
+            state = run_status(journal, run_id, datetime.now(UTC)).state
+            return state, control_path(journal.path, journal.lock_path(run_id).name)
 
     def events(self, run_id: str, kind: str, offset: int, limit: int) -> dict[str, Any]:
         """Return a page of the run's events of `kind`, oldest first, and how many there are."""

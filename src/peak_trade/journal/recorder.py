@@ -339,6 +339,11 @@ class SessionRecorder:
         self._states_written = len(events)
         return new
 
+    def operator(self, command: str, source: str, applied: bool, detail: str, ts: datetime) -> None:
+        """Record an operator's command (halt, reduce, activate, stop) and whether it applied."""
+        payload = {"command": command, "source": source, "applied": applied, "detail": detail}
+        self._add("operator", ts, payload)
+
     def feed_event(self, kind: str, detail: str, ts: datetime) -> None:
         """Record a feed retry, backfill, gap or error."""
         self._add("feed_event", ts, {"kind": kind, "detail": detail})

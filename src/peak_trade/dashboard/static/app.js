@@ -4,6 +4,7 @@
 const POLL_MS = 2000;
 let selected = new URLSearchParams(location.search).get("run");
 let charts = null;
+let controlsOn = false;  // the dashboard was started with a token
 
 function cell(text, className) {
   const td = document.createElement("td");
@@ -148,6 +149,7 @@ async function showRun() {
     `${money(status.equity)}, trading ${status.trading_state}` +
     (status.stop_reason ? `, stopped: ${status.stop_reason}` : "");
   state.className = `state-${status.state}`;
+  document.getElementById("controls").hidden = !(controlsOn && status.state === "running");
   showSeries(series, fills.events, denials.events, detail.trading_states,
     detail.config.start_balance);
   showTables(fills, denials, detail);
@@ -171,5 +173,29 @@ async function refresh() {
   }
 }
 
+async function sendControl(command) {
+  let token = sessionStorage.getItem("peak-trade-token");
+  if (!token) {
+    token = prompt("The dashboard's token (PEAK_TRADE_DASHBOARD_TOKEN):");
+    if (!token) return;
+  }
+  const answer = await fetch(`/api/runs/${encodeURIComponent(selected)}/control`, {
+    method: "POST", headers: { "Content-Type": "application/json",
+      Authorization: `Bearer ${token}` }, body: JSON.stringify({ command }) });
+  const result = document.getElementById("control-result");
+  if (answer.ok) {
+    sessionStorage.setItem("peak-trade-token", token);
+    result.textContent = `sent ${command}: the run applies it before its next poll`;
+  } else {
+    if (answer.status === 401) sessionStorage.removeItem("peak-trade-token");
+    result.textContent = `not sent: ${(await answer.json()).detail}`;
+  }
+}
+
+for (const button of document.querySelectorAll("#controls button")) {
+  button.addEventListener("click", () => sendControl(button.dataset.command));
+}
+
+getJson("/api/controls").then((answer) => { controlsOn = answer.enabled; });
 refresh();
 setInterval(refresh, POLL_MS);
