@@ -11,17 +11,20 @@ a run trades.
 from __future__ import annotations
 
 import argparse
+import logging
 
 from peak_trade.cli.arguments import settings_given
 from peak_trade.core.clock import SystemClock
 from peak_trade.core.errors import ConfigError
+from peak_trade.core.peak_config import PeakConfig
 from peak_trade.journal.store import Journal
+from peak_trade.session.alerts import AlertHandler, Alerts
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.controls import OperatorControls
 from peak_trade.session.notify import ServiceNotifier
 from peak_trade.session.runner import LiveSessionRunner
 
-__all__ = ["refuse_settings", "resume_or_start", "supervised"]
+__all__ = ["Supervision", "refuse_settings", "resume_or_start"]
 
 # what a restart must not change: the settings a run journals at its start
 _SETTINGS = (
@@ -86,17 +89,38 @@ def refuse_settings(args: argparse.Namespace) -> None:
         )
 
 
-def supervised(runner: LiveSessionRunner, journal: Journal) -> ServiceNotifier:
-    """Once a loop, before each poll: ping systemd's watchdog (when systemd started the
-    session) and apply the operator's new commands. Return the notifier, to say ready and
-    stopping."""
-    notifier = ServiceNotifier()
-    risk = runner.pipeline.risk_limits
-    controls = OperatorControls.of(journal, runner.recorder, risk, SystemClock(), runner.shutdown)
+class Supervision:
+    """What a session does for its supervisor and operator: systemd's notifications, the
+    operator's commands once a loop, and alerts of its start, stop and warnings."""
 
-    def beat() -> None:
-        notifier.heartbeat()
-        controls.poll()
+    def __init__(self, runner: LiveSessionRunner, journal: Journal, cfg: PeakConfig) -> None:
+        self.notifier = ServiceNotifier()
+        risk = runner.pipeline.risk_limits
+        self.controls = OperatorControls.of(
+            journal, runner.recorder, risk, SystemClock(), runner.shutdown
+        )
+        self.alerts = Alerts.from_config(cfg.alerts, runner.run_id)
+        self.handler: AlertHandler | None = None
+        runner.heartbeat = self._beat
 
-    runner.heartbeat = beat
-    return notifier
+    def _beat(self) -> None:
+        self.notifier.heartbeat()
+        self.controls.poll()
+
+    def ready(self, status: str) -> None:
+        """The warmup is done: say so to systemd and the alert channels."""
+        self.notifier.ready(status)
+        if self.alerts is not None:
+            self.alerts.start()
+            self.handler = AlertHandler(self.alerts)
+            logging.getLogger("peak_trade").addHandler(self.handler)
+            self.alerts.notify(f"started: {status}")
+
+    def stopping(self, reason: str, equity: str) -> None:
+        """The run ended: say why, send what is queued."""
+        self.notifier.stopping(reason)
+        if self.alerts is not None:
+            self.alerts.notify(f"stopped: {reason}; equity {equity}")
+            if self.handler is not None:
+                logging.getLogger("peak_trade").removeHandler(self.handler)
+            self.alerts.close()

@@ -33,7 +33,7 @@ from peak_trade.cli.arguments import (
     setup_logging,
 )
 from peak_trade.cli.data_flags import TIMERANGE_HELP, market_of, refuse_stray_data_flags
-from peak_trade.cli.restart import refuse_settings, resume_or_start, supervised
+from peak_trade.cli.restart import Supervision, refuse_settings, resume_or_start
 from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import (
     print_dry_run,
@@ -51,6 +51,7 @@ from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.report.writer import (
     check_report_folder,
 )
+from peak_trade.session.alerts import Alerts
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.runner import LiveSessionRunner
 from peak_trade.strategies.registry import list_strategy_specs
@@ -247,6 +248,7 @@ def run_session(args: argparse.Namespace) -> int:
         )
     cfg = load_config(args.config)
     use_strategies(cfg, args.strategy_path)
+    Alerts.from_config(cfg.alerts, "")  # a variable [alerts] names but not set: before any run
     if args.resume_or_start:
         resume_or_start(args, session_config_from(args, cfg))
     if args.resume:
@@ -261,15 +263,15 @@ def run_session(args: argparse.Namespace) -> int:
         runner = LiveSessionRunner.from_config(session_config, cfg, journal=journal)
         check_report_folder(report_target(args, runner.run_id))
         steps, duration, sleep = args.steps, args.duration, not args.no_sleep
-    notifier = supervised(runner, journal)  # systemd's watchdog, the operator's controls
+    supervision = Supervision(runner, journal, cfg)  # systemd, the operator, the alerts
     with runner.stop_on_signals():  # a signal after the run must not kill the report half-way
         if not _warmed_up(runner):
             return EXIT_OK
-        notifier.ready(f"{runner.run_id}: {runner.config.mode} on {runner.config.symbol}")
+        supervision.ready(f"{runner.run_id}: {runner.config.mode} on {runner.config.symbol}")
         summary = run_to_the_end(
             runner, journal, args, cfg, lambda: _run(runner, steps, duration, sleep)
         )
-    notifier.stopping(str(summary["stop_reason"]))
+    supervision.stopping(str(summary["stop_reason"]), summary["ledger"]["equity"])
     show_summary(summary, as_json=args.json)
     return EXIT_OK
 

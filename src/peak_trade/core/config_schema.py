@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from peak_trade.core.strategy_params import StrategySections
 
 __all__ = [
+    "AlertsSection",
     "ConfigRoot",
     "EnvironmentSection",
     "ExchangeSection",
@@ -130,6 +131,18 @@ class StrategiesSection(Section):
     paths: list[Annotated[str, Field(min_length=1)]] = []
 
 
+class AlertsSection(Section):
+    """`[alerts]`: where a session's warnings, start and stop are sent. Addresses and tokens
+    are secrets: the config names the environment variables that hold them, never the values."""
+
+    webhook_url_env_var: Name | None = None  # a Slack- or Discord-compatible incoming webhook
+    telegram_token_env_var: Name | None = None
+    telegram_chat_id_env_var: Name | None = None
+    telegram_api_url: ExchangeUrl = "https://api.telegram.org"
+    min_interval_seconds: Annotated[float, Field(ge=0, le=86_400)] = 60.0  # per kind of alert
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+
 class InstrumentRules(Section):
     """`[instruments."BASE/QUOTE"]`: an instrument's rules where no exchange or file gives
     them: its price and lot steps as decimals, its minimum order size and cost."""
@@ -150,3 +163,4 @@ class ConfigRoot(Section):
     strategies: StrategiesSection = StrategiesSection()
     strategy: StrategySections = StrategySections()
     instruments: dict[str, InstrumentRules] = {}
+    alerts: AlertsSection = AlertsSection()

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from peak_trade.core.config_schema import (
+    AlertsSection,
     ConfigRoot,
     EnvironmentSection,
     ExchangeSection,
@@ -89,6 +90,11 @@ class PeakConfig:
     def strategies(self) -> StrategiesSection:
         """Return `[strategies]`."""
         return self.root.strategies
+
+    @property
+    def alerts(self) -> AlertsSection:
+        """Return `[alerts]`."""
+        return self.root.alerts
 
     @property
     def instruments(self) -> dict[str, InstrumentRules]:
