@@ -110,6 +110,15 @@ def test_metrics_are_prometheus_text_with_each_runs_figures(dashboard: str) -> N
     assert f"peak_trade_bars{{{labels}}} 2800.0" in text
     state = 'mode="shadow",run="bt",state="finished",strategy="ma_crossover",symbol="BTC/EUR"'
     assert f"peak_trade_run_state{{{state}}} 1.0" in text
+    fills = _get(dashboard + "api/runs/bt/events?kind=fill&limit=1000")
+    filled = 'mode="shadow",run="bt",status="filled",strategy="ma_crossover",symbol="BTC/EUR"'
+    assert f"peak_trade_orders{{{filled}}} {float(fills['total'])!r}" in text
+    fees = sum(float(fill["fee"]) for fill in fills["events"])
+    line = next(row for row in text.splitlines() if row.startswith(f"peak_trade_fees{{{labels}}}"))
+    assert float(line.rpartition(" ")[2]) == pytest.approx(fees, rel=1e-9)
+    rule = 'mode="shadow",rule="risk:max_order_notional",run="denied"'
+    denied = next(row for row in text.splitlines() if row.startswith(f"peak_trade_denials{{{rule}"))
+    assert float(denied.rpartition(" ")[2]) > 0
 
 
 def test_the_page_shows_the_runs_and_a_runs_charts_fills_and_denials(

@@ -152,6 +152,23 @@ def _found(read: Callable[[], _T]) -> _T:
         raise HTTPException(404, f"no run {missing.args[0]!r} in the journals") from None
 
 
+# the gauges per run: name, help, and the label of a table's rows (None: one value)
+_GAUGES = (
+    ("equity", "Equity at the last bar", None),
+    ("position", "Position in the base currency", None),
+    ("cash", "Cash at the last bar", None),
+    ("drawdown", "Amount below the peak at the last bar", None),
+    ("bars", "Bars traded", None),
+    ("seconds_since_bar_close", "Seconds since a running run's last bar closed", None),
+    ("fees", "Fees paid", None),
+    ("orders", "Orders by what became of them", "status"),
+    ("denials", "Denied orders by rule", "rule"),
+    ("feed_events", "Feed problems by kind", "kind"),
+    ("run_state", "1 for the run's state", "state"),
+    ("trading_state", "1 for the trading state", "trading"),
+)
+
+
 class _RunCollector(Collector):
     """Per-run gauges for Prometheus, read from the journals at each scrape."""
 
@@ -160,31 +177,32 @@ class _RunCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = ["run", "strategy", "symbol", "mode"]
-        equity = GaugeMetricFamily("peak_trade_equity", "Equity at the last bar", labels=labels)
-        position = GaugeMetricFamily("peak_trade_position", "Position in the base", labels=labels)
-        bars = GaugeMetricFamily("peak_trade_bars", "Bars traded", labels=labels)
-        since = GaugeMetricFamily(
-            "peak_trade_seconds_since_bar_close",
-            "Seconds since a running run's last bar closed",
-            labels=labels,
-        )
-        state = GaugeMetricFamily(
-            "peak_trade_run_state", "1 for the run's state", labels=[*labels, "state"]
-        )
-        trading = GaugeMetricFamily(
-            "peak_trade_trading_state", "1 for the trading state", labels=[*labels, "trading"]
-        )
-        for run in self.journals.runs():
+        families = {
+            name: GaugeMetricFamily(
+                f"peak_trade_{name}", text, labels=labels if row is None else [*labels, row]
+            )
+            for name, text, row in _GAUGES
+        }
+        for run, count in self.journals.measured():
             names = [run.run_id, run.strategy, run.symbol, run.mode]
-            if run.equity is not None:
-                equity.add_metric(names, float(run.equity))
-            if run.position is not None:
-                position.add_metric(names, float(run.position))
-            bars.add_metric(names, run.bars)
-            if run.seconds_since_close is not None:
-                since.add_metric(names, run.seconds_since_close)
-            for name in _STATES:
-                state.add_metric([*names, name], float(run.state == name))
-            for name in _TRADING:
-                trading.add_metric([*names, name], float(run.trading_state == name))
-        yield from (equity, position, bars, since, state, trading)
+            values: dict[str, Any] = {
+                "equity": run.equity,
+                "position": run.position,
+                "cash": count["cash"],
+                "drawdown": count["drawdown"],
+                "bars": run.bars,
+                "seconds_since_bar_close": run.seconds_since_close,
+                "fees": count["fees"],
+                "orders": count["orders"],
+                "denials": count["denials"],
+                "feed_events": count["feed"],
+                "run_state": {name: float(run.state == name) for name in _STATES},
+                "trading_state": {name: float(run.trading_state == name) for name in _TRADING},
+            }
+            for name, value in values.items():
+                if isinstance(value, dict):
+                    for row, number in value.items():
+                        families[name].add_metric([*names, row], float(number))
+                elif value is not None:
+                    families[name].add_metric(names, float(value))
+        yield from families.values()

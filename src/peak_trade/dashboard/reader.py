@@ -63,6 +63,18 @@ class JournalSet:
                 found.extend(run_status(journal, run_id, now) for run_id in journal.run_ids())
         return found
 
+    def measured(self) -> list[tuple[RunStatus, dict[str, Any]]]:
+        """Return every run with its counts for the metrics (`counts`)."""
+        now = datetime.now(UTC)
+        found: list[tuple[RunStatus, dict[str, Any]]] = []
+        for path in self.paths:
+            if not path.is_file():
+                continue
+            with self._open(path) as journal:
+                for run_id in journal.run_ids():
+                    found.append((run_status(journal, run_id, now), counts(journal, run_id)))
+        return found
+
     @contextmanager
     def run(self, run_id: str) -> Iterator[Journal]:
         """Yield the journal that holds `run_id`, open; RunNotFoundError if none does."""
@@ -146,6 +158,38 @@ class JournalSet:
                     break
                 page.append({"seq": event.seq, "time": event.ts_event, **event.payload})
         return {"kind": kind, "offset": offset, "total": total, "events": page}
+
+
+def counts(journal: Journal, run_id: str) -> dict[str, Any]:
+    """Return a run's orders by status, denials by rule, fills, fees, feed problems by kind,
+    and its cash and drawdown at its last bar (when that bar says)."""
+    kinds = {
+        "sent": "order",
+        "filled": "fill",
+        "validated": "order_validated",
+        "denied": "order_denied",
+        "skipped": "order_skipped",
+    }
+    rules: dict[str, int] = {}
+    for reason, n in journal.tally(run_id, "order_denied", "$.reasons[0]").items():
+        rules[_rule(reason)] = rules.get(_rule(reason), 0) + n
+    last = journal.last(run_id, *BAR_KINDS)
+    payload = {} if last is None else last.payload
+    return {
+        "orders": {status: journal.count(run_id, kind) for status, kind in kinds.items()},
+        "denials": rules,
+        "fees": journal.total_amount(run_id, "fill", "fee"),
+        "feed": journal.tally(run_id, "feed_event", "$.kind"),
+        "cash": float(payload["cash"]) if "cash" in payload else None,
+        "drawdown": float(payload["drawdown"]) if "drawdown" in payload else None,
+    }
+
+
+def _rule(reason: str) -> str:
+    """Return the rule a denial names: "risk:max_order_notional", "safety", "venue"."""
+    source, _, rest = reason.partition(":")
+    rule = rest.strip().partition(":")[0].strip()
+    return f"risk:{rule}" if source.strip() == "risk" and rule else source.strip()
 
 
 def _decimated(

@@ -307,14 +307,36 @@ class Journal:
 
     def total(self, run_id: str, kind: str, field: str) -> int:
         """Return the sum of a whole-number payload `field` over the run's `kind` events."""
+        return int(self._aggregate("SUM", run_id, kind, field))
+
+    def total_amount(self, run_id: str, kind: str, field: str) -> float:
+        """Return the sum of a decimal-text payload `field` (a fee, say), as a float."""
+        return self._aggregate("SUM", run_id, kind, field, cast="REAL")
+
+    def tally(self, run_id: str, kind: str, path: str) -> dict[str, int]:
+        """Return how many of the run's `kind` events hold each value at JSON `path`."""
         db = self._reader()
         if db is None:
-            return 0
+            return {}
         query = (
-            f"SELECT COALESCE(SUM(json_extract(e.payload, '$.' || ?)), 0) "  # noqa: S608
+            f"SELECT json_extract(e.payload, ?), COUNT(*) FROM {self._runs} "  # noqa: S608
+            "AND e.kind = ? GROUP BY 1"
+        )
+        return {str(value): int(n) for value, n in db.execute(query, (path, run_id, kind))}
+
+    def _aggregate(
+        self, function: str, run_id: str, kind: str, field: str, cast: str = ""
+    ) -> float:
+        db = self._reader()
+        if db is None:
+            return 0.0
+        value = "json_extract(e.payload, '$.' || ?)"
+        value = f"CAST({value} AS {cast})" if cast else value
+        query = (
+            f"SELECT COALESCE({function}({value}), 0) "  # noqa: S608 - constants only
             f"FROM {self._runs} AND e.kind = ?"
         )
-        return int(db.execute(query, (field, run_id, kind)).fetchone()[0])
+        return float(db.execute(query, (field, run_id, kind)).fetchone()[0])
 
     def held_elsewhere(self, run_id: str) -> bool:
         """Return whether another process holds run `run_id` now (`claim`): it is running.
