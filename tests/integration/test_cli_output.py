@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -16,8 +17,11 @@ import pytest
 
 from peak_trade.cli.arguments import log_handler
 from peak_trade.cli.main import build_parser
-from peak_trade.cli.session_output import progress_callback
+from peak_trade.cli.session_output import progress_callback, status_line
+from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.runner import LiveSessionRunner
 
 BAR = Bar(datetime(2024, 1, 1, tzinfo=UTC), 100.0, 101.0, 99.0, 100.0, 1.0)
 
@@ -188,3 +192,28 @@ def test_the_first_run_that_compiles_the_kernels_says_so_and_the_next_does_not(
     assert note in first.stderr
     assert "compiling" not in second.stderr
     assert any(cache.iterdir())  # where the second run loaded them from
+
+
+def test_a_run_with_no_end_shows_a_status_line_not_a_bar() -> None:
+    screen = Terminal()
+    told = iter(["equity 10,000.00 EUR | active", "equity 10,012.50 EUR | reducing"])
+    with progress_callback(None, stream=screen, describe=lambda: next(told)) as show:
+        assert show is not None
+        show(1, BAR)
+        show(2, BAR)
+    text = screen.getvalue()
+    assert "equity 10,012.50 EUR | reducing" in text
+    assert "━" not in text  # no bar: a run of unknown length has no end to fill towards
+
+
+def test_the_status_line_tells_the_account_and_the_next_poll() -> None:
+    config = LiveSessionConfig(data_source="synthetic", synthetic_bars=400, run_id="s")
+    runner = LiveSessionRunner.from_config(config, PeakConfig.default())
+    runner.warmup()
+    runner.run_n_steps(150, sleep_between=False)
+    line = status_line(runner)
+    assert re.fullmatch(
+        r"s: bar 2024-01-01 \d\d:\d\d \| equity [\d,]+\.\d\d EUR \| [\d.]+ BTC \| active \| "
+        r"next poll by \d\d:\d\d:\d\d",
+        line,
+    ), line

@@ -38,6 +38,7 @@ from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import (
     print_dry_run,
     progress_callback,
+    status_line,
     strategy_lines,
 )
 from peak_trade.core.errors import (
@@ -321,7 +322,8 @@ def _warmed_up(runner: LiveSessionRunner) -> bool:
 
 def _run(runner: LiveSessionRunner, steps: int | None, duration: float | None, sleep: bool) -> None:
     """Run `steps` bars, else `duration` minutes, else until stopped; nothing if none is owed."""
-    with progress_callback(steps, start=runner.metrics.steps) as callback:
+    describe = partial(status_line, runner)  # a run with no known end: the account instead
+    with progress_callback(steps, start=runner.metrics.steps, describe=describe) as callback:
         runner.on_step_callback = callback
         runner.keep_results = False  # the journal and the summary hold them
         if steps is not None:

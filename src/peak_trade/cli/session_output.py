@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -14,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from peak_trade.core.money import plain
 from peak_trade.core.peak_config import PeakConfig, config_if_any
 from peak_trade.core.types import Bar
 from peak_trade.portfolio.stats import ANNUALISED_DAYS
@@ -136,6 +138,23 @@ def _annualised(stats: dict[str, Any]) -> str:
     )
 
 
+def status_line(runner: LiveSessionRunner) -> str:
+    """Return a running session's state in one line: its last bar, equity, position and
+    trading state, and when its next poll is due."""
+    m, config = runner.metrics, runner.config
+    base, quote = config.symbol.split("/")
+    risk = runner.pipeline.risk_limits
+    state = "no limits" if risk is None else risk.state.value
+    at = "-" if m.last_bar_time is None else m.last_bar_time.strftime("%Y-%m-%d %H:%M")
+    due = datetime.now(UTC) + timedelta(seconds=config.poll_interval_seconds)
+    text = plain(m.current_position)
+    position = (text.rstrip("0").rstrip(".") or "0") if "." in text else text
+    return (
+        f"{runner.run_id}: bar {at} | equity {m.equity:,.2f} {quote} | {position} {base} | "
+        f"{state} | next poll by {due:%H:%M:%S}"
+    )
+
+
 def print_dry_run(runner: LiveSessionRunner, cfg: PeakConfig) -> None:
     """Describe what a run would do; nothing is traded and nothing is fetched."""
     c = runner.config
@@ -162,14 +181,25 @@ def print_dry_run(runner: LiveSessionRunner, cfg: PeakConfig) -> None:
 
 @contextmanager
 def progress_callback(
-    total: int | None, start: int = 0, stream: TextIO | None = None
+    total: int | None,
+    start: int = 0,
+    stream: TextIO | None = None,
+    describe: Callable[[], str] | None = None,
 ) -> Iterator[Callable[[int, Bar], None] | None]:
     """Yield a step callback that draws a progress bar on `stream` (stderr), if that is a
     terminal. The callback gets the run's step count, which a run of quiet bars advances by
-    many at once; `start` is the count before this run (the bars a resumed run replayed)."""
+    many at once; `start` is the count before this run (the bars a resumed run replayed).
+    A run with no known end (`total` None) gets a status line instead, `describe()`'s text
+    after each step, rather than a bar that could never fill."""
     out = sys.stderr if stream is None else stream
-    if total is None or not out.isatty():
+    if not out.isatty() or (total is None and describe is None):
         yield None
+        return
+    if total is None and describe is not None:
+        line = Progress(TextColumn("{task.description}"), console=Console(file=out), transient=True)
+        task = line.add_task("waiting for the first bar", total=None)
+        with line:
+            yield lambda step, bar: line.update(task, description=describe())
         return
     progress = Progress(
         TextColumn("bars"),
