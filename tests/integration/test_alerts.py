@@ -27,10 +27,13 @@ class Receiver:
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, Any]]] = []
         self.status = 200
+        self.hold: threading.Event | None = None  # set: every request waits for it
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                if receiver.hold is not None:
+                    receiver.hold.wait(60)
                 length = int(self.headers.get("Content-Length", "0"))
                 receiver.posts.append((self.path, json.loads(self.rfile.read(length))))
                 self.send_response(receiver.status)
@@ -135,3 +138,25 @@ def test_each_kind_of_alert_goes_out_once_an_interval_and_says_what_it_held(
         "Peak Trade r: warning: order refused at 99.5 EUR (+4 more like it held back)",
     ]
     assert (alerts.sent, alerts.failed, alerts.dropped) == (3, 0, 0)
+
+
+def test_a_receiver_that_hangs_does_not_hold_the_session_up(tmp_path: Path) -> None:
+    # every request waits until the test lets it go: the session must finish all the same
+    released = threading.Event()
+    receiver = Receiver()
+    receiver.hold = released
+    try:
+        env = _config(tmp_path, receiver)
+        config = tmp_path / "config.toml"
+        config.write_text(config.read_text() + "timeout_seconds = 1.0\n")
+        done = run_peak(*SESSION, "--run-id", "h", cwd=tmp_path, env=env)
+        answered = len(receiver.posts)
+    finally:
+        released.set()
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+    assert done.returncode == 0, done.stderr
+    assert "processed the 3000 requested bars" in done.stdout
+    assert answered == 0  # nothing was answered while the session traded its 3,000 bars
+    assert "alert to webhook failed: TimeoutError" in done.stderr

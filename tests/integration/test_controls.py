@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -99,7 +100,7 @@ def test_a_terminal_stop_ends_the_run_in_order(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]]]:
     """A running session and a dashboard with operator controls on."""
     (tmp_path / "config.toml").write_text("")
     session = _start(tmp_path, "live")
@@ -115,11 +116,12 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     url = server.stdout.readline().strip()
     assert server.stdout.readline().strip() == "operator controls on ($PEAK_TRADE_DASHBOARD_TOKEN)"
     _wait(lambda: _answer(url + "healthz")[0] == 200)
-    yield url, tmp_path
+    yield url, tmp_path, session
     for child in (session, server):
-        child.send_signal(signal.SIGTERM)
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
         _, stderr = child.communicate(timeout=30)
-        assert TOKEN not in stderr
+        assert TOKEN not in (stderr or "")
 
 
 def _answer(
@@ -140,9 +142,9 @@ def _answer(
 
 
 def test_the_dashboard_sends_a_command_only_with_its_token(
-    dashboard: tuple[str, Path],
+    dashboard: tuple[str, Path, subprocess.Popen[str]],
 ) -> None:
-    url, folder = dashboard
+    url, folder, _ = dashboard
     control = url + "api/runs/live/control"
 
     assert _answer(url + "api/controls")[1]["enabled"] is True
@@ -182,9 +184,9 @@ def test_controls_are_off_without_a_token(tmp_path: Path) -> None:
 
 
 def test_the_page_halts_a_running_session_with_the_token(
-    dashboard: tuple[str, Path],
+    dashboard: tuple[str, Path, subprocess.Popen[str]],
 ) -> None:
-    url, folder = dashboard
+    url, folder, session = dashboard
     browser = headless_chromium()
     try:
         browser.get(url + "?run=live")
@@ -201,3 +203,9 @@ def test_the_page_halts_a_running_session_with_the_token(
     finally:
         browser.quit()
     assert _status(folder, "live")["trading_state"] == "halted"
+    session.send_signal(signal.SIGTERM)
+    summary, _ = session.communicate(timeout=30)
+    # the summary says who halted it, and when
+    assert re.search(r"trading state +│ +halted", summary)
+    assert "hint: trading left ACTIVE at " in summary
+    assert "(operator: halt (dashboard, 127.0.0.1))" in " ".join(summary.split())

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from peak_trade.journal.store import Journal
 from peak_trade.testing.browser import headless_chromium
 from peak_trade.testing.cli import journaled, run_peak
 
@@ -150,10 +152,11 @@ def test_the_page_shows_the_runs_and_a_runs_charts_fills_and_denials(
 
 
 def test_the_page_follows_a_running_session(home: Path, tmp_path: Path) -> None:
-    # its own folder: a session that waits 0.3 s between bars, watched while it runs
+    # its own folder and no limits: a session that waits 0.1 s between bars, watched as it runs
     folder = tmp_path / "live"
     shutil.copytree(home, folder)
-    session = ("session", "--data", "synthetic", "--poll-interval", "0.3", "--steps", "100000")
+    (folder / "config.toml").write_text("")
+    session = ("session", "--data", "synthetic", "--poll-interval", "0.1", "--steps", "100000")
     process = subprocess.Popen(
         [sys.executable, "-m", "peak_trade.cli.main", *session, "--run-id", "live"],
         cwd=folder,
@@ -174,17 +177,43 @@ def test_the_page_follows_a_running_session(home: Path, tmp_path: Path) -> None:
         while journaled(journal, "live", "bar", "bars") < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert server.stdout is not None
-        browser.get(server.stdout.readline().strip() + "?run=live")
-        wait = WebDriverWait(browser, 30)
+        url = server.stdout.readline().strip()
+        browser.get(url + "?run=live")
+        wait = WebDriverWait(browser, 60)
         row = '#runs tr[data-run="live"]'
+        bars = f"{row} td:nth-child(6)"
         wait.until(lambda b: "running" in b.find_element(By.CSS_SELECTOR, row).text)
-        first = int(browser.find_element(By.CSS_SELECTOR, f"{row} td:nth-child(6)").text)
+
+        def count(b: Any) -> int:
+            return int(b.find_element(By.CSS_SELECTOR, bars).text.replace(",", ""))
+
+        first = count(browser)
+        points = len(_get(url + "api/runs/live/series")["time"])
+        # the row and the chart move on, and fills appear, without a reload
         wait.until(
-            lambda b: int(b.find_element(By.CSS_SELECTOR, f"{row} td:nth-child(6)").text) > first
+            lambda b: int(b.find_element(By.CSS_SELECTOR, bars).text.replace(",", "")) > first
         )
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#fills tbody tr"))
+        assert len(_get(url + "api/runs/live/series")["time"]) > points
+        assert browser.find_elements(By.CSS_SELECTOR, "#price canvas")
     finally:
         browser.quit()
-        for child in (process, server):
-            child.send_signal(signal.SIGTERM)
-            child.communicate(timeout=30)
-        assert (process.returncode, server.returncode) == (0, 0)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    # stopped: /metrics, status and the journal tell one equity
+    with urllib.request.urlopen(url + "metrics", timeout=10) as answer:  # noqa: S310 (loopback)
+        families = list(text_string_to_metric_families(answer.read().decode()))
+    server.send_signal(signal.SIGTERM)
+    server.communicate(timeout=30)
+    equity = next(
+        sample.value
+        for family in families
+        if family.name == "peak_trade_equity"
+        for sample in family.samples
+        if sample.labels["run"] == "live"
+    )
+    shown = json.loads(run_peak("status", "live", "--json", cwd=folder).stdout)["runs"][0]
+    with Journal(journal, read_only=True) as opened:
+        stopped = next(opened.events("live", "run_stopped")).payload
+    assert equity == float(shown["equity"]) == float(stopped["summary"]["ledger"]["equity"])
+    assert (process.returncode, server.returncode) == (0, 0)

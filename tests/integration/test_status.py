@@ -96,3 +96,33 @@ def test_status_prints_a_table_and_refuses_what_is_not_there(tmp_path: Path) -> 
     assert "no run 'nope' in journal/backtest.sqlite" in unknown.stderr
     assert missing.returncode == 2
     assert "no journal at other.sqlite" in missing.stderr
+
+
+def test_kill_9_then_resume_or_start_continues_the_same_run(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("")
+    flags = ("session", "--data", "synthetic", "--poll-interval", "0.2", "--steps", "600")
+    unattended = (*flags, "--run-id", "svc", "--resume-or-start")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "peak_trade.cli.main", *unattended],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    journal = tmp_path / "journal" / "peak_trade.sqlite"
+    deadline = time.monotonic() + 60
+    while journaled(journal, "svc", "bar", "bars") < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    between = _status(tmp_path)["svc"]
+
+    again = run_peak(*unattended, "--no-sleep", "--json", cwd=tmp_path)
+
+    assert between["state"] == "crashed"
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["run_id"] == "svc"
+    assert summary["metrics"]["steps"] == 600  # the 600 it was asked for, across both starts
+    after = _status(tmp_path)
+    assert list(after) == ["svc"]
+    assert after["svc"]["state"] == "finished"
