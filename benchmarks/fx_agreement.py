@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-FAST, SLOW, FRACTION, FEE, CASH = 20, 50, 0.1, 0.001, 10_000.0
+FAST, SLOW, FRACTION, FEE, CASH = 20, 50, 0.1, 0.001, 10_000.0  # replay_speed's, no slippage
 RULES = {"EUR/USD": {"price_decimals": 5, "lot_decimals": 8}}
 
 
@@ -56,9 +56,9 @@ def _peak_trade(path: Path, symbol: str) -> float:
     if symbol != "EUR/USD":  # the old behaviour: another instrument's rules on these prices
         from dataclasses import replace
 
-        from peak_trade.core.types import Instrument
+        from peak_trade.data.instruments import offline_instrument
 
-        steps = Instrument.default_for(symbol)
+        steps = offline_instrument(symbol)
         runner.engine.use_instrument(replace(steps, symbol="EUR/USD", base="EUR", quote="USD"))
     runner.configure_backtest()
     runner.warmup()
@@ -68,27 +68,14 @@ def _peak_trade(path: Path, symbol: str) -> float:
 
 def _backtesting_py(bars: list[Any]) -> float:
     import pandas as pd
-    from backtesting import Strategy
-    from backtesting.lib import FractionalBacktest, crossover
-    from backtesting.test import SMA
+    from backtesting.lib import FractionalBacktest
+    from replay_speed import sma_cross  # the same rule as the speed workload's
 
     rows = [(b.time, b.open, b.high, b.low, b.close, b.volume) for b in bars]
     frame = pd.DataFrame(rows, columns=["time", "Open", "High", "Low", "Close", "Volume"])
     frame = frame.set_index(pd.DatetimeIndex(frame.pop("time")))
-
-    class SmaCross(Strategy):  # type: ignore[misc]
-        def init(self) -> None:
-            self.fast = self.I(SMA, self.data.Close, FAST)
-            self.slow = self.I(SMA, self.data.Close, SLOW)
-
-        def next(self) -> None:
-            if crossover(self.fast, self.slow):
-                self.buy(size=FRACTION)
-            elif crossover(self.slow, self.fast):
-                self.position.close()
-
     stats = FractionalBacktest(
-        frame, SmaCross, cash=CASH, commission=FEE, finalize_trades=True
+        frame, sma_cross(), cash=CASH, commission=FEE, finalize_trades=True
     ).run()
     return float(stats["Equity Final [$]"])
 

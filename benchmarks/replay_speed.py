@@ -110,12 +110,12 @@ def _peak_trade_run(bars: int, seed: int, journal: bool) -> dict[str, Any]:
     return {"seconds": seconds, "trades": entries, "final_equity": float(ledger.equity)}
 
 
-def _backtesting_py(bars: int, seed: int) -> dict[str, Any]:
+def sma_cross() -> Any:
+    """Return the workload's rule as a backtesting.py Strategy: SMA(FAST/SLOW) crossover, long
+    only, FRACTION of equity per entry (also `fx_agreement`'s)."""
     from backtesting import Strategy
-    from backtesting.lib import FractionalBacktest, crossover
+    from backtesting.lib import crossover
     from backtesting.test import SMA
-
-    frame = _frame(bars, seed)
 
     class SmaCross(Strategy):  # type: ignore[misc]
         def init(self) -> None:
@@ -127,6 +127,15 @@ def _backtesting_py(bars: int, seed: int) -> dict[str, Any]:
                 self.buy(size=FRACTION)
             elif crossover(self.slow, self.fast):
                 self.position.close()
+
+    return SmaCross
+
+
+def _backtesting_py(bars: int, seed: int) -> dict[str, Any]:
+    from backtesting.lib import FractionalBacktest
+
+    frame = _frame(bars, seed)
+    SmaCross = sma_cross()  # noqa: N806 (a class)
 
     started = time.perf_counter()
     # backtesting.py applies `spread` once per trade (on entry); our slippage hits both sides,

@@ -17,6 +17,7 @@ import pytest
 
 from peak_trade.core.modes import VenueAction
 from peak_trade.core.types import Instrument
+from peak_trade.data.instruments import offline_instrument
 from peak_trade.kraken.client import KrakenClient
 from peak_trade.kraken.market import KrakenMarket
 from peak_trade.kraken.nonce import NonceStore
@@ -30,7 +31,7 @@ from peak_trade.testing.fakes import FakeVenue
 from tests.integration.conftest import KEY, SECRET, Exchange
 
 BARS = bars_from_closes([50_000.0, 50_100.0, 50_050.0, 49_900.0])
-BTC = Instrument.default_for("BTC/EUR")
+BTC = offline_instrument("BTC/EUR")
 FINAL = (OrderStatus.FILLED, OrderStatus.REJECTED)
 
 

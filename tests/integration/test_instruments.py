@@ -50,13 +50,27 @@ def test_a_symbol_without_known_rules_says_where_rules_come_from(
     eurusd: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "c.toml").write_text("")
-    args = ("backtest", "--config", "c.toml", "--data-path", str(eurusd), "--symbol", "EUR/USD")
+    args = ("backtest", "--config", "c.toml", "--data-path", str(eurusd), "--symbol", "ABC/XYZ")
     done = run_peak(*args, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "peak-trade: error: no instrument rules for EUR/USD (its price and lot steps, minimum "
-        'order size and cost): give them in [instruments."EUR/USD"] in the config, replay a '
-        "file `peak-trade download` wrote (it carries them), or trade it with --data kraken"
+        "peak-trade: error: no instrument rules for ABC/XYZ (its price and lot steps, minimum "
+        "order size and cost): Kraken's AssetPairs snapshot (2026-01-12) does not list it; "
+        'give them in [instruments."ABC/XYZ"] in the config, replay a file `peak-trade '
+        "download` wrote (it carries them), or trade it with --data kraken"
+    )
+
+
+def test_the_snapshot_gives_eur_usd_its_own_steps(eurusd: Path, tmp_path: Path) -> None:
+    # no config: Kraken's EUR/USD rules (price step 0.00001) come with the package
+    (tmp_path / "c.toml").write_text("")
+    args = ("backtest", "--config", "c.toml", "--data-path", str(eurusd), "--symbol", "EUR/USD")
+    done = run_peak(*args, "--no-risk-limits", "--json", "--run-id", "fx", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    fills = _rows(tmp_path / "reports" / "fx" / "trades.csv")
+    assert len(fills) > 10
+    assert all(
+        Decimal(f["price"]) == Decimal(f["price"]).quantize(Decimal("0.00001")) for f in fills
     )
 
 

@@ -20,7 +20,8 @@ from peak_trade.core.errors import LiveModeNotAllowedError
 from peak_trade.core.modes import TradingEnvironment
 from peak_trade.core.money import round_down, round_half_even, round_up, to_decimal
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.core.types import Bar, Instrument
+from peak_trade.core.types import Bar
+from peak_trade.data.instruments import offline_instrument
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.engine.bar_engine import TradingEngine
 from peak_trade.engine.outcomes import BarOutcome
@@ -31,7 +32,7 @@ from peak_trade.session.wiring import EngineSettings, build_engine
 from peak_trade.strategies.registry import create_strategy_from_config
 
 D = Decimal
-BTC = Instrument.default_for("BTC/EUR")
+BTC = offline_instrument("BTC/EUR")
 WARMUP = 200
 BARS = list(SyntheticMarket(seed=7, bars=3_000))
 TICK = BTC.price_step

@@ -190,42 +190,7 @@ class Instrument:
         """Return the smallest price increment."""
         return _STEPS[self.price_decimals]
 
-    @classmethod
-    def default_for(cls, symbol: str) -> Instrument:
-        """Return the rules known offline for `symbol`, or a ConfigError."""
-        rules = cls.offline_for(symbol)
-        if rules is None:
-            raise ConfigError(
-                f"no offline instrument rules for {symbol} (known: BTC and ETH pairs)"
-            )
-        return rules
-
-    @classmethod
-    def offline_for(cls, symbol: str) -> Instrument | None:
-        """Return the rules known offline for `symbol` (Kraken's, for BTC and ETH pairs), or
-        None: a symbol without known rules must get them from an exchange, a candle file or
-        the config, never from a guess."""
-        base, quote = parse_symbol(symbol)
-        if base not in _OFFLINE_RULES:
-            return None
-        price_decimals, lot_decimals, ordermin, costmin = _OFFLINE_RULES[base]
-        return cls(
-            symbol=f"{base}/{quote}",
-            base=base,
-            quote=quote,
-            price_decimals=price_decimals,
-            lot_decimals=lot_decimals,
-            min_order_size=Decimal(ordermin),
-            min_order_cost=Decimal(costmin),
-        )
-
 
 # 10**-k for the decimals an instrument may have, made once (a fill asks for its step twice)
 _STEPS: Final = tuple(Decimal(1).scaleb(-places) for places in range(19))
 _NO_OFFSET: Final = timedelta(0)  # a UTC time's offset
-# Offline instrument rules in Kraken's style (pair_decimals, lot_decimals, ordermin, costmin),
-# used when no exchange is asked; a Kraken session reads the real ones from AssetPairs.
-_OFFLINE_RULES: Final[dict[str, tuple[int, int, str, str]]] = {
-    "BTC": (1, 8, "0.00005", "0.5"),
-    "ETH": (2, 8, "0.001", "0.5"),
-}

@@ -29,6 +29,7 @@ from peak_trade.core.money import decimal_places, to_decimal
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.timerange import parse_timerange
 from peak_trade.core.types import Instrument, Timeframe, parse_symbol
+from peak_trade.data.instruments import SNAPSHOT_TAKEN, snapshot_instrument
 from peak_trade.data.ports import CandleFeed
 from peak_trade.data.synthetic import synthetic_feed
 from peak_trade.engine.bar_engine import TradingEngine
@@ -180,8 +181,8 @@ def check_warmup(config: LiveSessionConfig, strategy: Strategy[Any]) -> None:
 def instrument_of(config: LiveSessionConfig, cfg: PeakConfig | None = None) -> Instrument:
     """Return the instrument rules a run without an exchange trades by: those its candle file
     carries (written by `peak-trade download`), else `[instruments."BASE/QUOTE"]` in the
-    config, else the rules known offline (Kraken's BTC and ETH pairs); a ConfigError naming
-    these ways when there are none, never a guess."""
+    config (the user's word over the snapshot's), else Kraken's AssetPairs snapshot shipped
+    with the package; a ConfigError naming these ways when there are none, never a guess."""
     symbol = "/".join(parse_symbol(config.symbol))
     if config.data_source == "replay" and config.data_path is not None:
         from peak_trade.data.candle_files import read_meta  # pandas: only for a file
@@ -202,7 +203,7 @@ def instrument_of(config: LiveSessionConfig, cfg: PeakConfig | None = None) -> I
             to_decimal(given.min_order_size),
             to_decimal(given.min_order_cost),
         )
-    offline = Instrument.offline_for(symbol)
+    offline = snapshot_instrument(symbol)
     if offline is None and config.data_source == "kraken":
         # Kraken's AssetPairs replace these at the warmup, before any order (`use_instrument`)
         base, quote = parse_symbol(symbol)
@@ -210,8 +211,9 @@ def instrument_of(config: LiveSessionConfig, cfg: PeakConfig | None = None) -> I
     if offline is None:
         raise ConfigError(
             f"no instrument rules for {symbol} (its price and lot steps, minimum order size "
-            f'and cost): give them in [instruments."{symbol}"] in the config, replay a file '
-            "`peak-trade download` wrote (it carries them), or trade it with --data kraken"
+            f"and cost): Kraken's AssetPairs snapshot ({SNAPSHOT_TAKEN}) does not list it; give "
+            f'them in [instruments."{symbol}"] in the config, replay a file `peak-trade '
+            "download` wrote (it carries them), or trade it with --data kraken"
         )
     return offline
 

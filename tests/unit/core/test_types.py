@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from peak_trade.core.errors import ConfigError, DataError
 from peak_trade.core.types import MAX_PRICE, MIN_PRICE, Bar, Instrument, Timeframe, parse_symbol
+from peak_trade.data.instruments import offline_instrument
 from peak_trade.testing.builders import START, make_bar
 
 
@@ -111,12 +112,21 @@ def test_symbol_is_split_and_upper_cased() -> None:
     assert parse_symbol(" BTC/EUR ") == ("BTC", "EUR")  # as a shell or a config may leave it
 
 
-def test_default_instrument_has_kraken_like_btc_rules() -> None:
-    instrument = Instrument.default_for("BTC/EUR")
+def test_offline_instruments_are_krakens_from_the_snapshot() -> None:
+    instrument = offline_instrument("BTC/EUR")  # Kraken's XXBTZEUR, in common names
     assert instrument.lot_step == Decimal("0.00000001")
     assert instrument.price_step == Decimal("0.1")
     assert instrument.min_order_size == Decimal("0.00005")
-    assert instrument.min_order_cost == Decimal("0.5")
+    assert instrument.min_order_cost == Decimal("0.45")
+    fx = offline_instrument("eur/usd")  # ZEURZUSD
+    assert (fx.price_step, fx.lot_step, fx.min_order_size) == (
+        Decimal("0.00001"),
+        Decimal("0.00000001"),
+        Decimal("0.5"),
+    )
+    assert offline_instrument("DOGE/USD").symbol == "DOGE/USD"  # XDG on Kraken
+    with pytest.raises(ConfigError, match="has no pair NOPE/EUR"):
+        offline_instrument("NOPE/EUR")
 
 
 def test_instrument_rejects_inconsistent_or_negative_rules() -> None:

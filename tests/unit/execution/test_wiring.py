@@ -9,14 +9,14 @@ import pytest
 
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.modes import TradingEnvironment
-from peak_trade.core.types import Instrument
+from peak_trade.data.instruments import offline_instrument
 from peak_trade.session.wiring import EngineSettings
 
 
 def _settings(balance: str, fee: str, fraction: str = "0.1") -> EngineSettings:
     return EngineSettings(
         mode=TradingEnvironment.SHADOW,
-        instrument=Instrument.default_for("BTC/EUR"),  # lots of 8 decimals, prices of 1
+        instrument=offline_instrument("BTC/EUR"),  # lots of 8 decimals, prices of 1
         start_balance=Decimal(balance),
         position_fraction=Decimal(fraction),
         fee_rate=Decimal(fee),

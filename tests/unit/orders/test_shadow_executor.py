@@ -10,12 +10,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from peak_trade.core.types import Bar, Instrument
+from peak_trade.core.types import Bar
+from peak_trade.data.instruments import offline_instrument
 from peak_trade.orders.base import OrderRequest, OrderSide, OrderStatus, OrderType
 from peak_trade.orders.shadow import FillPrice, ShadowOrderExecutor
 from peak_trade.testing.builders import START, make_bar
 
-BTC = Instrument.default_for("BTC/EUR")
+BTC = offline_instrument("BTC/EUR")
 
 
 @dataclass
@@ -148,7 +149,7 @@ def test_selling_more_than_held_is_rejected_without_shorting() -> None:
         (_order(quantity="0.00004"), "order minimum not met: 0.00004 BTC < 0.00005 BTC"),
         (
             _order(quantity="0.00005", limit="5000"),
-            "order cost minimum not met: 0.25000 EUR < 0.5 EUR",
+            "order cost minimum not met: 0.25000 EUR < 0.45 EUR",
         ),
         (_order(limit="49000.05"), "limit price 49000.05 is not a multiple of the tick 0.1"),
     ],

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peak_trade.core.compiled import python_of
-from peak_trade.core.types import Instrument
+from peak_trade.data.instruments import offline_instrument
 from peak_trade.engine.targets import is_quiet
 from peak_trade.live.risk_rules import is_reducing, reduces
 from peak_trade.orders.sizing import (
@@ -42,7 +42,7 @@ def test_the_position_state_rule_answers_alike_in_lots_and_in_decimal(lots: int)
 def test_the_wanted_state_rule_answers_alike_compiled_and_in_python(
     target: int, allow_short: bool
 ) -> None:
-    rules = SizingRules(Instrument.default_for("BTC/EUR"), Decimal("0.1"), allow_short)
+    rules = SizingRules(offline_instrument("BTC/EUR"), Decimal("0.1"), allow_short)
     expected = 0 if target < 0 and not allow_short else target
     assert wanted_position(target, allow_short) == wanted_state(target, rules) == expected
 

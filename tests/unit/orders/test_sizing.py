@@ -8,11 +8,12 @@ from itertools import count
 import pytest
 
 from peak_trade.core.types import Instrument
+from peak_trade.data.instruments import offline_instrument
 from peak_trade.orders.base import OrderSide
 from peak_trade.orders.sizing import SizingDecision, SizingRules, plan_orders
 from peak_trade.testing.builders import START
 
-BTC = Instrument.default_for("BTC/EUR")
+BTC = offline_instrument("BTC/EUR")
 
 
 def _plan(
@@ -136,13 +137,13 @@ def test_dust_position_below_minimum_cannot_be_closed_and_says_so() -> None:
 
 
 def test_position_worth_less_than_the_minimum_cost_cannot_be_closed_and_says_so() -> None:
-    # 0.00005 BTC is the minimum size; at 9,000 EUR it is worth 0.45 EUR, under the 0.5 minimum
-    decision = _plan(0, position="0.00005", price="9000")
+    # 0.00005 BTC is the minimum size; at 8,000 EUR it is worth 0.40 EUR, under the 0.45 minimum
+    decision = _plan(0, position="0.00005", price="8000")
 
     assert decision.orders == ()
     assert decision.code == "dust_position"
     assert decision.reason == (
-        "position 0.00005 BTC is worth 0.45000 EUR, below the minimum order cost 0.5 EUR, "
+        "position 0.00005 BTC is worth 0.40000 EUR, below the minimum order cost 0.45 EUR, "
         "and cannot be closed"
     )
 
