@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_strategy_path(survey)
     _add_data_arguments(survey)
     survey.add_argument("--json", action="store_true", help="print one JSON object")
+    survey.add_argument(
+        "--no-risk-limits",
+        action="store_true",
+        help="taken as backtest and sweep take it; a survey counts targets and trades nothing, "
+        "so no limit ever applies to it",
+    )
     add_log_level(survey, "WARNING")
     for command in commands.choices.values():
         if isinstance(command, PeakArgumentParser):
