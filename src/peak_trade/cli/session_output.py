@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from peak_trade.core.money import plain
+from peak_trade.core.money import trimmed
 from peak_trade.core.peak_config import PeakConfig, config_if_any
 from peak_trade.core.types import Bar
 from peak_trade.portfolio.stats import ANNUALISED_DAYS
@@ -147,8 +147,7 @@ def status_line(runner: LiveSessionRunner) -> str:
     state = "no limits" if risk is None else risk.state.value
     at = "-" if m.last_bar_time is None else m.last_bar_time.strftime("%Y-%m-%d %H:%M")
     due = datetime.now(UTC) + timedelta(seconds=config.poll_interval_seconds)
-    text = plain(m.current_position)
-    position = (text.rstrip("0").rstrip(".") or "0") if "." in text else text
+    position = trimmed(m.current_position)
     return (
         f"{runner.run_id}: bar {at} | equity {m.equity:,.2f} {quote} | {position} {base} | "
         f"{state} | next poll by {due:%H:%M:%S}"

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.text import Text
 
 from peak_trade.cli.arguments import add_journals, journaled_run, watched_journals
 from peak_trade.core.errors import ConfigError
+from peak_trade.core.money import trimmed
 from peak_trade.journal.runs import RunStatus, run_status
 from peak_trade.journal.store import Journal
 
@@ -76,18 +78,12 @@ def _print(rows: list[RunStatus], journals: list[Path]) -> None:
             f"{row.symbol} {row.timeframe}",
             f"{row.bars:,}",
             "-" if row.equity is None else f"{float(row.equity):,.2f}",
-            "-" if row.position is None else _plain(row.position),
+            "-" if row.position is None else trimmed(Decimal(row.position)),
             row.trading_state,
             _last_bar(row),
         )
     wide = None if sys.stdout.isatty() else 250  # a pipe or a file gets whole lines
     Console(file=sys.stdout, width=wide).print(table)
-
-
-def _plain(amount: str) -> str:
-    """Return a decimal without trailing zeros ("0.00000000" is "0")."""
-    text = amount.rstrip("0").rstrip(".") if "." in amount else amount
-    return text or "0"
 
 
 def _last_bar(row: RunStatus) -> str:

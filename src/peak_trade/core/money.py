@@ -23,6 +23,7 @@ __all__ = [
     "steps",
     "tick_price",
     "to_decimal",
+    "trimmed",
 ]
 
 ZERO = Decimal(0)
@@ -54,6 +55,13 @@ def plain(value: Decimal) -> str:
     """Return a Decimal as text in plain notation: "0.00000000", not "0E-8"; "10000000000000000",
     not "1E+16" (the same digits and exponent otherwise)."""
     return f"{value:f}"
+
+
+def trimmed(value: Decimal) -> str:
+    """Return a Decimal in plain notation without trailing zeros: "0.00000000" and "0E-8" are
+    "0", "0.02074000" is "0.02074" (for reading, not for the journal)."""
+    text = plain(value)
+    return (text.rstrip("0").rstrip(".") or "0") if "." in text else text
 
 
 def decimal_places(value: Decimal) -> int:

@@ -14,7 +14,7 @@ import logging
 import re
 from decimal import Decimal
 
-from peak_trade.core.money import plain
+from peak_trade.core.money import plain, trimmed
 from peak_trade.engine.outcomes import BarOutcome
 from peak_trade.engine.pipeline import ExecutionStatus
 from peak_trade.orders.base import OrderStatus
@@ -88,7 +88,7 @@ class Narrator:
                 fill.client_id.rpartition("-")[2],
                 plain(fill.price),
                 f"{fill.fee:,.2f}",
-                _trimmed(account.position),
+                trimmed(account.position),
                 self.base,
                 f"{account.equity:,.2f}",
                 self.quote,
@@ -97,18 +97,12 @@ class Narrator:
     def _order(self, client_id: str, side: object, quantity: Decimal) -> str:
         """Name an order by its number in the run (the client id's last part, as in the
         journal and trades.csv), its side and quantity."""
-        return f"#{client_id.rpartition('-')[2]} {side} {_trimmed(quantity)} {self.base}"
+        return f"#{client_id.rpartition('-')[2]} {side} {trimmed(quantity)} {self.base}"
 
     def _once(self, text: str) -> None:
         seen = self._throttle.count(text)
         if seen is not None:
             _LOG.info("%s%s", text, f" ({seen:,} times so far)" if seen > 3 else "")
-
-
-def _trimmed(amount: Decimal) -> str:
-    """Return an amount without trailing zeros ("0.00000000" is "0")."""
-    text = plain(amount)
-    return (text.rstrip("0").rstrip(".") or "0") if "." in text else text
 
 
 def _is_power_of_ten(count: int) -> bool:

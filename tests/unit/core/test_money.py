@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peak_trade.core.money import decimal_places, price_ticks, round_half_even, steps, to_decimal
+from peak_trade.core.money import (
+    decimal_places,
+    price_ticks,
+    round_half_even,
+    steps,
+    to_decimal,
+    trimmed,
+)
 
 
 def _rule(value: float, decimals: int) -> int:
@@ -51,3 +58,19 @@ def test_steps_counts_a_value_in_steps_and_refuses_finer_values() -> None:
     assert steps(Decimal("-2.50"), 1) == -25
     with pytest.raises(ValueError, match=r"0\.123 has more than 2 decimal places"):
         steps(Decimal("0.123"), 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("0E-8", "0"),
+        ("0.00000000", "0"),
+        ("0.02074000", "0.02074"),
+        ("10", "10"),
+        ("1E+2", "100"),
+        ("-0.50", "-0.5"),
+        ("48234.6", "48234.6"),
+    ],
+)
+def test_trimmed_reads_a_decimal_without_its_trailing_zeros(value: str, text: str) -> None:
+    assert trimmed(Decimal(value)) == text

@@ -20,6 +20,7 @@ function money(value) {
 
 function trimmed(amount) {
   if (amount === null) return "-";
+  if (/e/i.test(amount)) return String(Number(amount));  // "0E-8", as a Decimal writes zero
   return amount.includes(".") ? amount.replace(/0+$/, "").replace(/\.$/, "") || "0" : amount;
 }
 
