@@ -21,7 +21,7 @@ from peak_trade.core.errors import DataError
 from peak_trade.journal.bars import BAR_KINDS, bar_blocks, referenced_bars
 from peak_trade.journal.runs import RunStatus, run_status
 from peak_trade.journal.store import Journal
-from peak_trade.report.plots import envelope
+from peak_trade.report.plots import drawdown_percent, envelope
 from peak_trade.session.controls import control_path
 
 __all__ = ["JournalSet", "RunNotFoundError"]
@@ -124,12 +124,7 @@ class JournalSet:
             drawdown: list[np.ndarray] = []
             try:
                 for block in bar_blocks(journal.events(run_id, *BAR_KINDS), source):
-                    times = block.seconds
-                    if times is None:
-                        times = np.array(
-                            [int(datetime.fromisoformat(t).timestamp()) for t in block.times]
-                        )
-                    seconds.append(np.asarray(times, dtype=np.int64))
+                    seconds.append(block.epoch_seconds().astype(np.int64))
                     close.append(np.asarray(block.close))
                     equity.append(np.asarray(block.equity))
                     drawdown.append(np.asarray(block.drawdown))
@@ -209,9 +204,7 @@ def _decimated(
             "drawdown_pct": [],
         }
     t, c, e, d = (np.concatenate(parts) for parts in (seconds, close, equity, drawdown))
-    peak = e + d
-    pct = np.divide(-d * 100, peak, out=np.zeros(len(d)), where=peak > 0)
-    steps, lows, highs = envelope([c, e, pct], points)
+    steps, lows, highs = envelope([c, e, drawdown_percent(e, d)], points)
     at = steps.astype(np.int64)
     return {
         "time": t[at].tolist(),

@@ -304,6 +304,13 @@ class BarBlock:
     position: str
     seconds: npt.NDArray[np.int64] | None = None
 
+    def epoch_seconds(self) -> npt.NDArray[np.int64]:
+        """Return the bars' times in whole seconds since the epoch: `seconds`, else read
+        from `times`."""
+        if self.seconds is not None:
+            return self.seconds
+        return np.array([int(datetime.fromisoformat(t).timestamp()) for t in self.times])
+
 
 def bar_blocks(
     events: Iterable[JournalEvent], source: ReferencedBars | None = None

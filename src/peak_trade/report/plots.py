@@ -18,7 +18,14 @@ Floats = npt.NDArray[np.float64]
 _PLOT_POINTS = 2_000  # an 11-inch figure at 100 dpi is 1,100 pixels wide
 SIGNED_METRICS = frozenset({"sharpe", "sortino", "total_return_pct", "cagr_pct"})
 
-__all__ = ["SIGNED_METRICS", "RunPicture", "draw_heatmap", "draw_run", "envelope"]
+__all__ = [
+    "SIGNED_METRICS",
+    "RunPicture",
+    "draw_heatmap",
+    "draw_run",
+    "drawdown_percent",
+    "envelope",
+]
 
 
 @dataclass
@@ -57,6 +64,13 @@ def envelope(
     return np.append(starts, n - 1).astype(np.float64), lows, highs
 
 
+def drawdown_percent(equity: Floats, drawdown: Floats) -> Floats:
+    """Return each bar's drawdown as a percent of its peak (the equity plus the amount below
+    it, as the journal keeps it), drawn downward from 0."""
+    peak = equity + drawdown
+    return np.divide(-drawdown * 100, peak, out=np.zeros(len(drawdown)), where=peak > 0)
+
+
 def _figure(width: float, height: float) -> Any:
     from matplotlib.figure import Figure  # loaded on first use: commands that draw nothing
 
@@ -76,8 +90,7 @@ def draw_run(path: Any, picture: RunPicture, title: str, currency: str) -> None:
     if n:
         close = picture.close
         held = picture.start_balance * close / close[0]  # bought at the first traded close
-        peak = picture.equity + picture.drawdown
-        below = np.divide(-picture.drawdown * 100, peak, out=np.zeros(n), where=peak > 0)
+        below = drawdown_percent(picture.equity, picture.drawdown)
         steps, lows, highs = envelope([close, picture.equity, held, below])
         times = picture.seconds[steps.astype(np.int64)].astype("datetime64[s]")
         each = lows[0] is highs[0]

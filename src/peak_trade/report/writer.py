@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from peak_trade.core.errors import ConfigError, InvariantError, SessionRuntimeError
 from peak_trade.core.files import unwritable
@@ -29,7 +28,7 @@ from peak_trade.journal.bars import BarBlock
 from peak_trade.journal.store import JournalEvent
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.report.plots import RunPicture, draw_run
-from peak_trade.report.trades import REPORT_KINDS, TradeLog, epoch_seconds, plain_text
+from peak_trade.report.trades import REPORT_KINDS, TradeLog, plain_text
 
 __all__ = [
     "REPORT_FILES",
@@ -164,19 +163,12 @@ def _write_equity(path: Path, bars: Iterable[BarBlock], stats: PerformanceStats)
         for block in bars:
             handle.write(equity_rows(block))
             stats.add_bars(block.equity, float(block.position) != 0)
-            columns.seconds.frombytes(_block_seconds(block).astype(np.int64).tobytes())
+            columns.seconds.frombytes(block.epoch_seconds().astype(np.int64).tobytes())
             columns.close.extend(block.close)
             columns.equity.extend(block.equity)
             columns.drawdown.extend(block.drawdown)
             columns.last = (block.times[-1], block.close[-1])
     return columns
-
-
-def _block_seconds(block: BarBlock) -> npt.NDArray[np.int64]:
-    """Return a block's bar times as epoch seconds."""
-    if block.seconds is not None:
-        return block.seconds
-    return np.array([epoch_seconds(t) for t in block.times], dtype=np.int64)
 
 
 _EQUITY_HEADER = "time,close,target,position,cash,equity,drawdown\r\n"
