@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 
 from peak_trade.cli.arguments import add_journals, journaled_run, watched_journals
 from peak_trade.core.errors import ConfigError
-from peak_trade.journal.runs import run_status
-from peak_trade.journal.store import Journal
-from peak_trade.session.controls import COMMANDS, control_path, send_command
+from peak_trade.session.controls import COMMANDS, send_command
 
 __all__ = ["DESCRIPTION", "add_control_arguments", "run_control"]
 
@@ -33,19 +31,18 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_control(args: argparse.Namespace) -> int:
     """Send the command to a running run; exit 2 when the run is not running."""
+    from peak_trade.dashboard.reader import JournalSet, RunNotFoundError
+
+    try:  # the dashboard's lookup: the run's state and where its commands go
+        state, target = JournalSet(watched_journals(args.journal)).control_file(args.run_id)
+    except RunNotFoundError:
+        raise ConfigError(f"no run {args.run_id!r} in the journals") from None
+    if state != "running":
+        raise ConfigError(
+            f"run {args.run_id} is {state}, not running: a command reaches a running "
+            "session only (resume it first)"
+        )
     now = datetime.now(UTC)
-    for path in watched_journals(args.journal):
-        with Journal(path, read_only=True) as journal:
-            if args.run_id not in journal.run_ids():
-                continue
-            state = run_status(journal, args.run_id, now).state
-            if state != "running":
-                raise ConfigError(
-                    f"run {args.run_id} is {state}, not running: a command reaches a running "
-                    "session only (resume it first)"
-                )
-            target = control_path(path, journal.lock_path(args.run_id).name)
-        send_command(target, args.order, f"terminal, user {getpass.getuser()}", now)
-        print(f"sent {args.order} to run {args.run_id}; it applies it before its next poll")
-        return 0
-    raise ConfigError(f"no run {args.run_id!r} in the journals")
+    send_command(target, args.order, f"terminal, user {getpass.getuser()}", now)
+    print(f"sent {args.order} to run {args.run_id}; it applies it before its next poll")
+    return 0
