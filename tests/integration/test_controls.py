@@ -5,11 +5,9 @@ and the trading state they set survives kill -9 and a resume."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,24 +21,15 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from peak_trade.journal.store import Journal
 from peak_trade.testing.browser import headless_chromium
-from peak_trade.testing.cli import journaled, run_peak
+from peak_trade.testing.cli import run_peak, spawn_peak, wait_for_bars
 
 TOKEN = "operator-secret-token-1234"  # noqa: S105 (a test's own)
 SESSION = ("session", "--data", "synthetic", "--poll-interval", "0.3", "--steps", "100000")
 
 
 def _start(folder: Path, run_id: str) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "peak_trade.cli.main", *SESSION, "--run-id", run_id],
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    journal = folder / "journal" / "peak_trade.sqlite"
-    deadline = time.monotonic() + 60
-    while journaled(journal, run_id, "bar", "bars") < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = spawn_peak(*SESSION, "--run-id", run_id, cwd=folder)
+    wait_for_bars(folder / "journal" / "peak_trade.sqlite", run_id, 2)
     return process
 
 
@@ -104,13 +93,8 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[str]
     """A running session and a dashboard with operator controls on."""
     (tmp_path / "config.toml").write_text("")
     session = _start(tmp_path, "live")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "peak_trade.cli.main", "dashboard", "--port", "0"],
-        cwd=tmp_path,
-        env=os.environ | {"PEAK_TRADE_DASHBOARD_TOKEN": TOKEN},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    server = spawn_peak(
+        "dashboard", "--port", "0", cwd=tmp_path, env={"PEAK_TRADE_DASHBOARD_TOKEN": TOKEN}
     )
     assert server.stdout is not None
     url = server.stdout.readline().strip()
@@ -163,13 +147,8 @@ def test_the_dashboard_sends_a_command_only_with_its_token(
 
 def test_controls_are_off_without_a_token(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text("")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "peak_trade.cli.main", "dashboard", "--port", "0"],
-        cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if k != "PEAK_TRADE_DASHBOARD_TOKEN"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+    server = spawn_peak(
+        "dashboard", "--port", "0", cwd=tmp_path, unset=("PEAK_TRADE_DASHBOARD_TOKEN",)
     )
     assert server.stdout is not None
     url = server.stdout.readline().strip()

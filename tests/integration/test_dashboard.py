@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from peak_trade.journal.store import Journal
 from peak_trade.testing.browser import headless_chromium
-from peak_trade.testing.cli import journaled, run_peak
+from peak_trade.testing.cli import run_peak, spawn_peak, wait_for_bars
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +38,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def dashboard(home: Path) -> Iterator[str]:
     """The dashboard command itself, on a free port; its first line of output is its address."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "peak_trade.cli.main", "dashboard", "--port", "0"],
-        cwd=home,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = spawn_peak("dashboard", "--port", "0", cwd=home)
     assert process.stdout is not None
     url = process.stdout.readline().strip()
     deadline = time.monotonic() + 30
@@ -157,25 +149,12 @@ def test_the_page_follows_a_running_session(home: Path, tmp_path: Path) -> None:
     shutil.copytree(home, folder)
     (folder / "config.toml").write_text("")
     session = ("session", "--data", "synthetic", "--poll-interval", "0.1", "--steps", "100000")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "peak_trade.cli.main", *session, "--run-id", "live"],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "peak_trade.cli.main", "dashboard", "--port", "0"],
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    process = spawn_peak(*session, "--run-id", "live", cwd=folder, quiet=True)
+    server = spawn_peak("dashboard", "--port", "0", cwd=folder)
     browser = headless_chromium()
     try:
         journal = folder / "journal" / "peak_trade.sqlite"
-        deadline = time.monotonic() + 60
-        while journaled(journal, "live", "bar", "bars") < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for_bars(journal, "live", 2)
         assert server.stdout is not None
         url = server.stdout.readline().strip()
         browser.get(url + "?run=live")

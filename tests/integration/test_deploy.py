@@ -5,12 +5,10 @@ its watchdog, stops on SIGTERM saying so, and on its next start resumes the same
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ import pytest
 from peak_trade.core.types import Timeframe
 from peak_trade.data.synthetic import SyntheticMarket
 from peak_trade.journal.store import Journal
-from peak_trade.testing.cli import run_peak
+from peak_trade.testing.cli import run_peak, spawn_peak
 from peak_trade.testing.kraken_emulator import KrakenEmulator
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
@@ -59,14 +57,8 @@ def test_the_dashboard_command_lines_serve_the_journal(tmp_path: Path) -> None:
         _json_lines(DEPLOY / "compose.yaml", "command:")[1][1:],
     ):
         args = [*line[: line.index("--port")], "--port", "0"]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "peak_trade.cli.main", *args],
-            cwd=tmp_path / "home",
-            env=os.environ | {"PEAK_TRADE_HOME": str(tmp_path / "home")},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        home = tmp_path / "home"
+        process = spawn_peak(*args, cwd=home, env={"PEAK_TRADE_HOME": str(home)})
         assert process.stdout is not None
         url = process.stdout.readline().strip()
         deadline, answer = time.monotonic() + 30, None
@@ -118,17 +110,14 @@ def test_the_unit_command_notifies_systemd_and_a_restart_resumes_the_run(
     config.write_text(config.read_text().replace("https://api.kraken.com", kraken.base_url, 1))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(str(tmp_path / "notify.sock"))
-    env = os.environ | {
+    env = {
         "PEAK_TRADE_HOME": str(home),
         "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
         "WATCHDOG_USEC": "1000000",
     }
-    command = [sys.executable, "-m", "peak_trade.cli.main", *_unit_command()[1:]]
 
     def start() -> tuple[subprocess.Popen[str], list[str]]:
-        process = subprocess.Popen(
-            command, cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        process = spawn_peak(*_unit_command()[1:], cwd=home, env=env)
         return process, _messages(listener, "WATCHDOG=1")
 
     # Act: start it, stop it as systemd does, start it again, stop it again

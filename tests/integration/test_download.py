@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +16,7 @@ import pytest
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.candle_files import read_meta
 from peak_trade.data.synthetic import SyntheticMarket
-from peak_trade.testing.cli import run_peak
+from peak_trade.testing.cli import run_peak, spawn_peak
 from peak_trade.testing.kraken_emulator import KrakenEmulator
 from peak_trade.testing.kraken_emulator.faults import parse_fault
 
@@ -80,13 +78,10 @@ def test_an_interrupted_download_goes_on_where_it_stopped(
     # Arrange: the whole file, downloaded in one go
     whole = run_peak(*_download(config, "whole.parquet", "--pace", "0"), cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr
-    command = [sys.executable, "-m", "peak_trade.cli.main"]
     slow = _download(config, "btc.parquet", "--pace", "0.3")
 
     # Act: stop it once the first pages are written, then run the same command again
-    process = subprocess.Popen(
-        [*command, *slow], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = spawn_peak(*slow, cwd=tmp_path)
     part = tmp_path / "btc.parquet.part"
     deadline = time.monotonic() + 60
     while (not part.exists() or part.stat().st_size < 20_000) and time.monotonic() < deadline:

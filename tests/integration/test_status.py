@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from peak_trade.testing.cli import journaled, run_peak
+from peak_trade.testing.cli import run_peak, spawn_peak, wait_for_bars
 
 
 def _status(tmp_path: Path, *args: str) -> dict[str, Any]:
@@ -39,16 +36,8 @@ def test_a_run_is_running_while_held_crashed_after_kill_9_and_finished_once_stop
     )
     assert backtest.returncode == 0, backtest.stderr
     session = ("session", "--data", "synthetic", "--poll-interval", "0.2", "--steps", "100000")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "peak_trade.cli.main", *session, "--run-id", "live"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    journal = tmp_path / "journal" / "peak_trade.sqlite"
-    deadline = time.monotonic() + 60
-    while journaled(journal, "live", "bar", "bars") < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = spawn_peak(*session, "--run-id", "live", cwd=tmp_path, quiet=True)
+    wait_for_bars(tmp_path / "journal" / "peak_trade.sqlite", "live", 3)
 
     # Act: ask while it runs, then after kill -9, then after a resume that stops it
     running = _status(tmp_path)
@@ -102,16 +91,8 @@ def test_kill_9_then_resume_or_start_continues_the_same_run(tmp_path: Path) -> N
     (tmp_path / "config.toml").write_text("")
     flags = ("session", "--data", "synthetic", "--poll-interval", "0.2", "--steps", "600")
     unattended = (*flags, "--run-id", "svc", "--resume-or-start")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "peak_trade.cli.main", *unattended],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    journal = tmp_path / "journal" / "peak_trade.sqlite"
-    deadline = time.monotonic() + 60
-    while journaled(journal, "svc", "bar", "bars") < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = spawn_peak(*unattended, cwd=tmp_path, quiet=True)
+    wait_for_bars(tmp_path / "journal" / "peak_trade.sqlite", "svc", 3)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     between = _status(tmp_path)["svc"]

@@ -6,10 +6,11 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["journaled", "run_peak"]
+__all__ = ["journaled", "run_peak", "spawn_peak", "wait_for_bars"]
 
 
 def run_peak(
@@ -26,6 +27,38 @@ def run_peak(
         timeout=timeout,
         check=False,
     )
+
+
+def spawn_peak(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    unset: Sequence[str] = (),
+    quiet: bool = False,
+) -> subprocess.Popen[str]:
+    """Start `peak-trade ARGS` in `cwd` as a child process, with `env` added to the environment
+    and the variables `unset` names taken out; its output piped as text (dropped if `quiet`).
+    For a test that acts on a command while it runs: a session, a dashboard, a download."""
+    environ = {k: v for k, v in os.environ.items() if k not in unset} | dict(env or {})
+    output = subprocess.DEVNULL if quiet else subprocess.PIPE
+    return subprocess.Popen(  # noqa: S603 (this interpreter, the package's own entry point)
+        [sys.executable, "-m", "peak_trade.cli.main", *args],
+        cwd=cwd,
+        env=environ,
+        stdout=output,
+        stderr=output,
+        text=True,
+    )
+
+
+def wait_for_bars(journal: Path, run_id: str, count: int, timeout: float = 60) -> None:
+    """Wait until run `run_id` has journaled `count` bars (single or quiet runs' events);
+    an AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while journaled(journal, run_id, "bar", "bars") < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} journaled no {count} bars in {timeout:g} s")
+        time.sleep(0.05)
 
 
 def journaled(path: Path, run_id: str, *kinds: str) -> int:
