@@ -30,6 +30,7 @@ from typing import Any
 WORKLOADS = (
     "peak_trade_journal",
     "peak_trade_no_journal",
+    "peak_trade_4_legs",
     "backtesting_py",
     "vectorbt",
     "nautilus_trader",
@@ -108,6 +109,44 @@ def _peak_trade_run(bars: int, seed: int, journal: bool) -> dict[str, Any]:
     # closes it and counts it).
     entries = (ledger.trades + 1) // 2
     return {"seconds": seconds, "trades": entries, "final_equity": float(ledger.equity)}
+
+
+PORTFOLIO = ("BTC/EUR", "ETH/EUR", "SOL/EUR", "LTC/EUR")
+
+
+def _peak_trade_legs(bars: int, seed: int) -> dict[str, Any]:
+    """The same rule on four legs of one account (a synthetic market per symbol), with the
+    same limits; `bars` per leg. Its bars/s counts leg-bars. Portfolio runs are not journaled
+    yet."""
+    from peak_trade.backtest.portfolio import PortfolioBacktest
+    from peak_trade.core.legs import Leg, with_weights
+    from peak_trade.core.peak_config import PeakConfig
+    from peak_trade.session.config import LiveSessionConfig
+
+    cfg = PeakConfig.from_mapping({"live_risk": {"max_open_positions": 10}})
+    legs = with_weights([Leg("ma_crossover", symbol) for symbol in PORTFOLIO])
+    session = LiveSessionConfig(
+        data_source="synthetic",
+        seed=seed,
+        synthetic_bars=bars,
+        warmup_candles=SLOW + 1,
+        position_fraction=FRACTION * len(legs),  # each leg's weight x this: FRACTION
+        fee_rate=FEE,
+        slippage_bps=SLIPPAGE * 10_000,
+        start_balance=CASH,
+        run_id="bench",
+    )
+    backtest = PortfolioBacktest.build(session, cfg, legs)
+    started = time.perf_counter()
+    backtest.run()
+    seconds = time.perf_counter() - started
+    ledger = backtest.ledger
+    return {
+        "seconds": seconds,
+        "trades": (ledger.trades + 1) // 2,
+        "final_equity": float(ledger.equity),
+        "leg_bars": bars * len(legs),
+    }
 
 
 def sma_cross() -> Any:
@@ -213,6 +252,8 @@ def _measure(name: str, bars: int, seed: int) -> dict[str, Any]:
         result = _peak_trade(bars, seed, journal=True)
     elif name == "peak_trade_no_journal":
         result = _peak_trade(bars, seed, journal=False)
+    elif name == "peak_trade_4_legs":
+        result = _peak_trade_legs(bars, seed)
     elif name == "backtesting_py":
         result = _backtesting_py(bars, seed)
     elif name == "vectorbt":
@@ -226,7 +267,7 @@ def _measure(name: str, bars: int, seed: int) -> dict[str, Any]:
         | {
             "name": name,
             "bars": bars,
-            "bars_per_second": bars / result["seconds"],
+            "bars_per_second": result.get("leg_bars", bars) / result["seconds"],
         }
     )
 

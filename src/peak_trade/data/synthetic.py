@@ -6,6 +6,7 @@ consumed. Bars are generated lazily in fixed-size chunks, so memory stays flat.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ __all__ = [
     "Regime",
     "SyntheticMarket",
     "open_synthetic",
+    "portfolio_market",
     "synthetic_feed",
     "synthetic_identity",
 ]
@@ -71,9 +73,14 @@ class SyntheticMarket:
         start_price: float = 50_000.0,
         bars: int | None = None,
         price_decimals: int | None = 1,
+        common: tuple[int, float] | None = None,
     ) -> None:
         """`price_decimals`: prices are rounded to the instrument's price step, as an exchange
-        quotes them (1: BTC/EUR's 0.1; None: unrounded, as journals before it were)."""
+        quotes them (1: BTC/EUR's 0.1; None: unrounded, as journals before it were).
+        `common`: (seed, correlation) of a market factor shared with other markets: each
+        bar's shock is that share of the factor's and the rest this market's own."""
+        if common is not None and not 0 <= common[1] < 1:
+            raise ValueError(f"correlation must be in [0, 1), was {common[1]}")
         if start_price <= 0 or not math.isfinite(start_price):
             raise ValueError(f"start_price must be a finite price > 0, was {start_price}")
         if not 0 <= seed <= MAX_SEED:
@@ -86,6 +93,7 @@ class SyntheticMarket:
         self.start_price = start_price
         self.bars = bars
         self.price_decimals = price_decimals
+        self.common = common
 
     def __iter__(self) -> Iterator[Bar]:
         """Yield the candles in time order."""
@@ -95,6 +103,8 @@ class SyntheticMarket:
     def chunks(self) -> Iterator[BarColumns]:
         """Yield the candles in time order, as validated columns of up to 4096 bars."""
         rng = np.random.default_rng(self.seed)
+        factor = None if self.common is None else np.random.default_rng(self.common[0])
+        rho = 0.0 if self.common is None else self.common[1]
         minutes = self.timeframe.minutes
         step = self.timeframe.seconds
         epoch = int(self.start.timestamp())
@@ -106,6 +116,8 @@ class SyntheticMarket:
         while self.bars is None or produced < self.bars:
             size = _CHUNK if self.bars is None else min(_CHUNK, self.bars - produced)
             shocks = rng.standard_normal(_CHUNK)
+            if factor is not None:
+                shocks = rho * factor.standard_normal(_CHUNK) + math.sqrt(1 - rho * rho) * shocks
             wicks = np.abs(rng.standard_normal((2, _CHUNK)))
             jump_draws = rng.standard_normal(_CHUNK)
             jumps = np.where(rng.random(_CHUNK) < _JUMP_PROBABILITY, jump_draws, 0.0)
@@ -174,6 +186,31 @@ def _walk(
     state[0], state[1], state[2], state[3] = log_price, anchor, origin, price
     regime[0], regime[1] = index, remaining
     return out
+
+
+# where each portfolio leg's synthetic market starts: a price in its range, or 100
+_START_PRICES: Final = {"BTC": 50_000.0, "ETH": 3_000.0, "SOL": 150.0, "LTC": 80.0, "XRP": 0.5}
+# how much of each bar's shock the legs of a synthetic portfolio share
+PORTFOLIO_CORRELATION: Final = 0.6
+
+
+def portfolio_market(
+    symbol: str, timeframe: Timeframe, seed: int, bars: int | None, price_decimals: int
+) -> SyntheticMarket:
+    """Return the synthetic market of one leg of a portfolio: its own walk, seeded from the
+    run's seed and its symbol (so each symbol's differs and stays the same whatever other
+    legs there are), sharing `PORTFOLIO_CORRELATION` of its shocks with the other legs'."""
+    digest = hashlib.sha256(f"{seed}:{symbol}".encode()).digest()
+    own = int.from_bytes(digest[:4], "big") % (MAX_SEED + 1)
+    base = symbol.split("/")[0]
+    return SyntheticMarket(
+        seed=own,
+        timeframe=timeframe,
+        start_price=_START_PRICES.get(base, 100.0),
+        bars=bars,
+        price_decimals=price_decimals,
+        common=(seed, PORTFOLIO_CORRELATION),
+    )
 
 
 def timeframe_floor(timeframe: Timeframe, moment: datetime) -> datetime:

@@ -36,7 +36,7 @@ from peak_trade.engine.outcomes import AccountMark, BarOutcome, BatchLoop, Quiet
 from peak_trade.engine.pipeline import ExecutionContext, ExecutionPipeline
 from peak_trade.engine.targets import checked_target, column_targets, is_quiet
 from peak_trade.live.risk_limits import TradingState
-from peak_trade.orders.base import OrderExecutionResult, OrderFill
+from peak_trade.orders.base import OrderExecutionResult, OrderFill, order_id
 from peak_trade.orders.sizing import (
     SizingDecision,
     SizingRules,
@@ -44,10 +44,11 @@ from peak_trade.orders.sizing import (
     position_state,
     wanted_state,
 )
+from peak_trade.portfolio.account import AccountSnapshot
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.strategies.base import Strategy
 
-__all__ = ["BatchLoops", "TradingEngine", "order_id"]
+__all__ = ["BatchLoops", "TradingEngine"]
 
 _is_quiet = python_of(is_quiet)  # the rule as written, on the engine's Decimal position
 
@@ -136,9 +137,9 @@ class TradingEngine:
     def warm_up(self, bars: list[Bar]) -> None:
         """Show history to the strategy without trading, and mark the ledger at the last close."""
         for bar in bars:
-            self._target = self._ask_strategy(bar)
+            self._target = self.ask_strategy(bar)
         if bars:
-            self.ledger.mark(self.symbol, self._price(bars[-1].close), bars[-1].time)
+            self.ledger.mark(self.symbol, self.price_of(bars[-1].close), bars[-1].time)
 
     def on_bar(self, bar: Bar) -> BarOutcome:
         """Process one closed bar and return what happened."""
@@ -151,7 +152,7 @@ class TradingEngine:
 
     def step(self, bar: Bar) -> BarOutcome | None:
         """Process one closed bar; return what happened, or None if the bar was quiet."""
-        return self._step(bar, lambda: self._ask_strategy(bar))
+        return self._step(bar, lambda: self.ask_strategy(bar))
 
     def run_columns(self, columns: BarColumns) -> Iterator[QuietRun | BarOutcome | TradedBars]:
         """Process many closed bars; yield each run of quiet bars and each other bar's outcome
@@ -229,7 +230,7 @@ class TradingEngine:
         changes = (np.flatnonzero(targets[1:stop] != targets[: stop - 1]) + 1).tolist()
         while i < stop:
             j = i
-            if self._quiet(targets[i], self._target, queued=bool(self.pipeline.venue.pending)):
+            if self.is_quiet(targets[i], self._target, queued=bool(self.pipeline.venue.pending)):
                 at = bisect_right(changes, i)
                 j = changes[at] if at < len(changes) else stop
                 yield self._mark_quiet(columns, ticks, days, i, j)
@@ -244,29 +245,55 @@ class TradingEngine:
         ticks: npt.NDArray[np.int64],
         row: int,
     ) -> QuietRun | BarOutcome:
-        close = tick_price(ticks[row], self._price_step)  # = self._price(bar.close)
+        close = tick_price(ticks[row], self._price_step)  # = self.price_of(bar.close)
         outcome = self._step(columns.bar(row), partial(int, targets[row]), close)
         return outcome if outcome is not None else self.quiet_row(columns, row)
 
     def _step(
         self, bar: Bar, ask: Callable[[], int], close: Decimal | None = None
     ) -> BarOutcome | None:
+        queued, fills = self.open_bar(bar)
+        close = self.price_of(bar.close) if close is None else close
+        self._peak_before = self.ledger.peak_equity
+        self.ledger.mark(self.symbol, close, bar.time)
+        previous = self.turn(ask)
+        if self.is_quiet(self._target, previous, queued=bool(queued)):
+            return None
+        return self.trade(bar, close, previous, (queued, fills))
+
+    def open_bar(self, bar: Bar) -> tuple[list[OrderExecutionResult], list[OrderFill]]:
+        """Begin a bar: count it, let the risk layer read its kill switch, fill the orders
+        queued on earlier bars at its open and book them; return the venue's results and the
+        fills. (A portfolio marks the ledger itself once every leg's bar is open.)"""
         self.bars_seen += 1
         self._watch(bar.time)
         queued = self.pipeline.process_bar(bar)
-        fills = self._book(queued) if queued else []
-        close = self._price(bar.close) if close is None else close
-        self._peak_before = self.ledger.peak_equity
-        self.ledger.mark(self.symbol, close, bar.time)
+        return queued, (self._book(queued) if queued else [])
+
+    def turn(self, ask: Callable[[], int]) -> int:
+        """Take the strategy's target for the bar just marked; return the one before."""
         previous, self._target = self._target, ask()
-        position = self.ledger.position(self.symbol)
-        if self._quiet(self._target, previous, queued=bool(queued), position=position):
-            return None
+        return previous
+
+    def trade(
+        self,
+        bar: Bar,
+        close: Decimal,
+        previous: int,
+        opened: tuple[list[OrderExecutionResult], list[OrderFill]],
+        account: AccountSnapshot | None = None,
+    ) -> BarOutcome:
+        """Plan the orders that bring the position to the target at `close` and send them
+        through the pipeline; return what happened on the bar. `account` is the account the
+        plan and the risk layer see (a portfolio's, with its orders queued on this bar);
+        the ledger's by default."""
+        queued, fills = opened
+        snapshot = self.ledger.snapshot() if account is None else account
         decision = plan_orders(
             target=self._target,
-            position=position,
-            equity=self.ledger.equity,
-            cash=self.ledger.cash,
+            position=self.ledger.position(self.symbol),
+            equity=snapshot.equity,
+            cash=snapshot.cash,
             price=close,
             rules=self.rules,
             next_client_id=lambda: self._next_client_id(bar),
@@ -275,17 +302,16 @@ class TradingEngine:
         result = None
         sent: tuple[OrderExecutionResult, ...] = ()
         if decision.orders:
-            context = ExecutionContext(bar, self.ledger.snapshot(), {self.symbol: close})
+            context = ExecutionContext(bar, snapshot, {self.symbol: close})
             result = self.pipeline.execute_with_safety(decision.orders, context)
             sent = result.executed
-            fills += self._book(sent)
+            fills = fills + self._book(sent)
             check, self._held = result.risk_check, None
             if check is not None and check.refused_by_state:
                 self._held = (self._target, check.state)
-        venue_results = (*queued, *sent)
-        account = self.account()
+        mark, venue_results = self.account(), (*queued, *sent)
         return BarOutcome(
-            bar, self._target, previous, decision, result, account, venue_results, tuple(fills)
+            bar, self._target, previous, decision, result, mark, venue_results, tuple(fills)
         )
 
     def _watch(self, ts: datetime) -> None:
@@ -294,7 +320,7 @@ class TradingEngine:
         if risk is not None:
             risk.watch(ts)
 
-    def _quiet(
+    def is_quiet(
         self, target: int, previous: int, *, queued: bool, position: Decimal | None = None
     ) -> bool:
         """Return True when a bar leaves nothing to do: no fills, same target, and the position
@@ -335,7 +361,7 @@ class TradingEngine:
             ledger.cash, ledger.position(self.symbol), ledger.equity, ledger.peak_equity
         )
 
-    def _ask_strategy(self, bar: Bar) -> int:
+    def ask_strategy(self, bar: Bar) -> int:
         return checked_target(self.strategy, bar, lambda: self.strategy.on_bar(bar))
 
     def _book(
@@ -348,7 +374,8 @@ class TradingEngine:
             )
         return fills
 
-    def _price(self, value: float) -> Decimal:
+    def price_of(self, value: float) -> Decimal:
+        """Return a bar price in the instrument's price step."""
         return round_half_even(to_decimal(value), self._price_step)
 
     def _wanted(self, target: int) -> int:
@@ -367,9 +394,3 @@ class TradingEngine:
         """Return the client id of order `number`, decided on the bar of `t`."""
         minute = f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}"  # no strftime
         return order_id(self._id_prefix, minute, number)
-
-
-def order_id(prefix: str, minute: str, number: int) -> str:
-    """Return the client id of order `number` of an engine whose ids start with `prefix`,
-    decided in `minute` (YYYYMMDDTHHMM, UTC)."""
-    return f"{prefix}-{minute}-{number:06d}"

@@ -44,13 +44,13 @@ from peak_trade.compiled.text import (
 )
 from peak_trade.compiled.view import order_reason
 from peak_trade.core.errors import InvariantError
-from peak_trade.engine.bar_engine import order_id
 from peak_trade.engine.outcomes import TradedBars
 from peak_trade.engine.pipeline import ExecutionStatus, risk_reasons
 from peak_trade.journal.bars import MICROS
 from peak_trade.journal.quiet_runs import REFERENCED
 from peak_trade.journal.schema import positional, rendered
 from peak_trade.live.risk_limits import REDUCING_REFUSAL
+from peak_trade.orders.base import order_id
 
 __all__ = ["BlockRows", "JournalRow", "QuietBars", "iso_times", "journal_rows"]
 

@@ -19,6 +19,7 @@ __all__ = [
     "OrderSide",
     "OrderStatus",
     "OrderType",
+    "order_id",
 ]
 
 
@@ -186,3 +187,9 @@ class Order:
 def allowed_transitions(status: OrderStatus) -> frozenset[OrderStatus]:
     """Return the statuses an order in `status` may move to."""
     return _TRANSITIONS[status]
+
+
+def order_id(prefix: str, minute: str, number: int) -> str:
+    """Return the client id of order `number` of an engine whose ids start with `prefix`,
+    decided in `minute` (YYYYMMDDTHHMM, UTC)."""
+    return f"{prefix}-{minute}-{number:06d}"

@@ -13,7 +13,7 @@ exceeds Decimal's 28 significant digits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -197,10 +197,16 @@ class Ledger:
 
     def mark(self, symbol: str, price: Decimal, ts: datetime) -> None:
         """Value `symbol` at `price` as of `ts` (a bar close) and update drawdown and exposure."""
-        if not price.is_finite() or price <= 0:
-            raise InvariantError(f"mark price for {symbol} must be > 0, was {price}")
+        self.mark_all({symbol: price}, ts)
+
+    def mark_all(self, prices: Mapping[str, Decimal], ts: datetime) -> None:
+        """Value several symbols at their closes of one time, as one mark of the account: the
+        peak and drawdown see the account only with every close in (a portfolio's bar)."""
+        for symbol, price in prices.items():
+            if not price.is_finite() or price <= 0:
+                raise InvariantError(f"mark price for {symbol} must be > 0, was {price}")
         self._enter_day(ts.date(), self.equity)
-        self._prices[symbol] = price
+        self._prices.update(prices)
         self.bars_marked += 1
         if any(p.quantity for p in self._positions.values()):
             self.bars_in_market += 1

@@ -15,12 +15,12 @@ from peak_trade.journal.store import JournalEvent
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.portfolio.trips import RoundTrip, RoundTrips
 
-__all__ = ["REPORT_KINDS", "TradeLog", "epoch_seconds", "plain_text"]
+__all__ = ["REPORT_KINDS", "TRIP_COLUMNS", "TradeLog", "epoch_seconds", "plain_text", "trip_row"]
 
 # the journal events the trade files are made from
 REPORT_KINDS = ("order", "fill", "trading_state")
 _FILL_COLUMNS = ("time", "client_id", "side", "quantity", "price", "fee", "market_price")
-_TRIP_COLUMNS = (
+TRIP_COLUMNS = (
     "side",
     "entry_time",
     "exit_time",
@@ -94,8 +94,8 @@ class TradeLog:
             rows.append(still)
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(_TRIP_COLUMNS)
-            writer.writerows(_trip_row(trip) for trip in rows)
+            writer.writerow(TRIP_COLUMNS)
+            writer.writerows(trip_row(trip) for trip in rows)
         return still is not None
 
 
@@ -104,7 +104,8 @@ def _time(event: JournalEvent) -> str:
     return event.ts_event or event.ts_init
 
 
-def _trip_row(trip: RoundTrip) -> tuple[Any, ...]:
+def trip_row(trip: RoundTrip) -> tuple[Any, ...]:
+    """Return a round trip as its row of round_trips.csv."""
     held = datetime.fromisoformat(trip.exit_time) - datetime.fromisoformat(trip.entry_time)
     return (
         trip.side,

@@ -114,13 +114,21 @@ def build_engine(
     settings: EngineSettings,
     cfg: PeakConfig,
     market: KrakenMarket | None = None,
+    *,
+    account: tuple[Ledger, LiveRiskLimits | None] | None = None,
 ) -> TradingEngine:
-    """Assemble ledger, venue, SafetyGuard, LiveRiskLimits, pipeline and engine for a mode."""
+    """Assemble ledger, venue, SafetyGuard, LiveRiskLimits, pipeline and engine for a mode;
+    a portfolio's leg trades from the `account` (ledger and limits) its legs share, bar by
+    bar (the compiled loop trades one symbol alone)."""
     if settings.mode is TradingEnvironment.LIVE:
         raise LiveModeNotAllowedError(
             "mode 'live' is not allowed; Peak Trade never sends real orders"
         )
-    ledger = Ledger(settings.start_balance, currency=settings.instrument.quote)
+    shared = account is not None
+    if account is None:
+        risk = _risk_limits(cfg, settings.instrument) if settings.enable_risk_limits else None
+        account = (Ledger(settings.start_balance, currency=settings.instrument.quote), risk)
+    ledger, risk = account
     book = None
     if settings.fill_price == "book":
         if market is None:
@@ -145,7 +153,6 @@ def build_engine(
 
         venue = KrakenTestnetVenue(market, shadow)
     guard = SafetyGuard(settings.mode)
-    risk = _risk_limits(cfg, settings.instrument) if settings.enable_risk_limits else None
     pipeline = ExecutionPipeline(venue, settings.mode, guard, risk)
     rules = SizingRules(
         settings.instrument,
@@ -154,7 +161,8 @@ def build_engine(
         settings.fee_rate,
         settings.slippage_bps,
     )
-    return TradingEngine(strategy, pipeline, ledger, rules, batch_loops=BatchTrader.for_engine)
+    loops = None if shared else BatchTrader.for_engine
+    return TradingEngine(strategy, pipeline, ledger, rules, batch_loops=loops)
 
 
 def check_bars(config: LiveSessionConfig) -> None:

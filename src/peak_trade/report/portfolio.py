@@ -1,0 +1,236 @@
+"""The report of a portfolio run: the account's equity, and each leg's fills, trips and PnL.
+
+`PortfolioLog` follows the run bar time by bar time (`PortfolioBacktest.on_time`) and keeps
+what the files need; `write_portfolio_report` writes them:
+
+- `summary.json`: the account's ledger and statistics, and a `legs` list: each leg's bars,
+  fills, fees, round trips, denials by rule, time in market and its contribution to the PnL
+  (the contributions add up to the account's net PnL exactly);
+- `trades.csv`: every fill, with its leg's symbol;
+- `round_trips.csv`: every round trip, with its symbol;
+- `equity.csv`: the account's equity and drawdown at each bar time, and each leg's position;
+- `denials.csv`: every order batch a stage refused: its time, leg and the reason (its rule).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from peak_trade.core.errors import SessionRuntimeError
+from peak_trade.core.legs import Leg
+from peak_trade.core.money import ZERO, plain
+from peak_trade.engine.portfolio import AccountRow, LegOutcome
+from peak_trade.live.risk_limits import LiveRiskLimits
+from peak_trade.portfolio.ledger import Ledger
+from peak_trade.portfolio.stats import PerformanceStats
+from peak_trade.portfolio.trips import RoundTrip, RoundTrips
+from peak_trade.report.trades import TRIP_COLUMNS, trip_row
+from peak_trade.report.writer import staged_files
+
+__all__ = [
+    "PORTFOLIO_FILES",
+    "LegTally",
+    "PortfolioLog",
+    "leg_rows",
+    "portfolio_summary",
+    "write_portfolio_report",
+]
+
+PORTFOLIO_FILES = ("summary.json", "trades.csv", "round_trips.csv", "equity.csv", "denials.csv")
+_FILL_COLUMNS = ("time", "symbol", "client_id", "side", "quantity", "price", "fee", "market_price")
+
+
+@dataclass
+class LegTally:
+    """What one leg did: its bars, fills (as cash moved), fees, trips and denials."""
+
+    leg: Leg
+    bars: int = 0
+    bars_in_market: int = 0
+    fills: int = 0
+    fees: Decimal = ZERO
+    flow: Decimal = ZERO  # cash its fills moved, fees included
+    orders: int = 0
+    denied: Counter[str] = field(default_factory=Counter)
+    trips: RoundTrips = field(default_factory=RoundTrips)
+    reasons: dict[str, str] = field(default_factory=dict)  # order reason by client id
+
+
+class PortfolioLog:
+    """Collects a portfolio run's fills, denials and account rows as they happen."""
+
+    def __init__(self, legs: list[Leg], stats: PerformanceStats) -> None:
+        self.tallies = [LegTally(leg) for leg in legs]
+        self.stats = stats
+        self.fill_rows: list[tuple[str, ...]] = []
+        self.rows: list[AccountRow] = []
+        self.denials: list[tuple[str, str, str]] = []  # time, leg, reason
+
+    def on_time(
+        self, outcomes: list[LegOutcome], row: AccountRow, working: tuple[int, ...]
+    ) -> None:
+        """Take the outcomes of one bar time, the account at its closes, and the legs that
+        had a bar then (`working`)."""
+        for item in outcomes:
+            self._take(item)
+        self.rows.append(row)
+        self.stats.add_bar(float(row.equity), any(row.positions))
+        for i in working:
+            tally = self.tallies[i]
+            tally.bars += 1
+            tally.bars_in_market += row.positions[i] != 0
+
+    def _take(self, item: LegOutcome) -> None:
+        tally, outcome = self.tallies[item.leg], item.outcome
+        time = outcome.bar.time.isoformat()
+        for order in outcome.decision.orders:
+            tally.orders += 1
+            tally.reasons[order.client_id] = order.reason
+        result = outcome.result
+        if result is not None and result.rejected and not result.executed:
+            for reason in result.reasons:
+                tally.denied[reason.split(":")[1].strip() if ":" in reason else reason] += 1
+                self.denials.append((time, tally.leg.name, reason))
+        for fill in outcome.fills:
+            tally.fills += 1
+            tally.fees += fill.fee
+            tally.flow -= fill.signed_quantity * fill.price + fill.fee
+            at = fill.ts_event.isoformat()
+            self.fill_rows.append(
+                (
+                    at,
+                    tally.leg.symbol,
+                    fill.client_id,
+                    fill.side.value,
+                    plain(fill.quantity),
+                    plain(fill.price),
+                    plain(fill.fee),
+                    plain(fill.market_price),
+                )
+            )
+            reason = tally.reasons.get(fill.client_id, "")
+            done = tally.trips.add_fill(fill.signed_quantity, fill.price, fill.fee, at, reason)
+            if done is not None:
+                self.stats.add_round_trip(float(done.pnl))
+
+
+def leg_rows(log: PortfolioLog, ledger: Ledger) -> list[dict[str, Any]]:
+    """Return each leg's row of the summary: what it traded and what it contributed (its
+    fills' cash and its position at the last price: together the account's net PnL)."""
+    rows = []
+    for tally in log.tallies:
+        symbol = tally.leg.symbol
+        held, price = ledger.position(symbol), ledger.last_price(symbol) or ZERO
+        contribution = tally.flow + held * price
+        rows.append(
+            {
+                **tally.leg.to_dict(),
+                "name": tally.leg.name,
+                "bars": tally.bars,
+                "orders": tally.orders,
+                "fills": tally.fills,
+                "fees": plain(tally.fees),
+                "round_trips": len(tally.trips.closed),
+                "position": plain(held),
+                "last_price": plain(price),
+                "time_in_market": tally.bars_in_market / tally.bars if tally.bars else 0.0,
+                "denied": dict(sorted(tally.denied.items())),
+                "pnl": plain(contribution),
+            }
+        )
+    return rows
+
+
+def write_portfolio_report(target: Path, summary: dict[str, Any], log: PortfolioLog) -> Path:
+    """Write the report files of a portfolio run into `target`; return it."""
+    try:
+        with staged_files(target, PORTFOLIO_FILES) as staging:
+            _write_fills(staging / "trades.csv", log)
+            _write_trips(staging / "round_trips.csv", log, summary)
+            _write_equity(staging / "equity.csv", log)
+            _write_denials(staging / "denials.csv", log)
+            text = json.dumps(summary, indent=2, default=str) + "\n"
+            (staging / "summary.json").write_text(text)
+    except OSError as error:
+        raise SessionRuntimeError(
+            f"cannot write the report into {target}: {error.strerror or error}"
+        ) from None
+    return target
+
+
+def _write_fills(path: Path, log: PortfolioLog) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(_FILL_COLUMNS)
+        writer.writerows(log.fill_rows)
+
+
+def _write_trips(path: Path, log: PortfolioLog, summary: dict[str, Any]) -> None:
+    last = log.rows[-1] if log.rows else None
+    at = "" if last is None else datetime.fromtimestamp(last.seconds, UTC).isoformat()
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("symbol", *TRIP_COLUMNS))
+        for tally, row in zip(log.tallies, summary["legs"], strict=True):
+            trips: list[RoundTrip] = list(tally.trips.closed)
+            still = tally.trips.still_open(Decimal(row["last_price"]), at)
+            if still is not None:
+                trips.append(still)
+            writer.writerows((tally.leg.symbol, *trip_row(trip)) for trip in trips)
+
+
+def _write_equity(path: Path, log: PortfolioLog) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        symbols = [f"position {tally.leg.symbol}" for tally in log.tallies]
+        writer.writerow(("time", "equity", "drawdown", *symbols))
+        for row in log.rows:
+            time = datetime.fromtimestamp(row.seconds, UTC).isoformat()
+            held = (plain(quantity) for quantity in row.positions)
+            writer.writerow((time, plain(row.equity), plain(row.drawdown), *held))
+
+
+def portfolio_summary(
+    config: dict[str, Any], ledger: Ledger, risk: LiveRiskLimits | None, log: PortfolioLog
+) -> dict[str, Any]:
+    """Return the summary of a portfolio run: its config, the account's ledger, each leg's
+    row, and the trading state (`stats` is added when the report is written)."""
+    return {
+        "kind": "backtest",
+        "portfolio": True,
+        "run_id": config["run_id"],
+        "config": config,
+        "ledger": {
+            "currency": ledger.currency,
+            "start_balance": plain(ledger.start_balance),
+            "cash": plain(ledger.cash),
+            "equity": plain(ledger.equity),
+            "realized_pnl": plain(ledger.realized_pnl),
+            "unrealized_pnl": plain(ledger.unrealized_pnl),
+            "fees_paid": plain(ledger.fees_paid),
+            "net_pnl": plain(ledger.net_pnl),
+            "return_pct": float(ledger.return_pct),
+            "max_drawdown": plain(ledger.max_drawdown),
+            "max_drawdown_pct": float(ledger.max_drawdown_pct),
+            "positions": {symbol: plain(q) for symbol, q in ledger.positions.items()},
+        },
+        "legs": leg_rows(log, ledger),
+        "bar_times": len(log.rows),
+        "trading_state": None if risk is None else risk.state.value,
+        "left_active_at": None if risk is None else risk.left_active(),
+        "stats": log.stats.result(),
+    }
+
+
+def _write_denials(path: Path, log: PortfolioLog) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("time", "leg", "reason"))
+        writer.writerows(log.denials)
