@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from peak_trade.core.types import Timeframe
+from peak_trade.data.candle_files import CandleMeta, sidecar_of
 from peak_trade.data.synthetic import portfolio_market
 from peak_trade.testing.cli import run_peak
 
@@ -214,3 +215,25 @@ def test_a_portfolio_file_with_a_misspelt_key_or_too_much_weight_is_refused(tmp_
         )
         assert done.returncode == 2, done.stderr
         assert message in done.stderr
+
+
+def test_a_leg_whose_file_holds_another_symbol_is_refused(tmp_path: Path) -> None:
+    _write_candles(tmp_path, 1200)
+    meta = CandleMeta(exchange="kraken", symbol="BTC/EUR", timeframe="15m")
+    sidecar_of(tmp_path / "eth.csv").write_text(meta.model_dump_json())
+    portfolio = tmp_path / "portfolio.toml"
+    portfolio.write_text(
+        '[[leg]]\nstrategy = "ma_crossover"\nsymbol = "BTC/EUR"\ndata_path = "btc.csv"\n'
+        '[[leg]]\nstrategy = "rsi_reversion"\nsymbol = "ETH/EUR"\ndata_path = "eth.csv"\n'
+    )
+
+    done = run_peak(
+        "backtest",
+        f"--portfolio={portfolio}",
+        "--timeframe=15m",
+        f"--config={_config(tmp_path)}",
+        cwd=tmp_path,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert "eth.csv holds BTC/EUR 15m candles, but its leg trades ETH/EUR 15m" in done.stderr

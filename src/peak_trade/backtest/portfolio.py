@@ -159,8 +159,15 @@ def _bars_of(config: LiveSessionConfig, price_decimals: int) -> Iterator[BarColu
         )
         return market.chunks()
     if config.data_source == "replay" and config.data_path:
-        from peak_trade.data.replay import load_replay  # pandas: only for a file
+        from peak_trade.data.candle_files import read_meta  # pandas: only for a file
+        from peak_trade.data.replay import load_replay
 
+        meta = read_meta(Path(config.data_path))
+        if meta is not None and (meta.symbol, meta.timeframe) != (config.symbol, timeframe.name):
+            raise ConfigError(
+                f"{config.data_path} holds {meta.symbol} {meta.timeframe} candles, but its leg "
+                f"trades {config.symbol} {timeframe.name}"
+            )
         data = load_replay(Path(config.data_path), timeframe)
         data.check_price_step(config.symbol, price_decimals)
         span = None if config.timerange is None else parse_timerange(config.timerange)
