@@ -115,13 +115,16 @@ PORTFOLIO = ("BTC/EUR", "ETH/EUR", "SOL/EUR", "LTC/EUR")
 
 
 def _peak_trade_legs(bars: int, seed: int) -> dict[str, Any]:
-    """The same rule on four legs of one account (a synthetic market per symbol), with the
-    same limits; `bars` per leg. Its bars/s counts leg-bars. Portfolio runs are not journaled
-    yet."""
-    from peak_trade.backtest.portfolio import PortfolioBacktest
+    """The same rule on four legs of one account (a synthetic market per symbol), journaled,
+    with the same limits; `bars` per leg. Its bars/s counts leg-bars."""
+    from datetime import UTC, datetime
+
+    from peak_trade.core.clock import ManualClock
     from peak_trade.core.legs import Leg, with_weights
     from peak_trade.core.peak_config import PeakConfig
+    from peak_trade.journal.store import Journal
     from peak_trade.session.config import LiveSessionConfig
+    from peak_trade.session.portfolio_run import PortfolioRun
 
     cfg = PeakConfig.from_mapping({"live_risk": {"max_open_positions": 10}})
     legs = with_weights([Leg("ma_crossover", symbol) for symbol in PORTFOLIO])
@@ -136,11 +139,17 @@ def _peak_trade_legs(bars: int, seed: int) -> dict[str, Any]:
         start_balance=CASH,
         run_id="bench",
     )
-    backtest = PortfolioBacktest.build(session, cfg, legs)
-    started = time.perf_counter()
-    backtest.run()
-    seconds = time.perf_counter() - started
-    ledger = backtest.ledger
+    clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
+    with tempfile.TemporaryDirectory() as folder:
+        journal = Journal(Path(folder) / "bench.sqlite", clock=clock)
+        run = PortfolioRun.start(session, cfg, legs, clock=clock, journal=journal, backtest=True)
+        run.bar_clock = clock
+        started = time.perf_counter()
+        run.warmup()
+        run.run()
+        seconds = time.perf_counter() - started
+        journal.close()
+    ledger = run.engine.ledger
     return {
         "seconds": seconds,
         "trades": (ledger.trades + 1) // 2,

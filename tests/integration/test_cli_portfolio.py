@@ -80,6 +80,7 @@ def test_three_synthetic_legs_trade_from_one_account(tmp_path: Path) -> None:
     assert [by_leg[leg["symbol"]] for leg in summary["legs"]] == [
         leg["fills"] for leg in summary["legs"]
     ]
+    assert (tmp_path / "report" / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     equity = _rows(tmp_path / "report" / "equity.csv")
     assert len(equity) == summary["bar_times"] == 5800
     assert Decimal(equity[-1]["equity"]) == Decimal(summary["ledger"]["equity"])

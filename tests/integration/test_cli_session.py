@@ -18,12 +18,8 @@ from typing import Any
 
 import pytest
 
-from peak_trade.cli.session import (
-    build_parser,
-    remaining_duration,
-    run_session,
-    session_config_from,
-)
+from peak_trade.cli.restart import remaining_duration
+from peak_trade.cli.session import build_parser, run_session, session_config_from
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.data.candle_files import write_replay

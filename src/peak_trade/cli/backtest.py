@@ -7,11 +7,9 @@ ManualClock that follows the bars, with no waiting. What was tested is exactly w
 from __future__ import annotations
 
 import argparse
-import json
 import uuid
 from datetime import UTC, datetime
 
-from peak_trade.backtest.portfolio import PortfolioBacktest
 from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.cli.arguments import (
     add_log_level,
@@ -23,19 +21,22 @@ from peak_trade.cli.arguments import (
     run_name,
 )
 from peak_trade.cli.data_flags import add_history_arguments, market_of, synthetic_source
-from peak_trade.cli.portfolio import add_leg_arguments, legs_of, print_portfolio, single_leg
+from peak_trade.cli.portfolio import (
+    add_leg_arguments,
+    as_first_leg,
+    legs_of,
+    run_portfolio,
+    single_leg,
+)
 from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.home import in_home
-from peak_trade.core.legs import Leg
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import Timeframe
 from peak_trade.data.ports import IteratorFeed
 from peak_trade.journal.store import Journal
-from peak_trade.portfolio.stats import PerformanceStats
-from peak_trade.report.portfolio import PortfolioLog, portfolio_summary, write_portfolio_report
 from peak_trade.report.writer import check_report_folder
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.user.strategy_files import use_strategies
@@ -126,9 +127,12 @@ def _run_id(strategy: str) -> str:
 
 def run_backtest(args: argparse.Namespace) -> int:
     """Run a backtest with parsed arguments; return the exit code."""
-    legs = legs_of(args)
+    legs = legs_of(args, args.symbol is not None)
     if legs is not None and not single_leg(args, legs):
-        return _run_portfolio(args, legs)
+        as_first_leg(args, legs)
+        args.run_id = args.run_id or _run_id("portfolio")
+        session, cfg = backtest_config(args, str(args.config or ""))
+        return run_portfolio(args, session, cfg, legs, backtest=True)
     session, cfg = backtest_config(args, str(args.config or ""))
     timeframe = Timeframe(session.timeframe)
     clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
@@ -151,29 +155,4 @@ def run_backtest(args: argparse.Namespace) -> int:
 
         summary = run_to_the_end(runner, journal, args, cfg, run)
     show_summary(summary, as_json=args.json)
-    return 0
-
-
-def _run_portfolio(args: argparse.Namespace, legs: list[Leg]) -> int:
-    """Run a portfolio backtest (its report, no journal yet); return the exit code."""
-    first = legs[0]
-    args.strategy, args.symbol = first.strategy, first.symbol
-    args.data_path = first.data_path or args.data_path
-    run_id = args.run_id = args.run_id or _run_id("portfolio")
-    session, cfg = backtest_config(args, str(args.config or ""))
-    target = report_target(args, run_id)
-    check_report_folder(target)
-    backtest = PortfolioBacktest.build(session, cfg, legs)
-    bars_per_year = Timeframe(session.timeframe).bars_per_year()
-    log = PortfolioLog(legs, PerformanceStats(session.start_balance, bars_per_year))
-    backtest.on_time = log.on_time
-    backtest.run()
-    config = session.to_dict() | {"legs": [leg.to_dict() for leg in legs]}
-    summary = portfolio_summary(config, backtest.ledger, backtest.risk, log)
-    write_portfolio_report(target, summary, log)
-    summary["report_dir"] = str(target)
-    if args.json:
-        print(json.dumps(summary, default=str))
-    else:
-        print_portfolio(summary)
     return 0

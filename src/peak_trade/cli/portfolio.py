@@ -1,14 +1,17 @@
-"""`peak-trade backtest --leg … | --portfolio FILE`: several strategies and symbols, one account.
+"""`--leg … | --portfolio FILE` on backtest and session: several strategies and symbols, one
+account.
 
-A single leg without parameters of its own is the ordinary backtest of that strategy and
+A single leg without parameters or weight of its own is the ordinary run of that strategy and
 symbol, journaled as always; two or more legs (or a leg with a portfolio file's parameters)
-run on the `PortfolioEngine` and write the portfolio report.
+run as a `PortfolioRun` and write the portfolio report.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +19,29 @@ from rich.console import Console
 from rich.table import Table
 
 from peak_trade.cli.arguments import path_arg
+from peak_trade.cli.run_end import report_target
+from peak_trade.core.clock import Clock, ManualClock, SystemClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.legs import Leg, legs_from_tables, parse_leg, with_weights
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.core.types import Timeframe
+from peak_trade.journal.store import Journal
+from peak_trade.portfolio.stats import PerformanceStats
+from peak_trade.report.portfolio import PortfolioLog, portfolio_summary, write_portfolio_report
+from peak_trade.report.writer import check_report_folder
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.portfolio_run import PortfolioRun
+from peak_trade.session.stop_signals import on_stop_signals
 
-__all__ = ["add_leg_arguments", "legs_of", "print_portfolio", "single_leg"]
+__all__ = [
+    "add_leg_arguments",
+    "as_first_leg",
+    "legs_of",
+    "print_portfolio",
+    "resume_portfolio",
+    "run_portfolio",
+    "single_leg",
+]
 
 
 def add_leg_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,13 +88,13 @@ def read_portfolio(path: Path) -> list[Leg]:
     ]
 
 
-def legs_of(args: argparse.Namespace) -> list[Leg] | None:
+def legs_of(args: argparse.Namespace, symbol_given: bool) -> list[Leg] | None:
     """Return the legs the flags give (weights set), or None for a run of one strategy."""
     if not args.leg and args.portfolio is None:
         return None
     if args.leg and args.portfolio is not None:
         raise ConfigError("give the legs with --leg or with --portfolio, not both")
-    if args.symbol is not None:
+    if symbol_given:
         raise ConfigError("each leg names its symbol; leave out --symbol with --leg/--portfolio")
     legs = [parse_leg(text) for text in args.leg or ()] or read_portfolio(args.portfolio)
     legs = with_weights(legs)
@@ -90,15 +112,21 @@ def legs_of(args: argparse.Namespace) -> list[Leg] | None:
     return legs
 
 
+def as_first_leg(args: argparse.Namespace, legs: list[Leg]) -> None:
+    """Set the flags of the run's config to its first leg (each leg's config is the run's
+    with the leg's strategy, symbol, timeframe and file)."""
+    first = legs[0]
+    args.strategy, args.symbol = first.strategy, first.symbol
+    args.timeframe = first.timeframe or args.timeframe
+    args.data_path = first.data_path or args.data_path
+
+
 def single_leg(args: argparse.Namespace, legs: list[Leg]) -> bool:
     """Return True when `legs` is one leg the ordinary backtest runs, and set the flags to
     it: a portfolio of one leg is that strategy on that symbol."""
     if len(legs) != 1 or legs[0].params or (legs[0].weight or 1) != 1:
         return False
-    leg = legs[0]
-    args.strategy, args.symbol = leg.strategy, leg.symbol
-    args.timeframe = leg.timeframe or args.timeframe
-    args.data_path = leg.data_path or args.data_path
+    as_first_leg(args, legs)
     return True
 
 
@@ -141,3 +169,85 @@ def print_portfolio(summary: dict[str, Any], console: Console | None = None) -> 
     if summary.get("left_active_at"):
         console.print(f"trading left ACTIVE at {summary['left_active_at']}")
     console.print(f"report: {summary.get('report_dir')}")
+
+
+def run_portfolio(
+    args: argparse.Namespace,
+    config: LiveSessionConfig,
+    cfg: PeakConfig,
+    legs: list[Leg],
+    *,
+    backtest: bool,
+) -> int:
+    """Start a portfolio run of `legs`, trade it to its end and write its report."""
+    clock: Clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC)) if backtest else SystemClock()
+    journal = Journal(args.journal, clock=clock)
+    run = PortfolioRun.start(config, cfg, legs, clock=clock, journal=journal, backtest=backtest)
+    if isinstance(clock, ManualClock):
+        run.bar_clock = clock
+    duration = getattr(args, "duration", None)
+    return _drive(args, run, journal, getattr(args, "steps", None), duration, resumed=False)
+
+
+def resume_portfolio(args: argparse.Namespace, cfg: PeakConfig, journal: Journal) -> int:
+    """Go on with the portfolio run `--resume` names, from where its journal ends."""
+    backtest = PortfolioRun.is_backtest(journal, args.resume)
+    clock: Clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC)) if backtest else SystemClock()
+    run = PortfolioRun.resume(args.resume, journal, cfg, clock=clock, backtest=backtest)
+    if isinstance(clock, ManualClock):
+        run.bar_clock = clock
+    return _drive(args, run, journal, args.steps, args.duration, resumed=True)
+
+
+def _drive(
+    args: argparse.Namespace,
+    run: PortfolioRun,
+    journal: Journal,
+    steps: int | None,
+    minutes: float | None,
+    *,
+    resumed: bool,
+) -> int:
+    target = report_target(args, run.run_id)
+    check_report_folder(target)
+    run.sleep_between = not run.backtest and not getattr(args, "no_sleep", False)
+    config = run.config
+    year = Timeframe(config.timeframe).bars_per_year()
+    log = PortfolioLog(run.legs, PerformanceStats(config.start_balance, year))
+    run.on_time = log.on_time
+    duration = None if minutes is None else timedelta(minutes=minutes)
+    with on_stop_signals(lambda signal: run.shutdown(f"{signal.name} received")):
+        if resumed:
+            run.replay()
+            plans = run.recorder.events("run_plan")
+            owed = plans[0].payload.get("steps") if plans else None
+            if steps is None and owed is not None:  # the bar times the first plan still owes
+                steps = max(0, int(owed) - run.bar_times)
+        else:
+            run.warmup()
+            plan = {"steps": steps} if steps else {"duration_minutes": minutes}
+            run.recorder.plan(plan | {"sleep_between": run.sleep_between}, run.clock.now())
+        try:
+            reason = run.run(steps, duration)
+        except BaseException as error:
+            run.stopped(f"failed: {error}", "failed", {})
+            raise
+        risk = run.risk
+        log.states = (
+            [(int(c.ts.timestamp()), c.state.value, c.reason) for c in risk.events] if risk else []
+        )
+        listed = [leg.to_dict() for leg in run.legs]
+        summary = portfolio_summary(
+            config.to_dict() | {"run_id": run.run_id, "legs": listed}, run.engine.ledger, risk, log
+        )
+        summary["kind"] = "backtest" if run.backtest else "session"
+        summary["stop_reason"] = reason
+        run.stopped(reason, "ok", summary)
+        journal.close()
+        write_portfolio_report(target, summary, log)
+    summary["report_dir"] = str(target)
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print_portfolio(summary)
+    return 0

@@ -12,20 +12,29 @@ from __future__ import annotations
 
 import argparse
 import logging
+from datetime import datetime
 
 from peak_trade.cli.arguments import settings_given
 from peak_trade.core.clock import SystemClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.journal.store import Journal
+from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.session.alerts import AlertHandler, Alerts
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.controls import OperatorControls
 from peak_trade.session.notify import ServiceNotifier
 from peak_trade.session.runner import LiveSessionRunner
 
-__all__ = ["Supervision", "refuse_settings", "resume_or_start"]
+__all__ = [
+    "Supervision",
+    "refuse_settings",
+    "remaining_duration",
+    "remaining_steps",
+    "resume_or_start",
+    "say_if_finished",
+]
 
+_LOG = logging.getLogger("peak_trade.session")
 # what a restart must not change: the settings a run journals at its start
 _SETTINGS = (
     "mode",
@@ -124,3 +133,40 @@ class Supervision:
             if self.handler is not None:
                 logging.getLogger("peak_trade").removeHandler(self.handler)
             self.alerts.close()
+
+
+def remaining_duration(plan: JournalEvent, now: datetime) -> float | None:
+    """Return the minutes a run planned by duration still has at `now` (0 once they are over);
+    None when the plan was not a duration."""
+    minutes = plan.payload.get("duration_minutes")
+    if minutes is None or plan.ts_event is None:
+        return None
+    spent = (now - datetime.fromisoformat(plan.ts_event)).total_seconds() / 60
+    return max(0.0, float(minutes) - spent)
+
+
+def say_if_finished(runner: LiveSessionRunner, steps: int | None, duration: float | None) -> None:
+    """Tell the user when a resumed run has nothing left to do: only its report is written."""
+    over = (
+        (steps is not None and steps <= 0)
+        or (steps is None and duration is not None and duration <= 0)
+        or runner.feed.exhausted
+    )
+    if not over:
+        return
+    stops = runner.recorder.events("run_stopped")
+    why = f" ({stops[-1].payload['reason']})" if stops else ""
+    more = "" if runner.feed.exhausted else "; give --steps N to trade N more bars"
+    _LOG.warning(
+        "run %s had finished%s: nothing is left to run, so its report is written again%s",
+        runner.run_id,
+        why,
+        more,
+    )
+
+
+def remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int | None:
+    """Return the bars still owed to the run's first plan (None: it had no step count)."""
+    if "steps" not in plan:
+        return None
+    return max(0, int(str(plan["steps"])) - runner.metrics.steps)

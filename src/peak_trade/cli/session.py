@@ -33,7 +33,22 @@ from peak_trade.cli.arguments import (
     setup_logging,
 )
 from peak_trade.cli.data_flags import TIMERANGE_HELP, market_of, refuse_stray_data_flags
-from peak_trade.cli.restart import Supervision, refuse_settings, resume_or_start
+from peak_trade.cli.portfolio import (
+    add_leg_arguments,
+    as_first_leg,
+    legs_of,
+    resume_portfolio,
+    run_portfolio,
+    single_leg,
+)
+from peak_trade.cli.restart import (
+    Supervision,
+    refuse_settings,
+    remaining_duration,
+    remaining_steps,
+    resume_or_start,
+    say_if_finished,
+)
 from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import (
     print_dry_run,
@@ -41,17 +56,13 @@ from peak_trade.cli.session_output import (
     status_line,
     strategy_lines,
 )
-from peak_trade.core.errors import (
-    ConfigError,
-    FeedError,
-)
+from peak_trade.core.errors import ConfigError, FeedError
 from peak_trade.core.home import in_home
 from peak_trade.core.peak_config import PeakConfig, load_config
 from peak_trade.core.types import TIMEFRAMES
-from peak_trade.journal.store import Journal, JournalEvent
-from peak_trade.report.writer import (
-    check_report_folder,
-)
+from peak_trade.journal.schema import LEGS_KEY
+from peak_trade.journal.store import Journal
+from peak_trade.report.writer import check_report_folder
 from peak_trade.session.alerts import Alerts
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.runner import LiveSessionRunner
@@ -70,6 +81,7 @@ EPILOG = """examples:
   %(prog)s --data synthetic --steps 3000 --no-sleep      offline shadow run on synthetic bars
   %(prog)s --strategy rsi_reversion --symbol ETH/EUR -t 5m --data replay --data-path eth.csv
   %(prog)s --strategy ma_crossover --dry-run             build everything, trade nothing
+  %(prog)s --portfolio legs.toml --data synthetic --steps 3000 --no-sleep   several legs
   %(prog)s --resume RUN_ID                               continue a run after a crash
   %(prog)s --list-strategies
 exit codes: 0 done (also after Ctrl+C or SIGTERM), 1 runtime failure, 2 usage or config error"""
@@ -89,6 +101,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     )
     setting("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
     add_strategy_path(parser)  # a resumed run loads its strategy's file too
+    add_leg_arguments(parser)
     setting("--symbol", default="BTC/EUR", help="BASE/QUOTE (default: BTC/EUR)")
     setting(
         "--timeframe",
@@ -250,10 +263,17 @@ def run_session(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     use_strategies(cfg, args.strategy_path)
     Alerts.from_config(cfg.alerts, "")  # a variable [alerts] names but not set: before any run
+    legs = legs_of(args, "--symbol" in settings_given(args))
+    if legs is not None and not single_leg(args, legs):
+        as_first_leg(args, legs)
+        return run_portfolio(args, session_config_from(args, cfg), cfg, legs, backtest=False)
     if args.resume_or_start:
         resume_or_start(args, session_config_from(args, cfg))
     if args.resume:
+        refuse_settings(args)
         journal = Journal(args.journal)
+        if LEGS_KEY in journal.run_started(args.resume).payload["config"]:
+            return resume_portfolio(args, cfg, journal)
         runner, steps, duration, sleep = _resumed(args, cfg, journal)
     else:
         session_config = session_config_from(args, cfg)
@@ -295,12 +315,12 @@ def _resumed(
     check_report_folder(report_target(args, runner.run_id))
     plans = runner.recorder.events("run_plan")
     plan = plans[0].payload if plans else {}
-    steps = args.steps or _remaining_steps(plan, runner)
+    steps = args.steps or remaining_steps(plan, runner)
     duration = args.duration
     if duration is None and plans:
         duration = remaining_duration(plans[0], datetime.now(UTC))
     sleep = not args.no_sleep and bool(plan.get("sleep_between", True))
-    _say_if_finished(runner, steps, duration)
+    say_if_finished(runner, steps, duration)
     return runner, steps, duration, sleep
 
 
@@ -334,43 +354,6 @@ def _run(runner: LiveSessionRunner, steps: int | None, duration: float | None, s
                 runner.run_for_duration(duration, sleep_between=sleep)
         else:
             runner.run_forever(sleep_between=sleep)
-
-
-def remaining_duration(plan: JournalEvent, now: datetime) -> float | None:
-    """Return the minutes a run planned by duration still has at `now` (0 once they are over);
-    None when the plan was not a duration."""
-    minutes = plan.payload.get("duration_minutes")
-    if minutes is None or plan.ts_event is None:
-        return None
-    spent = (now - datetime.fromisoformat(plan.ts_event)).total_seconds() / 60
-    return max(0.0, float(minutes) - spent)
-
-
-def _say_if_finished(runner: LiveSessionRunner, steps: int | None, duration: float | None) -> None:
-    """Tell the user when a resumed run has nothing left to do: only its report is written."""
-    over = (
-        (steps is not None and steps <= 0)
-        or (steps is None and duration is not None and duration <= 0)
-        or runner.feed.exhausted
-    )
-    if not over:
-        return
-    stops = runner.recorder.events("run_stopped")
-    why = f" ({stops[-1].payload['reason']})" if stops else ""
-    more = "" if runner.feed.exhausted else "; give --steps N to trade N more bars"
-    _LOG.warning(
-        "run %s had finished%s: nothing is left to run, so its report is written again%s",
-        runner.run_id,
-        why,
-        more,
-    )
-
-
-def _remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int | None:
-    """Return the bars still owed to the run's first plan (None: it had no step count)."""
-    if "steps" not in plan:
-        return None
-    return max(0, int(str(plan["steps"])) - runner.metrics.steps)
 
 
 def _list_strategies(args: argparse.Namespace) -> int:

@@ -78,12 +78,20 @@ def _print(rows: list[RunStatus], journals: list[Path]) -> None:
             f"{row.symbol} {row.timeframe}",
             f"{row.bars:,}",
             "-" if row.equity is None else f"{float(row.equity):,.2f}",
-            "-" if row.position is None else trimmed(Decimal(row.position)),
+            _position(row),
             row.trading_state,
             _last_bar(row),
         )
     wide = None if sys.stdout.isatty() else 250  # a pipe or a file gets whole lines
     Console(file=sys.stdout, width=wide).print(table)
+
+
+def _position(row: RunStatus) -> str:
+    """Return a run's position without trailing zeros, or a portfolio's by symbol."""
+    if row.positions is not None:
+        held = ", ".join(f"{s} {trimmed(Decimal(q))}" for s, q in row.positions.items())
+        return held or "flat"
+    return "-" if row.position is None else trimmed(Decimal(row.position))
 
 
 def _last_bar(row: RunStatus) -> str:

@@ -53,6 +53,19 @@ class Leg:
         """Return how the leg is called in messages and reports: `strategy:SYMBOL`."""
         return f"{self.strategy}:{self.symbol}"
 
+    @classmethod
+    def from_dict(cls, fields: Mapping[str, Any]) -> Leg:
+        """Return the leg `to_dict` wrote (a journaled run's)."""
+        weight = fields.get("weight")
+        return cls(
+            fields["strategy"],
+            fields["symbol"],
+            fields.get("timeframe"),
+            None if weight is None else Decimal(str(weight)),
+            fields.get("data_path"),
+            dict(fields.get("params") or {}),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Return the leg as journal and report fields."""
         return {

@@ -64,7 +64,7 @@ class JournalSet:
         return found
 
     def measured(self) -> list[tuple[RunStatus, dict[str, Any]]]:
-        """Return every run with its counts for the metrics (`counts`)."""
+        """Return every run with its counts for the metrics (`counts`; none for a portfolio)."""
         now = datetime.now(UTC)
         found: list[tuple[RunStatus, dict[str, Any]]] = []
         for path in self.paths:
@@ -72,7 +72,10 @@ class JournalSet:
                 continue
             with self._open(path) as journal:
                 for run_id in journal.run_ids():
-                    found.append((run_status(journal, run_id, now), counts(journal, run_id)))
+                    status = run_status(journal, run_id, now)
+                    # a portfolio's orders and fills are its legs': not counted here yet
+                    counted = {} if status.positions is not None else counts(journal, run_id)
+                    found.append((status, counted))
         return found
 
     @contextmanager

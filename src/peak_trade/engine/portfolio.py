@@ -44,12 +44,14 @@ _ONE = Decimal(1)
 
 @dataclass(frozen=True, slots=True)
 class AccountRow:
-    """The account at one bar time's closes: equity, drawdown and each leg's position."""
+    """The account at one bar time's closes: equity, drawdown, each leg's position and last
+    price."""
 
     seconds: int
     equity: Decimal
     drawdown: Decimal
     positions: tuple[Decimal, ...]
+    prices: tuple[Decimal, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -358,6 +358,11 @@ class SessionRecorder:
         self._add("run_stopped", ts, {"reason": reason, "status": status, "summary": summary})
         self.commit()
 
+    def queue_quiet(self) -> None:
+        """Queue the buffered quiet bars for the journal's next commit, made by another
+        recorder of the same journal (a portfolio's legs commit as one transaction)."""
+        self._flush_quiet()
+
     def commit(self) -> None:
         """Write the queued events, buffered quiet bars first."""
         if self.journal is not None:

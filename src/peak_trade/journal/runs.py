@@ -16,9 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 from peak_trade.core.types import Timeframe
+from peak_trade.journal.schema import LEGS_KEY, leg_run_id
 from peak_trade.journal.store import Journal, JournalEvent
 
 __all__ = ["RunStatus", "run_status"]
+
 
 _BARS = ("bar", "bars")
 _MICROSECOND = timedelta(microseconds=1)
@@ -44,6 +46,7 @@ class RunStatus:
     last_bar: str | None  # the open time of the last traded bar (ISO)
     seconds_since_close: float | None  # for a running run: since its last bar closed
     stop_reason: str | None
+    positions: dict[str, str] | None = None  # a portfolio's open positions by symbol
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a JSON-ready dict."""
@@ -56,7 +59,10 @@ def run_status(journal: Journal, run_id: str, now: datetime) -> RunStatus:
     config = started.payload["config"]
     stopped = journal.last(run_id, "run_stopped")
     resumed = journal.last(run_id, "run_resumed")
-    last = journal.last(run_id, *_BARS)
+    legs = config.get(LEGS_KEY) or []
+    traders = [leg_run_id(run_id, i) for i in range(len(legs))] or [run_id]
+    lasts = [event for rid in traders if (event := journal.last(rid, *_BARS)) is not None]
+    last = max(lasts, key=lambda event: event.seq, default=None)
     # a resume of a finished run that had nothing left to do traded no bar after it
     idle = resumed is not None and (last is None or last.seq < resumed.seq)
     ended = stopped is not None and (resumed is None or stopped.seq > resumed.seq or idle)
@@ -72,7 +78,11 @@ def run_status(journal: Journal, run_id: str, now: datetime) -> RunStatus:
     if state == "running" and last_bar is not None:
         close = datetime.fromisoformat(last_bar) + timeframe.delta
         since_close = max(0.0, (now - close).total_seconds())
-    equity, position = _account(last, stopped.payload["summary"] if ended and stopped else None)
+    summary = stopped.payload["summary"] if ended and stopped else None
+    equity, position = _account(last, summary)
+    positions = None
+    if legs:  # a portfolio: each leg's position, from the summary or each leg's last bar
+        position, positions = None, _positions(run_id, legs, lasts, summary)
     changed = journal.last(run_id, "trading_state")
     return RunStatus(
         run_id=run_id,
@@ -80,17 +90,30 @@ def run_status(journal: Journal, run_id: str, now: datetime) -> RunStatus:
         state=state,
         mode=str(config["mode"]),
         data=str(config["data_source"]),
-        strategy=str(config["strategy_key"]),
-        symbol=str(config["symbol"]),
+        strategy="+".join(leg["strategy"] for leg in legs) or str(config["strategy_key"]),
+        symbol=",".join(leg["symbol"] for leg in legs) or str(config["symbol"]),
         timeframe=timeframe.name,
-        bars=journal.count(run_id, "bar") + journal.total(run_id, "bars", "n"),
+        bars=sum(journal.count(rid, "bar") + journal.total(rid, "bars", "n") for rid in traders),
         equity=equity,
         position=position,
         trading_state="active" if changed is None else str(changed.payload["to"]),
         last_bar=last_bar,
         seconds_since_close=since_close,
         stop_reason=str(stopped.payload["reason"]) if ended and stopped else None,
+        positions=positions,
     )
+
+
+def _positions(
+    run_id: str, legs: list[dict[str, Any]], lasts: list[JournalEvent], summary: Any
+) -> dict[str, str]:
+    """Return a portfolio's open positions by symbol: a stopped run's from its summary, a
+    running one's from each leg's last bar."""
+    if summary is not None:
+        return dict(summary["ledger"]["positions"])
+    by_run = {event.run_id: event.payload for event in lasts}
+    rows = [(leg["symbol"], by_run.get(leg_run_id(run_id, i))) for i, leg in enumerate(legs)]
+    return {s: str(p["position"]) for s, p in rows if p and Decimal(str(p["position"]))}
 
 
 def _last_bar_time(event: JournalEvent) -> str:
@@ -109,7 +132,7 @@ def _account(
     its last bar (the equity only where the bar carries it)."""
     if summary is not None:
         ledger = summary["ledger"]
-        return str(ledger["equity"]), str(ledger["position"])
+        return str(ledger["equity"]), str(ledger.get("position"))
     if last is None:
         return None, None
     p = last.payload

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -27,6 +28,7 @@ __all__ = [
     "BY_INDEX",
     "BY_SPANS",
     "INDEXED",
+    "LEGS_KEY",
     "SCHEMA",
     "SPANS",
     "PendingRow",
@@ -34,12 +36,31 @@ __all__ = [
     "check_intact",
     "damaged",
     "decode",
+    "leg_parent",
+    "leg_run_id",
     "payload",
     "positional",
     "rendered",
     "template",
     "to_json",
 ]
+
+# where a portfolio run's `run_started` config lists its legs; each leg journals its bars,
+# orders and fills as a run of its own, named by `leg_run_id`
+LEGS_KEY: Final = "legs"
+_LEG = re.compile(r"(.+)\.leg[1-9][0-9]*")
+
+
+def leg_run_id(run_id: str, leg: int) -> str:
+    """Return the run id of leg `leg` (counted from 0) of portfolio run `run_id`."""
+    return f"{run_id}.leg{leg + 1}"
+
+
+def leg_parent(run_id: str) -> str | None:
+    """Return the portfolio run a leg's run id belongs to (None: not a leg's)."""
+    match = _LEG.fullmatch(run_id)
+    return None if match is None else match.group(1)
+
 
 # a row waiting for the next commit: run id, kind, event time, time written, payload
 PendingRow = tuple[str, str, str | None, str, str]

@@ -34,6 +34,7 @@ from peak_trade.journal.schema import (
     check_intact,
     damaged,
     decode,
+    leg_parent,
     to_json,
 )
 
@@ -365,7 +366,7 @@ class Journal:
         return int(row[0])
 
     def run_ids(self) -> list[str]:
-        """Return the runs in the journal, oldest first."""
+        """Return the runs in the journal, oldest first (a portfolio's, not its legs')."""
         db = self._reader()
         if db is None:
             return []
@@ -373,7 +374,9 @@ class Journal:
             rows = db.execute("SELECT run_id FROM spans GROUP BY run_id ORDER BY MIN(first_seq)")
         else:
             rows = db.execute("SELECT run_id FROM events GROUP BY run_id ORDER BY MIN(seq)")
-        return [row[0] for row in rows]
+        ids = [row[0] for row in rows]
+        known = set(ids)  # a portfolio's legs are journaled as runs of their own: not listed
+        return [run_id for run_id in ids if leg_parent(run_id) not in known]
 
     def close(self) -> None:
         """Write what is queued, close the file and give up the runs this journal claimed."""

@@ -22,6 +22,7 @@ __all__ = [
     "SIGNED_METRICS",
     "RunPicture",
     "draw_heatmap",
+    "draw_portfolio",
     "draw_run",
     "drawdown_percent",
     "envelope",
@@ -80,8 +81,6 @@ def _figure(width: float, height: float) -> Any:
 def draw_run(path: Any, picture: RunPicture, title: str, currency: str) -> None:
     """Draw the price with entries and exits, the equity beside buying and holding the same
     capital, and the drawdown in percent, over time; mark where the trading state changed."""
-    import matplotlib.dates as mdates
-
     figure = _figure(11, 8)
     price, worth, down = figure.subplots(
         3, 1, sharex=True, gridspec_kw={"height_ratios": [2, 2, 1]}
@@ -108,18 +107,59 @@ def draw_run(path: Any, picture: RunPicture, title: str, currency: str) -> None:
         down.fill_between(times, lows[3], 0, step=None if each else "post", color="tab:red")
         _mark_fills(price, picture.fills)
         _mark_states(price, worth, down, picture.states)
-        locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
-        down.xaxis.set_major_locator(locator)
-        down.xaxis.set_major_formatter(
-            mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
-        )
+        _date_axis(down)
     price.set_title(title)
     price.set_ylabel(f"price ({currency})")
     worth.set_ylabel(f"equity ({currency})")
     down.set_ylabel("drawdown %")
-    for axes in (price, worth, down):
+    _save(figure, path, (price, worth), down)
+
+
+def draw_portfolio(path: Any, picture: RunPicture, legs: dict[str, Floats], title: str) -> None:
+    """Draw a portfolio's account equity, each leg's contribution to its PnL and the drawdown
+    in percent over time; mark where the account's trading state changed. (`picture.close`
+    is not drawn: each leg has its own.)"""
+    figure = _figure(11, 8)
+    worth, parts, down = figure.subplots(
+        3, 1, sharex=True, gridspec_kw={"height_ratios": [2, 2, 1]}
+    )
+    if len(picture.equity):
+        names = list(legs)
+        below = drawdown_percent(picture.equity, picture.drawdown)
+        steps, lows, highs = envelope([picture.equity, below, *legs.values()])
+        times = picture.seconds[steps.astype(np.int64)].astype("datetime64[s]")
+        step = None if lows[0] is highs[0] else "post"
+        worth.fill_between(times, lows[0], highs[0], step=step, color="tab:blue", label="account")
+        for k, name in enumerate(names, start=2):  # a line, and the band the pixel spans
+            (line,) = parts.step(times, highs[k], where="post", linewidth=0.9, label=name)
+            parts.fill_between(
+                times, lows[k], highs[k], step=step, alpha=0.3, color=line.get_color()
+            )
+        parts.axhline(0, color="k", linewidth=0.6)
+        down.fill_between(times, lows[1], 0, step=step, color="tab:red")
+        _mark_states(worth, parts, down, picture.states)
+        _date_axis(down)
+    worth.set_title(title)
+    worth.set_ylabel("equity")
+    parts.set_ylabel("PnL by leg")
+    down.set_ylabel("drawdown %")
+    _save(figure, path, (worth, parts), down)
+
+
+def _date_axis(axes: Any) -> None:
+    """Label the time axis with dates as long as they need to be."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def _save(figure: Any, path: Any, upper: tuple[Any, ...], lowest: Any) -> None:
+    """Grid every panel, give the upper ones their legends, and write the figure."""
+    for axes in (*upper, lowest):
         axes.grid(alpha=0.3)
-    for axes in (price, worth):
+    for axes in upper:
         if axes.get_legend_handles_labels()[0]:
             axes.legend(loc="upper left", fontsize="small")
     figure.tight_layout()

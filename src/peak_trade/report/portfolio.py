@@ -9,7 +9,8 @@ what the files need; `write_portfolio_report` writes them:
 - `trades.csv`: every fill, with its leg's symbol;
 - `round_trips.csv`: every round trip, with its symbol;
 - `equity.csv`: the account's equity and drawdown at each bar time, and each leg's position;
-- `denials.csv`: every order batch a stage refused: its time, leg and the reason (its rule).
+- `denials.csv`: every order batch a stage refused: its time, leg and the reason (its rule);
+- `equity.png`: the account's equity, each leg's contribution and the drawdown over time.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from peak_trade.core.errors import SessionRuntimeError
 from peak_trade.core.legs import Leg
 from peak_trade.core.money import ZERO, plain
@@ -31,6 +34,7 @@ from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.portfolio.trips import RoundTrip, RoundTrips
+from peak_trade.report.plots import RunPicture, draw_portfolio
 from peak_trade.report.trades import TRIP_COLUMNS, trip_row
 from peak_trade.report.writer import staged_files
 
@@ -43,7 +47,14 @@ __all__ = [
     "write_portfolio_report",
 ]
 
-PORTFOLIO_FILES = ("summary.json", "trades.csv", "round_trips.csv", "equity.csv", "denials.csv")
+PORTFOLIO_FILES = (
+    "summary.json",
+    "trades.csv",
+    "round_trips.csv",
+    "equity.csv",
+    "denials.csv",
+    "equity.png",
+)
 _FILL_COLUMNS = ("time", "symbol", "client_id", "side", "quantity", "price", "fee", "market_price")
 
 
@@ -61,6 +72,7 @@ class LegTally:
     denied: Counter[str] = field(default_factory=Counter)
     trips: RoundTrips = field(default_factory=RoundTrips)
     reasons: dict[str, str] = field(default_factory=dict)  # order reason by client id
+    pnl: list[float] = field(default_factory=list)  # its contribution at each bar time
 
 
 class PortfolioLog:
@@ -72,6 +84,7 @@ class PortfolioLog:
         self.fill_rows: list[tuple[str, ...]] = []
         self.rows: list[AccountRow] = []
         self.denials: list[tuple[str, str, str]] = []  # time, leg, reason
+        self.states: list[tuple[int, str, str]] = []  # time, the new state, why
 
     def on_time(
         self, outcomes: list[LegOutcome], row: AccountRow, working: tuple[int, ...]
@@ -82,6 +95,8 @@ class PortfolioLog:
             self._take(item)
         self.rows.append(row)
         self.stats.add_bar(float(row.equity), any(row.positions))
+        for tally, held, price in zip(self.tallies, row.positions, row.prices, strict=True):
+            tally.pnl.append(float(tally.flow + held * price))
         for i in working:
             tally = self.tallies[i]
             tally.bars += 1
@@ -156,6 +171,7 @@ def write_portfolio_report(target: Path, summary: dict[str, Any], log: Portfolio
             _write_trips(staging / "round_trips.csv", log, summary)
             _write_equity(staging / "equity.csv", log)
             _write_denials(staging / "denials.csv", log)
+            _draw(staging / "equity.png", log, summary)
             text = json.dumps(summary, indent=2, default=str) + "\n"
             (staging / "summary.json").write_text(text)
     except OSError as error:
@@ -234,3 +250,22 @@ def _write_denials(path: Path, log: PortfolioLog) -> None:
         writer = csv.writer(handle)
         writer.writerow(("time", "leg", "reason"))
         writer.writerows(log.denials)
+
+
+def _draw(path: Path, log: PortfolioLog, summary: dict[str, Any]) -> None:
+    rows = log.rows
+    picture = RunPicture(
+        np.array([row.seconds for row in rows], dtype=np.int64),
+        np.zeros(len(rows)),
+        np.array([float(row.equity) for row in rows]),
+        np.array([float(row.drawdown) for row in rows]),
+        float(summary["ledger"]["start_balance"]),
+        states=log.states,
+    )
+    legs = {tally.leg.name: np.array(tally.pnl) for tally in log.tallies}
+    config = summary["config"]
+    title = (
+        f"portfolio backtest {summary['run_id']}: {len(legs)} legs, {config['timeframe']}, "
+        f"{config['data_source']}"
+    )
+    draw_portfolio(path, picture, legs, title)

@@ -41,14 +41,21 @@ from peak_trade.journal.bars import (
 )
 from peak_trade.journal.recorder import SessionRecorder, fill_payload
 from peak_trade.journal.store import JournalEvent
-from peak_trade.live.risk_limits import TradingState, TradingStateChanged
+from peak_trade.live.risk_limits import LiveRiskLimits, TradingState, TradingStateChanged
 from peak_trade.orders.base import JournaledAnswer, OrderStatus
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.metrics import LiveSessionMetrics
 from peak_trade.session.settings import STRATEGY_FILE, settings_changes, trading_settings
 from peak_trade.session.wiring import journaled_limits, limits_from
 
-__all__ = ["adopt_limits", "replay_journal", "resumed_config"]
+__all__ = [
+    "adopt_limits",
+    "check_fills",
+    "journaled_changes",
+    "replay_journal",
+    "restore_written",
+    "resumed_config",
+]
 
 _LOG = logging.getLogger(__name__)
 
@@ -75,7 +82,7 @@ def replay_journal(
         )
     events = recorder.events(*BAR_KINDS, "trading_state", "risk_limits")
     source = recorder.source()
-    states = [_change(event) for event in events if event.kind == "trading_state"]
+    states = journaled_changes(recorder)
     fills = [event.payload for event in recorder.events("fill")]
     bars = [bar_from_payload(row) for row in warm.payload["bars"]]
     metrics = LiveSessionMetrics()
@@ -106,11 +113,9 @@ def replay_journal(
             last = _replay_bars(engine, event, source, metrics, replayed, recorder.run_id) or last
     metrics.last_bar_time = last
     metrics.update_money(engine.ledger, engine.symbol)
-    _check_fills(replayed, fills, recorder.run_id)
-    if risk is not None and write:  # write only the state changes the journal lacks
-        recorder.states_written(_common_prefix(risk.events, states))
-        recorder.trading_states(risk.events)
-        recorder.commit()
+    check_fills(replayed, fills, recorder.run_id)
+    if risk is not None and write:
+        restore_written(recorder, risk, states)
     if last is not None:
         feed.skip_through(last)
     return metrics
@@ -234,6 +239,20 @@ def _venue_answers(recorder: SessionRecorder) -> dict[str, JournaledAnswer]:
     return answers
 
 
+def journaled_changes(recorder: SessionRecorder) -> list[TradingStateChanged]:
+    """Return the trading-state changes a run's journal holds, in order."""
+    return [_change(event) for event in recorder.events("trading_state")]
+
+
+def restore_written(
+    recorder: SessionRecorder, risk: LiveRiskLimits, journaled: list[TradingStateChanged]
+) -> None:
+    """After a replay, write only the trading-state changes the journal lacks."""
+    recorder.states_written(_common_prefix(risk.events, journaled))
+    recorder.trading_states(risk.events)
+    recorder.commit()
+
+
 def _change(event: JournalEvent) -> TradingStateChanged:
     p = event.payload
     moment = datetime.fromisoformat(str(event.ts_event))
@@ -249,9 +268,12 @@ def _common_prefix(a: list[TradingStateChanged], b: list[TradingStateChanged]) -
     return same
 
 
-def _check_fills(
+def check_fills(
     replayed: list[dict[str, Any]], journaled: list[dict[str, Any]], run_id: str
 ) -> None:
+    """Refuse a replay whose fills differ from the journal's: the code and the journal
+    disagree, and the run is not resumed."""
+
     def normal(fill: dict[str, Any]) -> tuple[str, ...]:
         return tuple(str(fill[key]) for key in ("client_id", "side", "quantity", "price", "fee"))
 

@@ -1,0 +1,304 @@
+"""PortfolioRun: warm a portfolio's legs up, then trade each bar time of their feeds, journaled.
+
+Each poll takes what every leg's feed has and trades, in time order, each bar time that every
+leg still streaming has reached (a leg whose feed ended no longer holds the others back); the
+`PortfolioEngine` works the legs with a bar at that time, and a leg without one waits. Each
+leg's bars and orders go to its own run in the journal (`leg_run_id`), the trading state to
+the portfolio's; a poll is one journal transaction.
+
+`resume` rebuilds a run from its journal: the same legs and settings, each leg's journaled
+bars traded again bar time by bar time with nothing written, the replayed fills checked
+against the journal's; then each feed goes on after its leg's last journaled bar.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
+
+from peak_trade.core.bar_columns import BarColumns
+from peak_trade.core.clock import Clock, ManualClock
+from peak_trade.core.errors import ConfigError, SessionRuntimeError
+from peak_trade.core.legs import Leg
+from peak_trade.core.money import ZERO
+from peak_trade.core.peak_config import PeakConfig
+from peak_trade.core.types import Bar, Timeframe
+from peak_trade.data.ports import CandleFeed, IteratorFeed
+from peak_trade.engine.portfolio import AccountRow, LegOutcome, PortfolioEngine
+from peak_trade.journal.bars import bar_from_payload
+from peak_trade.journal.recorder import SessionRecorder, fill_payload
+from peak_trade.journal.schema import LEGS_KEY, leg_run_id
+from peak_trade.journal.store import Journal
+from peak_trade.live.risk_limits import LiveRiskLimits
+from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.portfolio import build_portfolio, portfolio_settings
+from peak_trade.session.resume import check_fills, journaled_changes, restore_written
+from peak_trade.session.settings import with_settings
+
+__all__ = ["PortfolioRun", "TimeCallback"]
+
+# Called after each bar time with the outcomes that were not quiet, the account at its
+# closes and the legs that had a bar then.
+TimeCallback = Callable[[list[LegOutcome], AccountRow, tuple[int, ...]], None]
+_BACKTEST_POLL = 4_096  # bars per leg and poll (and journal transaction) in a backtest
+_KIND = "kind"  # a portfolio run's `run_started` config says whether it is a backtest
+_BEFORE_ALL = datetime(1, 1, 1, tzinfo=UTC)
+
+
+class PortfolioRun:
+    """A portfolio session or backtest: its legs' engine and feeds, its journal, its loop."""
+
+    def __init__(
+        self,
+        config: LiveSessionConfig,
+        legs: list[Leg],
+        built: tuple[PortfolioEngine, list[CandleFeed]],
+        *,
+        clock: Clock,
+        journal: Journal | None,
+        backtest: bool,
+    ) -> None:
+        self.config, self.legs = config, legs
+        self.engine, self.feeds = built
+        self.clock, self.backtest = clock, backtest
+        self.run_id = config.generate_run_id(clock.now())
+        self.recorder = SessionRecorder(journal, self.run_id)
+        self.recorders = [
+            SessionRecorder(journal, leg_run_id(self.run_id, i)) for i in range(len(legs))
+        ]
+        for leg, recorder in zip(self.engine.legs, self.recorders, strict=True):
+            leg.pipeline.safety_guard.subscribe(recorder.safety)
+            if backtest and isinstance(feed := self._feed_of(leg.symbol), IteratorFeed):
+                feed.bars_per_poll = _BACKTEST_POLL
+        self._buffers: list[deque[Bar]] = [deque() for _ in self.feeds]
+        self._last: list[datetime | None] = [None] * len(legs)
+        self._stop = threading.Event()
+        self.on_time: TimeCallback | None = None
+        # A backtest's clock, moved to each bar time's close: the journal stamps bar times.
+        self.bar_clock: ManualClock | None = None
+        self.sleep_between = not backtest  # a session waits poll_interval_seconds per poll
+        self.bar_times = 0
+        self._bar_length = Timeframe(config.timeframe).delta
+        self.stop_reason: str | None = None
+
+    @classmethod
+    def start(
+        cls,
+        config: LiveSessionConfig,
+        cfg: PeakConfig,
+        legs: list[Leg],
+        *,
+        clock: Clock,
+        journal: Journal | None,
+        backtest: bool,
+    ) -> Self:
+        """Build a new run of `legs` and journal its start (the run id must be new)."""
+        if journal is not None and config.run_id and journal.count(config.run_id, "run_started"):
+            raise ConfigError(
+                f"the journal {journal.path} already holds a run {config.run_id!r}; choose "
+                "another --run-id or --journal"
+            )
+        parts: dict[str, Any] = {"clock": clock, "journal": journal, "backtest": backtest}
+        run = cls(config, legs, build_portfolio(config, cfg, legs), **parts)
+        started = config.to_dict() | {
+            "run_id": run.run_id,
+            LEGS_KEY: [leg.to_dict() for leg in legs],
+        }
+        run.recorder.started(started, clock.now(), portfolio_settings(cfg, legs))
+        return run
+
+    @classmethod
+    def resume(
+        cls, run_id: str, journal: Journal, cfg: PeakConfig, *, clock: Clock, backtest: bool
+    ) -> Self:
+        """Rebuild run `run_id` from its journal (its legs and settings); `replay` then trades
+        its journaled bars again and moves its feeds past them."""
+        payload = journal.run_started(run_id).payload
+        journaled = dict(payload["config"])
+        legs = [Leg.from_dict(leg) for leg in journaled.pop(LEGS_KEY)]
+        journaled.pop(_KIND, None)
+        config = LiveSessionConfig(**journaled)
+        then = payload.get("settings")
+        cfg = with_settings(cfg, then) if then else cfg
+        parts: dict[str, Any] = {"clock": clock, "journal": journal, "backtest": backtest}
+        run = cls(config, legs, build_portfolio(config, cfg, legs), **parts)
+        run.recorder.claim()  # before the replay: a run still going on elsewhere is refused
+        return run
+
+    @staticmethod
+    def is_backtest(journal: Journal, run_id: str) -> bool:
+        """Return True if the journal's portfolio run `run_id` is a backtest."""
+        config = journal.run_started(run_id).payload["config"]
+        return bool(config.get(_KIND) == "backtest")
+
+    @property
+    def risk(self) -> LiveRiskLimits | None:
+        """Return the account's risk limits (None: a run without them)."""
+        return self.engine.legs[0].pipeline.risk_limits
+
+    def _feed_of(self, symbol: str) -> CandleFeed:
+        return next(feed for feed in self.feeds if feed.symbol == symbol)
+
+    # --- trading ---------------------------------------------------------------------------
+
+    def warmup(self) -> None:
+        """Show each leg its first `warmup_candles` bars without trading; journal them."""
+        try:
+            history = {
+                i: feed.warmup(self.config.warmup_candles) for i, feed in enumerate(self.feeds)
+            }
+            self.engine.warm_up(history)
+        except BaseException:
+            self.recorder.discard()  # the run never started: no half-written run
+            raise
+        self.recorder.claim()
+        for i, recorder in enumerate(self.recorders):
+            recorder.warmup(history[i])
+            self._last[i] = history[i][-1].time if history[i] else None
+
+    def step_once(self) -> int:
+        """Poll every leg's feed once and trade each bar time all legs have reached; return
+        how many bar times were traded."""
+        for feed, buffer in zip(self.feeds, self._buffers, strict=True):
+            buffer.extend(feed.poll())
+        horizon = self._horizon()
+        traded = 0
+        while True:
+            heads = [buffer[0].time for buffer in self._buffers if buffer]
+            if not heads or (horizon is not None and min(heads) > horizon):
+                break
+            time = min(heads)
+            group = {i: b.popleft() for i, b in enumerate(self._buffers) if b and b[0].time == time}
+            self._trade(group)
+            traded += 1
+        risk = self.risk
+        if risk is not None:
+            self.recorder.trading_states(risk.events)
+        for recorder in self.recorders:
+            recorder.queue_quiet()
+        self.recorder.commit()  # every leg's bars of the poll in one transaction
+        return traded
+
+    def _horizon(self) -> datetime | None:
+        """Return the last bar time every leg still streaming has reached (None: no limit;
+        a streaming leg without any bar yet holds every bar back)."""
+        reached = []
+        for i, (feed, buffer) in enumerate(zip(self.feeds, self._buffers, strict=True)):
+            if feed.exhausted:
+                continue
+            last = buffer[-1].time if buffer else self._last[i]
+            reached.append(_BEFORE_ALL if last is None else last)
+        return min(reached) if reached else None
+
+    def _trade(self, bars: dict[int, Bar], write: bool = True) -> list[LegOutcome]:
+        outcomes = self.engine.step(bars)
+        busy = {item.leg: item.outcome for item in outcomes}
+        for i, bar in bars.items():
+            self._last[i] = bar.time
+            if not write:
+                continue
+            recorder, leg = self.recorders[i], self.engine.legs[i]
+            if i in busy:
+                recorder.outcome(busy[i])
+            else:
+                recorder.quiet_run(leg.quiet_row(BarColumns.from_bars([bar]), 0))
+        self.bar_times += 1
+        if self.bar_clock is not None:
+            self.bar_clock.set(next(iter(bars.values())).time + self._bar_length)
+        if self.on_time is not None:
+            self.on_time(outcomes, self.account_row(next(iter(bars.values()))), tuple(sorted(bars)))
+        return outcomes
+
+    def account_row(self, bar: Bar) -> AccountRow:
+        """Return the account at the close of `bar`'s time."""
+        ledger = self.engine.ledger
+        equity = ledger.equity
+        symbols = [leg.symbol for leg in self.engine.legs]
+        positions = tuple(ledger.position(symbol) for symbol in symbols)
+        prices = tuple(ledger.last_price(symbol) or ZERO for symbol in symbols)
+        seconds = int(bar.time.timestamp())
+        return AccountRow(seconds, equity, ledger.peak_equity - equity, positions, prices)
+
+    @property
+    def finished(self) -> bool:
+        """Return True once every feed has ended and every bar was traded."""
+        return all(feed.exhausted for feed in self.feeds) and not any(self._buffers)
+
+    def run(self, bar_times: int | None = None, duration: timedelta | None = None) -> str:
+        """Trade until `bar_times` more bar times, `duration` or the data's end, or a stop;
+        return why it ended. A session waits `poll_interval_seconds` between polls."""
+        deadline = None if duration is None else self.clock.now() + duration
+        goal = None if bar_times is None else self.bar_times + bar_times
+        if goal is not None and self.bar_times >= goal:
+            return "nothing left to trade"
+        while not self._stop.is_set():
+            self.step_once()
+            if goal is not None and self.bar_times >= goal:
+                return f"{bar_times} bar times done"
+            if self.finished:
+                return "end of data"
+            if deadline is not None and self.clock.now() >= deadline:
+                return "duration reached"
+            if self.sleep_between:
+                self._stop.wait(self.config.poll_interval_seconds)
+        return self.stop_reason or "stopped"
+
+    def shutdown(self, reason: str) -> None:
+        """Ask the loop to stop after the poll it is in."""
+        self.stop_reason = reason
+        self._stop.set()
+        for feed in self.feeds:
+            feed.interrupt()
+
+    def stopped(self, reason: str, status: str, summary: dict[str, Any]) -> None:
+        """Journal the end of the run with its summary."""
+        self.recorder.stopped(reason, status, summary, self.clock.now())
+
+    # --- resuming --------------------------------------------------------------------------
+
+    def replay(self) -> None:
+        """Trade the journaled bars again, writing nothing (`on_time` sees them); check the
+        fills against the journal's; move each feed past its leg's last journaled bar."""
+        warmups = [recorder.events("warmup") for recorder in self.recorders]
+        if not all(warmups):
+            raise SessionRuntimeError(
+                f"run {self.run_id} never finished its warmup; start it again instead of resuming"
+            )
+        history = {
+            i: [bar_from_payload(row) for row in w[0].payload["bars"]]
+            for i, w in enumerate(warmups)
+        }
+        states = journaled_changes(self.recorder)
+        risk = self.risk
+        replayed: list[list[dict[str, Any]]] = [[] for _ in self.legs]
+        with risk.replaying(states) if risk is not None else nullcontext():
+            self.engine.warm_up(history)
+            for i, shown in history.items():
+                self._last[i] = shown[-1].time if shown else None
+            for _, group in itertools.groupby(self._journaled_bars(), key=lambda item: item[0]):
+                for item in self._trade({i: bar for _, i, bar in group}, write=False):
+                    replayed[item.leg].extend(fill_payload(f) for f in item.outcome.fills)
+        for i, recorder in enumerate(self.recorders):
+            check_fills(replayed[i], [e.payload for e in recorder.events("fill")], recorder.run_id)
+        if risk is not None:
+            restore_written(self.recorder, risk, states)
+        for feed, last in zip(self.feeds, self._last, strict=True):
+            if last is not None:
+                feed.skip_through(last)
+        self.recorder.resumed(self.bar_times, self.clock.now())
+
+    def _journaled_bars(self) -> Iterator[tuple[datetime, int, Bar]]:
+        """Yield every leg's journaled bars, in time order, then leg order."""
+        streams = [_timed(i, recorder.bars()) for i, recorder in enumerate(self.recorders)]
+        return heapq.merge(*streams)
+
+
+def _timed(leg: int, rows: list[dict[str, Any]]) -> Iterator[tuple[datetime, int, Bar]]:
+    """Return a leg's journaled bars keyed by (time, leg), the order they are traded in."""
+    return ((bar.time, leg, bar) for bar in map(bar_from_payload, rows))
