@@ -77,6 +77,19 @@ def test_a_killed_portfolio_session_resumes_to_the_same_fills_and_ledger(tmp_pat
     with Journal(tmp_path / "cut.sqlite", read_only=True) as journal:
         assert journal.run_ids() == ["cut"]  # the legs' runs are the portfolio's, not listed
         assert journal.count("cut", "run_resumed") == 1
+    same = run_peak("reconcile", "cut", "--journal=cut.sqlite", cwd=tmp_path)
+    assert same.returncode == 0, same.stderr
+    assert "3,600 bars replayed, no difference" in same.stdout
+    (tmp_path / "strict.toml").write_text("[live_risk]\nmax_open_positions = 1\n")
+    strict = run_peak(
+        "reconcile", "cut", "--journal=cut.sqlite", "--config=strict.toml", "--json", cwd=tmp_path
+    )
+    report = json.loads(strict.stdout)
+    assert report["bars_with_differences"] > 0
+    assert report["first"]["item"].split()[0] in {
+        "ma_crossover:BTC/EUR", "rsi_reversion:ETH/EUR", "breakout:SOL/EUR"
+    }  # fmt: skip
+    assert "max_open_positions: 2 symbols would be held" in json.dumps(report["differences"])
     finished = run_peak("status", "--journal=cut.sqlite", "--json", cwd=tmp_path)
     row = json.loads(finished.stdout)["runs"][0]
     assert (row["state"], row["bars"]) == ("finished", 3 * 1200)

@@ -41,7 +41,13 @@ from peak_trade.session.wiring import (
 )
 from peak_trade.strategies.registry import create_strategy_from_config
 
-__all__ = ["Difference", "ReconcileReport", "reconcile"]
+__all__ = [
+    "Difference",
+    "ReconcileReport",
+    "bars_with_events",
+    "compare_bar",
+    "reconcile",
+]
 
 _MAX_LISTED = 50
 
@@ -55,6 +61,10 @@ class Difference:
     session: str
     backtest: str
     why: str
+
+    def of_leg(self, leg: str) -> Difference:
+        """Return the difference with the portfolio leg it is on named in its item."""
+        return replace(self, item=f"{leg} {self.item}")
 
 
 @dataclass
@@ -141,7 +151,7 @@ def reconcile(
     report.settings_changed = settings_changes(then, trading_settings(cfg, session.strategy_key))
     step = Timeframe(session.timeframe).delta
     previous: datetime | None = None
-    for row, events in _by_bar(journal, run_id, data_path):
+    for row, events in bars_with_events(journal, run_id, data_path):
         if row is None:  # what was journaled before the first bar
             _adopt_limits(engine, events, report, "", own)
             continue
@@ -149,7 +159,7 @@ def reconcile(
         gap = int((bar.time - previous) / step) - 1 if previous is not None else 0
         previous = bar.time
         outcome = engine.on_bar(bar)
-        found = _compare(row, events, outcome, engine, session, gap)
+        found = compare_bar(row, events, outcome, engine, session, gap)
         report.bars += 1
         if found:
             report.bars_with_differences += 1
@@ -197,7 +207,7 @@ def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngi
     return build_engine(strategy, settings, cfg)
 
 
-def _by_bar(
+def bars_with_events(
     journal: Journal, run_id: str, data_path: Path | None
 ) -> Iterator[tuple[dict[str, Any] | None, list[JournalEvent]]]:
     """Yield each traded bar's payload with the order and limit events journaled after it;
@@ -217,7 +227,7 @@ def _by_bar(
         yield current
 
 
-def _compare(
+def compare_bar(
     row: dict[str, Any],
     events: list[JournalEvent],
     outcome: BarOutcome,

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from peak_trade.backtest.portfolio_reconcile import reconcile_portfolio
 from peak_trade.backtest.reconcile import reconcile
 from peak_trade.cli.arguments import (
     DEFAULT_JOURNALS,
@@ -17,6 +18,7 @@ from peak_trade.cli.arguments import (
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.home import in_home
 from peak_trade.core.peak_config import config_if_any, load_config
+from peak_trade.journal.schema import LEGS_KEY
 from peak_trade.journal.store import Journal
 from peak_trade.user.strategy_files import use_strategies
 
@@ -85,7 +87,10 @@ def run_reconcile(args: argparse.Namespace) -> int:
             f"(`peak-trade backtest` journals there); add --journal {elsewhere}"
         )
     with Journal(args.journal, read_only=True) as journal:
-        report = reconcile(journal, args.run_id, cfg, data_path=args.data_path)
+        if LEGS_KEY in journal.run_started(args.run_id).payload["config"]:
+            report = reconcile_portfolio(journal, args.run_id, cfg)
+        else:
+            report = reconcile(journal, args.run_id, cfg, data_path=args.data_path)
     if args.json:
         print(json.dumps(report.to_dict()))
         return 0

@@ -143,12 +143,12 @@ class TradingEngine:
 
     def on_bar(self, bar: Bar) -> BarOutcome:
         """Process one closed bar and return what happened."""
-        outcome = self.step(bar)
-        if outcome is None:
-            target = self._target
-            decision = SizingDecision(self._wanted(target))
-            return BarOutcome(bar, target, target, decision, None, self.account())
-        return outcome
+        return self.step(bar) or self.quiet_outcome(bar)
+
+    def quiet_outcome(self, bar: Bar) -> BarOutcome:
+        """Return the outcome of a bar just found quiet: the target kept, nothing planned."""
+        target, decision = self._target, SizingDecision(self._wanted(self._target))
+        return BarOutcome(bar, target, target, decision, None, self.account())
 
     def step(self, bar: Bar) -> BarOutcome | None:
         """Process one closed bar; return what happened, or None if the bar was quiet."""

@@ -26,6 +26,7 @@ from peak_trade.core.types import Timeframe
 from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.data.synthetic import portfolio_market
 from peak_trade.engine.portfolio import PortfolioEngine
+from peak_trade.journal.schema import LEGS_KEY
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.session.config import LiveSessionConfig
@@ -39,7 +40,13 @@ from peak_trade.session.wiring import (
 )
 from peak_trade.strategies.registry import create_strategy
 
-__all__ = ["build_portfolio", "leg_config", "portfolio_settings"]
+__all__ = [
+    "build_portfolio",
+    "journaled_legs",
+    "leg_config",
+    "portfolio_engine",
+    "portfolio_settings",
+]
 
 
 def leg_config(config: LiveSessionConfig, leg: Leg) -> LiveSessionConfig:
@@ -61,6 +68,14 @@ def leg_config(config: LiveSessionConfig, leg: Leg) -> LiveSessionConfig:
     )
 
 
+def journaled_legs(started: dict[str, Any]) -> tuple[LiveSessionConfig, list[Leg]]:
+    """Return the run config and the legs a portfolio's `run_started` payload holds."""
+    journaled = dict(started["config"])
+    legs = [Leg.from_dict(leg) for leg in journaled.pop(LEGS_KEY)]
+    fields = LiveSessionConfig.__dataclass_fields__
+    return LiveSessionConfig(**{k: v for k, v in journaled.items() if k in fields}), legs
+
+
 def portfolio_settings(cfg: PeakConfig, legs: Sequence[Leg]) -> dict[str, Any]:
     """Return the config sections that decide a portfolio's trades: `[live_risk]` and each
     leg's strategy parameters (as `trading_settings` gives them for one)."""
@@ -79,6 +94,18 @@ def build_portfolio(
             "a portfolio trades in shadow mode on synthetic or replayed bars for now; "
             f"not {config.mode} on {config.data_source} data"
         )
+    engine = portfolio_engine(config, cfg, legs)
+    feeds = [
+        _feed(leg_config(config, leg), engine.legs[i].price_decimals) for i, leg in enumerate(legs)
+    ]
+    return engine, feeds
+
+
+def portfolio_engine(
+    config: LiveSessionConfig, cfg: PeakConfig, legs: Sequence[Leg]
+) -> PortfolioEngine:
+    """Build each leg's engine (strategy, weighted sizing, venue, pipeline) on one account:
+    one ledger and one `LiveRiskLimits` (the account's quote currency must be every leg's)."""
     configs = [leg_config(config, leg) for leg in legs]
     settings = [engine_settings(c, cfg) for c in configs]
     quotes = {s.instrument.quote for s in settings}
@@ -95,8 +122,7 @@ def build_portfolio(
         strategy = create_strategy(leg.strategy, leg.params, cfg)
         check_warmup(leg_cfg, strategy)
         engines.append(build_engine(strategy, leg_settings, cfg, account=(ledger, risk)))
-    feeds = [_feed(c, s.instrument.price_decimals) for c, s in zip(configs, settings, strict=True)]
-    return PortfolioEngine(engines), feeds
+    return PortfolioEngine(engines)
 
 
 def _risk(config: LiveSessionConfig, cfg: PeakConfig, quote: str) -> LiveRiskLimits | None:

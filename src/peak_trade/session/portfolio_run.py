@@ -37,7 +37,7 @@ from peak_trade.journal.schema import LEGS_KEY, leg_run_id
 from peak_trade.journal.store import Journal
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.session.config import LiveSessionConfig
-from peak_trade.session.portfolio import build_portfolio, portfolio_settings
+from peak_trade.session.portfolio import build_portfolio, journaled_legs, portfolio_settings
 from peak_trade.session.resume import check_fills, journaled_changes, restore_written
 from peak_trade.session.settings import with_settings
 
@@ -120,10 +120,7 @@ class PortfolioRun:
         """Rebuild run `run_id` from its journal (its legs and settings); `replay` then trades
         its journaled bars again and moves its feeds past them."""
         payload = journal.run_started(run_id).payload
-        journaled = dict(payload["config"])
-        legs = [Leg.from_dict(leg) for leg in journaled.pop(LEGS_KEY)]
-        journaled.pop(_KIND, None)
-        config = LiveSessionConfig(**journaled)
+        config, legs = journaled_legs(payload)
         then = payload.get("settings")
         cfg = with_settings(cfg, then) if then else cfg
         parts: dict[str, Any] = {"clock": clock, "journal": journal, "backtest": backtest}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peak_trade.backtest.reconcile import _compare
+from peak_trade.backtest.reconcile import compare_bar
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.engine.outcomes import BarOutcome
 from peak_trade.orders.sizing import SizingDecision
@@ -26,7 +26,7 @@ def test_a_ledger_difference_shows_a_flat_position_in_plain_notation() -> None:
     outcome = BarOutcome(bar, 0, 0, SizingDecision(0), None, engine.account())
 
     # Act
-    found = _compare(row, [], outcome, engine, session, 0)
+    found = compare_bar(row, [], outcome, engine, session, 0)
 
     # Assert
     assert [(d.item, d.session, d.backtest, d.why) for d in found] == [
