@@ -21,9 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from peak_trade.backtest.portfolio_sweep import portfolio_points, run_portfolio_point
 from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError, SessionRuntimeError
+from peak_trade.core.legs import Leg
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
 from peak_trade.engine.outcomes import AccountMark
@@ -39,6 +41,7 @@ from peak_trade.user.strategy_files import load_strategy_paths
 
 __all__ = [
     "SweepTask",
+    "build_portfolio_tasks",
     "build_tasks",
     "inert_parameters",
     "parse_grid",
@@ -60,6 +63,7 @@ class SweepTask:
     config: dict[str, Any]
     session: dict[str, Any]
     strategy_paths: tuple[str, ...] = ()  # user strategy files a worker loads first
+    legs: tuple[dict[str, Any], ...] = ()  # a portfolio's point: its legs, parameters set
 
 
 def _value(text: str) -> Any:
@@ -125,6 +129,33 @@ def build_tasks(
         checked = PeakConfig.from_mapping(data)
         needed = max(needed, create_strategy_from_config(strategy_key, checked).required_bars)
         configs.append(data)
+    session = _with_warmup(session, needed)
+    return [
+        SweepTask(i, point, data, session, strategy_paths)
+        for i, (point, data) in enumerate(zip(points, configs, strict=True))
+    ]
+
+
+def build_portfolio_tasks(
+    legs: Sequence[Leg],
+    grid: dict[str, list[Any]],
+    cfg: PeakConfig,
+    session: dict[str, Any],
+    strategy_paths: tuple[str, ...] = (),
+) -> list[SweepTask]:
+    """Validate every grid point of a portfolio (names LEG.PARAMETER) as its legs'
+    strategies; raise ConfigError before any work."""
+    points, legs_of_points, needed = portfolio_points(legs, grid, cfg)
+    session = _with_warmup(session, needed)
+    base = cfg.root.model_dump()
+    return [
+        SweepTask(i, point, base, session, strategy_paths, tuple(point_legs))
+        for i, (point, point_legs) in enumerate(zip(points, legs_of_points, strict=True))
+    ]
+
+
+def _with_warmup(session: dict[str, Any], needed: int) -> dict[str, Any]:
+    """Return the session fields, validated, with the warmup the slowest point needs."""
     warmup = session.get("warmup_candles")
     if warmup is None:
         session = {**session, "warmup_candles": needed}
@@ -133,15 +164,15 @@ def build_tasks(
             f"warmup_candles {warmup} is fewer than the {needed} bars the grid's "
             "slowest strategy needs; leave --warmup-candles out to use that"
         )
-    check_bars(LiveSessionConfig(**session))  # validate the session fields once
-    return [
-        SweepTask(i, point, data, session, strategy_paths)
-        for i, (point, data) in enumerate(zip(points, configs, strict=True))
-    ]
+    check_bars(LiveSessionConfig(**session))
+    return session
 
 
 def run_task(task: SweepTask) -> dict[str, Any]:
     """Run one grid point's backtest and return its parameters and statistics."""
+    if task.legs:
+        load_strategy_paths([Path(path) for path in task.strategy_paths])
+        return run_portfolio_point(task.index, task.params, task.legs, task.config, task.session)
     # named by its grid point, which is what a warning from it must say
     point = "_".join(f"{name}-{value}" for name, value in task.params.items())
     config = LiveSessionConfig(**(task.session | {"run_id": run_id_from(f"sweep_{point}")}))

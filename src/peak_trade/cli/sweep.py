@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from peak_trade.backtest.sweep import (
+    build_portfolio_tasks,
     build_tasks,
     inert_parameters,
     parse_grid,
@@ -31,6 +32,7 @@ from peak_trade.cli.arguments import (
     positive_int,
 )
 from peak_trade.cli.data_flags import add_history_arguments, market_of, synthetic_source
+from peak_trade.cli.portfolio import add_leg_arguments, as_first_leg, legs_of
 from peak_trade.core.home import in_home
 from peak_trade.core.peak_config import load_config
 from peak_trade.report.plots import draw_heatmap
@@ -64,12 +66,14 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
     a("--strategy", "-s", default="ma_crossover", help="strategy key (default: ma_crossover)")
     add_strategy_path(parser)
+    add_leg_arguments(parser)
     a(
         "--grid",
         action="append",
         required=True,
         metavar="NAME=V1,V2,...",
-        help="parameter values to try (repeatable)",
+        help="parameter values to try (repeatable); with legs, NAME is LEG.PARAMETER, LEG a "
+        "leg's strategy or STRATEGY:SYMBOL",
     )
     add_history_arguments(parser)
     a("--warmup-candles", type=positive_int, help="default: what the grid's slowest strategy needs")
@@ -104,6 +108,9 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Validate the grid, run it, write results.csv (and heatmap.png for two parameters)."""
+    legs = legs_of(args, args.symbol is not None)
+    if legs is not None:
+        as_first_leg(args, legs)
     seed, bars = synthetic_source(args)
     market_of(args, args.data_path)
     cfg = load_config(args.config)
@@ -129,9 +136,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         "run_id": "sweep",
         "enable_risk_limits": not args.no_risk_limits,
     }
-    tasks = build_tasks(args.strategy, grid, cfg, session, files)
+    if legs is None:
+        tasks, name = build_tasks(args.strategy, grid, cfg, session, files), args.strategy
+    else:
+        tasks, name = build_portfolio_tasks(legs, grid, cfg, session, files), "portfolio"
     stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
-    target = args.report_dir or in_home("reports/sweeps") / f"{args.strategy}_{stamp}"
+    target = args.report_dir or in_home("reports/sweeps") / f"{name}_{stamp}"
     check_report_folder(target)
     results = _run(tasks, args)
     metric, note = ranking_metric(results, args.metric)
@@ -141,7 +151,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         if args.synthetic
         else f"{Path(args.data_path).name} ({args.symbol} {args.timeframe})"
     )
-    _write(target, ranked, list(grid), metric, f"{args.strategy} on {data}: {metric}")
+    what = args.strategy if legs is None else " + ".join(leg.name for leg in legs)
+    _write(target, ranked, list(grid), metric, f"{what} on {data}: {metric}")
     inert = inert_parameters(ranked, list(grid))
     if args.json:
         print(
