@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -39,6 +40,14 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def dashboard(home: Path) -> Iterator[str]:
     """The dashboard command itself, on a free port; its first line of output is its address."""
     process = spawn_peak("dashboard", "--port", "0", cwd=home)
+    yield _address(process)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+
+
+def _address(process: subprocess.Popen[str]) -> str:
+    """Return a dashboard's address (its first line of output) once it answers there."""
     assert process.stdout is not None
     url = process.stdout.readline().strip()
     deadline = time.monotonic() + 30
@@ -48,10 +57,7 @@ def dashboard(home: Path) -> Iterator[str]:
             break
         except OSError:
             time.sleep(0.1)
-    yield url
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
+    return url
 
 
 def _get(url: str) -> Any:
@@ -196,3 +202,43 @@ def test_the_page_follows_a_running_session(home: Path, tmp_path: Path) -> None:
         stopped = next(opened.events("live", "run_stopped")).payload
     assert equity == float(shown["equity"]) == float(stopped["summary"]["ledger"]["equity"])
     assert (process.returncode, server.returncode) == (0, 0)
+
+
+def test_a_portfolio_shows_its_first_legs_price_the_accounts_equity_and_all_fills(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config.toml").write_text("[live_risk]\n")
+    legs = ("--leg", "ma_crossover:BTC/EUR", "--leg", "rsi_reversion:ETH/EUR")
+    backtest = ("backtest", *legs, "--data", "synthetic", "--bars", "3000", "--run-id", "pf")
+    assert run_peak(*backtest, cwd=tmp_path).returncode == 0
+    server = spawn_peak("dashboard", "--port", "0", cwd=tmp_path)
+    browser = headless_chromium()
+    try:
+        url = _address(server)
+        runs = _get(url + "api/runs")["runs"]
+        assert [(run["run_id"], run["bars"], run["positions"] is not None) for run in runs] == [
+            ("pf", 2 * 2800, True)
+        ]
+        fills = _get(url + "api/runs/pf/events?kind=fill&limit=500")
+        symbols = {event["symbol"] for event in fills["events"]}
+        assert symbols == {"BTC/EUR", "ETH/EUR"}
+        assert [e["seq"] for e in fills["events"]] == sorted(e["seq"] for e in fills["events"])
+        metrics = urllib.request.urlopen(url + "metrics", timeout=10).read().decode()  # noqa: S310
+        filled = 'peak_trade_orders{mode="shadow",run="pf",status="filled"'
+        assert any(line.startswith(filled) and line.endswith(f" {fills['total']}.0")
+                   for line in metrics.splitlines())  # fmt: skip
+        browser.get(url)
+        wait = WebDriverWait(browser, 30)
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, '#runs tr[data-run="pf"]'))[0].click()
+        wait.until(lambda b: b.find_element(By.ID, "fill-count").text == f"({fills['total']})")
+        title = browser.find_element(By.ID, "price-title").text
+        assert (
+            title == "Price of BTC/EUR (the first of 2 legs), with its entries, exits and denials"
+        )
+        assert browser.find_element(By.ID, "equity-title").text == "Equity of the account"
+        assert "ETHEUR-" in browser.find_element(By.ID, "fills").text
+        browser.save_screenshot(str(tmp_path / "portfolio.png"))
+    finally:
+        browser.quit()
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)

@@ -8,6 +8,8 @@ kept until the run's journal grows, so a page polling a long backtest does not r
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +22,8 @@ import numpy as np
 from peak_trade.core.errors import DataError
 from peak_trade.journal.bars import BAR_KINDS, bar_blocks, referenced_bars
 from peak_trade.journal.runs import RunStatus, run_status
-from peak_trade.journal.store import Journal
+from peak_trade.journal.schema import LEGS_KEY, leg_run_id
+from peak_trade.journal.store import Journal, JournalEvent
 from peak_trade.report.plots import drawdown_percent, envelope
 from peak_trade.session.controls import control_path
 
@@ -64,7 +67,7 @@ class JournalSet:
         return found
 
     def measured(self) -> list[tuple[RunStatus, dict[str, Any]]]:
-        """Return every run with its counts for the metrics (`counts`; none for a portfolio)."""
+        """Return every run with its counts for the metrics (`counts`)."""
         now = datetime.now(UTC)
         found: list[tuple[RunStatus, dict[str, Any]]] = []
         for path in self.paths:
@@ -72,10 +75,7 @@ class JournalSet:
                 continue
             with self._open(path) as journal:
                 for run_id in journal.run_ids():
-                    status = run_status(journal, run_id, now)
-                    # a portfolio's orders and fills are its legs': not counted here yet
-                    counted = {} if status.positions is not None else counts(journal, run_id)
-                    found.append((status, counted))
+                    found.append((run_status(journal, run_id, now), counts(journal, run_id)))
         return found
 
     @contextmanager
@@ -112,6 +112,7 @@ class JournalSet:
         """Return the run's bars as at most `points` + 1 points: time (Unix seconds), the low
         and high close and equity, and the deepest drawdown in percent, of each stretch."""
         with self.run(run_id) as journal:
+            run_id = traders(journal, run_id)[0]  # a portfolio's account, with its first leg
             last = journal.last(run_id, *BAR_KINDS)
             seq = -1 if last is None else last.seq
             kept = self._series.get(run_id)
@@ -144,23 +145,43 @@ class JournalSet:
             return state, control_path(journal.path, journal.lock_path(run_id).name)
 
     def events(self, run_id: str, kind: str, offset: int, limit: int) -> dict[str, Any]:
-        """Return a page of the run's events of `kind`, oldest first, and how many there are."""
+        """Return a page of the run's events of `kind`, oldest first, and how many there are
+        (a portfolio's from all its legs, each with its leg's symbol)."""
         limit = max(1, min(limit, MAX_PAGE))
         with self.run(run_id) as journal:
-            total = journal.count(run_id, kind)
+            runs = traders(journal, run_id)
+            legs = journal.run_started(run_id).payload["config"].get(LEGS_KEY) or []
+            total = sum(journal.count(trader, kind) for trader in runs)
+            symbols = [leg["symbol"] for leg in legs] or [None]
+            streams = [
+                _labelled(journal.events(trader, kind), symbol)
+                for trader, symbol in zip(runs, symbols, strict=True)
+            ]
+            merged = heapq.merge(*streams, key=lambda item: item[0].seq)
             page: list[dict[str, Any]] = []
-            for k, event in enumerate(journal.events(run_id, kind)):
-                if k < offset:
-                    continue
-                if len(page) == limit:
-                    break
-                page.append({"seq": event.seq, "time": event.ts_event, **event.payload})
+            for event, symbol in itertools.islice(merged, offset, offset + limit):
+                row = {"seq": event.seq, "time": event.ts_event, **event.payload}
+                page.append(row if symbol is None else row | {"symbol": symbol})
         return {"kind": kind, "offset": offset, "total": total, "events": page}
+
+
+def _labelled(
+    events: Iterator[JournalEvent], symbol: str | None
+) -> Iterator[tuple[JournalEvent, str | None]]:
+    return ((event, symbol) for event in events)
+
+
+def traders(journal: Journal, run_id: str) -> list[str]:
+    """Return the runs that hold a run's bars, orders and fills: a portfolio's legs' runs,
+    else the run itself."""
+    legs = journal.run_started(run_id).payload["config"].get(LEGS_KEY) or []
+    return [leg_run_id(run_id, i) for i in range(len(legs))] or [run_id]
 
 
 def counts(journal: Journal, run_id: str) -> dict[str, Any]:
     """Return a run's orders by status, denials by rule, fills, fees, feed problems by kind,
-    and its cash and drawdown at its last bar (when that bar says)."""
+    and its cash and drawdown at its last bar (when that bar says); a portfolio's over all
+    its legs."""
     kinds = {
         "sent": "order",
         "filled": "fill",
@@ -168,16 +189,25 @@ def counts(journal: Journal, run_id: str) -> dict[str, Any]:
         "denied": "order_denied",
         "skipped": "order_skipped",
     }
+    runs = traders(journal, run_id)
     rules: dict[str, int] = {}
-    for reason, n in journal.tally(run_id, "order_denied", "$.reasons[0]").items():
-        rules[_rule(reason)] = rules.get(_rule(reason), 0) + n
-    last = journal.last(run_id, *BAR_KINDS)
+    for trader in runs:
+        for reason, n in journal.tally(trader, "order_denied", "$.reasons[0]").items():
+            rules[_rule(reason)] = rules.get(_rule(reason), 0) + n
+    lasts = [e for trader in runs if (e := journal.last(trader, *BAR_KINDS)) is not None]
+    last = max(lasts, key=lambda event: event.seq, default=None)
     payload = {} if last is None else last.payload
+    feed: dict[str, int] = {}
+    for kind, n in journal.tally(run_id, "feed_event", "$.kind").items():
+        feed[kind] = feed.get(kind, 0) + n
     return {
-        "orders": {status: journal.count(run_id, kind) for status, kind in kinds.items()},
+        "orders": {
+            status: sum(journal.count(trader, kind) for trader in runs)
+            for status, kind in kinds.items()
+        },
         "denials": rules,
-        "fees": journal.total_amount(run_id, "fill", "fee"),
-        "feed": journal.tally(run_id, "feed_event", "$.kind"),
+        "fees": sum(journal.total_amount(trader, "fill", "fee") for trader in runs),
+        "feed": feed,
         "cash": float(payload["cash"]) if "cash" in payload else None,
         "drawdown": float(payload["drawdown"]) if "drawdown" in payload else None,
     }

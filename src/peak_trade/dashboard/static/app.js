@@ -42,11 +42,18 @@ function showRuns(runs) {
       cell(run.run_id), cell(run.state, `state-${run.state}`), cell(`${run.mode} / ${run.data}`),
       cell(run.strategy), cell(`${run.symbol} ${run.timeframe}`),
       cell(run.bars.toLocaleString("en"), "number"), cell(money(run.equity), "number"),
-      cell(trimmed(run.position), "number"), cell(run.trading_state),
+      cell(run.positions ? held(run.positions) : trimmed(run.position), "number"),
+      cell(run.trading_state),
       cell(run.last_bar === null ? "-" : run.last_bar.replace("T", " ").replace("+00:00", "Z")));
     row.addEventListener("click", () => select(run.run_id));
     body.append(row);
   }
+}
+
+function held(positions) {
+  // a portfolio's open positions, by symbol
+  const open = Object.entries(positions).map(([symbol, quantity]) => `${symbol} ${trimmed(quantity)}`);
+  return open.length ? open.join(", ") : "flat";
 }
 
 function makeCharts() {
@@ -73,14 +80,18 @@ function nearest(times, t) {
 
 function seconds(iso) { return Math.floor(Date.parse(iso) / 1000); }
 
-function showSeries(series, fills, denials, states, start) {
+function showSeries(series, fills, denials, states, start, leg) {
   if (charts === null) charts = makeCharts();
   const t = series.time;
   const points = (values) => t.map((time, k) => ({ time, value: values[k] }));
   charts.close.setData(points(series.close_high));
   charts.worth.setData(points(series.equity_high));
   const first = series.close_low.length ? series.close_low[0] : 1;
-  charts.held.setData(points(series.close_high.map((c) => start * c / first)));
+  // a portfolio's price pane is its first leg's; buying and holding that alone says little
+  charts.held.setData(leg === null ? points(series.close_high.map((c) => start * c / first)) : []);
+  const own = (event) => leg === null || event.symbol === leg;
+  fills = fills.filter(own);
+  denials = denials.filter(own);
   charts.down.setData(points(series.drawdown_pct));
   if (t.length) {
     const markers = [];
@@ -151,8 +162,15 @@ async function showRun() {
     (status.stop_reason ? `, stopped: ${status.stop_reason}` : "");
   state.className = `state-${status.state}`;
   document.getElementById("controls").hidden = !(controlsOn && status.state === "running");
+  const legs = detail.config.legs || [];
+  const leg = legs.length ? legs[0].symbol : null;
+  document.getElementById("price-title").textContent = leg === null
+    ? "Price, with entries, exits and denials"
+    : `Price of ${leg} (the first of ${legs.length} legs), with its entries, exits and denials`;
+  document.getElementById("equity-title").textContent = leg === null
+    ? "Equity and buy-and-hold" : "Equity of the account";
   showSeries(series, fills.events, denials.events, detail.trading_states,
-    detail.config.start_balance);
+    detail.config.start_balance, leg);
   showTables(fills, denials, detail);
 }
 
