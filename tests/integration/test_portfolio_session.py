@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,59 @@ def test_a_portfolio_session_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite", read_only=True) as journal:
         assert journal.count("term", "run_stopped") == 1
     assert "Legs" in out
+
+
+def _status(folder: Path, journal: str, run_id: str) -> dict[str, Any]:
+    done = run_peak("status", run_id, f"--journal={journal}", "--json", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    row: dict[str, Any] = json.loads(done.stdout)["runs"][0]
+    return row
+
+
+def test_an_operator_halt_holds_the_whole_account_through_kill_9_and_a_restart(
+    tmp_path: Path,
+) -> None:
+    flags = _setup(tmp_path)
+    restart = [*flags, "--run-id=ops", "--resume-or-start", "--journal=ops.sqlite"]
+    restart += ["--poll-interval=0.05", "--steps=400"]
+    child = spawn_peak("session", *restart, cwd=tmp_path, quiet=True)
+    try:
+        wait_for_bars(tmp_path / "ops.sqlite", "ops.leg1", 20)
+        sent = run_peak("control", "ops", "halt", "--journal=ops.sqlite", cwd=tmp_path)
+        assert sent.returncode == 0, sent.stderr
+        deadline = time.monotonic() + 30
+        while _status(tmp_path, "ops.sqlite", "ops")["trading_state"] != "halted":
+            assert time.monotonic() < deadline, "the halt was not applied"
+            time.sleep(0.1)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    other = run_peak(
+        "session", "--config=config.toml", "--leg=ma_crossover:BTC/EUR", "--leg=macd:ETH/EUR",
+        "--data=synthetic", "--run-id=ops", "--resume-or-start", "--journal=ops.sqlite",
+        cwd=tmp_path,
+    )  # fmt: skip
+    again = run_peak("session", *restart, "--no-sleep", "--report-dir=ops", cwd=tmp_path)
+
+    assert other.returncode == 2
+    assert "legs ma_crossover:BTC/EUR+rsi_reversion:ETH/EUR+breakout:SOL/EUR" in other.stderr
+    assert again.returncode == 0, again.stderr
+    assert _status(tmp_path, "ops.sqlite", "ops")["trading_state"] == "halted"
+    with Journal(tmp_path / "ops.sqlite", read_only=True) as journal:
+        (operator,) = [e.payload for e in journal.events("ops", "operator")]
+        (halt,) = list(journal.events("ops", "trading_state"))
+        denied = [
+            e.payload
+            for i in (1, 2, 3)
+            for e in journal.events(f"ops.leg{i}", "order_denied")
+            if e.seq > halt.seq
+        ]
+        bars = sum(journal.count(f"ops.leg{i}", "bar") for i in (1, 2, 3))
+    assert operator["command"] == "halt"
+    assert (halt.payload["from"], halt.payload["to"]) == ("active", "halted")
+    assert halt.payload["reason"].startswith("operator: halt (terminal")
+    assert bars == 3 * 400  # the restart traded the bars the run still owed, halted
+    # every order after the halt, before the kill and after the restart, was refused by it
+    assert denied
+    assert all(d["reasons"] == ["risk: trading_halted: trading is halted; no order may go out"]
+               for d in denied)  # fmt: skip

@@ -21,13 +21,7 @@ from peak_trade.cli.arguments import (
     run_name,
 )
 from peak_trade.cli.data_flags import add_history_arguments, market_of, synthetic_source
-from peak_trade.cli.portfolio import (
-    add_leg_arguments,
-    as_first_leg,
-    legs_of,
-    run_portfolio,
-    single_leg,
-)
+from peak_trade.cli.portfolio import add_leg_arguments, portfolio_legs, run_portfolio
 from peak_trade.cli.run_end import report_target, run_to_the_end, show_summary
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import ManualClock
@@ -127,9 +121,8 @@ def _run_id(strategy: str) -> str:
 
 def run_backtest(args: argparse.Namespace) -> int:
     """Run a backtest with parsed arguments; return the exit code."""
-    legs = legs_of(args, args.symbol is not None)
-    if legs is not None and not single_leg(args, legs):
-        as_first_leg(args, legs)
+    legs = portfolio_legs(args, args.symbol is not None)
+    if legs is not None:
         args.run_id = args.run_id or _run_id("portfolio")
         session, cfg = backtest_config(args, str(args.config or ""))
         return run_portfolio(args, session, cfg, legs, backtest=True)

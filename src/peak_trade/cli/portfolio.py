@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from peak_trade.cli.arguments import path_arg
+from peak_trade.cli.restart import Supervision
 from peak_trade.cli.run_end import report_target
 from peak_trade.core.clock import Clock, ManualClock, SystemClock
 from peak_trade.core.errors import ConfigError
@@ -37,6 +38,7 @@ __all__ = [
     "add_leg_arguments",
     "as_first_leg",
     "legs_of",
+    "portfolio_legs",
     "print_portfolio",
     "resume_portfolio",
     "run_portfolio",
@@ -109,6 +111,17 @@ def legs_of(args: argparse.Namespace, symbol_given: bool) -> list[Leg] | None:
         raise ConfigError(
             f"a replayed portfolio needs a data_path for every leg; {missing} has none"
         )
+    return legs
+
+
+def portfolio_legs(args: argparse.Namespace, symbol_given: bool) -> list[Leg] | None:
+    """Return the legs of a portfolio run the flags ask for, the flags set to its first leg;
+    None for a run of one strategy (one leg without parameters or weight of its own: the
+    flags are set to it)."""
+    legs = legs_of(args, symbol_given)
+    if legs is None or single_leg(args, legs):
+        return None
+    as_first_leg(args, legs)
     return legs
 
 
@@ -186,7 +199,8 @@ def run_portfolio(
     if isinstance(clock, ManualClock):
         run.bar_clock = clock
     duration = getattr(args, "duration", None)
-    return _drive(args, run, journal, getattr(args, "steps", None), duration, resumed=False)
+    steps = getattr(args, "steps", None)
+    return _drive(args, run, journal, cfg, (steps, duration), resumed=False)
 
 
 def resume_portfolio(args: argparse.Namespace, cfg: PeakConfig, journal: Journal) -> int:
@@ -196,18 +210,21 @@ def resume_portfolio(args: argparse.Namespace, cfg: PeakConfig, journal: Journal
     run = PortfolioRun.resume(args.resume, journal, cfg, clock=clock, backtest=backtest)
     if isinstance(clock, ManualClock):
         run.bar_clock = clock
-    return _drive(args, run, journal, args.steps, args.duration, resumed=True)
+    return _drive(args, run, journal, cfg, (args.steps, args.duration), resumed=True)
 
 
 def _drive(
     args: argparse.Namespace,
     run: PortfolioRun,
     journal: Journal,
-    steps: int | None,
-    minutes: float | None,
+    cfg: PeakConfig,
+    plan: tuple[int | None, float | None],
     *,
     resumed: bool,
 ) -> int:
+    """Warm the run up (or replay it), trade it to its end, journal and report it; a session
+    is supervised (systemd, operator controls, alerts) as a single strategy's is."""
+    steps, minutes = plan
     target = report_target(args, run.run_id)
     check_report_folder(target)
     run.sleep_between = not run.backtest and not getattr(args, "no_sleep", False)
@@ -215,27 +232,19 @@ def _drive(
     year = Timeframe(config.timeframe).bars_per_year()
     log = PortfolioLog(run.legs, PerformanceStats(config.start_balance, year))
     run.on_time = log.on_time
+    supervision = None if run.backtest else Supervision(run, run.risk, journal, cfg)
     duration = None if minutes is None else timedelta(minutes=minutes)
     with on_stop_signals(lambda signal: run.shutdown(f"{signal.name} received")):
-        if resumed:
-            run.replay()
-            plans = run.recorder.events("run_plan")
-            owed = plans[0].payload.get("steps") if plans else None
-            if steps is None and owed is not None:  # the bar times the first plan still owes
-                steps = max(0, int(owed) - run.bar_times)
-        else:
-            run.warmup()
-            plan = {"steps": steps} if steps else {"duration_minutes": minutes}
-            run.recorder.plan(plan | {"sleep_between": run.sleep_between}, run.clock.now())
+        steps = _started(run, steps, minutes, resumed=resumed)
+        if supervision is not None:
+            supervision.ready(f"{run.run_id}: a portfolio of {len(run.legs)} legs")
         try:
             reason = run.run(steps, duration)
         except BaseException as error:
             run.stopped(f"failed: {error}", "failed", {})
             raise
         risk = run.risk
-        log.states = (
-            [(int(c.ts.timestamp()), c.state.value, c.reason) for c in risk.events] if risk else []
-        )
+        log.take_states([] if risk is None else risk.events)
         listed = [leg.to_dict() for leg in run.legs]
         summary = portfolio_summary(
             config.to_dict() | {"run_id": run.run_id, "legs": listed}, run.engine.ledger, risk, log
@@ -245,9 +254,29 @@ def _drive(
         run.stopped(reason, "ok", summary)
         journal.close()
         write_portfolio_report(target, summary, log)
+    if supervision is not None:
+        supervision.stopping(reason, summary["ledger"]["equity"])
     summary["report_dir"] = str(target)
     if args.json:
         print(json.dumps(summary, default=str))
     else:
         print_portfolio(summary)
     return 0
+
+
+def _started(
+    run: PortfolioRun, steps: int | None, minutes: float | None, *, resumed: bool
+) -> int | None:
+    """Warm a new run up and journal its plan, or replay a resumed one; return the bar times
+    left to trade (a resumed run owes what its first plan asked for)."""
+    if not resumed:
+        run.warmup()
+        plan = {"steps": steps} if steps else {"duration_minutes": minutes}
+        run.recorder.plan(plan | {"sleep_between": run.sleep_between}, run.clock.now())
+        return steps
+    run.replay()
+    plans = run.recorder.events("run_plan")
+    owed = plans[0].payload.get("steps") if plans else None
+    if steps is None and owed is not None:
+        return max(0, int(owed) - run.bar_times)
+    return steps

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, Protocol
 
 from peak_trade.cli.arguments import settings_given
 from peak_trade.core.clock import SystemClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.peak_config import PeakConfig
+from peak_trade.journal.recorder import SessionRecorder
+from peak_trade.journal.schema import LEGS_KEY
 from peak_trade.journal.store import Journal, JournalEvent
+from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.session.alerts import AlertHandler, Alerts
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.controls import OperatorControls
@@ -26,6 +31,7 @@ from peak_trade.session.notify import ServiceNotifier
 from peak_trade.session.runner import LiveSessionRunner
 
 __all__ = [
+    "Supervised",
     "Supervision",
     "refuse_settings",
     "remaining_duration",
@@ -56,9 +62,12 @@ _SETTINGS = (
 )
 
 
-def resume_or_start(args: argparse.Namespace, wanted: LiveSessionConfig) -> bool:
+def resume_or_start(
+    args: argparse.Namespace, wanted: LiveSessionConfig, legs: list[dict[str, Any]] | None = None
+) -> bool:
     """Return True (and set `args.resume`) when the journal holds run `--run-id` to resume; a
-    ConfigError when the command line would trade it otherwise than it started."""
+    ConfigError when the command line would trade it otherwise than it started (for a
+    portfolio, `legs` as `Leg.to_dict` gives them, too)."""
     if not args.run_id:
         raise ConfigError(
             "--resume-or-start needs --run-id NAME: the run every restart goes on with"
@@ -75,6 +84,8 @@ def resume_or_start(args: argparse.Namespace, wanted: LiveSessionConfig) -> bool
     changed = [
         f"{key} {then.get(key)!r} → {now[key]!r}" for key in _SETTINGS if then.get(key) != now[key]
     ]
+    if then.get(LEGS_KEY) != legs:
+        changed.append(f"legs {_names(then.get(LEGS_KEY))} → {_names(legs)}")
     if changed:
         raise ConfigError(
             f"run {args.run_id} started with other settings than this command line's "
@@ -86,10 +97,19 @@ def resume_or_start(args: argparse.Namespace, wanted: LiveSessionConfig) -> bool
     return True
 
 
-def refuse_settings(args: argparse.Namespace) -> None:
+def _names(legs: list[dict[str, Any]] | None) -> str:
+    if not legs:
+        return "none"
+    return "+".join(f"{leg['strategy']}:{leg['symbol']}" for leg in legs)
+
+
+def refuse_settings(args: argparse.Namespace, legs: bool = False) -> None:
     """A resumed run trades with the settings it started with: refuse flags that would seem
-    to change them (they were ignored before, silently); `resume_or_start` checked its own."""
+    to change them (they were ignored before, silently), `legs` (--leg or --portfolio)
+    among them; `resume_or_start` checked its own."""
     given = list(dict.fromkeys(settings_given(args)))  # a flag given twice is named once
+    if legs:
+        given.append("--leg/--portfolio")
     if given and not getattr(args, "resume_checked", False):
         raise ConfigError(
             f"--resume continues run {args.resume} with the settings it started with; "
@@ -98,13 +118,34 @@ def refuse_settings(args: argparse.Namespace) -> None:
         )
 
 
+class Supervised(Protocol):
+    """A run a supervisor watches: a session's runner, or a portfolio's run."""
+
+    heartbeat: Callable[[], None]  # called once a loop
+
+    @property
+    def run_id(self) -> str:
+        """Return the run's id."""
+        ...
+
+    @property
+    def recorder(self) -> SessionRecorder:
+        """Return the run's journal writer."""
+        ...
+
+    def shutdown(self, reason: str) -> None:
+        """Stop the run after the poll it is in."""
+        ...
+
+
 class Supervision:
     """What a session does for its supervisor and operator: systemd's notifications, the
     operator's commands once a loop, and alerts of its start, stop and warnings."""
 
-    def __init__(self, runner: LiveSessionRunner, journal: Journal, cfg: PeakConfig) -> None:
+    def __init__(
+        self, runner: Supervised, risk: LiveRiskLimits | None, journal: Journal, cfg: PeakConfig
+    ) -> None:
         self.notifier = ServiceNotifier()
-        risk = runner.pipeline.risk_limits
         self.controls = OperatorControls.of(
             journal, runner.recorder, risk, SystemClock(), runner.shutdown
         )

@@ -35,11 +35,9 @@ from peak_trade.cli.arguments import (
 from peak_trade.cli.data_flags import TIMERANGE_HELP, market_of, refuse_stray_data_flags
 from peak_trade.cli.portfolio import (
     add_leg_arguments,
-    as_first_leg,
-    legs_of,
+    portfolio_legs,
     resume_portfolio,
     run_portfolio,
-    single_leg,
 )
 from peak_trade.cli.restart import (
     Supervision,
@@ -263,18 +261,18 @@ def run_session(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     use_strategies(cfg, args.strategy_path)
     Alerts.from_config(cfg.alerts, "")  # a variable [alerts] names but not set: before any run
-    legs = legs_of(args, "--symbol" in settings_given(args))
-    if legs is not None and not single_leg(args, legs):
-        as_first_leg(args, legs)
-        return run_portfolio(args, session_config_from(args, cfg), cfg, legs, backtest=False)
+    legs = portfolio_legs(args, "--symbol" in settings_given(args))
     if args.resume_or_start:
-        resume_or_start(args, session_config_from(args, cfg))
+        listed = None if legs is None else [leg.to_dict() for leg in legs]
+        resume_or_start(args, session_config_from(args, cfg), listed)
     if args.resume:
-        refuse_settings(args)
+        refuse_settings(args, legs is not None)
         journal = Journal(args.journal)
         if LEGS_KEY in journal.run_started(args.resume).payload["config"]:
             return resume_portfolio(args, cfg, journal)
         runner, steps, duration, sleep = _resumed(args, cfg, journal)
+    elif legs is not None:
+        return run_portfolio(args, session_config_from(args, cfg), cfg, legs, backtest=False)
     else:
         session_config = session_config_from(args, cfg)
         if args.dry_run:
@@ -284,7 +282,8 @@ def run_session(args: argparse.Namespace) -> int:
         runner = LiveSessionRunner.from_config(session_config, cfg, journal=journal)
         check_report_folder(report_target(args, runner.run_id))
         steps, duration, sleep = args.steps, args.duration, not args.no_sleep
-    supervision = Supervision(runner, journal, cfg)  # systemd, the operator, the alerts
+    # systemd, the operator, the alerts
+    supervision = Supervision(runner, runner.pipeline.risk_limits, journal, cfg)
     with runner.stop_on_signals():  # a signal after the run must not kill the report half-way
         if not _warmed_up(runner):
             return EXIT_OK

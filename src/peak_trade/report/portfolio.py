@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,7 +31,7 @@ from peak_trade.core.errors import SessionRuntimeError
 from peak_trade.core.legs import Leg
 from peak_trade.core.money import ZERO, plain
 from peak_trade.engine.portfolio import AccountRow, LegOutcome
-from peak_trade.live.risk_limits import LiveRiskLimits
+from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.portfolio.trips import RoundTrip, RoundTrips
@@ -101,6 +102,10 @@ class PortfolioLog:
             tally = self.tallies[i]
             tally.bars += 1
             tally.bars_in_market += row.positions[i] != 0
+
+    def take_states(self, changes: Sequence[TradingStateChanged]) -> None:
+        """Take the account's trading-state changes, to mark them on the plot."""
+        self.states = [(int(c.ts.timestamp()), c.state.value, c.reason) for c in changes]
 
     def _take(self, item: LegOutcome) -> None:
         tally, outcome = self.tallies[item.leg], item.outcome

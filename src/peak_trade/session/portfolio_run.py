@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -31,17 +32,19 @@ from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe
 from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.engine.portfolio import AccountRow, LegOutcome, PortfolioEngine
-from peak_trade.journal.bars import bar_from_payload
+from peak_trade.journal.bars import BAR_KINDS, bar_from_payload, bar_rows
 from peak_trade.journal.recorder import SessionRecorder, fill_payload
 from peak_trade.journal.schema import LEGS_KEY, leg_run_id
 from peak_trade.journal.store import Journal
-from peak_trade.live.risk_limits import LiveRiskLimits
+from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.portfolio import build_portfolio, journaled_legs, portfolio_settings
 from peak_trade.session.resume import check_fills, journaled_changes, restore_written
 from peak_trade.session.settings import with_settings
 
 __all__ = ["PortfolioRun", "TimeCallback"]
+
+_LOG = logging.getLogger("peak_trade.run")
 
 # Called after each bar time with the outcomes that were not quiet, the account at its
 # closes and the legs that had a bar then.
@@ -83,6 +86,7 @@ class PortfolioRun:
         # A backtest's clock, moved to each bar time's close: the journal stamps bar times.
         self.bar_clock: ManualClock | None = None
         self.sleep_between = not backtest  # a session waits poll_interval_seconds per poll
+        self.heartbeat: Callable[[], None] = _nothing  # once a loop: a watchdog's, controls'
         self.bar_times = 0
         self._bar_length = Timeframe(config.timeframe).delta
         self.stop_reason: str | None = None
@@ -164,6 +168,9 @@ class PortfolioRun:
         how many bar times were traded."""
         for feed, buffer in zip(self.feeds, self._buffers, strict=True):
             buffer.extend(feed.poll())
+        risk = self.risk
+        if risk is not None:  # changes made between polls (an operator's) come before the bars
+            self._states(risk)
         horizon = self._horizon()
         traded = 0
         while True:
@@ -174,13 +181,17 @@ class PortfolioRun:
             group = {i: b.popleft() for i, b in enumerate(self._buffers) if b and b[0].time == time}
             self._trade(group)
             traded += 1
-        risk = self.risk
         if risk is not None:
-            self.recorder.trading_states(risk.events)
+            self._states(risk)
         for recorder in self.recorders:
             recorder.queue_quiet()
         self.recorder.commit()  # every leg's bars of the poll in one transaction
         return traded
+
+    def _states(self, risk: LiveRiskLimits) -> None:
+        """Journal the account's new trading-state changes and say each (alerts send them)."""
+        for change in self.recorder.trading_states(risk.events):
+            _LOG.warning("trading state %s -> %s: %s", change.previous, change.state, change.reason)
 
     def _horizon(self) -> datetime | None:
         """Return the last bar time every leg still streaming has reached (None: no limit;
@@ -235,6 +246,7 @@ class PortfolioRun:
         if goal is not None and self.bar_times >= goal:
             return "nothing left to trade"
         while not self._stop.is_set():
+            self.heartbeat()
             self.step_once()
             if goal is not None and self.bar_times >= goal:
                 return f"{bar_times} bar times done"
@@ -273,14 +285,22 @@ class PortfolioRun:
         }
         states = journaled_changes(self.recorder)
         risk = self.risk
+        # the changes order checks do not make again (an operator's), restored where the
+        # journal has them: before the first bar journaled after them
+        seqs = [event.seq for event in self.recorder.events("trading_state")]
+        pairs = zip(seqs, states, strict=True)
+        kept = [(seq, c) for seq, c in pairs if not LiveRiskLimits.rederives(c)]
         replayed: list[list[dict[str, Any]]] = [[] for _ in self.legs]
         with risk.replaying(states) if risk is not None else nullcontext():
             self.engine.warm_up(history)
             for i, shown in history.items():
                 self._last[i] = shown[-1].time if shown else None
             for _, group in itertools.groupby(self._journaled_bars(), key=lambda item: item[0]):
-                for item in self._trade({i: bar for _, i, bar in group}, write=False):
+                rows = list(group)
+                kept = self._restore(kept, min(seq for *_, seq in rows))
+                for item in self._trade({i: bar for _, i, bar, _ in rows}, write=False):
                     replayed[item.leg].extend(fill_payload(f) for f in item.outcome.fills)
+            self._restore(kept, None)
         for i, recorder in enumerate(self.recorders):
             check_fills(replayed[i], [e.payload for e in recorder.events("fill")], recorder.run_id)
         if risk is not None:
@@ -290,12 +310,31 @@ class PortfolioRun:
                 feed.skip_through(last)
         self.recorder.resumed(self.bar_times, self.clock.now())
 
-    def _journaled_bars(self) -> Iterator[tuple[datetime, int, Bar]]:
-        """Yield every leg's journaled bars, in time order, then leg order."""
-        streams = [_timed(i, recorder.bars()) for i, recorder in enumerate(self.recorders)]
-        return heapq.merge(*streams)
+    def _restore(
+        self, kept: list[tuple[int, TradingStateChanged]], before: int | None
+    ) -> list[tuple[int, TradingStateChanged]]:
+        """Restore the kept changes journaled before seq `before` (None: all); return the
+        rest."""
+        risk = self.risk
+        done = [c for seq, c in kept if before is None or seq < before]
+        for change in done:
+            if risk is not None:
+                risk.restore(change)
+        return kept[len(done) :]
+
+    def _journaled_bars(self) -> Iterator[tuple[datetime, int, Bar, int]]:
+        """Yield every leg's journaled bars, in time order, then leg order, with the seq of
+        the event that holds each."""
+        return heapq.merge(*(_timed(i, recorder) for i, recorder in enumerate(self.recorders)))
 
 
-def _timed(leg: int, rows: list[dict[str, Any]]) -> Iterator[tuple[datetime, int, Bar]]:
-    """Return a leg's journaled bars keyed by (time, leg), the order they are traded in."""
-    return ((bar.time, leg, bar) for bar in map(bar_from_payload, rows))
+def _timed(leg: int, recorder: SessionRecorder) -> Iterator[tuple[datetime, int, Bar, int]]:
+    """Yield a leg's journaled bars keyed by (time, leg), the order they are traded in."""
+    for event in recorder.events(*BAR_KINDS):
+        for row in bar_rows((event,)):
+            bar = bar_from_payload(row)
+            yield bar.time, leg, bar, event.seq
+
+
+def _nothing() -> None:
+    """Do nothing: the heartbeat of a run nobody supervises."""
