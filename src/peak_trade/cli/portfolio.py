@@ -21,11 +21,13 @@ from rich.table import Table
 from peak_trade.cli.arguments import path_arg
 from peak_trade.cli.restart import Supervision
 from peak_trade.cli.run_end import report_target
+from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import Clock, ManualClock, SystemClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.legs import Leg, legs_from_tables, parse_leg, with_weights
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
+from peak_trade.data.ports import IteratorFeed
 from peak_trade.journal.store import Journal
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.report.portfolio import PortfolioLog, portfolio_summary, write_portfolio_report
@@ -180,8 +182,9 @@ def print_portfolio(summary: dict[str, Any], console: Console | None = None) -> 
         )
     console.print(legs)
     if summary.get("left_active_at"):
-        console.print(f"trading left ACTIVE at {summary['left_active_at']}")
-    console.print(f"report: {summary.get('report_dir')}")
+        left = f"trading left ACTIVE at {summary['left_active_at']}"
+        console.print(left, highlight=False, markup=False)
+    console.print(f"report: {summary.get('report_dir')}", highlight=False, markup=False)
 
 
 def run_portfolio(
@@ -239,7 +242,9 @@ def _drive(
         if supervision is not None:
             supervision.ready(f"{run.run_id}: a portfolio of {len(run.legs)} legs")
         try:
-            reason = run.run(steps, duration)
+            with progress_callback(_length(run, steps)) as draw:
+                run.on_poll = draw
+                reason = run.run(steps, duration)
         except BaseException as error:
             run.stopped(f"failed: {error}", "failed", {})
             raise
@@ -262,6 +267,15 @@ def _drive(
     else:
         print_portfolio(summary)
     return 0
+
+
+def _length(run: PortfolioRun, steps: int | None) -> int | None:
+    """Return the bar times a run will trade, where that is known (for a progress bar)."""
+    if steps is not None:
+        return steps
+    ends = [feed.remaining for feed in run.feeds if isinstance(feed, IteratorFeed)]
+    known = [end for end in ends if end is not None]
+    return run.bar_times + max(known) if known and len(known) == len(run.feeds) else None
 
 
 def _started(

@@ -50,8 +50,9 @@ class Throttle:
 class Narrator:
     """Tells the operator what happened on each traded bar of one run."""
 
-    def __init__(self, base: str, quote: str) -> None:
-        self.base, self.quote = base, quote
+    def __init__(self, base: str, quote: str, prefix: str = "") -> None:
+        """`prefix` begins each line: a portfolio's leg says which it is."""
+        self.base, self.quote, self.prefix = base, quote, prefix
         self._throttle = Throttle()
 
     def bar(self, outcome: BarOutcome) -> None:
@@ -60,7 +61,7 @@ class Narrator:
             return
         bar = outcome.bar
         if outcome.target_changed:
-            _LOG.info(
+            self._info(
                 "%s close %s: target %s -> %s",
                 bar.time.strftime("%Y-%m-%d %H:%M"),
                 plain(Decimal(repr(bar.close))),
@@ -73,17 +74,17 @@ class Narrator:
                 self._order(o.client_id, o.side, o.quantity) for o in decision.orders
             )
             if result.status is ExecutionStatus.SUCCESS:
-                _LOG.info("order %s (%s)", orders, decision.orders[0].reason)
+                self._info("order %s (%s)", orders, decision.orders[0].reason)
             elif result.status in _DENIED:
                 self._once(f"denied {orders}: {'; '.join(result.reasons)}")
         elif decision.reason:
             self._once(f"no order: {decision.reason}")
         for venue in outcome.venue_results:
             if venue.status is OrderStatus.VALIDATED:
-                _LOG.info("validated %s by Kraken: %s", venue.request.client_id, venue.detail)
+                self._info("validated %s by Kraken: %s", venue.request.client_id, venue.detail)
         account = outcome.account
         for fill in outcome.fills:
-            _LOG.info(
+            self._info(
                 "fill #%s at %s, fee %s; holds %s %s, equity %s %s",
                 fill.client_id.rpartition("-")[2],
                 plain(fill.price),
@@ -94,6 +95,9 @@ class Narrator:
                 self.quote,
             )
 
+    def _info(self, text: str, *args: object) -> None:
+        _LOG.info(self.prefix + text, *args)
+
     def _order(self, client_id: str, side: object, quantity: Decimal) -> str:
         """Name an order by its number in the run (the client id's last part, as in the
         journal and trades.csv), its side and quantity."""
@@ -102,7 +106,7 @@ class Narrator:
     def _once(self, text: str) -> None:
         seen = self._throttle.count(text)
         if seen is not None:
-            _LOG.info("%s%s", text, f" ({seen:,} times so far)" if seen > 3 else "")
+            self._info("%s%s", text, f" ({seen:,} times so far)" if seen > 3 else "")
 
 
 def _is_power_of_ten(count: int) -> bool:

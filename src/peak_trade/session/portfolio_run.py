@@ -29,7 +29,7 @@ from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.legs import Leg
 from peak_trade.core.money import ZERO
 from peak_trade.core.peak_config import PeakConfig
-from peak_trade.core.types import Bar, Timeframe
+from peak_trade.core.types import Bar, Timeframe, parse_symbol
 from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.engine.portfolio import AccountRow, LegOutcome, PortfolioEngine
 from peak_trade.journal.bars import BAR_KINDS, bar_from_payload, bar_rows
@@ -38,6 +38,7 @@ from peak_trade.journal.schema import LEGS_KEY, leg_run_id
 from peak_trade.journal.store import Journal
 from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
 from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.narration import Narrator
 from peak_trade.session.portfolio import build_portfolio, journaled_legs, portfolio_settings
 from peak_trade.session.resume import check_fills, journaled_changes, restore_written
 from peak_trade.session.settings import with_settings
@@ -75,6 +76,7 @@ class PortfolioRun:
         self.recorders = [
             SessionRecorder(journal, leg_run_id(self.run_id, i)) for i in range(len(legs))
         ]
+        self.narrators = [Narrator(*parse_symbol(leg.symbol), f"{leg.symbol} ") for leg in legs]
         for leg, recorder in zip(self.engine.legs, self.recorders, strict=True):
             leg.pipeline.safety_guard.subscribe(recorder.safety)
             if backtest and isinstance(feed := self._feed_of(leg.symbol), IteratorFeed):
@@ -88,6 +90,9 @@ class PortfolioRun:
         self.sleep_between = not backtest  # a session waits poll_interval_seconds per poll
         self.heartbeat: Callable[[], None] = _nothing  # once a loop: a watchdog's, controls'
         self.bar_times = 0
+        self.last_bar: Bar | None = None  # the last bar traded (of the last leg at its time)
+        # after each poll that traded bars: the bar times so far and the last bar (progress)
+        self.on_poll: Callable[[int, Bar], None] | None = None
         self._bar_length = Timeframe(config.timeframe).delta
         self.stop_reason: str | None = None
 
@@ -186,6 +191,8 @@ class PortfolioRun:
         for recorder in self.recorders:
             recorder.queue_quiet()
         self.recorder.commit()  # every leg's bars of the poll in one transaction
+        if traded and self.on_poll is not None and self.last_bar is not None:
+            self.on_poll(self.bar_times, self.last_bar)
         return traded
 
     def _states(self, risk: LiveRiskLimits) -> None:
@@ -208,12 +215,13 @@ class PortfolioRun:
         outcomes = self.engine.step(bars)
         busy = {item.leg: item.outcome for item in outcomes}
         for i, bar in bars.items():
-            self._last[i] = bar.time
+            self._last[i], self.last_bar = bar.time, bar
             if not write:
                 continue
             recorder, leg = self.recorders[i], self.engine.legs[i]
             if i in busy:
                 recorder.outcome(busy[i])
+                self.narrators[i].bar(busy[i])
             else:
                 recorder.quiet_run(leg.quiet_row(BarColumns.from_bars([bar]), 0))
         self.bar_times += 1
