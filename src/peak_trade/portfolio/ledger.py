@@ -13,7 +13,7 @@ exceeds Decimal's 28 significant digits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -32,7 +32,7 @@ from peak_trade.portfolio.account import (
     drawdown_pct,
 )
 from peak_trade.portfolio.booking import PARTIAL, book_decimal
-from peak_trade.portfolio.marking import records_of, starts_day
+from peak_trade.portfolio.marking import check_closes, records_of, starts_day
 
 __all__ = ["Ledger", "equity_of", "position_sign"]
 
@@ -106,6 +106,12 @@ class Ledger:
         if self._equity is None:
             self._equity = self._value()
         return self._equity
+
+    def _held(self, exclude: Collection[str]) -> list[tuple[Decimal, Decimal]]:
+        """Return (quantity, last price) of each position not in `exclude`."""
+        return [
+            (p.quantity, self._prices[s]) for s, p in self._positions.items() if s not in exclude
+        ]
 
     def _value(self, symbol: str = "", price: Decimal = ZERO) -> Decimal:
         """Return cash + the positions, `symbol` (if given) valued at `price`."""
@@ -224,46 +230,62 @@ class Ledger:
 
         Each close is `ticks[k] x price_step`; `days[k]` is its bar's UTC day (days since
         1970-01-01). Only the ledger's positions must stay the same during the run (no fills).
-        The extremes (peak, drawdown, drawdown %) are found on float approximations and then
-        decided in Decimal among every close within a safe margin of them, so they are exact.
         Returns the equity and drawdown at each close as floats, for journals and statistics.
         """
         if len(ticks) == 0:
             return RunMarks.of(np.empty(0), np.empty(0))
-        quantity = self.position(symbol)
-        sign = position_sign(quantity)
-        other, peak, step = self._value(symbol, ZERO), self.peak_equity, quantity * price_step
+        check_closes(symbol, ticks, price_step)
+        run = self.mark_series(ticks, self.position(symbol) * price_step, days, (symbol,))
+        self._prices[symbol] = tick_price(ticks[-1], price_step)
+        return run
+
+    def mark_series(
+        self,
+        values: npt.NDArray[np.int64],
+        step: Decimal,
+        days: npt.NDArray[np.int64],
+        symbols: Collection[str],
+    ) -> RunMarks:
+        """Mark a run of closes of `symbols` at which the equity is `other + step x values[k]`,
+        `other` being the cash and the positions of the other symbols (no fills in the run);
+        the caller then sets the last prices of `symbols`.
+
+        The extremes (peak, drawdown, drawdown %) are found on float approximations and then
+        decided in Decimal among every close within a safe margin of them, so they are exact.
+        """
+        sign = position_sign(step) if values.any() else 0
+        other = equity_of(self.cash, self._held(exclude=symbols))
+        peak = self.peak_equity
         records = (peak, self.max_drawdown, self.max_drawdown_pct)
-        low, best, drawdowns, percents, new_peak = marks.scan(ticks, sign, other, step, records)
-        if low <= 0:
-            first = ticks[np.flatnonzero(ticks <= 0)[0]]
-            raise InvariantError(
-                f"mark price for {symbol} must be > 0, was {tick_price(first, price_step)}"
-            )
-        values: dict[int, Decimal] = {}
+        _, best, drawdowns, percents, new_peak = marks.scan(values, sign, other, step, records)
+        worth: dict[int, Decimal] = {}
 
         def value(tick: int | np.integer) -> Decimal:
             key = int(tick)
-            if key not in values:
-                values[key] = self._value(symbol, tick_price(key, price_step))
-            return values[key]
+            if key not in worth:  # as `equity_of` writes it: a flat book adds nothing
+                worth[key] = other + step * key if step else other
+            return worth[key]
 
-        self._enter_days(days, value, ticks)
-        self._prices[symbol] = tick_price(ticks[-1], price_step)
-        self.bars_marked += len(ticks)
+        self._enter_days(days, value, values)
+        self.bars_marked += len(values)
         if any(p.quantity for p in self._positions.values()):
-            self.bars_in_market += len(ticks)
+            self.bars_in_market += len(values)
         self._equity = None
         if sign == 0:  # every close leaves the equity where it is
             self._update_drawdown()
-            return RunMarks(lambda: marks.run_marks(other, quantity, price_step, peak, ticks))
+            return RunMarks(lambda: marks.run_marks(other, ZERO, ZERO, peak, values))
         for k in drawdowns:
-            self._update_drawdown(max(peak, value(best[k])), value(ticks[k]), False)
+            self._update_drawdown(max(peak, value(best[k])), value(values[k]), False)
         for k in percents:
-            self._update_drawdown(max(peak, value(best[k])), value(ticks[k]), True)
+            self._update_drawdown(max(peak, value(best[k])), value(values[k]), True)
         if new_peak:
             self.peak_equity = max(peak, value(best[-1]))
-        return RunMarks(lambda: marks.run_floats(other, step, peak, ticks, best))
+        return RunMarks(lambda: marks.run_floats(other, step, peak, values, best))
+
+    def note_prices(self, prices: Mapping[str, Decimal]) -> None:
+        """Set the last prices of the symbols a `mark_series` run marked."""
+        self._prices.update(prices)
+        self._equity = None
 
     def apply_trade(
         self, symbol: str, quantity: Decimal, price: Decimal, fee: Decimal, ts: datetime

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
+import numpy.typing as npt
+
 from peak_trade.core.compiled import compiled
-from peak_trade.core.money import common_steps
+from peak_trade.core.errors import InvariantError
+from peak_trade.core.money import common_steps, tick_price
 from peak_trade.core.wide import Wide, compare, on_python_ints, ratio_above, subtract, widen
 
-__all__ = ["DrawdownRecords", "drawdown_records", "records_of", "starts_day"]
+__all__ = ["DrawdownRecords", "check_closes", "drawdown_records", "records_of", "starts_day"]
 
 DrawdownRecords = tuple[bool, bool, int]
 
@@ -57,3 +61,12 @@ def records_of(
     """Return `drawdown_records` of Decimal figures, exactly (never -1)."""
     result: DrawdownRecords = _records(*common_steps(peak, equity, max_drawdown, *pct_at))
     return result
+
+
+def check_closes(symbol: str, ticks: npt.NDArray[np.int64], price_step: Decimal) -> None:
+    """Refuse a close of `symbol` at or below zero: a mark needs a price > 0."""
+    if len(ticks) and ticks.min() <= 0:
+        first = ticks[np.flatnonzero(ticks <= 0)[0]]
+        raise InvariantError(
+            f"mark price for {symbol} must be > 0, was {tick_price(first, price_step)}"
+        )
