@@ -98,7 +98,7 @@ def run_portfolio_point(
     run = PortfolioRun.start(run_config, cfg, chosen, clock=clock, journal=None, backtest=True)
     year = Timeframe(run_config.timeframe).bars_per_year()
     log = PortfolioLog(chosen, PerformanceStats(run_config.start_balance, year))
-    run.on_time = log.on_time
+    run.on_time, run.on_quiet = log.on_time, log.on_quiet
     run.warmup()
     run.run()
     risk = run.risk

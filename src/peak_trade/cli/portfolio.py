@@ -234,7 +234,7 @@ def _drive(
     config = run.config
     year = Timeframe(config.timeframe).bars_per_year()
     log = PortfolioLog(run.legs, PerformanceStats(config.start_balance, year))
-    run.on_time = log.on_time
+    run.on_time, run.on_quiet = log.on_time, log.on_quiet
     supervision = None if run.backtest else Supervision(run, run.risk, journal, cfg)
     duration = None if minutes is None else timedelta(minutes=minutes)
     with on_stop_signals(lambda signal: run.shutdown(f"{signal.name} received")):

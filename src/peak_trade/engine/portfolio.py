@@ -27,6 +27,9 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 
+import numpy as np
+import numpy.typing as npt
+
 from peak_trade.core.errors import InvariantError
 from peak_trade.core.money import ZERO
 from peak_trade.core.types import Bar
@@ -36,7 +39,7 @@ from peak_trade.orders.sizing import position_state, wanted_state
 from peak_trade.portfolio.account import AccountSnapshot
 from peak_trade.portfolio.ledger import Ledger
 
-__all__ = ["AccountRow", "LegOutcome", "PortfolioEngine"]
+__all__ = ["AccountRow", "LegOutcome", "PortfolioEngine", "QuietTimes"]
 
 _BPS = Decimal(10_000)
 _ONE = Decimal(1)
@@ -52,6 +55,20 @@ class AccountRow:
     drawdown: Decimal
     positions: tuple[Decimal, ...]
     prices: tuple[Decimal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QuietTimes:
+    """A run of bar times on which every leg had a bar and only the marks changed: their
+    times, the account's equity and drawdown at each (floats), the legs' positions (fixed
+    through the run), each leg's closes (floats) and last prices."""
+
+    seconds: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.float64]
+    drawdown: npt.NDArray[np.float64]
+    positions: tuple[Decimal, ...]
+    closes: tuple[npt.NDArray[np.float64], ...]
+    last_prices: tuple[Decimal, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +108,12 @@ class PortfolioEngine:
         if closes:
             self.ledger.mark_all(closes, max(last))
 
-    def step(self, bars: Mapping[int, Bar]) -> list[LegOutcome]:
+    def step(
+        self, bars: Mapping[int, Bar], targets: Mapping[int, int] | None = None
+    ) -> list[LegOutcome]:
         """Work the bars of one time (by leg); return each leg's outcome that was not quiet,
-        in the order their fills happened."""
+        in the order their fills happened. `targets`: each leg's target for its bar, worked
+        out already from a batch of bars (`column_targets`), instead of asking the strategy."""
         times = {bar.time for bar in bars.values()}
         if len(times) != 1:
             raise InvariantError(f"a portfolio step takes the bars of one time, was {times}")
@@ -103,7 +123,13 @@ class PortfolioEngine:
         opened = {i: legs[i].open_bar(bars[i]) for i in opening}
         closes = {i: legs[i].price_of(bars[i].close) for i in working}
         self.ledger.mark_all({legs[i].symbol: closes[i] for i in working}, times.pop())
-        previous = {i: legs[i].turn(partial(legs[i].ask_strategy, bars[i])) for i in working}
+        asks = {
+            i: partial(int, targets[i])
+            if targets is not None
+            else partial(legs[i].ask_strategy, bars[i])
+            for i in working
+        }
+        previous = {i: legs[i].turn(asks[i]) for i in working}
         busy = [i for i in working if not self._quiet(i, previous[i], bool(opened[i][0]))]
         outcomes: dict[int, BarOutcome] = {}
         for entering in (False, True):  # exits (and legs with nothing to send) first

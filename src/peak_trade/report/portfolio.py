@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from peak_trade.core.errors import SessionRuntimeError
 from peak_trade.core.legs import Leg
 from peak_trade.core.money import ZERO, plain
-from peak_trade.engine.portfolio import AccountRow, LegOutcome
+from peak_trade.engine.portfolio import AccountRow, LegOutcome, QuietTimes
 from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
 from peak_trade.portfolio.ledger import Ledger
 from peak_trade.portfolio.stats import PerformanceStats
@@ -73,7 +74,35 @@ class LegTally:
     denied: Counter[str] = field(default_factory=Counter)
     trips: RoundTrips = field(default_factory=RoundTrips)
     reasons: dict[str, str] = field(default_factory=dict)  # order reason by client id
-    pnl: list[float] = field(default_factory=list)  # its contribution at each bar time
+    pnl: list[npt.NDArray[np.float64]] = field(default_factory=list)  # at each bar time
+
+
+@dataclass
+class AccountColumns:
+    """The account at each bar time, as blocks of columns: equity.csv's and the plot's."""
+
+    seconds: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    equity: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    drawdown: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    positions: list[npt.NDArray[np.float64]] = field(default_factory=list)  # bars x legs
+    count: int = 0
+
+    def add(self, seconds: Any, equity: Any, drawdown: Any, positions: Any) -> None:
+        """Add a block of bar times (arrays, one row per bar time)."""
+        self.seconds.append(np.asarray(seconds, dtype=np.int64))
+        self.equity.append(np.asarray(equity, dtype=np.float64))
+        self.drawdown.append(np.asarray(drawdown, dtype=np.float64))
+        self.positions.append(np.asarray(positions, dtype=np.float64))
+        self.count += len(self.seconds[-1])
+
+    def joined(self, legs: int) -> tuple[npt.NDArray[Any], ...]:
+        """Return the columns whole: seconds, equity, drawdown and positions (bars x legs)."""
+        if not self.seconds:
+            return np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty((0, legs))
+        return tuple(
+            np.concatenate(part)
+            for part in (self.seconds, self.equity, self.drawdown, self.positions)
+        )
 
 
 class PortfolioLog:
@@ -83,9 +112,10 @@ class PortfolioLog:
         self.tallies = [LegTally(leg) for leg in legs]
         self.stats = stats
         self.fill_rows: list[tuple[str, ...]] = []
-        self.rows: list[AccountRow] = []
+        self.account = AccountColumns()
         self.denials: list[tuple[str, str, str]] = []  # time, leg, reason
         self.states: list[tuple[int, str, str]] = []  # time, the new state, why
+        self.last: tuple[int, tuple[Decimal, ...]] | None = None  # time and prices at the end
 
     def on_time(
         self, outcomes: list[LegOutcome], row: AccountRow, working: tuple[int, ...]
@@ -94,14 +124,31 @@ class PortfolioLog:
         had a bar then (`working`)."""
         for item in outcomes:
             self._take(item)
-        self.rows.append(row)
-        self.stats.add_bar(float(row.equity), any(row.positions))
-        for tally, held, price in zip(self.tallies, row.positions, row.prices, strict=True):
-            tally.pnl.append(float(tally.flow + held * price))
+        equity = float(row.equity)
+        held = [float(quantity) for quantity in row.positions]
+        self.account.add([row.seconds], [equity], [float(row.drawdown)], [held])
+        self.stats.add_bar(equity, any(row.positions))
+        for tally, quantity, price in zip(self.tallies, row.positions, row.prices, strict=True):
+            tally.pnl.append(np.array([float(tally.flow + quantity * price)]))
         for i in working:
             tally = self.tallies[i]
             tally.bars += 1
             tally.bars_in_market += row.positions[i] != 0
+        self.last = (row.seconds, row.prices)
+
+    def on_quiet(self, quiet: QuietTimes) -> None:
+        """Take a run of bar times on which every leg had a bar and only the marks changed."""
+        n = len(quiet.seconds)
+        held = [float(quantity) for quantity in quiet.positions]
+        self.account.add(quiet.seconds, quiet.equity, quiet.drawdown, np.tile(held, (n, 1)))
+        self.stats.add_bars(quiet.equity, any(quiet.positions))
+        for tally, quantity, closes in zip(
+            self.tallies, quiet.positions, quiet.closes, strict=True
+        ):
+            tally.pnl.append(float(tally.flow) + float(quantity) * closes)
+            tally.bars += n
+            tally.bars_in_market += n if quantity else 0
+        self.last = (int(quiet.seconds[-1]), quiet.last_prices)
 
     def take_states(self, changes: Sequence[TradingStateChanged]) -> None:
         """Take the account's trading-state changes, to mark them on the plot."""
@@ -194,8 +241,7 @@ def _write_fills(path: Path, log: PortfolioLog) -> None:
 
 
 def _write_trips(path: Path, log: PortfolioLog, summary: dict[str, Any]) -> None:
-    last = log.rows[-1] if log.rows else None
-    at = "" if last is None else datetime.fromtimestamp(last.seconds, UTC).isoformat()
+    at = "" if log.last is None else datetime.fromtimestamp(log.last[0], UTC).isoformat()
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("symbol", *TRIP_COLUMNS))
@@ -208,14 +254,15 @@ def _write_trips(path: Path, log: PortfolioLog, summary: dict[str, Any]) -> None
 
 
 def _write_equity(path: Path, log: PortfolioLog) -> None:
+    seconds, equity, drawdown, positions = log.account.joined(len(log.tallies))
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         symbols = [f"position {tally.leg.symbol}" for tally in log.tallies]
         writer.writerow(("time", "equity", "drawdown", *symbols))
-        for row in log.rows:
-            time = datetime.fromtimestamp(row.seconds, UTC).isoformat()
-            held = (plain(quantity) for quantity in row.positions)
-            writer.writerow((time, plain(row.equity), plain(row.drawdown), *held))
+        times = seconds.astype("datetime64[s]").astype(str).tolist()
+        rows = zip(times, equity.tolist(), drawdown.tolist(), positions.tolist(), strict=True)
+        for time, worth, below, held in rows:
+            writer.writerow((f"{time}+00:00", repr(worth), repr(below), *map(repr, held)))
 
 
 def portfolio_summary(
@@ -243,7 +290,7 @@ def portfolio_summary(
             "positions": {symbol: plain(q) for symbol, q in ledger.positions.items()},
         },
         "legs": leg_rows(log, ledger),
-        "bar_times": len(log.rows),
+        "bar_times": log.account.count,
         "trading_state": None if risk is None else risk.state.value,
         "left_active_at": None if risk is None else risk.left_active(),
         "stats": log.stats.result(),
@@ -258,16 +305,19 @@ def _write_denials(path: Path, log: PortfolioLog) -> None:
 
 
 def _draw(path: Path, log: PortfolioLog, summary: dict[str, Any]) -> None:
-    rows = log.rows
+    seconds, equity, drawdown, _ = log.account.joined(len(log.tallies))
     picture = RunPicture(
-        np.array([row.seconds for row in rows], dtype=np.int64),
-        np.zeros(len(rows)),
-        np.array([float(row.equity) for row in rows]),
-        np.array([float(row.drawdown) for row in rows]),
+        seconds,
+        np.zeros(len(seconds)),
+        equity,
+        drawdown,
         float(summary["ledger"]["start_balance"]),
         states=log.states,
     )
-    legs = {tally.leg.name: np.array(tally.pnl) for tally in log.tallies}
+    legs = {
+        tally.leg.name: np.concatenate(tally.pnl) if tally.pnl else np.empty(0)
+        for tally in log.tallies
+    }
     config = summary["config"]
     title = (
         f"portfolio backtest {summary['run_id']}: {len(legs)} legs, {config['timeframe']}, "

@@ -13,34 +13,37 @@ against the journal's; then each feed goes on after its leg's last journaled bar
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
+import numpy as np
+import numpy.typing as npt
+
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import Clock, ManualClock
-from peak_trade.core.errors import ConfigError, SessionRuntimeError
+from peak_trade.core.errors import ConfigError
 from peak_trade.core.legs import Leg
-from peak_trade.core.money import ZERO
+from peak_trade.core.money import ZERO, price_ticks
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe, parse_symbol
 from peak_trade.data.ports import CandleFeed, IteratorFeed
-from peak_trade.engine.portfolio import AccountRow, LegOutcome, PortfolioEngine
-from peak_trade.journal.bars import BAR_KINDS, bar_from_payload, bar_rows
-from peak_trade.journal.recorder import SessionRecorder, fill_payload
+from peak_trade.engine.outcomes import QuietRun
+from peak_trade.engine.portfolio import AccountRow, LegOutcome, PortfolioEngine, QuietTimes
+from peak_trade.engine.targets import checked_target, column_targets
+from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.journal.schema import LEGS_KEY, leg_run_id
 from peak_trade.journal.store import Journal
-from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
+from peak_trade.live.risk_limits import LiveRiskLimits
+from peak_trade.portfolio.joint_marks import mark_jointly
 from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.narration import Narrator
 from peak_trade.session.portfolio import build_portfolio, journaled_legs, portfolio_settings
-from peak_trade.session.resume import check_fills, journaled_changes, restore_written
+from peak_trade.session.portfolio_replay import replay_run
 from peak_trade.session.settings import with_settings
 
 __all__ = ["PortfolioRun", "TimeCallback"]
@@ -77,14 +80,16 @@ class PortfolioRun:
             SessionRecorder(journal, leg_run_id(self.run_id, i)) for i in range(len(legs))
         ]
         self.narrators = [Narrator(*parse_symbol(leg.symbol), f"{leg.symbol} ") for leg in legs]
-        for leg, recorder in zip(self.engine.legs, self.recorders, strict=True):
+        for leg, recorder, feed in zip(self.engine.legs, self.recorders, self.feeds, strict=True):
             leg.pipeline.safety_guard.subscribe(recorder.safety)
-            if backtest and isinstance(feed := self._feed_of(leg.symbol), IteratorFeed):
+            if backtest and isinstance(feed, IteratorFeed):
                 feed.bars_per_poll = _BACKTEST_POLL
         self._buffers: list[deque[Bar]] = [deque() for _ in self.feeds]
-        self._last: list[datetime | None] = [None] * len(legs)
+        self.last_times: list[datetime | None] = [None] * len(legs)
         self._stop = threading.Event()
         self.on_time: TimeCallback | None = None
+        self.on_quiet: Callable[[QuietTimes], None] | None = None  # a run of quiet bar times
+        self.columns = True  # a backtest trades aligned bars as columns; False: bar by bar
         # A backtest's clock, moved to each bar time's close: the journal stamps bar times.
         self.bar_clock: ManualClock | None = None
         self.sleep_between = not backtest  # a session waits poll_interval_seconds per poll
@@ -148,9 +153,6 @@ class PortfolioRun:
         """Return the account's risk limits (None: a run without them)."""
         return self.engine.legs[0].pipeline.risk_limits
 
-    def _feed_of(self, symbol: str) -> CandleFeed:
-        return next(feed for feed in self.feeds if feed.symbol == symbol)
-
     # --- trading ---------------------------------------------------------------------------
 
     def warmup(self) -> None:
@@ -166,16 +168,19 @@ class PortfolioRun:
         self.recorder.claim()
         for i, recorder in enumerate(self.recorders):
             recorder.warmup(history[i])
-            self._last[i] = history[i][-1].time if history[i] else None
+            self.last_times[i] = history[i][-1].time if history[i] else None
 
     def step_once(self) -> int:
         """Poll every leg's feed once and trade each bar time all legs have reached; return
         how many bar times were traded."""
-        for feed, buffer in zip(self.feeds, self._buffers, strict=True):
-            buffer.extend(feed.poll())
         risk = self.risk
         if risk is not None:  # changes made between polls (an operator's) come before the bars
             self._states(risk)
+        chunks = self._aligned_columns()
+        if chunks is not None:
+            return self._committed(self._trade_columns(chunks))
+        for feed, buffer in zip(self.feeds, self._buffers, strict=True):
+            buffer.extend(feed.poll())
         horizon = self._horizon()
         traded = 0
         while True:
@@ -184,8 +189,13 @@ class PortfolioRun:
                 break
             time = min(heads)
             group = {i: b.popleft() for i, b in enumerate(self._buffers) if b and b[0].time == time}
-            self._trade(group)
+            self.trade(group)
             traded += 1
+        return self._committed(traded)
+
+    def _committed(self, traded: int) -> int:
+        """End a poll that traded `traded` bar times: one journal transaction."""
+        risk = self.risk
         if risk is not None:
             self._states(risk)
         for recorder in self.recorders:
@@ -207,21 +217,121 @@ class PortfolioRun:
         for i, (feed, buffer) in enumerate(zip(self.feeds, self._buffers, strict=True)):
             if feed.exhausted:
                 continue
-            last = buffer[-1].time if buffer else self._last[i]
+            last = buffer[-1].time if buffer else self.last_times[i]
             reached.append(_BEFORE_ALL if last is None else last)
         return min(reached) if reached else None
 
-    def _trade(self, bars: dict[int, Bar], write: bool = True) -> list[LegOutcome]:
-        outcomes = self.engine.step(bars)
+    def _aligned_columns(self) -> list[BarColumns] | None:
+        """In a backtest with nothing waiting, return each leg's next bars as columns when
+        they are of the same bar times (as far as all legs reach); None otherwise, the
+        bars polled then waiting to be traded one bar time at a time."""
+        feeds = self.feeds
+        if not self.backtest or not self.columns or any(self._buffers):
+            return None
+        if not all(isinstance(feed, IteratorFeed) for feed in feeds):
+            return None
+        chunks = [feed.poll_columns() for feed in feeds if isinstance(feed, IteratorFeed)]
+        common = min((len(c) for c in chunks if c is not None), default=0)
+        first = chunks[0]
+        aligned = first is not None and all(
+            c is not None and np.array_equal(c.seconds[:common], first.seconds[:common])
+            for c in chunks
+        )
+        for buffer, chunk in zip(self._buffers, chunks, strict=True):
+            if chunk is not None:  # what is not traded as columns waits
+                buffer.extend(chunk.slice(common, len(chunk)).bars() if aligned else chunk.bars())
+        if not aligned or common == 0:
+            return None
+        return [c.slice(0, common) for c in chunks if c is not None]
+
+    def _trade_columns(self, chunks: list[BarColumns]) -> int:
+        """Trade bar times that every leg has, as columns: the strategies' targets worked out
+        for all of them at once, each run of bar times on which every leg is quiet marked at
+        once (`mark_jointly`), the others traded one by one; return how many were traded."""
+        legs = self.engine.legs
+        pairs = list(zip(legs, chunks, strict=True))
+        worked = [column_targets(leg.strategy, chunk) for leg, chunk in pairs]
+        targets = [found for found, _ in worked]
+        usable = min(len(found) for found in targets)
+        ticks = [price_ticks(c.close[:usable], leg.price_decimals) for leg, c in pairs]
+        days = chunks[0].seconds[:usable] // 86_400
+        changes = sorted({int(r) for t in targets for r in np.flatnonzero(np.diff(t[:usable]))})
+        risk = self.risk
+        row = 0
+        with risk.kill_switch_read_once(chunks[0].time(0)) if risk else nullcontext():
+            while row < usable:
+                asked = {i: int(t[row]) for i, t in enumerate(targets)}
+                if all(leg.is_quiet(asked[i], leg.target, queued=bool(leg.pipeline.venue.pending))
+                       for i, leg in enumerate(legs)):  # fmt: skip
+                    stop = next((c + 1 for c in changes if c + 1 > row), usable)
+                    self._mark_quiet(chunks, ticks, days, row, stop)
+                    row = stop
+                else:
+                    self.trade(
+                        {i: c.bar(row) for i, c in enumerate(chunks)}, asked, rows=(chunks, row)
+                    )
+                    row += 1
+        for leg, chunk, (found, failure) in zip(legs, chunks, worked, strict=True):
+            if failure is not None and len(found) == usable:  # it failed on the next bar
+                checked_target(leg.strategy, chunk.bar(usable), failure)
+        return usable
+
+    def _mark_quiet(
+        self,
+        chunks: list[BarColumns],
+        ticks: list[npt.NDArray[np.int64]],
+        days: npt.NDArray[np.int64],
+        row: int,
+        stop: int,
+    ) -> None:
+        """Mark bar times `row` to `stop`, on which every leg is quiet, at once."""
+        legs, ledger = self.engine.legs, self.engine.ledger
+        peak = ledger.peak_equity
+        steps = [leg.rules.instrument.price_step for leg in legs]
+        part = [t[row:stop] for t in ticks]
+        run = mark_jointly(ledger, [leg.symbol for leg in legs], part, steps, days[row:stop])
+        if run is None:  # beyond the exact joint range: bar time by bar time
+            for k in range(row, stop):
+                self.trade({i: c.bar(k) for i, c in enumerate(chunks)})
+            return
+        for leg, chunk, recorder in zip(legs, chunks, self.recorders, strict=True):
+            leg.bars_seen += stop - row
+            recorder.quiet_run(QuietRun(chunk, row, stop, leg.target, run, peak, leg.account()))
+        self.bar_times += stop - row
+        self.last_bar = chunks[-1].bar(stop - 1)
+        self.last_times = [self.last_bar.time] * len(legs)
+        if self.bar_clock is not None:
+            self.bar_clock.set(self.last_bar.time + self._bar_length)
+        if self.on_quiet is not None:
+            positions = tuple(ledger.position(leg.symbol) for leg in legs)
+            closes = tuple(np.asarray(c.close[row:stop]) for c in chunks)
+            last = tuple(ledger.last_price(leg.symbol) or ZERO for leg in legs)
+            seconds = chunks[0].seconds[row:stop]
+            quiet = QuietTimes(seconds, run.equity, run.drawdown, positions, closes, last)
+            self.on_quiet(quiet)
+
+    def trade(
+        self,
+        bars: dict[int, Bar],
+        targets: dict[int, int] | None = None,
+        write: bool = True,
+        rows: tuple[list[BarColumns], int] | None = None,
+    ) -> list[LegOutcome]:
+        """Trade the bars of one time (by leg; `targets`: theirs, worked out already) and
+        journal them unless `write` is False (a replay); return the outcomes not quiet.
+        `rows`: the column batches the bars are a row of."""
+        outcomes = self.engine.step(bars, targets)
         busy = {item.leg: item.outcome for item in outcomes}
         for i, bar in bars.items():
-            self._last[i], self.last_bar = bar.time, bar
+            self.last_times[i], self.last_bar = bar.time, bar
             if not write:
                 continue
             recorder, leg = self.recorders[i], self.engine.legs[i]
             if i in busy:
                 recorder.outcome(busy[i])
                 self.narrators[i].bar(busy[i])
+            elif rows is not None:  # a quiet bar of a column batch
+                recorder.quiet_run(leg.quiet_row(rows[0][i], rows[1]))
             else:
                 recorder.quiet_run(leg.quiet_row(BarColumns.from_bars([bar]), 0))
         self.bar_times += 1
@@ -244,7 +354,7 @@ class PortfolioRun:
     @property
     def finished(self) -> bool:
         """Return True once every feed has ended and every bar was traded."""
-        return all(feed.exhausted for feed in self.feeds) and not any(self._buffers)
+        return all(f.exhausted for f in self.feeds) and not any(self._buffers)
 
     def run(self, bar_times: int | None = None, duration: timedelta | None = None) -> str:
         """Trade until `bar_times` more bar times, `duration` or the data's end, or a stop;
@@ -282,66 +392,7 @@ class PortfolioRun:
     def replay(self) -> None:
         """Trade the journaled bars again, writing nothing (`on_time` sees them); check the
         fills against the journal's; move each feed past its leg's last journaled bar."""
-        warmups = [recorder.events("warmup") for recorder in self.recorders]
-        if not all(warmups):
-            raise SessionRuntimeError(
-                f"run {self.run_id} never finished its warmup; start it again instead of resuming"
-            )
-        history = {
-            i: [bar_from_payload(row) for row in w[0].payload["bars"]]
-            for i, w in enumerate(warmups)
-        }
-        states = journaled_changes(self.recorder)
-        risk = self.risk
-        # the changes order checks do not make again (an operator's), restored where the
-        # journal has them: before the first bar journaled after them
-        seqs = [event.seq for event in self.recorder.events("trading_state")]
-        pairs = zip(seqs, states, strict=True)
-        kept = [(seq, c) for seq, c in pairs if not LiveRiskLimits.rederives(c)]
-        replayed: list[list[dict[str, Any]]] = [[] for _ in self.legs]
-        with risk.replaying(states) if risk is not None else nullcontext():
-            self.engine.warm_up(history)
-            for i, shown in history.items():
-                self._last[i] = shown[-1].time if shown else None
-            for _, group in itertools.groupby(self._journaled_bars(), key=lambda item: item[0]):
-                rows = list(group)
-                kept = self._restore(kept, min(seq for *_, seq in rows))
-                for item in self._trade({i: bar for _, i, bar, _ in rows}, write=False):
-                    replayed[item.leg].extend(fill_payload(f) for f in item.outcome.fills)
-            self._restore(kept, None)
-        for i, recorder in enumerate(self.recorders):
-            check_fills(replayed[i], [e.payload for e in recorder.events("fill")], recorder.run_id)
-        if risk is not None:
-            restore_written(self.recorder, risk, states)
-        for feed, last in zip(self.feeds, self._last, strict=True):
-            if last is not None:
-                feed.skip_through(last)
-        self.recorder.resumed(self.bar_times, self.clock.now())
-
-    def _restore(
-        self, kept: list[tuple[int, TradingStateChanged]], before: int | None
-    ) -> list[tuple[int, TradingStateChanged]]:
-        """Restore the kept changes journaled before seq `before` (None: all); return the
-        rest."""
-        risk = self.risk
-        done = [c for seq, c in kept if before is None or seq < before]
-        for change in done:
-            if risk is not None:
-                risk.restore(change)
-        return kept[len(done) :]
-
-    def _journaled_bars(self) -> Iterator[tuple[datetime, int, Bar, int]]:
-        """Yield every leg's journaled bars, in time order, then leg order, with the seq of
-        the event that holds each."""
-        return heapq.merge(*(_timed(i, recorder) for i, recorder in enumerate(self.recorders)))
-
-
-def _timed(leg: int, recorder: SessionRecorder) -> Iterator[tuple[datetime, int, Bar, int]]:
-    """Yield a leg's journaled bars keyed by (time, leg), the order they are traded in."""
-    for event in recorder.events(*BAR_KINDS):
-        for row in bar_rows((event,)):
-            bar = bar_from_payload(row)
-            yield bar.time, leg, bar, event.seq
+        replay_run(self)
 
 
 def _nothing() -> None:

@@ -1,0 +1,118 @@
+"""Rebuilding a portfolio run from its journal: every leg's bars traded again, nothing written.
+
+The legs' journaled bars are traded bar time by bar time, in time order, then leg order, as
+the run traded them; each leg's replayed fills must equal its journaled ones. The trading
+state goes through the journal's changes: those order checks make by themselves (drawdown,
+kill switch) are made again, the others (an operator's) restored before the first bar
+journaled after them. Then each feed goes on after its leg's last journaled bar.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator
+from contextlib import nullcontext
+from datetime import datetime
+from typing import Any, Protocol
+
+from peak_trade.core.clock import Clock
+from peak_trade.core.errors import SessionRuntimeError
+from peak_trade.core.legs import Leg
+from peak_trade.core.types import Bar
+from peak_trade.data.ports import CandleFeed
+from peak_trade.engine.portfolio import LegOutcome, PortfolioEngine
+from peak_trade.journal.bars import BAR_KINDS, bar_from_payload, bar_rows
+from peak_trade.journal.recorder import SessionRecorder, fill_payload
+from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
+from peak_trade.session.resume import check_fills, journaled_changes, restore_written
+
+__all__ = ["Replayed", "replay_run"]
+
+_Changes = list[tuple[int, TradingStateChanged]]  # (seq, change)
+
+
+class Replayed(Protocol):
+    """What a replay needs of a portfolio run (`session.portfolio_run.PortfolioRun`)."""
+
+    run_id: str
+    legs: list[Leg]
+    engine: PortfolioEngine
+    feeds: list[CandleFeed]
+    recorder: SessionRecorder  # the run's own
+    recorders: list[SessionRecorder]  # each leg's
+    last_times: list[datetime | None]  # each leg's last bar traded
+    bar_times: int
+    clock: Clock
+
+    @property
+    def risk(self) -> LiveRiskLimits | None:
+        """Return the account's risk limits."""
+        ...
+
+    def trade(
+        self, bars: dict[int, Bar], targets: dict[int, int] | None = None, write: bool = True
+    ) -> list[LegOutcome]:
+        """Trade the bars of one time."""
+        ...
+
+
+def replay_run(run: Replayed) -> None:
+    """Trade run `run`'s journaled bars again, writing nothing (its `on_time` sees them);
+    check each leg's fills against the journal's; move each feed past its leg's last bar."""
+    warmups = [recorder.events("warmup") for recorder in run.recorders]
+    if not all(warmups):
+        raise SessionRuntimeError(
+            f"run {run.run_id} never finished its warmup; start it again instead of resuming"
+        )
+    history = {
+        i: [bar_from_payload(row) for row in events[0].payload["bars"]]
+        for i, events in enumerate(warmups)
+    }
+    states = journaled_changes(run.recorder)
+    risk = run.risk
+    seqs = [event.seq for event in run.recorder.events("trading_state")]
+    pairs = zip(seqs, states, strict=True)
+    kept = [(seq, change) for seq, change in pairs if not LiveRiskLimits.rederives(change)]
+    replayed: list[list[dict[str, Any]]] = [[] for _ in run.legs]
+    with risk.replaying(states) if risk is not None else nullcontext():
+        run.engine.warm_up(history)
+        for i, shown in history.items():
+            run.last_times[i] = shown[-1].time if shown else None
+        for _, group in itertools.groupby(_journaled_bars(run), key=lambda item: item[0]):
+            rows = list(group)
+            kept = _restore(risk, kept, min(seq for *_, seq in rows))
+            for item in run.trade({i: bar for _, i, bar, _ in rows}, write=False):
+                replayed[item.leg].extend(fill_payload(f) for f in item.outcome.fills)
+        _restore(risk, kept, None)
+    for i, recorder in enumerate(run.recorders):
+        check_fills(replayed[i], [e.payload for e in recorder.events("fill")], recorder.run_id)
+    if risk is not None:
+        restore_written(run.recorder, risk, states)
+    for feed, last in zip(run.feeds, run.last_times, strict=True):
+        if last is not None:
+            feed.skip_through(last)
+    run.recorder.resumed(run.bar_times, run.clock.now())
+
+
+def _restore(risk: LiveRiskLimits | None, kept: _Changes, before: int | None) -> _Changes:
+    """Restore the kept changes journaled before seq `before` (None: all); return the rest."""
+    done = [change for seq, change in kept if before is None or seq < before]
+    for change in done:
+        if risk is not None:
+            risk.restore(change)
+    return kept[len(done) :]
+
+
+def _journaled_bars(run: Replayed) -> Iterator[tuple[datetime, int, Bar, int]]:
+    """Yield every leg's journaled bars, in time order, then leg order, with the seq of the
+    event that holds each."""
+    return heapq.merge(*(_timed(i, recorder) for i, recorder in enumerate(run.recorders)))
+
+
+def _timed(leg: int, recorder: SessionRecorder) -> Iterator[tuple[datetime, int, Bar, int]]:
+    """Yield a leg's journaled bars keyed by (time, leg), the order they are traded in."""
+    for event in recorder.events(*BAR_KINDS):
+        for row in bar_rows((event,)):
+            bar = bar_from_payload(row)
+            yield bar.time, leg, bar, event.seq
