@@ -238,3 +238,22 @@ def test_a_leg_whose_file_holds_another_symbol_is_refused(tmp_path: Path) -> Non
 
     assert done.returncode == 2, done.stderr
     assert "eth.csv holds BTC/EUR 15m candles, but its leg trades ETH/EUR 15m" in done.stderr
+
+
+def test_a_portfolio_dry_run_builds_every_leg_and_trades_nothing(tmp_path: Path) -> None:
+    done = run_peak(
+        "session", "--leg=ma_crossover:BTC/EUR", "--leg=rsi_reversion:ETH/EUR",
+        "--data=synthetic", "--dry-run", f"--config={_config(tmp_path)}", cwd=tmp_path,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("dry run: shadow portfolio")
+    assert "_portfolio_" in lines[0]
+    assert [line.split()[1] for line in lines if line.startswith("leg:")] == [
+        "ma_crossover:BTC/EUR",
+        "rsi_reversion:ETH/EUR",
+    ]
+    assert "weight 0.5, 0.05 of equity per entry" in done.stdout
+    assert lines[-1] == "nothing was traded."
+    assert not (tmp_path / "journal").exists()

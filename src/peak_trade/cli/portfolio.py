@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import tomllib
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import Clock, ManualClock, SystemClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.legs import Leg, legs_from_tables, parse_leg, with_weights
+from peak_trade.core.money import trimmed
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
 from peak_trade.data.ports import IteratorFeed
@@ -197,6 +200,13 @@ def run_portfolio(
 ) -> int:
     """Start a portfolio run of `legs`, trade it to its end and write its report."""
     clock: Clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC)) if backtest else SystemClock()
+    if config.run_id is None:  # named as a portfolio, not after its first leg's strategy
+        stamp = f"{datetime.now(UTC):%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:8]}"
+        config = replace(config, run_id=f"{config.mode}_portfolio_{stamp}")
+    if getattr(args, "dry_run", False):  # build everything, trade nothing, write nothing
+        dry = PortfolioRun.start(config, cfg, legs, clock=clock, journal=None, backtest=False)
+        _print_dry_run(dry, cfg)
+        return 0
     journal = Journal(args.journal, clock=clock)
     run = PortfolioRun.start(config, cfg, legs, clock=clock, journal=journal, backtest=backtest)
     if isinstance(clock, ManualClock):
@@ -267,6 +277,29 @@ def _drive(
     else:
         print_portfolio(summary)
     return 0
+
+
+def _print_dry_run(run: PortfolioRun, cfg: PeakConfig) -> None:
+    """Describe what a portfolio run would trade; nothing is traded and nothing fetched."""
+    c = run.config
+    lines = [
+        f"dry run: {c.mode} portfolio session {run.run_id}, {c.timeframe} from {c.data_source}"
+    ]
+    for leg, engine in zip(run.legs, run.engine.legs, strict=True):
+        params = engine.strategy.params.model_dump()
+        lines.append(
+            f"leg:       {leg.name} weight {leg.to_dict()['weight']}, "
+            f"{trimmed(engine.rules.position_fraction)} of "
+            f"equity per entry, {params} (needs {engine.strategy.required_bars} bars)"
+        )
+    risk = "off (--no-risk-limits)" if run.risk is None else f"[live_risk] from {cfg.path}"
+    lines += [
+        f"account:   start balance {c.start_balance:,.2f}, fee {c.fee_rate}, slippage "
+        f"{c.slippage_bps} bps, fill at {c.fill_price}",
+        f"risk:      {risk}, over the whole account",
+        "nothing was traded.",
+    ]
+    print("\n".join(lines))
 
 
 def _length(run: PortfolioRun, steps: int | None) -> int | None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from peak_trade.core.clock import Clock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.legs import Leg
 from peak_trade.core.money import to_decimal
@@ -36,9 +37,13 @@ from peak_trade.session.wiring import (
     build_feed,
     check_warmup,
     engine_settings,
+    kraken_market,
     limits_from,
 )
 from peak_trade.strategies.registry import create_strategy
+
+if TYPE_CHECKING:
+    from peak_trade.kraken.market import KrakenMarket
 
 __all__ = [
     "build_portfolio",
@@ -86,23 +91,36 @@ def portfolio_settings(cfg: PeakConfig, legs: Sequence[Leg]) -> dict[str, Any]:
 
 
 def build_portfolio(
-    config: LiveSessionConfig, cfg: PeakConfig, legs: Sequence[Leg]
+    config: LiveSessionConfig, cfg: PeakConfig, legs: Sequence[Leg], clock: Clock | None = None
 ) -> tuple[PortfolioEngine, list[CandleFeed]]:
-    """Build each leg's engine on one account, and each leg's feed (no network)."""
-    if config.data_source == "kraken" or config.mode != "shadow":
-        raise ConfigError(
-            "a portfolio trades in shadow mode on synthetic or replayed bars for now; "
-            f"not {config.mode} on {config.data_source} data"
-        )
-    engine = portfolio_engine(config, cfg, legs)
+    """Build each leg's engine on one account, and each leg's feed (no network yet). On
+    Kraken, the legs share one client, so their requests keep to its public rate."""
+    markets = _markets(config, cfg, legs)
+    engine = portfolio_engine(config, cfg, legs, markets)
     feeds = [
-        _feed(leg_config(config, leg), engine.legs[i].price_decimals) for i, leg in enumerate(legs)
+        _feed(leg_config(config, leg), engine.legs[i].price_decimals, markets[i], cfg, clock)
+        for i, leg in enumerate(legs)
     ]
     return engine, feeds
 
 
-def portfolio_engine(
+def _markets(
     config: LiveSessionConfig, cfg: PeakConfig, legs: Sequence[Leg]
+) -> list[KrakenMarket | None]:
+    """Return each leg's Kraken pair (one client for all), or None off Kraken."""
+    if config.data_source != "kraken" and config.mode != "testnet":
+        return [None] * len(legs)
+    from peak_trade.kraken.market import KrakenMarket  # ccxt: only for Kraken
+
+    first = kraken_market(cfg, legs[0].symbol, with_keys=config.mode == "testnet")
+    return [first, *(KrakenMarket(first.client, leg.symbol) for leg in legs[1:])]
+
+
+def portfolio_engine(
+    config: LiveSessionConfig,
+    cfg: PeakConfig,
+    legs: Sequence[Leg],
+    markets: Sequence[KrakenMarket | None] | None = None,
 ) -> PortfolioEngine:
     """Build each leg's engine (strategy, weighted sizing, venue, pipeline) on one account:
     one ledger and one `LiveRiskLimits` (the account's quote currency must be every leg's)."""
@@ -118,10 +136,12 @@ def portfolio_engine(
     ledger = Ledger(first.start_balance, currency=first.instrument.quote)
     risk = _risk(config, cfg, first.instrument.quote)
     engines = []
-    for leg, leg_cfg, leg_settings in zip(legs, configs, settings, strict=True):
+    pairs = markets or [None] * len(legs)
+    for leg, leg_cfg, leg_settings, market in zip(legs, configs, settings, pairs, strict=True):
         strategy = create_strategy(leg.strategy, leg.params, cfg)
         check_warmup(leg_cfg, strategy)
-        engines.append(build_engine(strategy, leg_settings, cfg, account=(ledger, risk)))
+        account = (ledger, risk)
+        engines.append(build_engine(strategy, leg_settings, cfg, market, account=account))
     return PortfolioEngine(engines)
 
 
@@ -137,14 +157,22 @@ def _risk(config: LiveSessionConfig, cfg: PeakConfig, quote: str) -> LiveRiskLim
     return LiveRiskLimits(limits, kill_switch=switch)
 
 
-def _feed(config: LiveSessionConfig, price_decimals: int) -> CandleFeed:
-    """Return the feed of one leg: its synthetic market, or its candle file."""
+def _feed(
+    config: LiveSessionConfig,
+    price_decimals: int,
+    market: KrakenMarket | None,
+    cfg: PeakConfig,
+    clock: Clock | None,
+) -> CandleFeed:
+    """Return the feed of one leg: its synthetic market, its candle file, or Kraken."""
     timeframe = Timeframe(config.timeframe)
     if config.data_source == "synthetic":
         bars = config.synthetic_bars
-        market = portfolio_market(config.symbol, timeframe, config.seed, bars, price_decimals)
+        market_ = portfolio_market(config.symbol, timeframe, config.seed, bars, price_decimals)
         source = f"synthetic {config.symbol} market (seed {config.seed})"
-        return IteratorFeed(config.symbol, timeframe, market.chunks(), source=source, length=bars)
+        return IteratorFeed(config.symbol, timeframe, market_.chunks(), source=source, length=bars)
+    if config.data_source == "kraken":
+        return build_feed("kraken", config.symbol, timeframe, market=market, cfg=cfg, clock=clock)
     if config.data_path:
         from peak_trade.data.candle_files import read_meta  # pandas: only for a file
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,10 +22,20 @@ from peak_trade.core.legs import Leg
 from peak_trade.core.types import Bar
 from peak_trade.data.ports import CandleFeed
 from peak_trade.engine.portfolio import LegOutcome, PortfolioEngine
-from peak_trade.journal.bars import BAR_KINDS, bar_from_payload, bar_rows
+from peak_trade.journal.bars import (
+    BAR_KINDS,
+    bar_from_payload,
+    bar_rows,
+    instrument_from_payload,
+)
 from peak_trade.journal.recorder import SessionRecorder, fill_payload
 from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
-from peak_trade.session.resume import check_fills, journaled_changes, restore_written
+from peak_trade.session.resume import (
+    check_fills,
+    journaled_changes,
+    restore_written,
+    venue_answers,
+)
 
 __all__ = ["Replayed", "replay_run"]
 
@@ -60,22 +70,18 @@ class Replayed(Protocol):
 def replay_run(run: Replayed) -> None:
     """Trade run `run`'s journaled bars again, writing nothing (its `on_time` sees them);
     check each leg's fills against the journal's; move each feed past its leg's last bar."""
-    warmups = [recorder.events("warmup") for recorder in run.recorders]
-    if not all(warmups):
-        raise SessionRuntimeError(
-            f"run {run.run_id} never finished its warmup; start it again instead of resuming"
-        )
-    history = {
-        i: [bar_from_payload(row) for row in events[0].payload["bars"]]
-        for i, events in enumerate(warmups)
-    }
+    history = _warmups(run)
     states = journaled_changes(run.recorder)
     risk = run.risk
     seqs = [event.seq for event in run.recorder.events("trading_state")]
     pairs = zip(seqs, states, strict=True)
     kept = [(seq, change) for seq, change in pairs if not LiveRiskLimits.rederives(change)]
     replayed: list[list[dict[str, Any]]] = [[] for _ in run.legs]
-    with risk.replaying(states) if risk is not None else nullcontext():
+    with ExitStack() as replaying:
+        if risk is not None:
+            replaying.enter_context(risk.replaying(states))
+        for leg, recorder in zip(run.engine.legs, run.recorders, strict=True):
+            replaying.enter_context(leg.pipeline.venue.replaying(venue_answers(recorder)))
         run.engine.warm_up(history)
         for i, shown in history.items():
             run.last_times[i] = shown[-1].time if shown else None
@@ -93,6 +99,23 @@ def replay_run(run: Replayed) -> None:
         if last is not None:
             feed.skip_through(last)
     run.recorder.resumed(run.bar_times, run.clock.now())
+
+
+def _warmups(run: Replayed) -> dict[int, list[Bar]]:
+    """Return each leg's journaled warmup bars, its legs set to the rules they traded by."""
+    warmups = [recorder.events("warmup") for recorder in run.recorders]
+    if not all(warmups):
+        raise SessionRuntimeError(
+            f"run {run.run_id} never finished its warmup; start it again instead of resuming"
+        )
+    for leg, events in zip(run.engine.legs, warmups, strict=True):
+        journaled = events[0].payload.get("instrument")
+        if journaled is not None:  # the rules the run traded with, as its warmup read them
+            leg.use_instrument(instrument_from_payload(journaled))
+    return {
+        i: [bar_from_payload(row) for row in events[0].payload["bars"]]
+        for i, events in enumerate(warmups)
+    }
 
 
 def _restore(risk: LiveRiskLimits | None, kept: _Changes, before: int | None) -> _Changes:

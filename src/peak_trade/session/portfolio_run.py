@@ -17,34 +17,31 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from contextlib import nullcontext
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
-
-import numpy as np
-import numpy.typing as npt
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import Clock, ManualClock
 from peak_trade.core.errors import ConfigError
 from peak_trade.core.legs import Leg
-from peak_trade.core.money import ZERO, price_ticks
+from peak_trade.core.money import ZERO
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe, parse_symbol
-from peak_trade.data.ports import CandleFeed, IteratorFeed
-from peak_trade.engine.outcomes import QuietRun
+from peak_trade.data.ports import CandleFeed, FeedEvent, IteratorFeed
 from peak_trade.engine.portfolio import AccountRow, LegOutcome, PortfolioEngine, QuietTimes
-from peak_trade.engine.targets import checked_target, column_targets
 from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.journal.schema import LEGS_KEY, leg_run_id
 from peak_trade.journal.store import Journal
 from peak_trade.live.risk_limits import LiveRiskLimits
-from peak_trade.portfolio.joint_marks import mark_jointly
 from peak_trade.session.config import LiveSessionConfig
+from peak_trade.session.metrics import LiveSessionMetrics
 from peak_trade.session.narration import Narrator
 from peak_trade.session.portfolio import build_portfolio, journaled_legs, portfolio_settings
+from peak_trade.session.portfolio_columns import aligned_columns, trade_columns
 from peak_trade.session.portfolio_replay import replay_run
 from peak_trade.session.settings import with_settings
+from peak_trade.session.watch import RunWatch
 
 __all__ = ["PortfolioRun", "TimeCallback"]
 
@@ -84,7 +81,7 @@ class PortfolioRun:
             leg.pipeline.safety_guard.subscribe(recorder.safety)
             if backtest and isinstance(feed, IteratorFeed):
                 feed.bars_per_poll = _BACKTEST_POLL
-        self._buffers: list[deque[Bar]] = [deque() for _ in self.feeds]
+        self.buffers: list[deque[Bar]] = [deque() for _ in self.feeds]
         self.last_times: list[datetime | None] = [None] * len(legs)
         self._stop = threading.Event()
         self.on_time: TimeCallback | None = None
@@ -98,8 +95,11 @@ class PortfolioRun:
         self.last_bar: Bar | None = None  # the last bar traded (of the last leg at its time)
         # after each poll that traded bars: the bar times so far and the last bar (progress)
         self.on_poll: Callable[[int, Bar], None] | None = None
-        self._bar_length = Timeframe(config.timeframe).delta
+        self.bar_length = Timeframe(config.timeframe).delta
         self.stop_reason: str | None = None
+        self._watch = RunWatch(self.run_id, _Feeds(self.feeds), self.recorder, self.risk, clock)
+        self._feed_counts = LiveSessionMetrics()  # the feeds' events, counted by the watch
+        self.pace = 0.0  # seconds between two legs' polls (Kraken's public rate)
 
     @classmethod
     def start(
@@ -119,10 +119,12 @@ class PortfolioRun:
                 "another --run-id or --journal"
             )
         parts: dict[str, Any] = {"clock": clock, "journal": journal, "backtest": backtest}
-        run = cls(config, legs, build_portfolio(config, cfg, legs), **parts)
+        run = cls(config, legs, build_portfolio(config, cfg, legs, clock), **parts)
+        run.watch_feeds(cfg)
         started = config.to_dict() | {
             "run_id": run.run_id,
             LEGS_KEY: [leg.to_dict() for leg in legs],
+            _KIND: "backtest" if backtest else "session",
         }
         run.recorder.started(started, clock.now(), portfolio_settings(cfg, legs))
         return run
@@ -138,9 +140,18 @@ class PortfolioRun:
         then = payload.get("settings")
         cfg = with_settings(cfg, then) if then else cfg
         parts: dict[str, Any] = {"clock": clock, "journal": journal, "backtest": backtest}
-        run = cls(config, legs, build_portfolio(config, cfg, legs), **parts)
+        run = cls(config, legs, build_portfolio(config, cfg, legs, clock), **parts)
+        run.watch_feeds(cfg)
         run.recorder.claim()  # before the replay: a run still going on elsewhere is refused
         return run
+
+    def watch_feeds(self, cfg: PeakConfig) -> None:
+        """On Kraken: keep to its public rate between the legs' polls, and go reduce-only
+        while any leg's next candle is overdue by `stale_after_seconds`."""
+        if self.config.data_source == "kraken":
+            section = cfg.exchange.kraken
+            self._watch.stale_after = section.stale_after_seconds
+            self.pace = section.rate_limit_ms / 1000
 
     @staticmethod
     def is_backtest(journal: Journal, run_id: str) -> bool:
@@ -156,18 +167,24 @@ class PortfolioRun:
     # --- trading ---------------------------------------------------------------------------
 
     def warmup(self) -> None:
-        """Show each leg its first `warmup_candles` bars without trading; journal them."""
+        """Show each leg its first `warmup_candles` bars without trading; journal them with
+        the rules the exchange gave for its symbol (a resume trades by those)."""
+        rules = []
         try:
-            history = {
-                i: feed.warmup(self.config.warmup_candles) for i, feed in enumerate(self.feeds)
-            }
+            for leg, feed in zip(self.engine.legs, self.feeds, strict=True):
+                instrument = feed.instrument()
+                if instrument is not None:
+                    leg.use_instrument(instrument)
+                rules.append(instrument)
+            count = self.config.warmup_candles
+            history = {i: feed.warmup(count) for i, feed in enumerate(self.feeds)}
             self.engine.warm_up(history)
         except BaseException:
             self.recorder.discard()  # the run never started: no half-written run
             raise
         self.recorder.claim()
         for i, recorder in enumerate(self.recorders):
-            recorder.warmup(history[i])
+            recorder.warmup(history[i], rules[i])
             self.last_times[i] = history[i][-1].time if history[i] else None
 
     def step_once(self) -> int:
@@ -176,19 +193,23 @@ class PortfolioRun:
         risk = self.risk
         if risk is not None:  # changes made between polls (an operator's) come before the bars
             self._states(risk)
-        chunks = self._aligned_columns()
+        chunks = aligned_columns(self)
         if chunks is not None:
-            return self._committed(self._trade_columns(chunks))
-        for feed, buffer in zip(self.feeds, self._buffers, strict=True):
+            return self._committed(trade_columns(self, chunks))
+        for k, (feed, buffer) in enumerate(zip(self.feeds, self.buffers, strict=True)):
+            if k and self.pace:  # one leg's request after the other's, at the exchange's rate
+                self._stop.wait(self.pace)
             buffer.extend(feed.poll())
+        self._watch.feed_events(self._feed_counts)
+        self._watch.staleness()
         horizon = self._horizon()
         traded = 0
         while True:
-            heads = [buffer[0].time for buffer in self._buffers if buffer]
+            heads = [buffer[0].time for buffer in self.buffers if buffer]
             if not heads or (horizon is not None and min(heads) > horizon):
                 break
             time = min(heads)
-            group = {i: b.popleft() for i, b in enumerate(self._buffers) if b and b[0].time == time}
+            group = {i: b.popleft() for i, b in enumerate(self.buffers) if b and b[0].time == time}
             self.trade(group)
             traded += 1
         return self._committed(traded)
@@ -214,101 +235,12 @@ class PortfolioRun:
         """Return the last bar time every leg still streaming has reached (None: no limit;
         a streaming leg without any bar yet holds every bar back)."""
         reached = []
-        for i, (feed, buffer) in enumerate(zip(self.feeds, self._buffers, strict=True)):
+        for i, (feed, buffer) in enumerate(zip(self.feeds, self.buffers, strict=True)):
             if feed.exhausted:
                 continue
             last = buffer[-1].time if buffer else self.last_times[i]
             reached.append(_BEFORE_ALL if last is None else last)
         return min(reached) if reached else None
-
-    def _aligned_columns(self) -> list[BarColumns] | None:
-        """In a backtest with nothing waiting, return each leg's next bars as columns when
-        they are of the same bar times (as far as all legs reach); None otherwise, the
-        bars polled then waiting to be traded one bar time at a time."""
-        feeds = self.feeds
-        if not self.backtest or not self.columns or any(self._buffers):
-            return None
-        if not all(isinstance(feed, IteratorFeed) for feed in feeds):
-            return None
-        chunks = [feed.poll_columns() for feed in feeds if isinstance(feed, IteratorFeed)]
-        common = min((len(c) for c in chunks if c is not None), default=0)
-        first = chunks[0]
-        aligned = first is not None and all(
-            c is not None and np.array_equal(c.seconds[:common], first.seconds[:common])
-            for c in chunks
-        )
-        for buffer, chunk in zip(self._buffers, chunks, strict=True):
-            if chunk is not None:  # what is not traded as columns waits
-                buffer.extend(chunk.slice(common, len(chunk)).bars() if aligned else chunk.bars())
-        if not aligned or common == 0:
-            return None
-        return [c.slice(0, common) for c in chunks if c is not None]
-
-    def _trade_columns(self, chunks: list[BarColumns]) -> int:
-        """Trade bar times that every leg has, as columns: the strategies' targets worked out
-        for all of them at once, each run of bar times on which every leg is quiet marked at
-        once (`mark_jointly`), the others traded one by one; return how many were traded."""
-        legs = self.engine.legs
-        pairs = list(zip(legs, chunks, strict=True))
-        worked = [column_targets(leg.strategy, chunk) for leg, chunk in pairs]
-        targets = [found for found, _ in worked]
-        usable = min(len(found) for found in targets)
-        ticks = [price_ticks(c.close[:usable], leg.price_decimals) for leg, c in pairs]
-        days = chunks[0].seconds[:usable] // 86_400
-        changes = sorted({int(r) for t in targets for r in np.flatnonzero(np.diff(t[:usable]))})
-        risk = self.risk
-        row = 0
-        with risk.kill_switch_read_once(chunks[0].time(0)) if risk else nullcontext():
-            while row < usable:
-                asked = {i: int(t[row]) for i, t in enumerate(targets)}
-                if all(leg.is_quiet(asked[i], leg.target, queued=bool(leg.pipeline.venue.pending))
-                       for i, leg in enumerate(legs)):  # fmt: skip
-                    stop = next((c + 1 for c in changes if c + 1 > row), usable)
-                    self._mark_quiet(chunks, ticks, days, row, stop)
-                    row = stop
-                else:
-                    self.trade(
-                        {i: c.bar(row) for i, c in enumerate(chunks)}, asked, rows=(chunks, row)
-                    )
-                    row += 1
-        for leg, chunk, (found, failure) in zip(legs, chunks, worked, strict=True):
-            if failure is not None and len(found) == usable:  # it failed on the next bar
-                checked_target(leg.strategy, chunk.bar(usable), failure)
-        return usable
-
-    def _mark_quiet(
-        self,
-        chunks: list[BarColumns],
-        ticks: list[npt.NDArray[np.int64]],
-        days: npt.NDArray[np.int64],
-        row: int,
-        stop: int,
-    ) -> None:
-        """Mark bar times `row` to `stop`, on which every leg is quiet, at once."""
-        legs, ledger = self.engine.legs, self.engine.ledger
-        peak = ledger.peak_equity
-        steps = [leg.rules.instrument.price_step for leg in legs]
-        part = [t[row:stop] for t in ticks]
-        run = mark_jointly(ledger, [leg.symbol for leg in legs], part, steps, days[row:stop])
-        if run is None:  # beyond the exact joint range: bar time by bar time
-            for k in range(row, stop):
-                self.trade({i: c.bar(k) for i, c in enumerate(chunks)})
-            return
-        for leg, chunk, recorder in zip(legs, chunks, self.recorders, strict=True):
-            leg.bars_seen += stop - row
-            recorder.quiet_run(QuietRun(chunk, row, stop, leg.target, run, peak, leg.account()))
-        self.bar_times += stop - row
-        self.last_bar = chunks[-1].bar(stop - 1)
-        self.last_times = [self.last_bar.time] * len(legs)
-        if self.bar_clock is not None:
-            self.bar_clock.set(self.last_bar.time + self._bar_length)
-        if self.on_quiet is not None:
-            positions = tuple(ledger.position(leg.symbol) for leg in legs)
-            closes = tuple(np.asarray(c.close[row:stop]) for c in chunks)
-            last = tuple(ledger.last_price(leg.symbol) or ZERO for leg in legs)
-            seconds = chunks[0].seconds[row:stop]
-            quiet = QuietTimes(seconds, run.equity, run.drawdown, positions, closes, last)
-            self.on_quiet(quiet)
 
     def trade(
         self,
@@ -336,7 +268,7 @@ class PortfolioRun:
                 recorder.quiet_run(leg.quiet_row(BarColumns.from_bars([bar]), 0))
         self.bar_times += 1
         if self.bar_clock is not None:
-            self.bar_clock.set(next(iter(bars.values())).time + self._bar_length)
+            self.bar_clock.set(next(iter(bars.values())).time + self.bar_length)
         if self.on_time is not None:
             self.on_time(outcomes, self.account_row(next(iter(bars.values()))), tuple(sorted(bars)))
         return outcomes
@@ -354,7 +286,7 @@ class PortfolioRun:
     @property
     def finished(self) -> bool:
         """Return True once every feed has ended and every bar was traded."""
-        return all(f.exhausted for f in self.feeds) and not any(self._buffers)
+        return all(f.exhausted for f in self.feeds) and not any(self.buffers)
 
     def run(self, bar_times: int | None = None, duration: timedelta | None = None) -> str:
         """Trade until `bar_times` more bar times, `duration` or the data's end, or a stop;
@@ -373,8 +305,15 @@ class PortfolioRun:
             if deadline is not None and self.clock.now() >= deadline:
                 return "duration reached"
             if self.sleep_between:
-                self._stop.wait(self.config.poll_interval_seconds)
+                self._stop.wait(self._next_poll())
         return self.stop_reason or "stopped"
+
+    def _next_poll(self) -> float:
+        """Return the seconds to the next poll: until the legs' next candles have closed (a
+        live feed says), else `poll_interval_seconds`."""
+        now = self.clock.now()
+        due = [d for feed in self.feeds if (d := feed.next_poll_delay(now)) is not None]
+        return min(due) if due else self.config.poll_interval_seconds
 
     def shutdown(self, reason: str) -> None:
         """Ask the loop to stop after the poll it is in."""
@@ -397,3 +336,22 @@ class PortfolioRun:
 
 def _nothing() -> None:
     """Do nothing: the heartbeat of a run nobody supervises."""
+
+
+class _Feeds:
+    """The legs' feeds as one, for the watch: their events, and the most overdue candle."""
+
+    def __init__(self, feeds: list[CandleFeed]) -> None:
+        self.feeds = feeds
+
+    def drain_events(self) -> list[FeedEvent]:
+        """Return every leg's feed events since the last call, each naming its symbol."""
+        return [
+            replace(event, detail=f"{feed.symbol}: {event.detail}")
+            for feed in self.feeds
+            for event in feed.drain_events()
+        ]
+
+    def stale_for(self, now: datetime) -> float:
+        """Return how long the most overdue leg's next candle is overdue."""
+        return max((feed.stale_for(now) for feed in self.feeds), default=0.0)

@@ -55,6 +55,7 @@ __all__ = [
     "replay_journal",
     "restore_written",
     "resumed_config",
+    "venue_answers",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def replay_journal(
     instrument = feed.instrument() if journaled is None else instrument_from_payload(journaled)
     if instrument is not None:  # the rules the run traded with, as its warmup read them
         engine.use_instrument(instrument)
-    answers = _venue_answers(recorder)
+    answers = venue_answers(recorder)
     with (
         recorder.muted(),
         risk.replaying(states) if risk is not None else nullcontext(),
@@ -227,7 +228,7 @@ def _replay_quiet(
     return bars.time(len(bars) - 1)
 
 
-def _venue_answers(recorder: SessionRecorder) -> dict[str, JournaledAnswer]:
+def venue_answers(recorder: SessionRecorder) -> dict[str, JournaledAnswer]:
     """Return what the exchange answered each of the run's orders: validated if the journal
     says so (the shadow model may reject it after that), else its rejection."""
     answers: dict[str, JournaledAnswer] = {}

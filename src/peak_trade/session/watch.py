@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
 
 from peak_trade.core.clock import Clock
-from peak_trade.data.ports import CandleFeed
+from peak_trade.data.ports import FeedEvent
 from peak_trade.engine.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
@@ -15,9 +17,21 @@ from peak_trade.orders.base import OrderRequest
 from peak_trade.session.metrics import LiveSessionMetrics
 from peak_trade.session.narration import Throttle
 
-__all__ = ["RunWatch"]
+__all__ = ["RunWatch", "WatchedFeed"]
 
 _LOG = logging.getLogger(__name__)
+
+
+class WatchedFeed(Protocol):
+    """What a watch reads of a feed (a run's one, or a portfolio's legs' together)."""
+
+    def drain_events(self) -> list[FeedEvent]:
+        """Return the retries, backfills and holes since the last call."""
+        ...
+
+    def stale_for(self, now: datetime) -> float:
+        """Return how many seconds the next bar is overdue."""
+        ...
 
 
 class RunWatch:
@@ -26,7 +40,7 @@ class RunWatch:
     def __init__(
         self,
         run_id: str,
-        feed: CandleFeed,
+        feed: WatchedFeed,
         recorder: SessionRecorder,
         risk: LiveRiskLimits | None,
         clock: Clock,

@@ -60,6 +60,13 @@ PAIRS: dict[str, dict[str, Any]] = {
         "status": "online",
     },
 }
+PAIRS["SOLEUR"] = {
+    **PAIRS["XETHZEUR"],
+    "altname": "SOLEUR",
+    "wsname": "SOL/EUR",
+    "base": "SOL",
+    "ordermin": "0.02",
+}
 MAX_ROWS = 720
 MAX_TRADES = 1000
 
@@ -87,6 +94,8 @@ class KrakenEmulator:
     api_secret: str = base64.b64encode(b"peak-trade-emulator-secret").decode()
     pair_id: str = "XXBTZEUR"
     port: int = 0
+    # the bars of the other pairs it serves (a portfolio's), by Kraken pair id
+    more_bars: dict[str, Sequence[Bar]] = field(default_factory=dict)
     faults: deque[Fault] = field(default_factory=deque)
     add_orders: list[AddOrderCall] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
@@ -179,35 +188,46 @@ class KrakenEmulator:
 
     # --- market ------------------------------------------------------------------------------
 
-    def closed_bars(self) -> list[Bar]:
-        """Return the bars closed at the emulator's current time."""
-        now = self.now()
-        return [bar for bar in self.bars if bar.time + self.timeframe.delta <= now]
+    def pair_of(self, name: str | None) -> str | None:
+        """Return the pair id a request's `pair` names (its id or altname), if served."""
+        for pair_id in (self.pair_id, *self.more_bars):
+            if name in (pair_id, PAIRS[pair_id]["altname"]):
+                return pair_id
+        return None
 
-    def ohlc(self, since: int | None, gap: int) -> dict[str, Any]:
-        """Return the OHLC result at the current time."""
-        closed = self.closed_bars()
+    def closed_bars(self, pair_id: str | None = None) -> list[Bar]:
+        """Return the bars of `pair_id` (the main pair by default) closed at the current time."""
+        now = self.now()
+        bars = self.bars if pair_id in (None, self.pair_id) else self.more_bars[str(pair_id)]
+        return [bar for bar in bars if bar.time + self.timeframe.delta <= now]
+
+    def ohlc(self, since: int | None, gap: int, pair_id: str | None = None) -> dict[str, Any]:
+        """Return the OHLC result of a pair at the current time."""
+        pair_id = pair_id or self.pair_id
+        closed = self.closed_bars(pair_id)
         if since is not None:
             closed = [bar for bar in closed if bar.time.timestamp() > since]
         forming_time = self.timeframe.floor(self.now())
-        previous = closed[-1].close if closed else (self.bars[0].open if self.bars else 1.0)
+        bars = self.bars if pair_id == self.pair_id else self.more_bars[pair_id]
+        previous = closed[-1].close if closed else (bars[0].open if bars else 1.0)
         rows = [_row(bar) for bar in closed][-(MAX_ROWS - 1) :]
         if gap and len(rows) > gap + 2:
             middle = len(rows) // 2
             del rows[middle : middle + gap]
         last = int(closed[-1].time.timestamp()) if closed else (since or 0)
         forming = [int(forming_time.timestamp()), *(f"{previous:.10f}",) * 5, "0.00000000", 0]
-        return {self.pair_id: [*rows, forming], "last": last}
+        return {pair_id: [*rows, forming], "last": last}
 
-    def trades(self, since: int) -> dict[str, Any]:
+    def trades(self, since: int, pair_id: str | None = None) -> dict[str, Any]:
         """Return up to 1,000 trades after `since`, as Kraken's Trades: Unix seconds, or
         (above 1e12) the nanosecond `last` of an earlier answer. Each closed bar traded four
         times: its open, its high and low, its close, a quarter of its volume each."""
+        pair_id = pair_id or self.pair_id
         after = since if since > 10**12 else since * 10**9 - 1
         step = int(self.timeframe.delta.total_seconds()) * 10**9 // 4
         rows: list[list[Any]] = []
         last = after
-        for bar in self.closed_bars():
+        for bar in self.closed_bars(pair_id):
             start = int(bar.time.timestamp()) * 10**9
             for k, price in enumerate((bar.open, bar.high, bar.low, bar.close)):
                 stamp = start + k * step
@@ -220,16 +240,17 @@ class KrakenEmulator:
                     last = stamp
             if len(rows) >= MAX_TRADES:
                 break
-        return {self.pair_id: rows, "last": str(last)}
+        return {pair_id: rows, "last": str(last)}
 
-    def depth(self, count: int) -> dict[str, Any]:
-        """Return a synthetic order book around the last close."""
-        closed = self.closed_bars()
+    def depth(self, count: int, pair_id: str | None = None) -> dict[str, Any]:
+        """Return a synthetic order book around the pair's last close."""
+        pair_id = pair_id or self.pair_id
+        closed = self.closed_bars(pair_id)
         mid = closed[-1].close if closed else 50_000.0
         step = mid * 0.0002
         asks = [[f"{mid + step * (i + 1):.1f}", f"{0.05 * (i + 1):.8f}", 0] for i in range(count)]
         bids = [[f"{mid - step * (i + 1):.1f}", f"{0.05 * (i + 1):.8f}", 0] for i in range(count)]
-        return {self.pair_id: {"asks": asks, "bids": bids}}
+        return {pair_id: {"asks": asks, "bids": bids}}
 
     def add_order(self, path: str, headers: dict[str, str], body: str) -> dict[str, Any]:
         """Judge an AddOrder exactly as Kraken would and record it."""
@@ -251,8 +272,8 @@ class KrakenEmulator:
             return {"error": [error]}
         descr = {
             "order": f"{fields['type']} {float(fields['volume']):.8f} "
-            f"{PAIRS[self.pair_id]['altname']} @ {fields['ordertype']}"
-            + (f" {fields['price']}" if "price" in fields else "")
+            f"{PAIRS[self.pair_of(fields['pair']) or self.pair_id]['altname']} @ "
+            f"{fields['ordertype']}" + (f" {fields['price']}" if "price" in fields else "")
         }
         if validate:
             return {"error": [], "result": {"descr": descr}}

@@ -40,14 +40,19 @@ class EmulatedExchange(Protocol):
         """Return the AssetPairs result."""
         ...
 
-    def ohlc(self, since: int | None, gap: int) -> dict[str, Any]:
+    def pair_of(self, name: str | None) -> str | None:
+        """Return the pair id a request names, if served."""
+        ...
+
+    def ohlc(self, since: int | None, gap: int, pair_id: str | None = None) -> dict[str, Any]:
         """Return the OHLC result."""
         ...
 
-    def trades(self, since: int) -> dict[str, Any]:
+    def trades(self, since: int, pair_id: str | None = None) -> dict[str, Any]:
         """Return the Trades result after `since` (seconds, or a nanosecond id)."""
+        ...
 
-    def depth(self, count: int) -> dict[str, Any]:
+    def depth(self, count: int, pair_id: str | None = None) -> dict[str, Any]:
         """Return the Depth result."""
         ...
 
@@ -115,26 +120,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._ohlc(query)
         elif url.path == "/0/public/Trades":
             since = int(query.get("since", "0"))
-            self._send({"error": [], "result": exchange.trades(since)})
+            pair = exchange.pair_of(query.get("pair")) or exchange.pair_id
+            self._send({"error": [], "result": exchange.trades(since, pair)})
         elif url.path == "/0/public/Depth":
             count = int(query.get("count", "100"))
-            self._send({"error": [], "result": exchange.depth(min(count, 500))})
+            pair = exchange.pair_of(query.get("pair")) or exchange.pair_id
+            self._send({"error": [], "result": exchange.depth(min(count, 500), pair)})
         else:
             self._send({"error": ["EGeneral:Unknown method"]})
 
     def _ohlc(self, query: dict[str, str]) -> None:
         exchange = self.exchange
-        altname = exchange.asset_pairs()[exchange.pair_id]["altname"]
-        if query.get("pair") not in (exchange.pair_id, altname):
+        pair = exchange.pair_of(query.get("pair"))
+        if pair is None:
             self._send({"error": ["EQuery:Unknown asset pair"]})
         elif query.get("interval", "1") != str(exchange.timeframe.minutes):
             self._send({"error": ["EGeneral:Invalid arguments"]})
         else:
             since = int(query["since"]) if "since" in query else None
             fault = exchange.take_fault("OHLC-gap")
-            self._send(
-                {"error": [], "result": exchange.ohlc(since, fault.gap_bars if fault else 0)}
-            )
+            result = exchange.ohlc(since, fault.gap_bars if fault else 0, pair)
+            self._send({"error": [], "result": result})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
