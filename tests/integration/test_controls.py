@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from peak_trade.journal.store import Journal
-from peak_trade.testing.browser import headless_chromium
+from peak_trade.testing.browser import headless_chromium, page_wait
 from peak_trade.testing.cli import run_peak, spawn_peak, wait_for_bars
 
 TOKEN = "operator-secret-token-1234"  # noqa: S105 (a test's own)
@@ -169,7 +168,7 @@ def test_the_page_halts_a_running_session_with_the_token(
     browser = headless_chromium()
     try:
         browser.get(url + "?run=live")
-        wait = WebDriverWait(browser, 30)
+        wait = page_wait(browser, 30)
         wait.until(lambda b: not b.find_element(By.ID, "controls").get_attribute("hidden"))
         browser.find_element(By.CSS_SELECTOR, '#controls button[data-command="halt"]').click()
         prompt = wait.until(lambda b: b.switch_to.alert)

@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from peak_trade.journal.store import Journal
-from peak_trade.testing.browser import headless_chromium
+from peak_trade.testing.browser import headless_chromium, page_wait
 from peak_trade.testing.cli import run_peak, spawn_peak, wait_for_bars
 
 
@@ -127,7 +126,7 @@ def test_the_page_shows_the_runs_and_a_runs_charts_fills_and_denials(
     browser = headless_chromium()
     try:
         browser.get(dashboard)
-        wait = WebDriverWait(browser, 30)
+        wait = page_wait(browser, 30)
         rows = wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#runs tbody tr"))
         assert len(rows) == 2
         backtest = browser.find_element(By.CSS_SELECTOR, '#runs tr[data-run="bt"]')
@@ -164,7 +163,7 @@ def test_the_page_follows_a_running_session(home: Path, tmp_path: Path) -> None:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
         browser.get(url + "?run=live")
-        wait = WebDriverWait(browser, 60)
+        wait = page_wait(browser, 60)
         row = '#runs tr[data-run="live"]'
         bars = f"{row} td:nth-child(6)"
         wait.until(lambda b: "running" in b.find_element(By.CSS_SELECTOR, row).text)
@@ -228,7 +227,7 @@ def test_a_portfolio_shows_its_first_legs_price_the_accounts_equity_and_all_fill
         assert any(line.startswith(filled) and line.endswith(f" {fills['total']}.0")
                    for line in metrics.splitlines())  # fmt: skip
         browser.get(url)
-        wait = WebDriverWait(browser, 30)
+        wait = page_wait(browser, 30)
         wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, '#runs tr[data-run="pf"]'))[0].click()
         wait.until(lambda b: b.find_element(By.ID, "fill-count").text == f"({fills['total']})")
         title = browser.find_element(By.ID, "price-title").text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHROMEDRIVER", "CHROMIUM", "headless_chromium"]
+__all__ = ["CHROMEDRIVER", "CHROMIUM", "headless_chromium", "page_wait"]
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 # as root and offline: no sandbox, and none of the background calls a closed network refuses
@@ -39,3 +39,13 @@ def headless_chromium() -> Any:
     for flag in _FLAGS:
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+def page_wait(browser: Any, seconds: float) -> Any:
+    """Return a wait on the page that looks again when an element it found was replaced
+    meanwhile: the page redraws its tables at every poll, so a row read a moment after it was
+    found may be a new one."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))
