@@ -48,6 +48,7 @@ def test_every_command_works_from_below_a_folder_init_made(
         ".env.example",
         "config.toml",
         "data",
+        "portfolio.toml",
         "strategies",
     ]
     assert "channel_breakout  user" in _ok(run_peak("strategies", cwd=work))
@@ -78,6 +79,14 @@ def test_every_command_works_from_below_a_folder_init_made(
     _ok(run_peak(*sweep, "--data", "synthetic", "--bars", "2000", "--workers", "1", cwd=work))
     assert len(list((home / "reports" / "sweeps").iterdir())) == 1
     assert "channel_breakout" in _ok(run_peak("survey", "--bars", "2000", cwd=work))
+    portfolio = ("backtest", "--portfolio", "../../portfolio.toml", "--data", "synthetic")
+    legs = json.loads(_ok(run_peak(*portfolio, "--bars", "3000", "--json", cwd=work)))["legs"]
+    assert [(leg["name"], leg["weight"]) for leg in legs] == [
+        ("channel_breakout:BTC/EUR", "0.5"),
+        ("rsi_reversion:ETH/EUR", "0.25"),
+        ("ma_crossover:SOL/EUR", "0.25"),
+    ]
+    assert legs[0]["params"] == {"entry_bars": 30}
     assert not (work / "journal").exists()
     assert not (work / "reports").exists()
 

@@ -14,9 +14,9 @@ __all__ = ["DESCRIPTION", "add_init_arguments", "run_init"]
 
 DESCRIPTION = (
     "Make a folder to work in: a commented config.toml, a strategies/ folder with an example "
-    "strategy, and a .env.example for testnet keys. Every command run in it, or in a folder "
-    f"below it (or anywhere, with ${HOME_ENV_VAR} naming it), reads that config and keeps its "
-    "journals and reports there."
+    "strategy, an example portfolio.toml, and a .env.example for testnet keys. Every command "
+    f"run in it, or in a folder below it (or anywhere, with ${HOME_ENV_VAR} naming it), reads "
+    "that config and keeps its journals and reports there."
 )
 _ENV_EXAMPLE = """\
 # Copy to .env (never commit it) for testnet sessions; a session reads it from this folder.
@@ -46,6 +46,7 @@ def run_init(args: argparse.Namespace) -> int:
     files = {
         folder / "config.toml": _config_text(),
         folder / "strategies" / _STRATEGY: _template("example_strategy"),
+        folder / "portfolio.toml": _template("example_portfolio"),
         folder / ".env.example": _ENV_EXAMPLE,
     }
     there = [str(path) for path in files if path.exists()]
@@ -62,8 +63,10 @@ def run_init(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot write into {folder}: {error.strerror or error}") from None
     where = "" if folder == Path() else f"cd {folder} && "
     print(
-        f"made {folder.resolve()}: config.toml, strategies/{_STRATEGY}, .env.example\n"
-        f"next: {where}peak-trade backtest --data synthetic --strategy channel_breakout"
+        f"made {folder.resolve()}: config.toml, strategies/{_STRATEGY}, portfolio.toml, "
+        ".env.example\n"
+        f"next: {where}peak-trade backtest --data synthetic --strategy channel_breakout\n"
+        f"  or: {where}peak-trade backtest --data synthetic --portfolio portfolio.toml"
     )
     return 0
 
