@@ -41,12 +41,23 @@ def _run(kraken: Exchange, tmp_path: Path, mode: str) -> tuple[PortfolioRun, Jou
         }
     )
     config = LiveSessionConfig(
-        mode=mode, data_source="kraken", warmup_candles=100, run_id="kr", poll_interval_seconds=1
+        mode=mode,
+        data_source="kraken",
+        warmup_candles=100,
+        run_id="kr",
+        poll_interval_seconds=1,
+        max_consecutive_errors=20,
     )
     journal = Journal(tmp_path / "j.sqlite", clock=kraken.clock)
     run = PortfolioRun.start(config, cfg, LEGS, clock=kraken.clock, journal=journal, backtest=False)
     run.sleep_between = False
     return run, journal
+
+
+def _bars(journal: Journal, leg: int) -> int:
+    """Return how many bars a leg journaled (one by one, or as runs of quiet bars)."""
+    run = leg_run_id("kr", leg)
+    return journal.count(run, "bar") + int(journal.total(run, "bars", "n"))
 
 
 def _minutes(kraken: Exchange, run: PortfolioRun, count: int) -> None:
@@ -89,10 +100,12 @@ def test_a_testnet_portfolio_polls_each_pair_and_has_each_order_validated(
     assert kraken.emulator.requests.count("/0/public/OHLC") >= 2 * 200
 
 
-def test_a_pair_without_new_candles_holds_the_others_and_makes_the_account_reduce_only(
+def test_a_pair_gone_quiet_is_left_behind_and_the_others_trade_on(
     kraken: Exchange, tmp_path: Path
 ) -> None:
-    kraken.emulator.more_bars["XETHZEUR"] = _eth(HISTORY + 50)  # ETH's candles stop
+    eth = _eth(HISTORY + 100)
+    del eth[HISTORY + 20 : HISTORY + 30]  # ten minutes without an ETH candle
+    kraken.emulator.more_bars["XETHZEUR"] = eth
     run, journal = _run(kraken, tmp_path, "shadow")
     run.warmup()
 
@@ -100,13 +113,35 @@ def test_a_pair_without_new_candles_holds_the_others_and_makes_the_account_reduc
 
     risk = run.risk
     assert risk is not None
+    assert risk.state is TradingState.ACTIVE  # one pair quiet: not the whole account
+    # BTC traded every minute, ETH each minute it had a candle
+    assert [_bars(journal, i) for i in (0, 1)] == [60, 50]
+    events = [(e.payload["kind"], e.payload["detail"]) for e in journal.events("kr", "feed_event")]
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("stale") == 1
+    assert kinds.count("fresh") == 1
+    stale = next(detail for kind, detail in events if kind == "stale")
+    assert stale.startswith("ETH/EUR: no new candle for ")
+    assert stale.endswith("past its close; the others go on")
+
+
+def test_every_pair_gone_quiet_makes_the_account_reduce_only(
+    kraken: Exchange, tmp_path: Path
+) -> None:
+    kraken.emulator.more_bars["XETHZEUR"] = _eth(3_000)
+    run, _ = _run(kraken, tmp_path, "shadow")
+    run.warmup()
+    _minutes(kraken, run, 5)
+    kraken.emulator.outage(3_600)  # the exchange answers nothing for an hour
+
+    for _ in range(6):
+        kraken.clock.advance(timedelta(minutes=1))
+        run.poll_once()  # each poll fails, and is ridden out
+
+    risk = run.risk
+    assert risk is not None
     assert risk.state is TradingState.REDUCING
     assert risk.events[0].reason.startswith("no new candle for ")
-    # the legs traded the bar times both had, then waited for ETH's
-    assert run.bar_times == 50  # the 50 ETH candles that closed after the warmup
-    assert journal.count(leg_run_id("kr", 0), "bar") == journal.count(leg_run_id("kr", 1), "bar")
-    (change,) = journal.events("kr", "trading_state")
-    assert change.payload["to"] == "reducing"
 
 
 @pytest.mark.usefixtures("keys")

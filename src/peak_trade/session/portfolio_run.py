@@ -17,18 +17,17 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import Clock, ManualClock
-from peak_trade.core.errors import ConfigError
+from peak_trade.core.errors import ConfigError, SessionRuntimeError
 from peak_trade.core.legs import Leg
 from peak_trade.core.money import ZERO
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar, Timeframe, parse_symbol
-from peak_trade.data.ports import CandleFeed, FeedEvent, IteratorFeed
+from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.engine.portfolio import AccountRow, LegOutcome, PortfolioEngine, QuietTimes
 from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.journal.schema import LEGS_KEY, leg_run_id
@@ -41,7 +40,8 @@ from peak_trade.session.portfolio import build_portfolio, journaled_legs, portfo
 from peak_trade.session.portfolio_columns import aligned_columns, trade_columns
 from peak_trade.session.portfolio_replay import replay_run
 from peak_trade.session.settings import with_settings
-from peak_trade.session.watch import RunWatch
+from peak_trade.session.stepping import FATAL_ERRORS
+from peak_trade.session.watch import JointFeeds, RunWatch
 
 __all__ = ["PortfolioRun", "TimeCallback"]
 
@@ -97,9 +97,11 @@ class PortfolioRun:
         self.on_poll: Callable[[int, Bar], None] | None = None
         self.bar_length = Timeframe(config.timeframe).delta
         self.stop_reason: str | None = None
-        self._watch = RunWatch(self.run_id, _Feeds(self.feeds), self.recorder, self.risk, clock)
+        self._watch = RunWatch(self.run_id, JointFeeds(self.feeds), self.recorder, self.risk, clock)
         self._feed_counts = LiveSessionMetrics()  # the feeds' events, counted by the watch
         self.pace = 0.0  # seconds between two legs' polls (Kraken's public rate)
+        self._stale: set[int] = set()  # the legs whose candles are overdue
+        self._failed = 0  # polls failed in a row
 
     @classmethod
     def start(
@@ -146,8 +148,7 @@ class PortfolioRun:
         return run
 
     def watch_feeds(self, cfg: PeakConfig) -> None:
-        """On Kraken: keep to its public rate between the legs' polls, and go reduce-only
-        while any leg's next candle is overdue by `stale_after_seconds`."""
+        """On Kraken: keep to its rate between the legs' polls, and watch for stale legs."""
         if self.config.data_source == "kraken":
             section = cfg.exchange.kraken
             self._watch.stale_after = section.stale_after_seconds
@@ -156,8 +157,7 @@ class PortfolioRun:
     @staticmethod
     def is_backtest(journal: Journal, run_id: str) -> bool:
         """Return True if the journal's portfolio run `run_id` is a backtest."""
-        config = journal.run_started(run_id).payload["config"]
-        return bool(config.get(_KIND) == "backtest")
+        return bool(journal.run_started(run_id).payload["config"].get(_KIND) == "backtest")
 
     @property
     def risk(self) -> LiveRiskLimits | None:
@@ -196,13 +196,18 @@ class PortfolioRun:
         chunks = aligned_columns(self)
         if chunks is not None:
             return self._committed(trade_columns(self, chunks))
-        for k, (feed, buffer) in enumerate(zip(self.feeds, self.buffers, strict=True)):
-            if k and self.pace:  # one leg's request after the other's, at the exchange's rate
-                self._stop.wait(self.pace)
-            buffer.extend(feed.poll())
-        self._watch.feed_events(self._feed_counts)
-        self._watch.staleness()
-        horizon = self._horizon()
+        try:
+            for k, (feed, buffer) in enumerate(zip(self.feeds, self.buffers, strict=True)):
+                if k and self.pace:  # one leg's request after the other's, at Kraken's rate
+                    self._stop.wait(self.pace)
+                buffer.extend(feed.poll())
+        finally:  # judged by the clock, whether the polls brought bars, none or an error
+            self._watch.feed_events(self._feed_counts)
+            stale = self._stale_legs()
+            if risk is not None:
+                self._states(risk)
+        self._drop_late()
+        horizon = self._horizon(stale)
         traded = 0
         while True:
             heads = [buffer[0].time for buffer in self.buffers if buffer]
@@ -231,12 +236,49 @@ class PortfolioRun:
         for change in self.recorder.trading_states(risk.events):
             _LOG.warning("trading state %s -> %s: %s", change.previous, change.state, change.reason)
 
-    def _horizon(self) -> datetime | None:
-        """Return the last bar time every leg still streaming has reached (None: no limit;
-        a streaming leg without any bar yet holds every bar back)."""
+    def _stale_legs(self) -> set[int]:
+        """Return the legs whose next candle is overdue by `stale_after_seconds`: the others
+        go on without them, and their candles that come later than the bar times traded
+        meanwhile are not traded. With every leg stale the account goes reduce-only, as a
+        single session does, until candles come again."""
+        limit, risk = self._watch.stale_after, self.risk
+        if limit is None:
+            return set()
+        now = self.clock.now()
+        late = [feed.stale_for(now) for feed in self.feeds]
+        stale = {i for i, seconds in enumerate(late) if seconds > limit}
+        for i in sorted(stale ^ self._stale):
+            quiet = f"no new candle for {late[i]:.0f} s past its close; the others go on"
+            detail = f"{self.legs[i].symbol}: {quiet if i in stale else 'candles come again'}"
+            self.recorder.feed_event("stale" if i in stale else "fresh", detail, now)
+            _LOG.warning("feed %s", detail)
+        self._stale = stale
+        if risk is not None and stale and len(stale) == len(self.feeds):
+            risk.feed_stale(max(late), limit, now)
+        elif risk is not None:
+            risk.feed_fresh(now)
+        return stale
+
+    def _drop_late(self) -> None:
+        """Drop the candles of a leg that came after the others traded past their times."""
+        done = max((t for t in self.last_times if t is not None), default=None)
+        for leg, buffer in zip(self.legs, self.buffers, strict=True):
+            late = 0
+            while done is not None and buffer and buffer[0].time <= done:
+                buffer.popleft()
+                late += 1
+            if late:
+                detail = f"{leg.symbol}: {late} candle(s) came after the bar times they belong to"
+                self.recorder.feed_event(
+                    "late", f"{detail} were traded; not traded", self.clock.now()
+                )
+
+    def _horizon(self, stale: set[int]) -> datetime | None:
+        """Return the last bar time every leg still streaming (and not stale) has reached
+        (None: no limit; a streaming leg without any bar yet holds every bar back)."""
         reached = []
         for i, (feed, buffer) in enumerate(zip(self.feeds, self.buffers, strict=True)):
-            if feed.exhausted:
+            if feed.exhausted or i in stale:
                 continue
             last = buffer[-1].time if buffer else self.last_times[i]
             reached.append(_BEFORE_ALL if last is None else last)
@@ -297,7 +339,7 @@ class PortfolioRun:
             return "nothing left to trade"
         while not self._stop.is_set():
             self.heartbeat()
-            self.step_once()
+            self.poll_once()
             if goal is not None and self.bar_times >= goal:
                 return f"{bar_times} bar times done"
             if self.finished:
@@ -307,6 +349,25 @@ class PortfolioRun:
             if self.sleep_between:
                 self._stop.wait(self._next_poll())
         return self.stop_reason or "stopped"
+
+    def poll_once(self) -> None:
+        """Poll and trade once, as the loop does: a session rides out `max_consecutive_errors`
+        failed polls in a row (a feed or venue may fail for a while), each journaled."""
+        try:
+            self.step_once()
+        except FATAL_ERRORS:
+            raise
+        except Exception as error:
+            self._failed += 1
+            self.recorder.step_failed(error, self.clock.now())
+            failure = f"{type(error).__name__}: {error}"
+            if self.backtest or self._failed >= self.config.max_consecutive_errors:
+                raise SessionRuntimeError(
+                    f"{self._failed} step(s) failed in a row; last: {failure}"
+                ) from error
+            _LOG.warning("step failed (%d in a row): %s", self._failed, failure)
+            return
+        self._failed = 0
 
     def _next_poll(self) -> float:
         """Return the seconds to the next poll: until the legs' next candles have closed (a
@@ -336,22 +397,3 @@ class PortfolioRun:
 
 def _nothing() -> None:
     """Do nothing: the heartbeat of a run nobody supervises."""
-
-
-class _Feeds:
-    """The legs' feeds as one, for the watch: their events, and the most overdue candle."""
-
-    def __init__(self, feeds: list[CandleFeed]) -> None:
-        self.feeds = feeds
-
-    def drain_events(self) -> list[FeedEvent]:
-        """Return every leg's feed events since the last call, each naming its symbol."""
-        return [
-            replace(event, detail=f"{feed.symbol}: {event.detail}")
-            for feed in self.feeds
-            for event in feed.drain_events()
-        ]
-
-    def stale_for(self, now: datetime) -> float:
-        """Return how long the most overdue leg's next candle is overdue."""
-        return max((feed.stale_for(now) for feed in self.feeds), default=0.0)

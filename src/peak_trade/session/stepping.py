@@ -44,13 +44,13 @@ from peak_trade.session.stop_signals import on_stop_signals
 from peak_trade.session.summary import hints, ledger_summary
 from peak_trade.session.watch import RunWatch
 
-__all__ = ["MarksCallback", "SessionLoop", "StepCallback"]
+__all__ = ["FATAL_ERRORS", "MarksCallback", "SessionLoop", "StepCallback"]
 
 _LOG = logging.getLogger(__name__)
 # How a batch ends when the venue itself refused it (after environment, safety and risk).
 _AT_THE_VENUE = frozenset({ExecutionStatus.ERROR, ExecutionStatus.REJECTED})
 # Errors that end a session at once: retrying cannot help.
-_FATAL = (ConfigError, AuthError, InvariantError, StrategyError, SessionError)
+FATAL_ERRORS = (ConfigError, AuthError, InvariantError, StrategyError, SessionError)
 # Called after each bar of a session, and in a backtest after each run of quiet bars and each
 # other bar, with the bars processed so far and the last of them.
 StepCallback = Callable[[int, Bar], None]
@@ -326,7 +326,7 @@ class SessionLoop:
     def _guarded_step(self) -> list[OrderExecutionResult] | None:
         try:
             step = self.step_once()
-        except _FATAL:
+        except FATAL_ERRORS:
             raise
         except Exception as error:
             self._metrics.step_errors += 1

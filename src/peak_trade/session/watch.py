@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
 from peak_trade.core.clock import Clock
-from peak_trade.data.ports import FeedEvent
+from peak_trade.data.ports import CandleFeed, FeedEvent
 from peak_trade.engine.pipeline import ExecutionResult, ExecutionStatus
 from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
@@ -17,7 +18,7 @@ from peak_trade.orders.base import OrderRequest
 from peak_trade.session.metrics import LiveSessionMetrics
 from peak_trade.session.narration import Throttle
 
-__all__ = ["RunWatch", "WatchedFeed"]
+__all__ = ["JointFeeds", "RunWatch", "WatchedFeed"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -102,3 +103,22 @@ class RunWatch:
             result.reason,
             again,
         )
+
+
+class JointFeeds:
+    """Several feeds as one, for a watch: their events, and the most overdue candle."""
+
+    def __init__(self, feeds: list[CandleFeed]) -> None:
+        self.feeds = feeds
+
+    def drain_events(self) -> list[FeedEvent]:
+        """Return every leg's feed events since the last call, each naming its symbol."""
+        return [
+            replace(event, detail=f"{feed.symbol}: {event.detail}")
+            for feed in self.feeds
+            for event in feed.drain_events()
+        ]
+
+    def stale_for(self, now: datetime) -> float:
+        """Return how long the most overdue leg's next candle is overdue."""
+        return max((feed.stale_for(now) for feed in self.feeds), default=0.0)
