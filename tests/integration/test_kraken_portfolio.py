@@ -27,19 +27,18 @@ def _eth(bars: int) -> list[Bar]:
     return list(market)
 
 
+def _cfg(kraken: Exchange, tmp_path: Path) -> PeakConfig:
+    section = {
+        "base_url": kraken.url,
+        "nonce_file": str(tmp_path / "nonce"),
+        "rate_limit_ms": 0,  # the emulator has no rate to keep to
+        "stale_after_seconds": 150,
+    }
+    return PeakConfig.from_mapping({"exchange": {"kraken": section}})
+
+
 def _run(kraken: Exchange, tmp_path: Path, mode: str) -> tuple[PortfolioRun, Journal]:
-    cfg = PeakConfig.from_mapping(
-        {
-            "exchange": {
-                "kraken": {
-                    "base_url": kraken.url,
-                    "nonce_file": str(tmp_path / "nonce"),
-                    "rate_limit_ms": 0,
-                    "stale_after_seconds": 150,
-                }
-            },
-        }
-    )
+    cfg = _cfg(kraken, tmp_path)
     config = LiveSessionConfig(
         mode=mode,
         data_source="kraken",
@@ -155,9 +154,7 @@ def test_a_testnet_portfolio_resumes_from_its_journal_without_asking_kraken_agai
     fills = [journal.count(leg_run_id("kr", i), "fill") for i in range(2)]
     journal.close()  # the process dies here: no stop is journaled
     asked = len(kraken.emulator.add_orders)
-    cfg = PeakConfig.from_mapping(
-        {"exchange": {"kraken": {"base_url": kraken.url, "nonce_file": str(tmp_path / "nonce")}}}
-    )
+    cfg = _cfg(kraken, tmp_path)
     again = Journal(tmp_path / "j.sqlite", clock=kraken.clock)
 
     resumed = PortfolioRun.resume("kr", again, cfg, clock=kraken.clock, backtest=False)

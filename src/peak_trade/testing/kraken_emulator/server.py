@@ -93,6 +93,9 @@ def serve(exchange: EmulatedExchange, port: int) -> ThreadingHTTPServer:
 class _Handler(BaseHTTPRequestHandler):
     exchange: EmulatedExchange
     protocol_version = "HTTP/1.1"
+    # headers and body go out as two writes: without this, each answer on a kept-alive
+    # connection waits for the client's delayed ACK (some 40 ms)
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         del format, args  # quiet: tests read the recorded requests instead
