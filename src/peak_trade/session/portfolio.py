@@ -3,7 +3,8 @@
 How a portfolio run is built from its config and legs (`build_portfolio`): each leg's engine
 (its strategy, its weighted sizing rules, venue and pipeline) shares one ledger and one
 `LiveRiskLimits`; each leg reads its own feed: a synthetic market per symbol
-(`portfolio_market`: distinct, deterministic, correlated) or a candle file per leg.
+(`portfolio_market`: distinct, deterministic, correlated), a candle file per leg, or its
+Kraken pair (the legs share one client).
 
 The journal holds a portfolio run as the run itself (`run_started` with the legs, the trading
 state, `run_stopped`) and one run per leg, `RUN.legN` (`leg_run_id`): its warmup, bars,
