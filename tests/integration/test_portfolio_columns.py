@@ -101,3 +101,24 @@ def test_a_column_backtest_reconciles_bar_by_bar_with_no_difference(tmp_path: Pa
 
     assert checked.returncode == 0, checked.stderr
     assert "26,400 bars replayed, no difference" in checked.stdout
+
+
+@pytest.mark.parametrize("columns", [True, False], ids=["as columns", "bar by bar"])
+def test_a_backtest_replays_from_its_journal_to_the_same_ledger_either_way(
+    tmp_path: Path, columns: bool
+) -> None:
+    figures, *_ = _run(tmp_path, True, {"max_drawdown_pct": 6.0})
+    clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
+    journal = Journal(tmp_path / "columns.sqlite", clock=clock)
+    cfg = PeakConfig.from_mapping({"live_risk": {"max_drawdown_pct": 6.0}})
+    resumed = PortfolioRun.resume("columns", journal, cfg, clock=clock, backtest=True)
+    resumed.columns = columns
+    resumed.replay()
+
+    ledger = resumed.engine.ledger
+    again = (ledger.cash, ledger.equity, ledger.peak_equity, ledger.max_drawdown)
+    assert (*again, ledger.max_drawdown_pct, ledger.day_pnl(), ledger.bars_in_market) == figures
+    assert resumed.bar_times == 12_000 - 200
+    assert resumed.run() == "end of data"  # nothing was left to trade
+    assert resumed.bar_times == 12_000 - 200
+    journal.close()

@@ -24,13 +24,17 @@ from peak_trade.core.money import ZERO, price_ticks
 from peak_trade.core.types import Bar
 from peak_trade.data.ports import CandleFeed, IteratorFeed
 from peak_trade.engine.outcomes import QuietRun
-from peak_trade.engine.portfolio import LegOutcome, PortfolioEngine, QuietTimes
+from peak_trade.engine.portfolio import AccountRow, LegOutcome, PortfolioEngine, QuietTimes
 from peak_trade.engine.targets import checked_target, column_targets
 from peak_trade.journal.recorder import SessionRecorder
 from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.portfolio.joint_marks import mark_jointly
 
-__all__ = ["ColumnRun", "aligned_columns", "trade_columns"]
+__all__ = ["ColumnRun", "TimeCallback", "aligned_columns", "trade_columns"]
+
+# Called after each bar time with the outcomes that were not quiet, the account at its
+# closes and the legs that had a bar then.
+TimeCallback = Callable[[list[LegOutcome], AccountRow, tuple[int, ...]], None]
 
 
 class ColumnRun(Protocol):
@@ -48,6 +52,7 @@ class ColumnRun(Protocol):
     bar_clock: ManualClock | None
     bar_length: timedelta
     on_quiet: Callable[[QuietTimes], None] | None
+    on_time: TimeCallback | None
 
     @property
     def risk(self) -> LiveRiskLimits | None:
@@ -88,10 +93,11 @@ def aligned_columns(run: ColumnRun) -> list[BarColumns] | None:
     return [c.slice(0, common) for c in chunks if c is not None]
 
 
-def trade_columns(run: ColumnRun, chunks: list[BarColumns]) -> int:
+def trade_columns(run: ColumnRun, chunks: list[BarColumns], write: bool = True) -> int:
     """Trade bar times that every leg has, as columns: the strategies' targets worked out
     for all of them at once, each run of bar times on which every leg is quiet marked at
-    once (`mark_jointly`), the others traded one by one; return how many were traded."""
+    once (`mark_jointly`), the others traded one by one; return how many were traded.
+    Without `write` nothing is journaled or told (a replay)."""
     legs = run.engine.legs
     pairs = list(zip(legs, chunks, strict=True))
     worked = [column_targets(leg.strategy, chunk) for leg, chunk in pairs]
@@ -108,7 +114,7 @@ def trade_columns(run: ColumnRun, chunks: list[BarColumns]) -> int:
             if all(leg.is_quiet(asked[i], leg.target, queued=bool(leg.pipeline.venue.pending))
                    for i, leg in enumerate(legs)):  # fmt: skip
                 stop = next((c + 1 for c in changes if c + 1 > row), usable)
-                _mark_quiet(run, chunks, ticks, days, row, stop)
+                _mark_quiet(run, chunks, ticks, days, (row, stop), write)
                 row = stop
             else:
                 run.trade({i: c.bar(row) for i, c in enumerate(chunks)}, asked, rows=(chunks, row))
@@ -124,10 +130,11 @@ def _mark_quiet(
     chunks: list[BarColumns],
     ticks: list[npt.NDArray[np.int64]],
     days: npt.NDArray[np.int64],
-    row: int,
-    stop: int,
+    rows: tuple[int, int],
+    write: bool,
 ) -> None:
     """Mark bar times `row` to `stop`, on which every leg is quiet, at once."""
+    row, stop = rows
     legs, ledger = run.engine.legs, run.engine.ledger
     peak = ledger.peak_equity
     steps = [leg.rules.instrument.price_step for leg in legs]
@@ -135,11 +142,12 @@ def _mark_quiet(
     marks = mark_jointly(ledger, [leg.symbol for leg in legs], part, steps, days[row:stop])
     if marks is None:  # beyond the exact joint range: bar time by bar time
         for k in range(row, stop):
-            run.trade({i: c.bar(k) for i, c in enumerate(chunks)})
+            run.trade({i: c.bar(k) for i, c in enumerate(chunks)}, write=write)
         return
     for leg, chunk, recorder in zip(legs, chunks, run.recorders, strict=True):
         leg.bars_seen += stop - row
-        recorder.quiet_run(QuietRun(chunk, row, stop, leg.target, marks, peak, leg.account()))
+        if write:
+            recorder.quiet_run(QuietRun(chunk, row, stop, leg.target, marks, peak, leg.account()))
     run.bar_times += stop - row
     run.last_bar = chunks[-1].bar(stop - 1)
     run.last_times = [run.last_bar.time] * len(legs)

@@ -16,12 +16,14 @@ from contextlib import ExitStack
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
+
+from peak_trade.core.bar_columns import BarColumns
 from peak_trade.core.clock import Clock
 from peak_trade.core.errors import SessionRuntimeError
 from peak_trade.core.legs import Leg
 from peak_trade.core.types import Bar
-from peak_trade.data.ports import CandleFeed
-from peak_trade.engine.portfolio import LegOutcome, PortfolioEngine
+from peak_trade.engine.portfolio import AccountRow, LegOutcome
 from peak_trade.journal.bars import (
     BAR_KINDS,
     bar_from_payload,
@@ -30,6 +32,7 @@ from peak_trade.journal.bars import (
 )
 from peak_trade.journal.recorder import SessionRecorder, fill_payload
 from peak_trade.live.risk_limits import LiveRiskLimits, TradingStateChanged
+from peak_trade.session.portfolio_columns import ColumnRun, TimeCallback, trade_columns
 from peak_trade.session.resume import (
     check_fills,
     journaled_changes,
@@ -40,31 +43,17 @@ from peak_trade.session.resume import (
 __all__ = ["Replayed", "replay_run"]
 
 _Changes = list[tuple[int, TradingStateChanged]]  # (seq, change)
+_CHUNK = 4_096  # bars per leg traded as columns at once, as a backtest polls them
 
 
-class Replayed(Protocol):
-    """What a replay needs of a portfolio run (`session.portfolio_run.PortfolioRun`)."""
+class Replayed(ColumnRun, Protocol):
+    """What a replay needs of a portfolio run (`session.portfolio_run.PortfolioRun`), besides
+    what trading columns does."""
 
     run_id: str
     legs: list[Leg]
-    engine: PortfolioEngine
-    feeds: list[CandleFeed]
     recorder: SessionRecorder  # the run's own
-    recorders: list[SessionRecorder]  # each leg's
-    last_times: list[datetime | None]  # each leg's last bar traded
-    bar_times: int
     clock: Clock
-
-    @property
-    def risk(self) -> LiveRiskLimits | None:
-        """Return the account's risk limits."""
-        ...
-
-    def trade(
-        self, bars: dict[int, Bar], targets: dict[int, int] | None = None, write: bool = True
-    ) -> list[LegOutcome]:
-        """Trade the bars of one time."""
-        ...
 
 
 def replay_run(run: Replayed) -> None:
@@ -85,11 +74,8 @@ def replay_run(run: Replayed) -> None:
         run.engine.warm_up(history)
         for i, shown in history.items():
             run.last_times[i] = shown[-1].time if shown else None
-        for _, group in itertools.groupby(_journaled_bars(run), key=lambda item: item[0]):
-            rows = list(group)
-            kept = _restore(risk, kept, min(seq for *_, seq in rows))
-            for item in run.trade({i: bar for _, i, bar, _ in rows}, write=False):
-                replayed[item.leg].extend(fill_payload(f) for f in item.outcome.fills)
+        if kept or not _replay_columns(run, replayed):  # else traded again as columns
+            kept = _replay_bars(run, kept, replayed)
         _restore(risk, kept, None)
     for i, recorder in enumerate(run.recorders):
         check_fills(replayed[i], [e.payload for e in recorder.events("fill")], recorder.run_id)
@@ -116,6 +102,55 @@ def _warmups(run: Replayed) -> dict[int, list[Bar]]:
         i: [bar_from_payload(row) for row in events[0].payload["bars"]]
         for i, events in enumerate(warmups)
     }
+
+
+def _replay_bars(run: Replayed, kept: _Changes, replayed: list[list[dict[str, Any]]]) -> _Changes:
+    """Trade the journaled bars again bar time by bar time, restoring the kept changes as
+    they come; return those journaled after the last bar."""
+    for _, group in itertools.groupby(_journaled_bars(run), key=lambda item: item[0]):
+        rows = list(group)
+        kept = _restore(run.risk, kept, min(seq for *_, seq in rows))
+        for item in run.trade({i: bar for _, i, bar, _ in rows}, write=False):
+            replayed[item.leg].extend(fill_payload(f) for f in item.outcome.fills)
+    return kept
+
+
+def _replay_columns(run: Replayed, replayed: list[list[dict[str, Any]]]) -> bool:
+    """Trade a backtest's journaled bars again as columns, as its column path traded them,
+    when every leg's bars have the same times; return False (nothing done) otherwise."""
+    if not (run.backtest and run.columns):
+        return False
+    rows = [list(bar_rows(recorder.events(*BAR_KINDS))) for recorder in run.recorders]
+    seconds = [np.array([_epoch(row["t"]) for row in leg], dtype=np.int64) for leg in rows]
+    if any(not np.array_equal(times, seconds[0]) for times in seconds[1:]):
+        return False
+    columns = [
+        BarColumns(times, *(np.array([row[k] for row in leg], dtype=np.float64) for k in "ohlcv"))
+        for times, leg in zip(seconds, rows, strict=True)
+    ]
+    shown, run.on_time = run.on_time, _collecting(run.on_time, replayed)
+    try:
+        for start in range(0, len(seconds[0]), _CHUNK):
+            trade_columns(run, [c.slice(start, start + _CHUNK) for c in columns], write=False)
+    finally:
+        run.on_time = shown
+    return True
+
+
+def _collecting(then: TimeCallback | None, replayed: list[list[dict[str, Any]]]) -> TimeCallback:
+    """Return an `on_time` that collects each leg's fills, then calls `then`."""
+
+    def collect(outcomes: list[LegOutcome], row: AccountRow, working: tuple[int, ...]) -> None:
+        for item in outcomes:
+            replayed[item.leg].extend(fill_payload(f) for f in item.outcome.fills)
+        if then is not None:
+            then(outcomes, row, working)
+
+    return collect
+
+
+def _epoch(time: str) -> int:
+    return int(datetime.fromisoformat(time).timestamp())
 
 
 def _restore(risk: LiveRiskLimits | None, kept: _Changes, before: int | None) -> _Changes:

@@ -37,7 +37,7 @@ from peak_trade.session.config import LiveSessionConfig
 from peak_trade.session.metrics import LiveSessionMetrics
 from peak_trade.session.narration import Narrator
 from peak_trade.session.portfolio import build_portfolio, journaled_legs, portfolio_settings
-from peak_trade.session.portfolio_columns import aligned_columns, trade_columns
+from peak_trade.session.portfolio_columns import TimeCallback, aligned_columns, trade_columns
 from peak_trade.session.portfolio_replay import replay_run
 from peak_trade.session.settings import with_settings
 from peak_trade.session.stepping import FATAL_ERRORS
@@ -47,9 +47,6 @@ __all__ = ["PortfolioRun", "TimeCallback"]
 
 _LOG = logging.getLogger("peak_trade.run")
 
-# Called after each bar time with the outcomes that were not quiet, the account at its
-# closes and the legs that had a bar then.
-TimeCallback = Callable[[list[LegOutcome], AccountRow, tuple[int, ...]], None]
 _BACKTEST_POLL = 4_096  # bars per leg and poll (and journal transaction) in a backtest
 _KIND = "kind"  # a portfolio run's `run_started` config says whether it is a backtest
 _BEFORE_ALL = datetime(1, 1, 1, tzinfo=UTC)
