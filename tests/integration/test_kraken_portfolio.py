@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from peak_trade.backtest.portfolio_reconcile import reconcile_portfolio
 from peak_trade.core.legs import Leg, with_weights
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
@@ -97,6 +98,12 @@ def test_a_testnet_portfolio_polls_each_pair_and_has_each_order_validated(
     validated = sum(journal.count(leg_run_id("kr", i), "order_validated") for i in range(2))
     assert validated == len(calls) >= 4
     assert kraken.emulator.requests.count("/0/public/OHLC") >= 2 * 200
+    # its backtest needs no exchange: reconcile replays it in shadow mode
+    journal.commit()
+    asked = len(kraken.emulator.requests)
+    report = reconcile_portfolio(journal, "kr", _cfg(kraken, tmp_path))
+    assert (report.bars, report.first) == (2 * 200, None)
+    assert len(kraken.emulator.requests) == asked
 
 
 def test_a_pair_gone_quiet_is_left_behind_and_the_others_trade_on(

@@ -15,9 +15,16 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from peak_trade.backtest.reconcile import ReconcileReport, bars_with_events, compare_bar
+from peak_trade.backtest.reconcile import (
+    ReconcileReport,
+    bars_with_events,
+    compare_bar,
+    replay_config,
+    shadow_twin,
+    without_kill_switch,
+)
 from peak_trade.core.errors import ConfigError
-from peak_trade.core.peak_config import PeakConfig, load_config
+from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Bar
 from peak_trade.journal.bars import bar_from_payload
 from peak_trade.journal.schema import leg_run_id
@@ -28,11 +35,10 @@ from peak_trade.session.portfolio import (
     portfolio_engine,
     portfolio_settings,
 )
-from peak_trade.session.settings import settings_changes, with_settings
+from peak_trade.session.settings import settings_changes
 
 __all__ = ["reconcile_portfolio"]
 
-_MAX_LISTED = 50
 # a leg's journaled bar: its time, the leg, the bar, its payload and the events after it
 _Row = tuple[datetime, int, Bar, dict[str, Any], list[JournalEvent]]
 
@@ -45,12 +51,8 @@ def reconcile_portfolio(
     started = journal.run_started(run_id).payload
     config, legs = journaled_legs(started)
     then = started.get("settings")
-    if cfg is None:
-        cfg = load_config(config.config_path)
-        cfg = with_settings(cfg, then) if then else cfg
-    section = cfg.live_risk.model_copy(update={"kill_switch_file": None})
-    cfg = PeakConfig(root=cfg.root.model_copy(update={"live_risk": section}), path=cfg.path)
-    engine = portfolio_engine(config, cfg, legs)
+    cfg = replay_config(config, then, cfg)
+    engine = portfolio_engine(shadow_twin(config), without_kill_switch(cfg), legs)
     history: dict[int, list[Bar]] = {}
     for i in range(len(legs)):
         warm = next(journal.events(leg_run_id(run_id, i), "warmup"), None)
@@ -70,11 +72,7 @@ def reconcile_portfolio(
             outcome = busy.get(leg) or trader.quiet_outcome(bar)
             for difference in compare_bar(payload, events, outcome, trader, sessions[leg], 0):
                 found.append(difference.of_leg(legs[leg].name))
-        report.bars += len(rows)  # bars of all legs
-        if found:
-            report.bars_with_differences += 1
-            room = _MAX_LISTED - len(report.differences)
-            report.differences.extend(found[: max(room, 0)])
+        report.add(len(rows), found)  # the bars of every leg
     return report
 
 

@@ -47,6 +47,9 @@ __all__ = [
     "bars_with_events",
     "compare_bar",
     "reconcile",
+    "replay_config",
+    "shadow_twin",
+    "without_kill_switch",
 ]
 
 _MAX_LISTED = 50
@@ -79,6 +82,15 @@ class ReconcileReport:
     settings_changed: str = ""
     # (time of the last bar before it, changes) for each `[live_risk]` a resume took on
     limits_changed: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, bars: int, found: list[Difference]) -> None:
+        """Count `bars` bars replayed, listing the first differences found on them (one bar,
+        or one bar time of a portfolio's legs)."""
+        self.bars += bars
+        if found:
+            self.bars_with_differences += 1
+            room = _MAX_LISTED - len(self.differences)
+            self.differences.extend(found[: max(room, 0)])
 
     @property
     def first(self) -> Difference | None:
@@ -139,9 +151,7 @@ def reconcile(
     session = LiveSessionConfig(**fields)
     then = started.payload.get("settings")
     own = cfg is None
-    if cfg is None:  # the run's own settings, where the journal has them
-        cfg = load_config(session.config_path)
-        cfg = with_settings(cfg, then) if then else cfg
+    cfg = replay_config(session, then, cfg)
     engine = _backtest_engine(session, cfg)
     warm = next(journal.events(run_id, "warmup"), None)
     if warm is None:
@@ -159,12 +169,7 @@ def reconcile(
         gap = int((bar.time - previous) / step) - 1 if previous is not None else 0
         previous = bar.time
         outcome = engine.on_bar(bar)
-        found = compare_bar(row, events, outcome, engine, session, gap)
-        report.bars += 1
-        if found:
-            report.bars_with_differences += 1
-            room = _MAX_LISTED - len(report.differences)
-            report.differences.extend(found[: max(room, 0)])
+        report.add(1, compare_bar(row, events, outcome, engine, session, gap))
         _adopt_limits(engine, events, report, row["t"], own)
     return report
 
@@ -191,20 +196,35 @@ def _backtest_engine(session: LiveSessionConfig, cfg: PeakConfig) -> TradingEngi
     when it carries them); book fills become next-open fills. The bars come from the journal,
     so the data source, its file and its time range play no part."""
     settings = engine_settings(
-        replace(
-            session,
-            mode="shadow",
-            data_source="synthetic",
-            timerange=None,
-            fill_price="close" if session.fill_price == "close" else "next_open",
-        ),
-        cfg,
+        replace(shadow_twin(session), data_source="synthetic", timerange=None), cfg
     )
     settings = replace(settings, instrument=instrument_of(session, cfg))
     strategy = create_strategy_from_config(session.strategy_key, cfg)
+    return build_engine(strategy, settings, without_kill_switch(cfg))
+
+
+def replay_config(
+    session: LiveSessionConfig, then: dict[str, Any] | None, cfg: PeakConfig | None
+) -> PeakConfig:
+    """Return the config a run's backtest trades by: `cfg` if given, else the run's config
+    file with the settings the run journaled (`then`)."""
+    if cfg is None:
+        cfg = load_config(session.config_path)
+        cfg = with_settings(cfg, then) if then else cfg
+    return cfg
+
+
+def without_kill_switch(cfg: PeakConfig) -> PeakConfig:
+    """Return `cfg` without its kill switch: its file is the run's present, not its past."""
     section = cfg.live_risk.model_copy(update={"kill_switch_file": None})
-    cfg = PeakConfig(root=cfg.root.model_copy(update={"live_risk": section}), path=cfg.path)
-    return build_engine(strategy, settings, cfg)
+    return PeakConfig(root=cfg.root.model_copy(update={"live_risk": section}), path=cfg.path)
+
+
+def shadow_twin(session: LiveSessionConfig) -> LiveSessionConfig:
+    """Return a run's config in shadow mode, book fills as next-open fills: its backtest
+    needs no exchange."""
+    fill_price = "close" if session.fill_price == "close" else "next_open"
+    return replace(session, mode="shadow", fill_price=fill_price)
 
 
 def bars_with_events(
