@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from peak_trade.cli.arguments import path_arg
-from peak_trade.cli.restart import Supervision
+from peak_trade.cli.restart import Supervision, remaining_duration, remaining_steps
 from peak_trade.cli.run_end import report_target
 from peak_trade.cli.session_output import progress_callback
 from peak_trade.core.clock import Clock, ManualClock, SystemClock
@@ -83,14 +83,7 @@ def read_portfolio(path: Path) -> list[Leg]:
     return [
         leg
         if leg.data_path is None or Path(leg.data_path).is_absolute()
-        else Leg(
-            leg.strategy,
-            leg.symbol,
-            leg.timeframe,
-            leg.weight,
-            str(path.parent / leg.data_path),
-            leg.params,
-        )
+        else replace(leg, data_path=str(path.parent / leg.data_path))
         for leg in legs
     ]
 
@@ -153,7 +146,8 @@ def print_portfolio(summary: dict[str, Any], console: Console | None = None) -> 
     console = console or Console()
     ledger = summary["ledger"]
     cur = ledger["currency"]
-    account = Table(title=f"Portfolio backtest {summary['run_id']}", show_header=False)
+    title = f"Portfolio {summary.get('kind', 'backtest')} {summary['run_id']}"
+    account = Table(title=title, show_header=False)
     account.add_column("item")
     account.add_column("value", justify="right")
     for item, value in (
@@ -199,7 +193,7 @@ def run_portfolio(
     backtest: bool,
 ) -> int:
     """Start a portfolio run of `legs`, trade it to its end and write its report."""
-    clock: Clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC)) if backtest else SystemClock()
+    clock = _clock(backtest)
     if config.run_id is None:  # named as a portfolio, not after its first leg's strategy
         stamp = f"{datetime.now(UTC):%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:8]}"
         config = replace(config, run_id=f"{config.mode}_portfolio_{stamp}")
@@ -209,8 +203,6 @@ def run_portfolio(
         return 0
     journal = Journal(args.journal, clock=clock)
     run = PortfolioRun.start(config, cfg, legs, clock=clock, journal=journal, backtest=backtest)
-    if isinstance(clock, ManualClock):
-        run.bar_clock = clock
     duration = getattr(args, "duration", None)
     steps = getattr(args, "steps", None)
     return _drive(args, run, journal, cfg, (steps, duration), resumed=False)
@@ -219,11 +211,15 @@ def run_portfolio(
 def resume_portfolio(args: argparse.Namespace, cfg: PeakConfig, journal: Journal) -> int:
     """Go on with the portfolio run `--resume` names, from where its journal ends."""
     backtest = PortfolioRun.is_backtest(journal, args.resume)
-    clock: Clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC)) if backtest else SystemClock()
+    clock = _clock(backtest)
     run = PortfolioRun.resume(args.resume, journal, cfg, clock=clock, backtest=backtest)
-    if isinstance(clock, ManualClock):
-        run.bar_clock = clock
     return _drive(args, run, journal, cfg, (args.steps, args.duration), resumed=True)
+
+
+def _clock(backtest: bool) -> Clock:
+    """Return a run's clock: a backtest's follows its bars from 1970 (set at each bar time's
+    close), a session's is the system's."""
+    return ManualClock(datetime(1970, 1, 1, tzinfo=UTC)) if backtest else SystemClock()
 
 
 def _drive(
@@ -245,10 +241,12 @@ def _drive(
     year = Timeframe(config.timeframe).bars_per_year()
     log = PortfolioLog(run.legs, PerformanceStats(config.start_balance, year))
     run.on_time, run.on_quiet = log.on_time, log.on_quiet
+    if isinstance(run.clock, ManualClock):  # "now": the close of the bar time just done
+        run.bar_clock = run.clock
     supervision = None if run.backtest else Supervision(run, run.risk, journal, cfg)
-    duration = None if minutes is None else timedelta(minutes=minutes)
     with on_stop_signals(lambda signal: run.shutdown(f"{signal.name} received")):
-        steps = _started(run, steps, minutes, resumed=resumed)
+        steps, minutes = _started(run, steps, minutes, resumed=resumed)
+        duration = None if minutes is None else timedelta(minutes=minutes)
         if supervision is not None:
             supervision.ready(f"{run.run_id}: a portfolio of {len(run.legs)} legs")
         try:
@@ -313,17 +311,17 @@ def _length(run: PortfolioRun, steps: int | None) -> int | None:
 
 def _started(
     run: PortfolioRun, steps: int | None, minutes: float | None, *, resumed: bool
-) -> int | None:
+) -> tuple[int | None, float | None]:
     """Warm a new run up and journal its plan, or replay a resumed one; return the bar times
-    left to trade (a resumed run owes what its first plan asked for)."""
+    and minutes left (a resumed run owes what its first plan asked for, as a single one)."""
     if not resumed:
         run.warmup()
         plan = {"steps": steps} if steps else {"duration_minutes": minutes}
         run.recorder.plan(plan | {"sleep_between": run.sleep_between}, run.clock.now())
-        return steps
+        return steps, minutes
     run.replay()
     plans = run.recorder.events("run_plan")
-    owed = plans[0].payload.get("steps") if plans else None
-    if steps is None and owed is not None:
-        return max(0, int(owed) - run.bar_times)
-    return steps
+    owed = steps or remaining_steps(plans[0].payload if plans else {}, run.bar_times)
+    if minutes is None and plans:
+        minutes = remaining_duration(plans[0], datetime.now(UTC))
+    return owed, minutes

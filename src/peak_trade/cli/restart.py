@@ -206,8 +206,9 @@ def say_if_finished(runner: LiveSessionRunner, steps: int | None, duration: floa
     )
 
 
-def remaining_steps(plan: dict[str, object], runner: LiveSessionRunner) -> int | None:
-    """Return the bars still owed to the run's first plan (None: it had no step count)."""
-    if "steps" not in plan:
+def remaining_steps(plan: dict[str, object], done: int) -> int | None:
+    """Return the steps still owed to the run's first plan, `done` of them done (None: it had
+    no step count)."""
+    if plan.get("steps") is None:
         return None
-    return max(0, int(str(plan["steps"])) - runner.metrics.steps)
+    return max(0, int(str(plan["steps"])) - done)

@@ -314,7 +314,7 @@ def _resumed(
     check_report_folder(report_target(args, runner.run_id))
     plans = runner.recorder.events("run_plan")
     plan = plans[0].payload if plans else {}
-    steps = args.steps or remaining_steps(plan, runner)
+    steps = args.steps or remaining_steps(plan, runner.metrics.steps)
     duration = args.duration
     if duration is None and plans:
         duration = remaining_duration(plans[0], datetime.now(UTC))
