@@ -18,13 +18,14 @@ from peak_trade.core.errors import ConfigError, did_you_mean
 from peak_trade.core.legs import Leg
 from peak_trade.core.peak_config import PeakConfig
 from peak_trade.core.types import Timeframe
+from peak_trade.live.risk_limits import LiveRiskLimits
 from peak_trade.portfolio.stats import PerformanceStats
 from peak_trade.report.portfolio import PortfolioLog
 from peak_trade.session.config import LiveSessionConfig, run_id_from
 from peak_trade.session.portfolio_run import PortfolioRun
 from peak_trade.strategies.registry import create_strategy
 
-__all__ = ["leg_parameters", "portfolio_points", "run_portfolio_point"]
+__all__ = ["leg_parameters", "portfolio_points", "run_portfolio_point", "trading_state"]
 
 
 def leg_parameters(legs: Sequence[Leg], names: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -101,14 +102,19 @@ def run_portfolio_point(
     run.on_time, run.on_quiet = log.on_time, log.on_quiet
     run.warmup()
     run.run()
-    risk = run.risk
-    state = {"trading_state": "off", "left_active_at": ""}
-    if risk is not None:
-        state = {"trading_state": risk.state.value, "left_active_at": risk.left_active() or ""}
     return {
         "index": index,
         **params,
         **log.stats.result(),
         "final_equity": float(run.engine.ledger.equity),
-        **state,
+        **trading_state(run.risk),
     }
+
+
+def trading_state(risk: LiveRiskLimits | None) -> dict[str, str]:
+    """Return where a point's trading state ended and when it first left ACTIVE ("" if it
+    never did, or without risk limits): a point that went reduce-only stopped trading there,
+    and its figures rank a rule cut short."""
+    if risk is None:
+        return {"trading_state": "off", "left_active_at": ""}
+    return {"trading_state": risk.state.value, "left_active_at": risk.left_active() or ""}

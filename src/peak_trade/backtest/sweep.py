@@ -21,7 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from peak_trade.backtest.portfolio_sweep import portfolio_points, run_portfolio_point
+from peak_trade.backtest.portfolio_sweep import (
+    portfolio_points,
+    run_portfolio_point,
+    trading_state,
+)
 from peak_trade.backtest.runner import BacktestRunner
 from peak_trade.core.clock import ManualClock
 from peak_trade.core.errors import ConfigError, SessionRuntimeError
@@ -204,18 +208,8 @@ def run_task(task: SweepTask) -> dict[str, Any]:
         **task.params,
         **stats.result(),
         "final_equity": float(ledger.equity),
-        **_trading_state(runner),
+        **trading_state(runner.engine.pipeline.risk_limits),
     }
-
-
-def _trading_state(runner: BacktestRunner) -> dict[str, str]:
-    """Return where the point's trading state ended and when it first left ACTIVE ("" if it
-    never did, or without risk limits): a point that went reduce-only stopped trading there,
-    and its figures rank a rule cut short."""
-    risk = runner.engine.pipeline.risk_limits
-    if risk is None:
-        return {"trading_state": "off", "left_active_at": ""}
-    return {"trading_state": risk.state.value, "left_active_at": risk.left_active() or ""}
 
 
 def run_sweep(

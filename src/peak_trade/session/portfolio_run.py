@@ -189,7 +189,7 @@ class PortfolioRun:
         how many bar times were traded."""
         risk = self.risk
         if risk is not None:  # changes made between polls (an operator's) come before the bars
-            self._states(risk)
+            self._watch.states(risk.events)
         chunks = aligned_columns(self)
         if chunks is not None:
             return self._committed(trade_columns(self, chunks))
@@ -202,7 +202,7 @@ class PortfolioRun:
             self._watch.feed_events(self._feed_counts)
             stale = self._stale_legs()
             if risk is not None:
-                self._states(risk)
+                self._watch.states(risk.events)
         self._drop_late()
         horizon = self._horizon(stale)
         traded = 0
@@ -220,18 +220,13 @@ class PortfolioRun:
         """End a poll that traded `traded` bar times: one journal transaction."""
         risk = self.risk
         if risk is not None:
-            self._states(risk)
+            self._watch.states(risk.events)
         for recorder in self.recorders:
             recorder.queue_quiet()
         self.recorder.commit()  # every leg's bars of the poll in one transaction
         if traded and self.on_poll is not None and self.last_bar is not None:
             self.on_poll(self.bar_times, self.last_bar)
         return traded
-
-    def _states(self, risk: LiveRiskLimits) -> None:
-        """Journal the account's new trading-state changes and say each (alerts send them)."""
-        for change in self.recorder.trading_states(risk.events):
-            _LOG.warning("trading state %s -> %s: %s", change.previous, change.state, change.reason)
 
     def _stale_legs(self) -> set[int]:
         """Return the legs whose next candle is overdue by `stale_after_seconds`: the others
